@@ -1,0 +1,95 @@
+"""The one small interface every provider adapter implements, and the values that cross it.
+
+The send contract: `send(batch)` returns exactly one result per message, keyed by message_id, and
+never raises because of something the provider or the network did — a timeout or a refused
+connection becomes a transient Refused for every message it affected. Exceptions are for bugs.
+`close()` is idempotent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Protocol, runtime_checkable
+
+
+class ChannelConfigError(ValueError):
+    """A channel URL cannot be used; the message names the URL (secrets masked) and the fix."""
+
+
+class WebhookRejected(ValueError):
+    """A provider webhook could not be accepted (bad signature, unknown status); says which and why."""
+
+    def __init__(self, message: str, http_status: int = 400) -> None:
+        super().__init__(message)
+        self.http_status = http_status
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One rendered message, ready for a provider."""
+
+    message_id: int
+    to: str  # email address or E.164 phone number
+    body: str = ""  # SMS text, or the plain-text part of an email
+    subject: str = ""
+    html: str = ""
+    headers: Mapping[str, str] = field(default_factory=dict)  # email only: List-Unsubscribe, Message-ID…
+    status_callback_url: str = ""  # where the provider should report delivery for this message
+
+
+@dataclass(frozen=True)
+class Accepted:
+    message_id: int
+    provider_id: str
+    segments: int | None = None
+    cost: Decimal | None = None  # known only if the provider said so at send time
+    currency: str | None = None
+
+
+@dataclass(frozen=True)
+class Refused:
+    message_id: int
+    permanent: bool  # False means "try again later"
+    code: str  # the provider's own code, e.g. "21211", "550", "timeout"
+    reason: str  # the provider's own words, unedited
+    retry_after: float | None = None  # seconds, when the provider said how long to wait
+
+
+SendResult = Accepted | Refused
+
+
+@dataclass(frozen=True)
+class ChannelEvent:
+    """What a provider webhook said about one message, in Herald's terms.
+
+    status is one of: queued, sent, delivered, failed, read. `message_id` is Herald's id when the
+    callback URL carried it; `provider_id` is always set when the provider sent one.
+    """
+
+    status: str
+    provider_id: str | None = None
+    message_id: int | None = None
+    error_code: str | None = None
+    error_reason: str | None = None
+    provider_status: str = ""  # the provider's own word, e.g. "undelivered"
+    price: Decimal | None = None
+    currency: str | None = None
+    segments: int | None = None
+    occurred_at: datetime | None = None
+
+
+@runtime_checkable
+class Channel(Protocol):
+    name: str  # provider name: "twilio", "smtp", "log", "http-sms"
+    dry_run: bool  # True when nothing really leaves the machine (log://)
+
+    def send(self, batch: Sequence[Outgoing]) -> list[SendResult]: ...
+
+    def close(self) -> None: ...
+
+    def describe(self) -> str:
+        """The channel URL with secrets masked, safe to log and show."""
+        ...

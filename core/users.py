@@ -1,0 +1,114 @@
+"""Herald users: who may log in, with which role, and their API tokens.
+
+Roles: admin (everything, including users), marketer (audiences, templates, campaigns),
+analyst (read-only: lists, reports).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Integer, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from core.clock import utcnow
+from core.db import Base, UTCDateTime
+from core.ids import hash_token, new_token
+
+ROLES = ("admin", "marketer", "analyst")
+MIN_PASSWORD_LENGTH = 8
+
+
+class UserError(ValueError):
+    """A user could not be created or changed; the message says why and what to do."""
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str] = mapped_column(String(256))
+    role: Mapped[str] = mapped_column(String(20), default="marketer")
+    locale: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    api_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    # Flask-Login's protocol, kept here so the web layer needs no wrapper class.
+    is_active = True
+    is_anonymous = False
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    def can(self, action: str) -> bool:
+        """`read` for everyone; `write` for admin and marketer; `admin` for admin only."""
+        if action == "read":
+            return True
+        if action == "write":
+            return self.role in ("admin", "marketer")
+        return self.role == "admin"
+
+
+def create_user(session: Session, *, email: str, password: str, role: str = "marketer", name: str = "") -> User:
+    """Create a user and commit. Raises UserError for a bad role, a short password or a taken email."""
+    email = email.strip().lower()
+    if "@" not in email:
+        raise UserError(f"{email!r} is not an email address")
+    if role not in ROLES:
+        raise UserError(f"role {role!r} is unknown; choose one of {', '.join(ROLES)}")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise UserError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+    if session.scalar(select(User).where(User.email == email)):
+        raise UserError(f"a user with email {email} already exists")
+    user = User(email=email, name=name, role=role, password_hash=generate_password_hash(password))
+    session.add(user)
+    session.commit()
+    return user
+
+
+def set_password(session: Session, user: User, password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise UserError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+    user.password_hash = generate_password_hash(password)
+    session.commit()
+
+
+def issue_api_token(session: Session, user: User) -> str:
+    """Give the user a new API token (replacing any old one) and return it; only its hash is kept."""
+    token = new_token()
+    user.api_token_hash = hash_token(token)
+    session.commit()
+    return token
+
+
+def find_user_by_token(session: Session, token: str) -> User | None:
+    if not token:
+        return None
+    return session.scalar(select(User).where(User.api_token_hash == hash_token(token)))
+
+
+def find_user_by_email(session: Session, email: str) -> User | None:
+    return session.scalar(select(User).where(User.email == email.strip().lower()))
+
+
+def authenticate(session: Session, email: str, password: str) -> User | None:
+    user = find_user_by_email(session, email)
+    if user and user.check_password(password):
+        return user
+    return None
+
+
+def count_users(session: Session) -> int:
+    from sqlalchemy import func
+
+    return session.scalar(select(func.count(User.id))) or 0

@@ -1,0 +1,44 @@
+"""Alembic environment. The URL comes from `herald db upgrade` (core/migrate.py) or from Herald's config."""
+
+from alembic import context
+
+import audiences.models  # noqa: F401  (registers tables on Base.metadata)
+import campaigns.models  # noqa: F401
+import core.users  # noqa: F401
+from core.config import load_config
+from core.db import Base, make_engine
+
+target_metadata = Base.metadata
+config = context.config
+
+
+def _url() -> str:
+    return config.get_main_option("sqlalchemy.url") or str(load_config().database_url)
+
+
+def run_migrations_offline() -> None:
+    context.configure(url=_url(), target_metadata=target_metadata, render_as_batch=True,
+                      literal_binds=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    engine = make_engine(_url())
+    with engine.connect() as conn:
+        context.configure(connection=conn, target_metadata=target_metadata, render_as_batch=True)
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()
