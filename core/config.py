@@ -222,7 +222,8 @@ def _reject_unknown_keys(tree: Mapping[str, Any], path: Path) -> None:
             dotted = f"{prefix}.{name}" if prefix else name
             if isinstance(value, Mapping):
                 if not any(sec == dotted or sec.startswith(dotted + ".") for sec in sections):
-                    raise ConfigError(f"{path}: unknown section [{dotted}]; known sections: {', '.join(sorted(sections))}")
+                    known_sections = ", ".join(sorted(sections))
+                    raise ConfigError(f"{path}: unknown section [{dotted}]; known sections: {known_sections}")
                 walk(value, dotted)
             elif (prefix, name) not in known:
                 keys = sorted(k for s, k in known if s == prefix)
@@ -248,7 +249,7 @@ def _coerce(setting: Setting, raw: Any, origin: str) -> Any:
         if not isinstance(raw, str):
             raise bad("a string")
         if not raw.strip():
-            raise bad(f"a non-empty string (the default is {setting.default!r})" if kind == "str" else "a non-empty secret")
+            raise bad(f"a non-empty value (default {setting.default!r})" if kind == "str" else "a non-empty secret")
         return raw.strip()
     if kind == "choice":
         if raw not in setting.choices:
