@@ -32,6 +32,7 @@ class Outgoing:
     """One rendered message, ready for a provider."""
 
     message_id: int
+    channel: str  # "email" or "sms"
     to: str  # email address or E.164 phone number
     body: str = ""  # SMS text, or the plain-text part of an email
     subject: str = ""
