@@ -12,6 +12,11 @@ target_metadata = Base.metadata
 config = context.config
 
 
+def _include_object(obj, name, type_, reflected, compare_to) -> bool:
+    # APScheduler's job table is created by migration 0002 but is not one of our models.
+    return not (type_ == "table" and name == "apscheduler_jobs")
+
+
 def _url() -> str:
     return config.get_main_option("sqlalchemy.url") or str(load_config().database_url)
 
@@ -26,13 +31,15 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     connection = config.attributes.get("connection")
     if connection is not None:
-        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True,
+                          include_object=_include_object)
         with context.begin_transaction():
             context.run_migrations()
         return
     engine = make_engine(_url())
     with engine.connect() as conn:
-        context.configure(connection=conn, target_metadata=target_metadata, render_as_batch=True)
+        context.configure(connection=conn, target_metadata=target_metadata, render_as_batch=True,
+                          include_object=_include_object)
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()

@@ -1,0 +1,61 @@
+"""Building the sender from config: channel instances and a Dispatcher, and a run-to-idle loop.
+
+Used by every executor — embedded threads (scheduler/embedded.py), Celery workers, and
+`herald campaigns send --wait` — so all of them send through the same code.
+"""
+
+from __future__ import annotations
+
+from campaigns.dispatch import Dispatcher
+from channels import Channel, RateLimiter, open_channel
+from core.clock import Clock
+from core.config import Config
+from core.db import Database
+
+
+def open_configured_channels(config: Config) -> dict[str, Channel]:
+    """One fresh instance of each configured channel, for one sender thread (a Channel is not shared)."""
+    opened: dict[str, Channel] = {}
+    try:
+        for name, channel in config.channels.items():
+            opened[name] = open_channel(str(channel.url), from_address=channel.from_address)
+    except Exception:
+        for channel in opened.values():
+            channel.close()
+        raise
+    return opened
+
+
+def make_dispatcher(config: Config, database: Database, channels: dict[str, Channel], limiter: RateLimiter,
+                    clock: Clock) -> Dispatcher:
+    return Dispatcher(
+        database,
+        channels,
+        limiter,
+        clock,
+        base_url=config.base_url,
+        secret_key=str(config.secret_key),
+        batch_size=config.batch_size,
+        lease_seconds=config.lease_seconds,
+        max_attempts=config.max_attempts,
+        retry_base_seconds=config.retry_base_seconds,
+        price={name: ch.price for name, ch in config.channels.items()},
+        currency=config.currency,
+    )
+
+
+def send_until_idle(config: Config, database: Database, clock: Clock, *, limiter: RateLimiter | None = None) -> int:
+    """Dispatch in this thread until nothing is due now; returns the number of rows handled.
+
+    Messages waiting for a retry later are left for the running sender.
+    """
+    channels = open_configured_channels(config)
+    try:
+        dispatcher = make_dispatcher(config, database, channels, limiter or RateLimiter("memory://"), clock)
+        total = 0
+        while handled := dispatcher.dispatch_due():
+            total += handled
+        return total
+    finally:
+        for channel in channels.values():
+            channel.close()

@@ -1,0 +1,50 @@
+"""The jobs APScheduler runs. Their names are an API: the job store keeps `scheduler.jobs:<name>`,
+so renaming one breaks schedules already stored (a rename needs a migration of apscheduler_jobs).
+
+Jobs take only plain values and reach the database through the process's bound context: a job
+store must never pickle an engine or an ORM object.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from campaigns import release_expired_leases
+from core.clock import Clock
+from core.config import Config
+from core.db import Database
+
+log = logging.getLogger("herald.scheduler")
+
+
+@dataclass
+class JobContext:
+    config: Config
+    database: Database
+    clock: Clock
+
+
+_context: JobContext | None = None
+
+
+def bind(context: JobContext | None) -> None:
+    """Give this process's jobs their database and clock (done by whoever starts the scheduler)."""
+    global _context
+    _context = context
+
+
+def _ctx() -> JobContext:
+    if _context is None:
+        raise RuntimeError("scheduler jobs ran before scheduler.jobs.bind(); start them through EmbeddedRunner")
+    return _context
+
+
+def release_leases() -> int:
+    """Housekeeping: settle messages whose sender died after claiming them (DESIGN §3)."""
+    ctx = _ctx()
+    with ctx.database.session() as session:
+        count = release_expired_leases(session, now=ctx.clock.now())
+    if count:
+        log.warning("event=leases_released count=%d", count)
+    return count
