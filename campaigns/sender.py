@@ -6,7 +6,13 @@ Used by every executor — embedded threads (scheduler/embedded.py), Celery work
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from campaigns.dispatch import Dispatcher
+from campaigns.models import Message
 from channels import Channel, RateLimiter, open_channel
 from core.clock import Clock
 from core.config import Config
@@ -59,3 +65,9 @@ def send_until_idle(config: Config, database: Database, clock: Clock, *, limiter
     finally:
         for channel in channels.values():
             channel.close()
+
+
+def has_due_messages(session: Session, *, now: datetime) -> bool:
+    """Is any message waiting to be sent now? One probe of the partial due-index (LIMIT 1)."""
+    probe = select(Message.id).where(Message.status == "pending", Message.not_before <= now).limit(1)
+    return session.scalar(probe) is not None

@@ -8,9 +8,11 @@ store must never pickle an engine or an ORM object.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from campaigns import release_expired_leases
+from campaigns.sender import has_due_messages
 from core.clock import Clock
 from core.config import Config
 from core.db import Database
@@ -23,6 +25,7 @@ class JobContext:
     config: Config
     database: Database
     clock: Clock
+    wake: Callable[[], None] | None = None  # how to wake the senders (Celery in scaled mode)
 
 
 _context: JobContext | None = None
@@ -48,3 +51,13 @@ def release_leases() -> int:
     if count:
         log.warning("event=leases_released count=%d", count)
     return count
+
+
+def wake_if_due() -> bool:
+    """Wake the senders when any message is due now (new sends, or retries whose backoff has passed)."""
+    ctx = _ctx()
+    with ctx.database.session() as session:
+        due = has_due_messages(session, now=ctx.clock.now())
+    if due and ctx.wake is not None:
+        ctx.wake()
+    return due

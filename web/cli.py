@@ -66,6 +66,11 @@ def serve(obj: Context, host: str | None, port: int | None, threads: int) -> Non
     if config.sender_mode == "embedded":
         runner = EmbeddedRunner(config, obj.database).start()
         app.extensions["herald.wake"] = runner.wake
+    else:
+        from scheduler.celery_app import configure, wake_workers
+
+        configure(config, obj.database)
+        app.extensions["herald.wake"] = wake_workers
     _print_banner(obj, host, port, runner is not None)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
@@ -73,6 +78,27 @@ def serve(obj: Context, host: str | None, port: int | None, threads: int) -> Non
     finally:
         if runner is not None:
             runner.stop()
+
+
+@cli.command("worker")
+@click.option("--threads", type=int, default=None, help="Sender threads in this worker (default: [sender] threads).")
+@pass_context
+def worker(obj: Context, threads: int | None) -> None:
+    """Scaled mode: a Celery worker that sends due messages (broker: [celery] broker_url)."""
+    from scheduler.celery_app import QUEUE, configure
+
+    app = configure(obj.config, obj.database)
+    app.worker_main(["worker", "--pool=threads", f"--concurrency={threads or obj.config.sender_threads}",
+                     "-Q", QUEUE, "--loglevel=INFO", "--without-gossip", "--without-mingle"])
+
+
+@cli.command("scheduler")
+@pass_context
+def scheduler_command(obj: Context) -> None:
+    """Scaled mode: the scheduler process; wakes Celery workers when messages are due and runs housekeeping."""
+    from scheduler.standalone import run_scheduler
+
+    run_scheduler(obj.config, obj.database)
 
 
 def _print_banner(obj: Context, host: str, port: int, embedded: bool) -> None:

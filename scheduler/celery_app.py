@@ -1,0 +1,85 @@
+"""Scaled mode: Celery workers over Redis run the same Dispatcher.dispatch_due() as embedded threads.
+
+A task carries no data — it only wakes a worker up. The database row is the truth (DESIGN §3), so
+a lost or duplicated task can neither lose nor double a message: workers claim rows with
+FOR UPDATE SKIP LOCKED and a lease.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from celery import Celery
+
+from campaigns.sender import make_dispatcher, open_configured_channels
+from channels import RateLimiter
+from core.clock import SystemClock
+from core.config import Config
+from core.db import Database
+
+log = logging.getLogger("herald.worker")
+
+DISPATCH_TASK = "herald.dispatch"
+QUEUE = "herald"
+# A task sends until nothing is due or this many seconds passed, then lets the next wake-up continue,
+# so one long campaign cannot hold a worker thread forever and a deploy can stop workers promptly.
+TASK_BUDGET_SECONDS = 30.0
+
+celery_app = Celery("herald")
+celery_app.conf.update(
+    task_default_queue=QUEUE,
+    worker_prefetch_multiplier=1,
+    task_ignore_result=True,
+    broker_connection_retry_on_startup=True,
+    worker_hijack_root_logger=False,
+)
+
+_state: dict[str, object] = {}
+_local = threading.local()
+
+
+def configure(config: Config, database: Database | None = None) -> Celery:
+    """Point the Celery app at the configured broker and bind the database this process uses."""
+    celery_app.conf.broker_url = str(config.celery_broker_url)
+    _state["config"] = config
+    _state["database"] = database or Database(str(config.database_url))
+    # The limiter lives in Redis so a provider's rate holds across every worker, not per worker.
+    broker = str(config.celery_broker_url)
+    _state["limiter"] = RateLimiter(broker if broker.startswith("redis") else "memory://")
+    return celery_app
+
+
+def _dispatcher():
+    """One Dispatcher per worker thread: channel connections are never shared between threads."""
+    if getattr(_local, "dispatcher", None) is None:
+        config: Config = _state["config"]  # type: ignore[assignment]
+        channels = open_configured_channels(config)
+        _local.dispatcher = make_dispatcher(config, _state["database"], channels, _state["limiter"],  # type: ignore[arg-type]
+                                            SystemClock())
+    return _local.dispatcher
+
+
+@celery_app.task(name=DISPATCH_TASK)
+def dispatch() -> int:
+    """Send due messages until none is left or the time budget is spent; returns rows handled."""
+    if "config" not in _state:
+        raise RuntimeError("the Celery worker was started without scheduler.celery_app.configure(config)")
+    dispatcher = _dispatcher()
+    deadline = time.monotonic() + TASK_BUDGET_SECONDS
+    handled = 0
+    while time.monotonic() < deadline:
+        count = dispatcher.dispatch_due()
+        handled += count
+        if count == 0:
+            break
+    if handled:
+        log.info("event=dispatched rows=%d", handled)
+    return handled
+
+
+def wake_workers(count: int = 1) -> None:
+    """Ask workers to look for due messages (after Send now, and periodically from `herald scheduler`)."""
+    for _ in range(count):
+        celery_app.send_task(DISPATCH_TASK, queue=QUEUE)
