@@ -1,0 +1,50 @@
+"""Audiences: contacts, static lists, consent, CSV import, and the recipient query campaigns build on.
+
+This is the package's public surface; its other modules are private to it.
+"""
+
+from audiences.consent import set_consent
+from audiences.contacts import (
+    ContactPage,
+    count_contacts,
+    create_contact,
+    get_contact,
+    list_contacts,
+    normalise_email,
+    normalise_phone,
+    split_name,
+)
+from audiences.demo import make_demo_contacts
+from audiences.importer import ImportReport, RejectedRow, import_contacts, write_error_file
+from audiences.lists import add_to_list, create_list, get_list, list_lists
+from audiences.models import CONSENT_STATUSES, CONTACT_FIELDS, Consent, Contact, ContactList, ListMember
+from audiences.queries import CHANNELS, audience_select
+
+__all__ = [
+    "CHANNELS",
+    "CONSENT_STATUSES",
+    "CONTACT_FIELDS",
+    "Consent",
+    "Contact",
+    "ContactList",
+    "ContactPage",
+    "ImportReport",
+    "ListMember",
+    "RejectedRow",
+    "add_to_list",
+    "audience_select",
+    "count_contacts",
+    "create_contact",
+    "create_list",
+    "get_contact",
+    "get_list",
+    "import_contacts",
+    "list_contacts",
+    "list_lists",
+    "make_demo_contacts",
+    "normalise_email",
+    "normalise_phone",
+    "set_consent",
+    "split_name",
+    "write_error_file",
+]

@@ -1,0 +1,95 @@
+"""Named queries over contacts, lists and consents (only audiences/ touches these tables)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, case, insert, or_, select
+from sqlalchemy.orm import Session
+
+from audiences.models import CONTACT_FIELDS, Consent, Contact, ListMember
+from core.errors import Invalid
+
+# The contact column that holds each channel's address.
+CHANNEL_ADDRESS = {"email": Contact.email, "sms": Contact.phone}
+CHANNELS = tuple(CHANNEL_ADDRESS)
+
+# Every row of an IN (...) list is a bind parameter; SQLite allows 32766 per statement, and smaller
+# statements keep PostgreSQL's plans cheap. The importer's chunks stay below this anyway.
+IN_LIST_SIZE = 1000
+
+
+def check_channel(channel: str) -> str:
+    if channel not in CHANNEL_ADDRESS:
+        raise Invalid(f'channel "{channel}" is not known; known channels: {", ".join(CHANNELS)}', field="channel")
+    return channel
+
+
+def audience_select(list_id: int | None, channel: str) -> Select[Any]:
+    """The recipients of a campaign as one SELECT, not executed: contact_id, address, reachable.
+
+    All contacts, or the members of list `list_id`. `address` is the email (channel "email") or the
+    phone (channel "sms") and may be NULL. `reachable` is 1 when there is an address and the contact's
+    consent for that channel is absent (opt-out model) or "subscribed", else 0.
+
+    campaigns wraps this in INSERT … SELECT to materialise a run, so it must stay a single SELECT with
+    no ORDER BY or LIMIT, and use only SQL that SQLite and PostgreSQL share (CASE, LEFT OUTER JOIN).
+    """
+    address = CHANNEL_ADDRESS[check_channel(channel)]
+    consent_ok = or_(Consent.status.is_(None), Consent.status == "subscribed")
+    reachable = case((and_(address.is_not(None), address != "", consent_ok), 1), else_=0)
+    query = select(Contact.id.label("contact_id"), address.label("address"), reachable.label("reachable")).select_from(
+        Contact
+    )
+    if list_id is not None:
+        query = query.join(ListMember, and_(ListMember.contact_id == Contact.id, ListMember.list_id == list_id))
+    # The channel condition sits in the ON clause, not the WHERE: a contact with no consent row for
+    # this channel must still come out (with NULL status), or opt-out-by-default would drop them.
+    return query.outerjoin(Consent, and_(Consent.contact_id == Contact.id, Consent.channel == channel))
+
+
+def _chunks(values: Collection[Any], size: int = IN_LIST_SIZE) -> Iterable[list[Any]]:
+    items = list(values)
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def find_contacts_by_keys(
+    session: Session, *, external_ids: Collection[str], emails: Collection[str], phones: Collection[str]
+) -> list[dict[str, Any]]:
+    """Contacts holding any of these keys, as plain dicts (id, the CONTACT_FIELDS, attributes), by id.
+
+    One SELECT per key kind (per IN_LIST_SIZE keys), so an import chunk costs three queries, not one per row.
+    """
+    columns = [Contact.id, *(getattr(Contact, f) for f in CONTACT_FIELDS), Contact.attributes]
+    found: dict[int, dict[str, Any]] = {}
+    for column, values in ((Contact.external_id, external_ids), (Contact.email, emails), (Contact.phone, phones)):
+        for part in _chunks(values):
+            for row in session.execute(select(*columns).where(column.in_(part))).mappings():
+                found.setdefault(row["id"], dict(row))
+    return [found[key] for key in sorted(found)]
+
+
+def insert_list_members(session: Session, *, list_id: int, contact_ids: Collection[int], now: datetime) -> int:
+    """Add contacts to a list, skipping those already on it. Does not commit. Returns how many were added."""
+    added = 0
+    for part in _chunks(set(contact_ids)):
+        present = set(
+            session.scalars(
+                select(ListMember.contact_id).where(ListMember.list_id == list_id, ListMember.contact_id.in_(part))
+            )
+        )
+        rows = [{"list_id": list_id, "contact_id": cid, "added_at": now} for cid in sorted(set(part) - present)]
+        if rows:
+            session.execute(insert(ListMember), rows)
+            added += len(rows)
+    return added
+
+
+def existing_contact_ids(session: Session, contact_ids: Collection[int]) -> set[int]:
+    found: set[int] = set()
+    for part in _chunks(set(contact_ids)):
+        found.update(session.scalars(select(Contact.id).where(Contact.id.in_(part))))
+    return found
