@@ -1,0 +1,336 @@
+"""SMS through Twilio's Messages API, with the official SDK.
+
+URL: `twilio://ACCOUNT_SID:AUTH_TOKEN@default?from=+15551234567` (or `messaging_service_sid=MG…`),
+with `timeout=` seconds (default 10), `rate=` (default 10/second) and `api_base=` to point the SDK at
+any Twilio-compatible API (SignalWire's, or the test fake on loopback) instead of api.twilio.com.
+
+Each message is one `client.messages.create(...)`. Twilio's answer is classified here, next to its
+error codes (ERROR_CODES); status callbacks are parsed by `parse_twilio_webhook`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from decimal import Decimal, InvalidOperation
+from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
+
+import requests
+from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.http.response import Response
+from twilio.request_validator import RequestValidator, get_signature_algorithm
+from twilio.rest import Client
+
+from channels.base import Accepted, ChannelConfigError, ChannelEvent, Outgoing, Refused, SendResult, WebhookRejected
+from channels.ratelimit import parse_rate
+from channels.urls import ChannelUrl, parse_channel_url
+
+SCHEME = "twilio"
+DEFAULT_RATE = "10/second"
+DEFAULT_TIMEOUT_SECONDS = 10.0
+OPTIONS = ("from", "messaging_service_sid", "api_base", "timeout", "rate")
+TWILIO_API_BASE = "https://api.twilio.com"  # what the SDK's Api domain is built on
+
+PERMANENT, TRANSIENT = True, False
+# Twilio's error and warning dictionary, https://www.twilio.com/docs/api/errors/<code>: whether a
+# refusal with this code is worth retrying, and the dictionary's title (used as the reason when a
+# status callback gives a code without an ErrorMessage). A 4xx code not listed here is permanent;
+# HTTP 429 and any 5xx are transient (see classify()).
+ERROR_CODES: dict[int, tuple[bool, str]] = {
+    # Wrong credentials fail every message the same way. That is the operator's to fix, not the
+    # recipient's fault, so the messages wait for a retry instead of failing for good.
+    20003: (TRANSIENT, "Authentication Error - invalid username or password"),
+    20429: (TRANSIENT, "Too Many Requests"),
+    20500: (TRANSIENT, "Internal Server Error"),
+    20503: (TRANSIENT, "Service Unavailable"),
+    21211: (PERMANENT, "Invalid 'To' Phone Number"),
+    21214: (PERMANENT, "'To' phone number cannot be reached"),
+    21408: (PERMANENT, "Permission to send an SMS has not been enabled for the region indicated by the 'To' number"),
+    21610: (PERMANENT, "Attempt to send to unsubscribed recipient"),  # the recipient texted STOP
+    21612: (PERMANENT, "The 'To' phone number is not currently reachable using the 'From' phone number via SMS"),
+    21614: (PERMANENT, "'To' number is not a valid mobile number"),
+    21617: (PERMANENT, "The concatenated message body exceeds the 1600 character limit"),
+    # 30xxx come in status callbacks (the carrier's verdict), rarely at send time.
+    30001: (TRANSIENT, "Queue overflow"),
+    30003: (PERMANENT, "Unreachable destination handset"),
+    30004: (PERMANENT, "Message blocked"),
+    30005: (PERMANENT, "Unknown destination handset"),
+    30006: (PERMANENT, "Landline or unreachable carrier"),
+    30007: (PERMANENT, "Message filtered"),
+    30008: (TRANSIENT, "Unknown error"),
+}
+
+# Twilio's MessageStatus values (Message resource, "Message Status values") in Herald's words. Every
+# status Twilio documents for an outbound message is listed; anything else is refused by name.
+STATUS_MAP: dict[str, str] = {
+    "accepted": "queued",  # a Messaging Service took it and will pick a sender
+    "scheduled": "queued",
+    "queued": "queued",
+    "sending": "queued",
+    "sent": "sent",
+    "delivered": "delivered",
+    "undelivered": "failed",
+    "failed": "failed",
+    "read": "read",  # WhatsApp / RCS read receipts
+}
+
+
+def classify(code: int | None, http_status: int) -> bool:
+    """True when a refusal is permanent: the table first, then 429 and 5xx transient, other 4xx permanent."""
+    if code is not None and code in ERROR_CODES:
+        return ERROR_CODES[code][0]
+    return not (http_status == 429 or http_status >= 500)
+
+
+def from_url(url: str, *, from_address: str = "") -> TwilioChannel:
+    """Open a Twilio channel (no request is made yet). Raises ChannelConfigError naming the fix."""
+    parsed = _parse(url)
+    sender = parsed.query.get("from") or from_address
+    service = parsed.query.get("messaging_service_sid", "")
+    if not sender and not service:
+        raise ChannelConfigError(
+            f'channel URL "{parsed.describe()}" says neither who sends nor through what; add from=+15551234567 '
+            "(a Twilio number) or messaging_service_sid=MG… to the URL"
+        )
+    api_base = parsed.query.get("api_base", "").rstrip("/")
+    if api_base and urlsplit(api_base).scheme not in ("http", "https"):
+        raise ChannelConfigError(f'channel URL "{parsed.describe()}": api_base must be an http(s):// URL, '
+                                 "e.g. api_base=https://example.signalwire.com/api/laml")
+    if parsed.host != "default" and not api_base:
+        raise ChannelConfigError(
+            f'channel URL "{parsed.describe()}" has host "{parsed.host}"; write twilio://SID:TOKEN@default for '
+            f"Twilio itself, or add api_base=https://{parsed.host} to use another Twilio-compatible API"
+        )
+    rate = parsed.query.get("rate", DEFAULT_RATE)
+    parse_rate(rate, where=f'channel URL "{parsed.describe()}": rate')
+    return TwilioChannel(
+        account_sid=parsed.username,
+        auth_token=parsed.password,
+        from_number=sender,
+        messaging_service_sid=service,
+        api_base=api_base,
+        timeout=parsed.number("timeout", DEFAULT_TIMEOUT_SECONDS),
+        rate=rate,
+        description=parsed.describe(),
+    )
+
+
+def twilio_auth_token(url: str) -> str:
+    """The AUTH_TOKEN of a twilio:// URL, which signs status callbacks. Raises ChannelConfigError."""
+    return _parse(url).password
+
+
+def _parse(url: str) -> ChannelUrl:
+    parsed = parse_channel_url(url, scheme=SCHEME, options=OPTIONS)
+    if not parsed.username or not parsed.password:
+        raise ChannelConfigError(
+            f'channel URL "{parsed.describe()}" lacks the account SID or auth token; '
+            "write twilio://ACCOUNT_SID:AUTH_TOKEN@default?from=+15551234567"
+        )
+    return parsed
+
+
+class _HeraldHttpClient(TwilioHttpClient):
+    """The SDK's own HTTP client with two additions, through its documented custom-client hook.
+
+    It sends to `api_base` instead of https://api.twilio.com (the SDK builds every Messages URL on
+    that base), and it keeps the last response, because TwilioRestException does not carry the
+    Retry-After header of a 429.
+    """
+
+    def __init__(self, *, api_base: str, timeout: float) -> None:
+        super().__init__(timeout=timeout)
+        self.api_base = api_base
+        self.last_response: Response | None = None
+
+    def request(self, method: str, url: str, *args, **kwargs) -> Response:  # type: ignore[override]
+        if self.api_base and url.startswith(TWILIO_API_BASE + "/"):
+            url = self.api_base + url[len(TWILIO_API_BASE):]
+        self.last_response = None
+        self.last_response = super().request(method, url, *args, **kwargs)
+        return self.last_response
+
+
+class TwilioChannel:
+    name = "twilio"
+    dry_run = False
+
+    def __init__(self, *, account_sid: str, auth_token: str, from_number: str = "", messaging_service_sid: str = "",
+                 api_base: str = "", timeout: float = DEFAULT_TIMEOUT_SECONDS, rate: str = DEFAULT_RATE,
+                 description: str = "") -> None:
+        self.account_sid = account_sid
+        self._auth_token = auth_token
+        self.from_number = from_number
+        self.messaging_service_sid = messaging_service_sid
+        self.api_base = api_base
+        self.timeout = timeout
+        self.rate = rate
+        self._description = description or f"twilio://{account_sid}:****@default"
+        self._http: _HeraldHttpClient | None = None
+        self._client: Client | None = None
+        self._lock = threading.Lock()  # one worker per instance; the lock makes accidental sharing safe
+
+    @property
+    def endpoint(self) -> str:
+        return self.api_base or TWILIO_API_BASE
+
+    def describe(self) -> str:
+        return self._description
+
+    def send(self, batch: Sequence[Outgoing]) -> list[SendResult]:
+        """One API call per message; one result per message, in batch order; never raises for Twilio or the network.
+
+        A timeout, a connection failure, a 429 or rejected credentials stop the batch: the remaining
+        messages get the same transient refusal without being tried, since trying them now would
+        only meet the same answer.
+        """
+        results: list[SendResult] = []
+        with self._lock:
+            stop: Refused | None = None
+            for message in batch:
+                if stop is not None:
+                    results.append(replace(stop, message_id=message.message_id))
+                    continue
+                result, stop_batch = self._send_one(message)
+                results.append(result)
+                if stop_batch and isinstance(result, Refused):
+                    stop = result
+        return results
+
+    def close(self) -> None:
+        """Release the HTTP session; safe to call any number of times."""
+        http, self._http, self._client = self._http, None, None
+        if http is not None and http.session is not None:
+            http.session.close()
+
+    # ------------------------------------------------------------------ internals
+    def _api(self) -> tuple[Client, _HeraldHttpClient]:
+        if self._client is None or self._http is None:
+            self._http = _HeraldHttpClient(api_base=self.api_base, timeout=self.timeout)
+            # environment={}: the SDK would otherwise read TWILIO_* variables (edge, region) from
+            # os.environ; Herald's settings come from its config only.
+            self._client = Client(self.account_sid, self._auth_token, http_client=self._http, environment={})
+        return self._client, self._http
+
+    def _send_one(self, message: Outgoing) -> tuple[SendResult, bool]:
+        client, http = self._api()
+        params: dict[str, str] = {"to": message.to, "body": message.body}
+        if self.messaging_service_sid:
+            params["messaging_service_sid"] = self.messaging_service_sid
+        if self.from_number:
+            params["from_"] = self.from_number
+        if message.status_callback_url:
+            params["status_callback"] = message.status_callback_url
+        mid = message.message_id
+        try:
+            created = client.messages.create(**params)
+        except TwilioRestException as exc:
+            return self._refusal(mid, exc.code, exc.status, str(exc.msg), http)
+        except TwilioServiceException as exc:  # RFC 9457 problem details, newer Twilio APIs
+            return self._refusal(mid, exc.code, exc.status, str(exc.detail or exc.title), http)
+        except requests.Timeout as exc:
+            if isinstance(exc, requests.ConnectTimeout):
+                reason = f"could not connect to {self.endpoint} within {self.timeout:g}s; not sent"
+            else:
+                reason = (f"{self.endpoint} did not answer within {self.timeout:g}s; "
+                          "Twilio may or may not have accepted the message")
+            return Refused(mid, False, "timeout", reason), True
+        except requests.RequestException as exc:
+            return Refused(mid, False, "connection-error", f"{self.endpoint}: {type(exc).__name__}: {exc}"), True
+        except TwilioException as exc:  # the SDK could not read the answer
+            return Refused(mid, False, "twilio-error", f"{self.endpoint}: {exc}"), True
+        return Accepted(mid, provider_id=created.sid, segments=_int(created.num_segments),
+                        cost=_price(created.price), currency=created.price_unit if created.price else None), False
+
+    def _refusal(self, mid: int, code: int | None, status: int, reason: str,
+                 http: _HeraldHttpClient) -> tuple[Refused, bool]:
+        throttled = status == 429 or code == 20429
+        retry_after = None
+        if throttled and http.last_response is not None:
+            retry_after = _retry_after(http.last_response.headers.get("Retry-After"))
+        refused = Refused(mid, permanent=classify(code, status), code=str(code or status), reason=reason,
+                          retry_after=retry_after)
+        return refused, throttled or code == 20003 or status == 401
+
+
+def parse_twilio_webhook(*, url: str, form: Mapping[str, str], headers: Mapping[str, str],
+                         auth_token: str) -> list[ChannelEvent]:
+    """Check a status callback's X-Twilio-Signature and turn it into one ChannelEvent.
+
+    `url` is the full URL Twilio requested (scheme, host, path and query as Twilio saw them, which
+    behind a proxy is the public URL). When its last path segment is a number it is taken as Herald's
+    message id (`{base_url}/webhooks/twilio/status/{message_id}`). Raises WebhookRejected: 403 for a
+    missing or wrong signature, 400 for a missing or unknown status or a missing MessageSid.
+    """
+    lower = {k.lower(): v for k, v in headers.items()}
+    signature = lower.get("x-twilio-signature", "")
+    if not signature:
+        raise WebhookRejected("Twilio status callback without an X-Twilio-Signature header; refused", 403)
+    algorithm = get_signature_algorithm(lower.get("x-twilio-webhooks-signature-settings", ""))
+    if not RequestValidator(auth_token).validate(url, form, signature, algorithm):
+        raise WebhookRejected(
+            f"Twilio status callback for {url} has a signature that does not match; check that the auth token in "
+            "[channels.sms] url is the account's primary token and that [app] base_url is the public URL", 403
+        )
+    provider_status = (form.get("MessageStatus") or form.get("SmsStatus") or "").strip()
+    if not provider_status:
+        raise WebhookRejected("Twilio status callback has no MessageStatus", 400)
+    if provider_status not in STATUS_MAP:
+        known = ", ".join(STATUS_MAP)
+        raise WebhookRejected(f'Twilio status callback has MessageStatus "{provider_status}", which Herald does not '
+                              f"know; known: {known}", 400)
+    sid = form.get("MessageSid") or form.get("SmsSid")
+    if not sid:
+        raise WebhookRejected("Twilio status callback has no MessageSid", 400)
+    code = (form.get("ErrorCode") or "").strip() or None
+    reason = (form.get("ErrorMessage") or "").strip() or None
+    if code and not reason and code.isdigit() and int(code) in ERROR_CODES:
+        reason = ERROR_CODES[int(code)][1]
+    price = _price(form.get("Price"))
+    last_segment = urlsplit(url).path.rstrip("/").rpartition("/")[2]
+    return [ChannelEvent(
+        status=STATUS_MAP[provider_status],
+        provider_id=sid,
+        message_id=int(last_segment) if last_segment.isdigit() else None,
+        error_code=code,
+        error_reason=reason,
+        provider_status=provider_status,
+        price=price,
+        currency=(form.get("PriceUnit") or None) if price is not None else None,
+        segments=_int(form.get("NumSegments")),
+    )]
+
+
+def _int(value: object) -> int | None:
+    try:
+        return int(str(value)) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def _price(value: object) -> Decimal | None:
+    # Twilio reports what it charged as a negative amount ("-0.00750"); Herald stores the cost.
+    if value in (None, ""):
+        return None
+    try:
+        return abs(Decimal(str(value)))
+    except InvalidOperation:
+        return None
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Retry-After is either seconds or an HTTP date (RFC 9110 §10.2.3)."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None

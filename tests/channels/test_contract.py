@@ -1,0 +1,165 @@
+"""The channel contract, one suite for every adapter and its real protocol peer (STYLE: tests/).
+
+Every adapter must: return exactly one result per message, keyed by message_id, in batch order;
+classify permanent and transient refusals; turn a timeout or an unreachable provider into a
+transient refusal for every message without raising; close() any number of times; never show a
+secret in describe().
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from channels import Accepted, Channel, Outgoing, Refused, open_channel
+from channels.ratelimit import parse_rate
+from tests.fakes.fake_smtp import FakeSmtp
+from tests.fakes.fake_twilio import FakeTwilio
+
+
+@dataclass
+class Peer:
+    name: str
+    channel: Channel
+    good: Callable[[int], Outgoing]
+    permanent: Callable[[int], Outgoing] | None  # a message this provider refuses for good
+    transient: Callable[[int], Outgoing] | None  # a message this provider asks to retry later
+    slow: Callable[[], Channel]  # a channel whose provider answers too late
+    unreachable: Callable[[], Channel]  # a channel whose provider cannot be reached at all
+    secret: str | None
+
+
+def email(mid: int, to: str) -> Outgoing:
+    return Outgoing(mid, "email", to, body="Hello", subject="Spring sale", html="<p>Hello</p>")
+
+
+def sms(mid: int, to: str) -> Outgoing:
+    return Outgoing(mid, "sms", to, body="Spring sale: 20% off")
+
+
+@pytest.fixture(params=["log", "smtp", "twilio"])
+def peer(request, tmp_path: Path, closed_port: int) -> Iterator[Peer]:
+    opened: list[Channel] = []
+
+    def track(channel: Channel) -> Channel:
+        opened.append(channel)
+        return channel
+
+    if request.param == "log":
+        blocker = tmp_path / "not-a-directory"
+        blocker.write_text("a file where the outbox directory should be")
+        yield Peer(
+            "log", track(open_channel(f"log://{tmp_path / 'outbox'}")),
+            good=lambda mid: sms(mid, "+15551230001"),
+            permanent=None,  # a file on disk has no reason to refuse a message for good
+            transient=None,
+            slow=lambda: track(open_channel(f"log://{blocker}")),
+            unreachable=lambda: track(open_channel(f"log://{blocker / 'outbox'}")),
+            secret=None,
+        )
+    elif request.param == "smtp":
+        with FakeSmtp(refuse={"gone@example.com": (550, "5.1.1 No such user")},
+                      defer={"busy@example.com": (451, "4.7.1 Greylisted, try again later")},
+                      auth={"mailer": "smtp-secret-pw"}) as fake, FakeSmtp(delay_seconds=3) as slow:
+            yield Peer(
+                "smtp", track(open_channel(fake.url + "?from=news@example.com")),
+                good=lambda mid: email(mid, f"reader{mid}@example.com"),
+                permanent=lambda mid: email(mid, "gone@example.com"),
+                transient=lambda mid: email(mid, "busy@example.com"),
+                slow=lambda: track(open_channel(slow.url + "?from=news@example.com&timeout=0.3")),
+                unreachable=lambda: track(open_channel(f"smtp://127.0.0.1:{closed_port}?from=news@example.com")),
+                secret="smtp-secret-pw",
+            )
+    else:
+        with FakeTwilio(invalid_numbers={"+15550000000"}) as fake, FakeTwilio(delay_seconds=3) as slow:
+            channel = track(open_channel(fake.channel_url()))
+
+            def transient(mid: int) -> Outgoing:
+                fake.fail_next(1, 503)  # the next request, i.e. this message's, gets a 503
+                return sms(mid, "+15551239999")
+
+            yield Peer(
+                "twilio", channel,
+                good=lambda mid: sms(mid, f"+1555123{mid:04d}"),
+                permanent=lambda mid: sms(mid, "+15550000000"),
+                transient=transient,
+                slow=lambda: track(open_channel(slow.channel_url(timeout="0.3"))),
+                unreachable=lambda: track(open_channel(fake.channel_url(api_base=f"http://127.0.0.1:{closed_port}"))),
+                secret=fake.auth_token,
+            )
+    for channel in opened:
+        channel.close()
+
+
+def ids(results) -> list[int]:
+    return [r.message_id for r in results]
+
+
+def test_channel_implements_the_interface(peer):
+    assert isinstance(peer.channel, Channel)
+    assert peer.channel.name == peer.name
+    assert peer.channel.dry_run is (peer.name == "log")
+    parse_rate(peer.channel.rate)  # a rate the limiter understands
+
+
+def test_one_result_per_message_keyed_by_message_id_in_batch_order(peer):
+    batch = [peer.good(907), peer.good(12), peer.good(555)]
+    if peer.permanent:
+        batch.insert(1, peer.permanent(31))
+    results = peer.channel.send(batch)
+    assert ids(results) == [m.message_id for m in batch]
+    accepted = [r for r in results if isinstance(r, Accepted)]
+    assert {r.message_id for r in accepted} == {907, 12, 555}
+    assert all(r.provider_id for r in accepted)
+
+
+def test_an_empty_batch_gives_no_results(peer):
+    assert peer.channel.send([]) == []
+
+
+def test_a_permanent_refusal_is_permanent_and_keeps_the_providers_code(peer):
+    if peer.permanent is None:
+        pytest.skip(f"{peer.name} never refuses a message for good")
+    [result] = peer.channel.send([peer.permanent(7)])
+    assert isinstance(result, Refused) and result.permanent
+    assert result.code.isdigit() and result.reason
+
+
+def test_a_transient_refusal_is_retried_later(peer):
+    if peer.transient is None:
+        pytest.skip(f"{peer.name} has no provider to ask for a retry")
+    results = peer.channel.send([peer.transient(8), peer.good(9)])
+    assert isinstance(results[0], Refused) and not results[0].permanent
+    assert isinstance(results[1], Accepted)  # one refusal does not sink the rest of the batch
+
+
+def test_a_provider_that_answers_too_late_makes_every_message_transient(peer):
+    batch = [peer.good(1), peer.good(2), peer.good(3)]
+    results = peer.slow().send(batch)  # must not raise
+    assert ids(results) == [1, 2, 3]
+    assert all(isinstance(r, Refused) and not r.permanent for r in results)
+
+
+def test_an_unreachable_provider_makes_every_message_transient(peer):
+    results = peer.unreachable().send([peer.good(1), peer.good(2)])  # must not raise
+    assert ids(results) == [1, 2]
+    assert all(isinstance(r, Refused) and not r.permanent and r.reason for r in results)
+
+
+def test_close_is_idempotent_before_and_after_sending(peer):
+    peer.channel.close()
+    peer.channel.close()
+    assert isinstance(peer.channel.send([peer.good(1)])[0], Accepted)  # a closed channel reopens on demand
+    peer.channel.close()
+    peer.channel.close()
+
+
+def test_describe_never_shows_a_secret(peer):
+    text = peer.channel.describe()
+    assert text.startswith(peer.name + "://")
+    if peer.secret:
+        assert peer.secret not in text
+        assert "****" in text

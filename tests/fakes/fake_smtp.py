@@ -1,0 +1,175 @@
+"""A real SMTP server for tests (aiosmtpd on 127.0.0.1, a free port) that records what it receives.
+
+    with FakeSmtp(refuse={"bad@example.com": (550, "5.1.1 No such user")}) as smtp:
+        channel = open_channel(smtp.url + "?from=news@example.com")
+        ...
+        assert smtp.messages[0].message["Subject"] == "Hi"
+
+Scripted behaviour: per-recipient refusals (`refuse`, 5xx) and deferrals (`defer`, 4xx), AUTH
+(`auth={"user": "password"}`, off by default), a slow DATA answer (`delay_seconds`), an idle timeout
+after which the server drops the connection (`idle_timeout`), and `disconnect_clients()` to drop
+every open connection now. `connections` counts SMTP sessions that said EHLO/HELO.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+import socket
+import threading
+import warnings
+from dataclasses import dataclass
+from email.message import EmailMessage
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+
+
+@dataclass(frozen=True)
+class Received:
+    mail_from: str
+    rcpt_tos: list[str]
+    message: EmailMessage
+    raw: bytes
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class _Handler:
+    def __init__(self, fake: FakeSmtp) -> None:
+        self.fake = fake
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        self.fake._saw_session(session)
+        return responses
+
+    async def handle_HELO(self, server, session, envelope, hostname):
+        session.host_name = hostname
+        self.fake._saw_session(session)
+        return f"250 {server.hostname}"
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.fake.refuse:
+            code, text = self.fake.refuse[address]
+            return f"{code} {text}"
+        if address in self.fake.defer:
+            code, text = self.fake.defer[address]
+            return f"{code} {text}"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        raw = envelope.original_content or envelope.content
+        parsed = email.message_from_bytes(raw, policy=email.policy.default)
+        with self.fake._lock:
+            self.fake.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos), parsed, raw))
+        if self.fake.delay_seconds:
+            # The message is already kept, as a real server may have queued it when a client times out.
+            await asyncio.sleep(self.fake.delay_seconds)
+        return "250 2.0.0 Message accepted for delivery"
+
+
+class _Controller(Controller):
+    def __init__(self, fake: FakeSmtp, **kwargs) -> None:
+        super().__init__(_Handler(fake), hostname="127.0.0.1", port=free_port(), **kwargs)
+        self.fake = fake
+
+    def factory(self) -> SMTP:
+        with warnings.catch_warnings():
+            # AUTH without TLS is the point of a loopback fake; aiosmtpd warns on every connection.
+            warnings.simplefilter("ignore", UserWarning)
+            server = super().factory()
+        with self.fake._lock:
+            self.fake._servers.append(server)
+        return server
+
+
+class FakeSmtp:
+    def __init__(self, *, refuse: dict[str, tuple[int, str]] | None = None,
+                 defer: dict[str, tuple[int, str]] | None = None, auth: dict[str, str] | None = None,
+                 delay_seconds: float = 0.0, idle_timeout: float = 300.0) -> None:
+        self.refuse = dict(refuse or {})
+        self.defer = dict(defer or {})
+        self.auth = auth
+        self.delay_seconds = delay_seconds
+        self.idle_timeout = idle_timeout
+        self.messages: list[Received] = []
+        self._sessions: set[int] = set()
+        self._servers: list[SMTP] = []
+        self._lock = threading.Lock()
+        self._controller: _Controller | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> FakeSmtp:
+        kwargs: dict[str, object] = {"timeout": self.idle_timeout}
+        if self.auth is not None:
+            kwargs.update(auth_required=True, auth_require_tls=False, authenticator=self._authenticate)
+        self._controller = _Controller(self, **kwargs)
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    def __enter__(self) -> FakeSmtp:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ what tests use
+    @property
+    def port(self) -> int:
+        assert self._controller is not None, "FakeSmtp is not started"
+        return self._controller.port
+
+    @property
+    def url(self) -> str:
+        """smtp://127.0.0.1:PORT, with the first AUTH user when auth is on."""
+        userinfo = ""
+        if self.auth:
+            user, password = next(iter(self.auth.items()))
+            userinfo = f"{user}:{password}@"
+        return f"smtp://{userinfo}127.0.0.1:{self.port}"
+
+    @property
+    def connections(self) -> int:
+        """SMTP sessions that greeted the server (the controller's own start-up probe does not count)."""
+        with self._lock:
+            return len(self._sessions)
+
+    def disconnect_clients(self) -> None:
+        """Drop every open connection from the server side, as a server restart or idle timeout would."""
+        assert self._controller is not None
+        with self._lock:
+            servers = list(self._servers)
+        done = threading.Event()
+
+        def close_all() -> None:
+            for server in servers:
+                if server.transport is not None:
+                    server.transport.close()
+            done.set()
+
+        self._controller.loop.call_soon_threadsafe(close_all)
+        done.wait(5)
+
+    # ------------------------------------------------------------------ internals
+    def _saw_session(self, session) -> None:
+        with self._lock:
+            self._sessions.add(id(session))
+
+    def _authenticate(self, server, session, envelope, mechanism, auth_data) -> AuthResult:
+        if isinstance(auth_data, LoginPassword) and self.auth is not None:
+            user, password = auth_data.login.decode(), auth_data.password.decode()
+            if self.auth.get(user) == password:
+                return AuthResult(success=True)
+        return AuthResult(success=False, handled=False)
