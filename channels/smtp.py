@@ -142,14 +142,18 @@ class SmtpChannel:
                 return Accepted(message.message_id, provider_id=str(email["Message-ID"]))
             except smtplib.SMTPServerDisconnected as exc:
                 self._drop()
+                if isinstance(exc.__context__, TimeoutError):
+                    # smtplib reports a reply that never came as a disconnect. The server may be
+                    # holding the message; resending could deliver it twice, so no retry here.
+                    return ("timeout", f"{self.host}:{self.port} did not answer within {self.timeout:g}s")
                 if attempt == 2:
                     return ("disconnected", f"{self.host}:{self.port} closed the connection: {exc}")
-                # An idle connection the server timed out: reconnect once and resend.
+                continue  # most likely an idle connection the server closed: reconnect once and resend
             except smtplib.SMTPRecipientsRefused as exc:
                 code, reply = next(iter(exc.recipients.values()))
-                return _refused(message, code, reply)
+                refused = _refused(message, code, reply)
             except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
-                return _refused(message, exc.smtp_code, exc.smtp_error)
+                refused = _refused(message, exc.smtp_code, exc.smtp_error)
             except smtplib.SMTPResponseException as exc:  # HELO/AUTH/STARTTLS refused: the session is unusable
                 self._drop()
                 return (str(exc.smtp_code), _text(exc.smtp_error))
@@ -162,7 +166,14 @@ class SmtpChannel:
             except (smtplib.SMTPException, OSError) as exc:  # DNS, TLS, reset, STARTTLS unsupported
                 self._drop()
                 return ("connection-error", f"{self.host}:{self.port}: {type(exc).__name__}: {exc}")
-        raise AssertionError("unreachable")
+            if refused.code == "421":
+                # "Service not available, closing transmission channel" (RFC 5321 §3.8): this session
+                # is over, whatever command got it. Reconnect once; if it says 421 again, retry later.
+                self._drop()
+                if attempt == 1:
+                    continue
+            return refused
+        raise AssertionError("unreachable: the loop returns on its second attempt")
 
     def _connect(self) -> smtplib.SMTP:
         if self._conn is not None:
