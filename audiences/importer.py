@@ -282,6 +282,7 @@ def _read_rows(reader: csv.Reader, layout: _Layout, region: str, report: ImportR
 
 
 # ---------------------------------------------------------------- writing a chunk
+_CONTACTS = Contact.__table__
 _BLANK: dict[str, Any] = {f: None for f in CONTACT_FIELDS} | {"first_name": "", "last_name": "", "company": ""}
 
 
@@ -359,7 +360,6 @@ def _write_chunk(
             if values[kind]:
                 getattr(keys, kind).setdefault(values[kind], record)
     new: list[_Record] = []
-    members: dict[int, _Record] = {}
     for row in rows:
         record = keys.match(row.fields)
         if record is None:
@@ -374,26 +374,28 @@ def _write_chunk(
         _apply(record, row)
         keys.add(record)
         record.touched = True
-        members[id(record)] = record
 
     changed = [r for r in loaded if r.changed]
     if changed:
         # ORM bulk UPDATE by primary key: one executemany for the chunk (every dict has the same keys).
         session.execute(update(Contact), [{"id": r.id, **r.values, "updated_at": now} for r in changed])
         _expire_loaded_copies(session, changed)
+    # Every new record came from a good row, so all new ids are touched and go on the list: no need to
+    # pair ids with rows. (Asking for that pairing, sort_by_parameter_order, makes SQLite insert row by row.)
+    new_ids: list[int] = []
     if new:
-        # sort_by_parameter_order pairs the returned ids with the rows, still as one multi-row INSERT.
-        ids = session.scalars(
-            insert(Contact).returning(Contact.id, sort_by_parameter_order=True),
-            [{**r.values, "created_at": now, "updated_at": now} for r in new],
-        ).all()
-        for record, contact_id in zip(new, ids, strict=True):
-            record.id = contact_id
-    touched_ids.update(r.id for r in members.values() if r.id is not None)
-    if list_id is not None:
-        queries.insert_list_members(
-            session, list_id=list_id, contact_ids=[r.id for r in members.values() if r.id is not None], now=now
+        # Core, not ORM, insert: the ORM leaves out None values, which splits rows with different empty
+        # fields into separate statements; the table's columns still apply their types (JSON, UTC).
+        new_ids = list(
+            session.scalars(
+                insert(_CONTACTS).returning(_CONTACTS.c.id),
+                [{**r.values, "created_at": now, "updated_at": now} for r in new],
+            )
         )
+    member_ids = [r.id for r in loaded if r.touched and r.id is not None] + new_ids
+    touched_ids.update(member_ids)
+    if list_id is not None:
+        queries.insert_list_members(session, list_id=list_id, contact_ids=member_ids, now=now)
     session.commit()
 
 
