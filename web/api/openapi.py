@@ -1,0 +1,389 @@
+"""The OpenAPI 3.1 document for /api/v1, built as Python data next to the routes it describes.
+
+tests/web/test_api_openapi.py walks the app's url_map and checks that every /api/v1 route and
+method is documented here and every documented one exists, and validates real responses against
+the schemas below, so this file cannot drift from the code unnoticed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from web.api import MAX_PER_PAGE, bp, config
+
+JSON = "application/json"
+
+
+def ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def nullable(kind: str, **extra: Any) -> dict[str, Any]:
+    return {"type": [kind, "null"], **extra}
+
+
+def obj(properties: dict[str, Any], *, required: tuple[str, ...] | None = None, description: str = "",
+        additional: bool | dict[str, Any] = False) -> dict[str, Any]:
+    """An object schema; every property is required unless `required` says otherwise."""
+    schema: dict[str, Any] = {
+        "type": "object",
+        "properties": properties,
+        "required": list(properties if required is None else required),
+        "additionalProperties": additional,
+    }
+    if description:
+        schema["description"] = description
+    return schema
+
+
+STRING = {"type": "string"}
+INTEGER = {"type": "integer"}
+BOOLEAN = {"type": "boolean"}
+TIMESTAMP = {"type": "string", "format": "date-time"}
+CHANNEL = {"type": "string", "enum": ["email", "sms"]}
+PARTS = {
+    "subject": {"type": "string", "description": "email: the subject line (Jinja)"},
+    "html": {"type": "string", "description": "email: the HTML part (Jinja)"},
+    "text": {"type": "string", "description": "email: the plain-text part; derived from html when empty"},
+    "body": {"type": "string", "description": "SMS: the message text (Jinja)"},
+}
+
+SCHEMAS: dict[str, Any] = {
+    "Error": obj(
+        {"error": STRING, "message": STRING, "field": STRING, "line": INTEGER},
+        required=("error", "message"),
+        description="What went wrong, naming the thing, the value and the fix; `field` is the request field at "
+        "fault and `line` the template or file line, when there is one.",
+    ),
+    "Contact": obj({
+        "id": INTEGER,
+        "external_id": nullable("string"),
+        "email": nullable("string", format="email"),
+        "phone": nullable("string", description="E.164, e.g. +8613800138000"),
+        "first_name": STRING,
+        "last_name": STRING,
+        "name": STRING,
+        "company": STRING,
+        "country": nullable("string", description="ISO 3166-1 alpha-2"),
+        "locale": nullable("string"),
+        "time_zone": nullable("string", description="IANA time zone"),
+        "birthday": nullable("string", format="date"),
+        "attributes": {"type": "object", "description": "custom attributes"},
+        "created_at": TIMESTAMP,
+        "updated_at": TIMESTAMP,
+    }),
+    "ContactInput": obj(
+        {
+            **{name: STRING for name in ("external_id", "email", "phone", "first_name", "last_name", "name",
+                                         "company", "country", "locale", "time_zone")},
+            "birthday": {"type": "string", "format": "date"},
+            "attributes": {"type": "object"},
+        },
+        required=(),
+        description="At least an email or a phone. Phones without a country code use [app] default_region; "
+        "`name` is split into first and last name unless those are given.",
+    ),
+    "ContactPage": obj({
+        "items": {"type": "array", "items": ref("Contact")},
+        "total": INTEGER,
+        "page": INTEGER,
+        "per_page": INTEGER,
+    }),
+    "RejectedRow": obj({
+        "row": {"type": "integer", "description": "line number in the file; the header is line 1"},
+        "reason": STRING,
+        "values": {"type": "object", "additionalProperties": STRING},
+    }),
+    "ImportReport": obj(
+        {
+            "imported": INTEGER,
+            "updated": INTEGER,
+            "skipped": INTEGER,
+            "duplicates_in_file": INTEGER,
+            "rejected": {"type": "array", "items": ref("RejectedRow")},
+            "rejected_count": INTEGER,
+            "list_id": nullable("integer"),
+            "columns": {"type": "object", "additionalProperties": STRING,
+                        "description": "header -> contact field, name, attributes.<header> or ignored"},
+            "total_rows": INTEGER,
+            "encoding": STRING,
+            "filename": STRING,
+        },
+        required=("imported", "updated", "skipped", "duplicates_in_file", "rejected", "rejected_count", "list_id",
+                  "columns", "total_rows"),
+        additional=True,
+    ),
+    "List": obj({
+        "id": INTEGER,
+        "name": STRING,
+        "description": STRING,
+        "members": INTEGER,
+        "created_at": TIMESTAMP,
+    }),
+    "ListInput": obj({"name": STRING, "description": STRING}, required=("name",)),
+    "Template": obj({
+        "id": INTEGER,
+        "name": STRING,
+        "channel": CHANNEL,
+        **PARTS,
+        "created_at": TIMESTAMP,
+        "updated_at": TIMESTAMP,
+    }),
+    "TemplateInput": obj({"name": STRING, "channel": CHANNEL, **PARTS}, required=("name", "channel")),
+    "TemplateUpdate": obj({"name": STRING, **PARTS}, required=(),
+                          description="The fields to change; fields left out keep their value."),
+    "PreviewInput": obj(
+        {"channel": CHANNEL, **PARTS, "contact_id": nullable("integer", description="sample data when absent")},
+        required=("channel",),
+    ),
+    "SmsSize": obj({
+        "segments": INTEGER,
+        "encoding": {"type": "string", "enum": ["GSM-7", "UCS-2"]},
+        "characters": INTEGER,
+        "per_segment": INTEGER,
+        "remaining": INTEGER,
+    }),
+    "Preview": obj({
+        **{name: STRING for name in PARTS},
+        "sms": {"oneOf": [ref("SmsSize"), {"type": "null"}], "description": "SMS only: how it will be billed"},
+    }),
+    "Campaign": obj({
+        "id": INTEGER,
+        "name": STRING,
+        "kind": STRING,
+        "channel": CHANNEL,
+        "template_id": INTEGER,
+        "list_id": nullable("integer", description="null: all contacts"),
+        "status": STRING,
+        "guarantee": {"type": "string", "enum": ["at_most_once", "at_least_once"]},
+        "created_by": nullable("integer"),
+        "created_at": TIMESTAMP,
+        "updated_at": TIMESTAMP,
+    }),
+    "CampaignInput": obj(
+        {"name": STRING, "channel": CHANNEL, "template_id": INTEGER,
+         "list_id": nullable("integer", description="null or absent: all contacts")},
+        required=("name", "channel", "template_id"),
+    ),
+    "Run": obj({
+        "id": INTEGER,
+        "campaign_id": INTEGER,
+        "occasion_key": STRING,
+        "status": STRING,
+        "channel_url": {"type": "string", "description": "the channel it went through, secrets masked"},
+        "dry_run": {"type": "boolean", "description": "true: messages are written to files, nothing is delivered"},
+        "started_at": TIMESTAMP,
+        "finished_at": nullable("string", format="date-time"),
+    }),
+    "CampaignStatus": obj(
+        {
+            "counts": {"type": "object", "additionalProperties": INTEGER, "description": "messages by status"},
+            "total": INTEGER,
+            "dry_run": BOOLEAN,
+            "status": STRING,
+        },
+        additional=True,
+    ),
+    "CampaignReport": obj(
+        {
+            "recipients": INTEGER,
+            "sent": INTEGER,
+            "delivered": INTEGER,
+            "failed": INTEGER,
+            "failures": {"type": "array", "description": "failures by reason: code, reason, count"},
+            "unknown": INTEGER,
+            "suppressed": INTEGER,
+            "pending": INTEGER,
+            "cost": {"type": "object", "description": "cost by currency, as decimal strings"},
+            "dry_run": BOOLEAN,
+        },
+        additional=True,
+    ),
+}
+
+
+# ---------------------------------------------------------------- operations
+def body(schema: str, media: str = JSON) -> dict[str, Any]:
+    return {"required": True, "content": {media: {"schema": ref(schema)}}}
+
+
+def answer(description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"description": description}
+    if schema is not None:
+        out["content"] = {JSON: {"schema": schema}}
+    return out
+
+
+def error(description: str) -> dict[str, Any]:
+    return answer(description, ref("Error"))
+
+
+def items(schema: str) -> dict[str, Any]:
+    return obj({"items": {"type": "array", "items": ref(schema)}})
+
+
+def path_id(name: str, what: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "description": f"the {what}'s id", "schema": INTEGER}
+
+
+def query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
+
+
+def operation(operation_id: str, summary: str, responses: dict[str, Any], *, tag: str, write: bool = False,
+              found: bool = False, request: dict[str, Any] | None = None,
+              parameters: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """One operation; the auth answers every one shares are added here, so none is forgotten."""
+    out: dict[str, Any] = {"operationId": operation_id, "summary": summary, "tags": [tag]}
+    if parameters:
+        out["parameters"] = parameters
+    if request is not None:
+        out["requestBody"] = request
+    out["responses"] = {**responses, "401": error("no API token, or a token that is not valid")}
+    if write:
+        out["responses"]["403"] = error("the token's user has the read-only analyst role")
+    if found:
+        out["responses"]["404"] = error("no such record")
+    if request is not None and request["content"].get(JSON):
+        out["responses"]["400"] = error("the body is not a JSON object")
+    if request is not None or parameters and any(p["in"] == "query" for p in parameters):
+        out["responses"]["422"] = error("a field is missing or not acceptable; `field` names it")
+    return out
+
+
+CONTACT_ID = path_id("contact_id", "contact")
+TEMPLATE_ID = path_id("template_id", "template")
+CAMPAIGN_ID = path_id("campaign_id", "campaign")
+
+PATHS: dict[str, dict[str, Any]] = {
+    "/contacts": {
+        "get": operation(
+            "listContacts", "Contacts, newest first, one page at a time",
+            {"200": answer("a page of contacts", ref("ContactPage"))}, tag="contacts",
+            parameters=[
+                query("search", STRING, "matches name, email or phone"),
+                query("list_id", INTEGER, "only the members of this list"),
+                query("page", {"type": "integer", "minimum": 1, "default": 1}, "page number, from 1"),
+                query("per_page", {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": 50},
+                      f"contacts per page, at most {MAX_PER_PAGE}"),
+            ],
+        ),
+        "post": operation(
+            "createContact", "Create a contact", {"201": answer("the new contact", ref("Contact"))},
+            tag="contacts", write=True, request=body("ContactInput"),
+        ),
+    },
+    "/contacts/{contact_id}": {
+        "parameters": [CONTACT_ID],
+        "get": operation("getContact", "One contact", {"200": answer("the contact", ref("Contact"))},
+                         tag="contacts", found=True),
+    },
+    "/contacts/import": {
+        "post": operation(
+            "importContacts",
+            "Import contacts from a CSV or Excel file; rejected rows are listed with their line and reason",
+            {"200": answer("what the import did, including the rejected rows", ref("ImportReport"))},
+            tag="contacts", write=True,
+            request={"required": True, "content": {"multipart/form-data": {"schema": obj(
+                {"file": {"type": "string", "contentMediaType": "application/octet-stream",
+                          "description": ".csv (UTF-8, UTF-16 or GB18030) or .xlsx"},
+                 "list_name": {"type": "string", "description": "put the contacts on this list (made if new)"}},
+                required=("file",),
+            )}}},
+        ),
+    },
+    "/lists": {
+        "get": operation("listLists", "Lists with their member counts", {"200": answer("the lists", items("List"))},
+                         tag="lists"),
+        "post": operation("createList", "Create a list", {"201": answer("the new list", ref("List"))},
+                          tag="lists", write=True, request=body("ListInput")),
+    },
+    "/templates": {
+        "get": operation("listTemplates", "Templates", {"200": answer("the templates", items("Template"))},
+                         tag="templates"),
+        "post": operation("createTemplate", "Create a template (checked when saved, never at send time)",
+                          {"201": answer("the new template", ref("Template"))}, tag="templates", write=True,
+                          request=body("TemplateInput")),
+    },
+    "/templates/{template_id}": {
+        "parameters": [TEMPLATE_ID],
+        "get": operation("getTemplate", "One template", {"200": answer("the template", ref("Template"))},
+                         tag="templates", found=True),
+        "put": operation("updateTemplate", "Change a template", {"200": answer("the template", ref("Template"))},
+                         tag="templates", write=True, found=True, request=body("TemplateUpdate")),
+    },
+    "/templates/preview": {
+        "post": operation(
+            "previewTemplate", "Render template parts for a contact, with the SMS size",
+            {"200": answer("the rendered parts", ref("Preview"))}, tag="templates", found=True,
+            request=body("PreviewInput"),
+        ),
+    },
+    "/campaigns": {
+        "get": operation("listCampaigns", "Campaigns", {"200": answer("the campaigns", items("Campaign"))},
+                         tag="campaigns"),
+        "post": operation("createCampaign", "Create a draft campaign",
+                          {"201": answer("the new campaign", ref("Campaign"))}, tag="campaigns", write=True,
+                          request=body("CampaignInput")),
+    },
+    "/campaigns/{campaign_id}": {
+        "parameters": [CAMPAIGN_ID],
+        "get": operation("getCampaign", "One campaign", {"200": answer("the campaign", ref("Campaign"))},
+                         tag="campaigns", found=True),
+    },
+    "/campaigns/{campaign_id}/send": {
+        "parameters": [CAMPAIGN_ID],
+        "post": operation(
+            "sendCampaign", "Send the campaign now; the sender delivers in the background",
+            {"202": answer("the run that was started", ref("Run")),
+             "409": error("the campaign was sent already"),
+             "503": error("the campaign's channel is misconfigured in config.toml")},
+            tag="campaigns", write=True, found=True,
+        ),
+    },
+    "/campaigns/{campaign_id}/status": {
+        "parameters": [CAMPAIGN_ID],
+        "get": operation("campaignStatus", "Messages by status, for a progress bar",
+                         {"200": answer("counts by status", ref("CampaignStatus"))}, tag="campaigns", found=True),
+    },
+    "/campaigns/{campaign_id}/report": {
+        "parameters": [CAMPAIGN_ID],
+        "get": operation("campaignReport", "Recipients, delivered, failed with reasons, cost",
+                         {"200": answer("the report", ref("CampaignReport"))}, tag="campaigns", found=True),
+    },
+    "/openapi.json": {
+        "get": {
+            "operationId": "openapi", "summary": "This document", "tags": ["meta"], "security": [],
+            "responses": {"200": answer("the OpenAPI document", {"type": "object"})},
+        },
+    },
+}
+
+
+def document(base_url: str) -> dict[str, Any]:
+    """The whole OpenAPI document, with the server URL of this installation."""
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Herald API",
+            "version": "1",
+            "description": "Contacts, lists, templates and campaigns. Authenticate with "
+            "`Authorization: Bearer <token>`; get a token with `herald user token EMAIL`. Users with the analyst "
+            "role may read but not write. Errors are JSON: {error, message, field?, line?}.",
+        },
+        "servers": [{"url": base_url.rstrip("/") + bp.url_prefix}],
+        "security": [{"bearerToken": []}],
+        "tags": [{"name": name} for name in ("contacts", "lists", "templates", "campaigns", "meta")],
+        "paths": PATHS,
+        "components": {
+            "securitySchemes": {"bearerToken": {"type": "http", "scheme": "bearer",
+                                                "description": "from `herald user token EMAIL`"}},
+            "schemas": SCHEMAS,
+        },
+    }
+
+
+@bp.get("/openapi.json")
+def openapi_json():
+    """Public, like most API descriptions: it holds no data, and clients read it before they have a token."""
+    return document(config().base_url)

@@ -1,0 +1,98 @@
+"""/api/v1/templates: list, create, read, change, and preview a template against a contact."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import campaigns
+from web.api import (
+    bp,
+    config,
+    iso,
+    json_body,
+    now,
+    optional_int,
+    optional_str,
+    reject_unknown,
+    required_str,
+    token_required,
+)
+from web.db import get_session
+
+PARTS = ("subject", "html", "text", "body")  # email: subject, html, text; SMS: body
+
+
+def template_json(template: campaigns.Template) -> dict[str, Any]:
+    return {
+        "id": template.id,
+        "name": template.name,
+        "channel": template.channel,
+        "subject": template.subject or "",
+        "html": template.html or "",
+        "text": template.text or "",
+        "body": template.body or "",
+        "created_at": iso(template.created_at),
+        "updated_at": iso(template.updated_at),
+    }
+
+
+@bp.get("/templates")
+@token_required("read")
+def list_templates():
+    return {"items": [template_json(t) for t in campaigns.list_templates(get_session())]}
+
+
+@bp.post("/templates")
+@token_required("write")
+def create_template():
+    data = json_body()
+    reject_unknown(data, ("name", "channel", *PARTS))
+    template = campaigns.create_template(
+        get_session(),
+        name=required_str(data, "name"),
+        channel=required_str(data, "channel"),
+        **{part: optional_str(data, part) for part in PARTS},
+        now=now(),
+    )
+    return template_json(template), 201
+
+
+@bp.get("/templates/<int:template_id>")
+@token_required("read")
+def get_template(template_id: int):
+    return template_json(campaigns.get_template(get_session(), template_id))
+
+
+@bp.put("/templates/<int:template_id>")
+@token_required("write")
+def update_template(template_id: int):
+    """Change the fields given; fields left out keep their value."""
+    data = json_body()
+    reject_unknown(data, ("name", *PARTS))
+    fields: dict[str, Any] = {part: optional_str(data, part) for part in PARTS if part in data}
+    if "name" in data:
+        fields["name"] = required_str(data, "name")
+    template = campaigns.update_template(get_session(), template_id, now=now(), **fields)
+    return template_json(template)
+
+
+@bp.post("/templates/preview")
+@token_required("read")
+def preview_template():
+    """Render unsaved template parts, for a contact (or sample data), with the SMS size for SMS."""
+    data = json_body()
+    reject_unknown(data, ("channel", *PARTS, "contact_id"))
+    preview = campaigns.preview_template(
+        get_session(),
+        channel=required_str(data, "channel"),
+        **{part: optional_str(data, part) for part in PARTS},
+        contact_id=optional_int(data, "contact_id"),
+        base_url=config().base_url,
+    )
+    return {
+        "subject": preview.subject,
+        "html": preview.html,
+        "text": preview.text,
+        "body": preview.body,
+        "sms": preview.sms.to_dict() if preview.sms is not None else None,
+    }
