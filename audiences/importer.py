@@ -378,8 +378,8 @@ def _write_chunk(
     changed = [r for r in loaded if r.changed]
     if changed:
         # ORM bulk UPDATE by primary key: one executemany for the chunk (every dict has the same keys).
+        # It also refreshes copies of these contacts the caller holds in this session.
         session.execute(update(Contact), [{"id": r.id, **r.values, "updated_at": now} for r in changed])
-        _expire_loaded_copies(session, changed)
     # Every new record came from a good row, so all new ids are touched and go on the list: no need to
     # pair ids with rows. (Asking for that pairing, sort_by_parameter_order, makes SQLite insert row by row.)
     new_ids: list[int] = []
@@ -397,14 +397,6 @@ def _write_chunk(
     if list_id is not None:
         queries.insert_list_members(session, list_id=list_id, contact_ids=member_ids, now=now)
     session.commit()
-
-
-def _expire_loaded_copies(session: Session, records: list[_Record]) -> None:
-    # A bulk UPDATE bypasses objects the caller already holds in this session; expire them so they reload.
-    for record in records:
-        obj = session.identity_map.get(session.identity_key(Contact, record.id))
-        if obj is not None:
-            session.expire(obj)
 
 
 # ---------------------------------------------------------------- the entry points

@@ -314,3 +314,12 @@ def test_report_serialises_for_the_api(session, clock):
         "reason": data["rejected"][0]["reason"],
         "values": {"email": "not-an-email", "phone": "", "first_name": "Bob", "last_name": "Bad", "birthday": ""},
     }
+
+
+def test_contacts_already_loaded_in_the_session_see_the_update(session, clock):
+    run_import(session, clock, "email,first_name\nann@example.com,Ann\n")
+    ann = session.scalars(select(Contact)).one()
+
+    run_import(session, clock, "email,first_name\nann@example.com,Annie\n")
+
+    assert ann.first_name == "Annie"
