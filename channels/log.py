@@ -64,7 +64,11 @@ class LogChannel:
         for message in batch:
             if message.channel == "email":
                 name = f"message-{message.message_id}.eml"
-                content = build_email(message, self.from_address).as_bytes()
+                try:
+                    content = build_email(message, self.from_address).as_bytes()
+                except ValueError as exc:  # the same message SMTP would refuse, refused the same way
+                    results.append(Refused(message.message_id, True, "invalid-message", str(exc)))
+                    continue
                 segments = None
             else:
                 name = f"message-{message.message_id}.txt"

@@ -134,7 +134,10 @@ class SmtpChannel:
     # ------------------------------------------------------------------ internals
     def _send_one(self, message: Outgoing) -> SendResult | tuple[str, str]:
         """A result for the message, or (code, reason) when the connection itself failed."""
-        email = build_email(message, self.from_address)
+        try:
+            email = build_email(message, self.from_address)
+        except ValueError as exc:  # e.g. a line break in a rendered subject: no server would take it
+            return Refused(message.message_id, True, "invalid-message", str(exc))
         for attempt in (1, 2):
             try:
                 conn = self._connect()

@@ -54,7 +54,7 @@ def peer(request, tmp_path: Path, closed_port: int) -> Iterator[Peer]:
         yield Peer(
             "log", track(open_channel(f"log://{tmp_path / 'outbox'}")),
             good=lambda mid: sms(mid, "+15551230001"),
-            permanent=None,  # a file on disk has no reason to refuse a message for good
+            permanent=None,  # a file on disk refuses no recipient
             transient=None,
             slow=lambda: track(open_channel(f"log://{blocker}")),
             unreachable=lambda: track(open_channel(f"log://{blocker / 'outbox'}")),
@@ -122,7 +122,7 @@ def test_an_empty_batch_gives_no_results(peer):
 
 def test_a_permanent_refusal_is_permanent_and_keeps_the_providers_code(peer):
     if peer.permanent is None:
-        pytest.skip(f"{peer.name} never refuses a message for good")
+        pytest.skip(f"{peer.name} has no provider that refuses a recipient")
     [result] = peer.channel.send([peer.permanent(7)])
     assert isinstance(result, Refused) and result.permanent
     assert result.code.isdigit() and result.reason
@@ -163,3 +163,15 @@ def test_describe_never_shows_a_secret(peer):
     if peer.secret:
         assert peer.secret not in text
         assert "****" in text
+
+
+def test_a_message_no_provider_could_take_is_refused_for_good_without_sinking_the_batch(peer):
+    good = peer.good(2)
+    bad = (Outgoing(1, "email", good.to, body="x", subject="Line\nbreak") if good.channel == "email"
+           else Outgoing(1, "sms", good.to, body=""))  # Twilio: 21602 body required
+    if peer.name == "log":
+        bad = Outgoing(1, "email", "a@example.com", body="x", subject="Line\nbreak")
+    results = peer.channel.send([bad, good])
+    assert ids(results) == [1, 2]
+    assert isinstance(results[0], Refused) and results[0].permanent
+    assert isinstance(results[1], Accepted)
