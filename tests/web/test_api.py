@@ -20,13 +20,16 @@ def app(config, clock):
 
 
 def _wire_until_app_does(app, config) -> None:
-    from web import api, i18n, public, webhooks
+    from web import api, auth, i18n, public, webhooks
 
-    for bp in (api.bp, webhooks.bp, public.bp):
-        if bp.name not in app.blueprints:
-            app.register_blueprint(bp)
+    if not hasattr(app, "login_manager"):
+        auth.init_app(app)
     if "babel" not in app.extensions:
         i18n.init_app(app, config)
+    for bp in (api.bp, webhooks.bp, public.bp):
+        if bp.name not in app.blueprints:
+            auth.csrf.exempt(bp)
+            app.register_blueprint(bp)
 
 
 @pytest.fixture

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import request
+
 import campaigns
 from web.api import (
     bp,
@@ -39,7 +41,8 @@ def template_json(template: campaigns.Template) -> dict[str, Any]:
 @bp.get("/templates")
 @token_required("read")
 def list_templates():
-    return {"items": [template_json(t) for t in campaigns.list_templates(get_session())]}
+    channel = request.args.get("channel", "").strip() or None
+    return {"items": [template_json(t) for t in campaigns.list_templates(get_session(), channel=channel)]}
 
 
 @bp.post("/templates")
@@ -89,10 +92,4 @@ def preview_template():
         contact_id=optional_int(data, "contact_id"),
         base_url=config().base_url,
     )
-    return {
-        "subject": preview.subject,
-        "html": preview.html,
-        "text": preview.text,
-        "body": preview.body,
-        "sms": preview.sms.to_dict() if preview.sms is not None else None,
-    }
+    return preview.to_dict()
