@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from itertools import chain
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from sqlalchemy import insert, update
 from sqlalchemy.orm import Session
@@ -26,6 +26,9 @@ from audiences.contacts import check_region, clean_fields, require_address
 from audiences.lists import find_or_add_list
 from audiences.models import CONTACT_FIELDS, Contact
 from core.errors import Invalid
+
+if TYPE_CHECKING:
+    from _csv import Reader as CsvReader
 
 CHUNK_ROWS = 500
 READ_BYTES = 64 * 1024
@@ -156,7 +159,7 @@ def _open_text(stream: BinaryIO, filename: str) -> tuple[io.TextIOWrapper, _Deco
     return io.TextIOWrapper(io.BufferedReader(raw), encoding="utf-8", newline=""), raw
 
 
-def _csv_rows(text: io.TextIOWrapper, filename: str) -> csv.Reader:
+def _csv_rows(text: io.TextIOWrapper, filename: str) -> CsvReader:
     """A csv reader positioned at the header, with the delimiter the header line uses (, ; or tab)."""
     head: list[str] = []
     for line in text:
@@ -249,7 +252,7 @@ def _parse_row(cells: list[str], line: int, layout: _Layout, region: str) -> _Go
     return _GoodRow(line=line, fields=fields, attributes=attributes)
 
 
-def _read_rows(reader: csv.Reader, layout: _Layout, region: str, report: ImportReport) -> Iterator[_GoodRow]:
+def _read_rows(reader: CsvReader, layout: _Layout, region: str, report: ImportReport) -> Iterator[_GoodRow]:
     """Good rows, one at a time; blank rows are counted as skipped and bad ones recorded as rejected."""
     last_line = reader.line_num
     while True:
@@ -423,10 +426,17 @@ def import_contacts(
     region = check_region(default_region)
     text, upload = _open_text(stream, filename)
     reader = _csv_rows(text, filename)
-    layout = _map_header(next(reader), filename)
+    try:
+        header = next(reader)
+    except csv.Error as exc:
+        raise Invalid(f"{filename}: the header line cannot be read as CSV ({exc}) — export the file again") from None
+    layout = _map_header(header, filename)
     report = ImportReport(columns=layout.columns, filename=filename)
     if list_name is not None:
         report.list_id = find_or_add_list(session, list_name, description=f"imported from {filename}", now=now)
+        # Commit now rather than with the first chunk: on SQLite the open transaction holds the write
+        # lock, and parsing a chunk is the slow part.
+        session.commit()
     touched_ids: set[int] = set()
     chunk: list[_GoodRow] = []
     for row in _read_rows(reader, layout, region, report):
@@ -436,7 +446,6 @@ def import_contacts(
             chunk = []
     if chunk:
         _write_chunk(session, chunk, touched_ids=touched_ids, list_id=report.list_id, now=now, report=report)
-    session.commit()  # the list, when the file had no good rows
     report.encoding = upload.encoding
     return report
 

@@ -323,3 +323,14 @@ def test_contacts_already_loaded_in_the_session_see_the_update(session, clock):
     run_import(session, clock, "email,first_name\nann@example.com,Annie\n")
 
     assert ann.first_name == "Annie"
+
+
+def test_an_unreadable_line_stops_the_import_and_says_where(session, clock):
+    huge = "y" * 200_000  # over the csv module's field size limit
+    text = f"email,note\nann@example.com,x\nbob@example.com,{huge}\ncat@example.com,z\n"
+
+    report = run_import(session, clock, text)
+
+    assert set(contacts_by_email(session)) == {"ann@example.com"}
+    assert report.rejected[0].row == 3
+    assert "cannot be read from this line on" in report.rejected[0].reason
