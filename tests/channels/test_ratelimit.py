@@ -29,24 +29,24 @@ def timed(fn) -> float:
 
 
 def test_a_batch_within_the_rate_goes_through_at_once(limiter):
-    assert timed(lambda: limiter.wait(fresh_key(), "20/second", 20)) < 0.2
+    assert timed(lambda: limiter.wait(fresh_key(), "20/second", 20)) < 0.5
 
 
 def test_the_next_batch_waits_for_the_window(limiter):
     key = fresh_key()
     limiter.wait(key, "10/second", 10)
-    assert 0.8 < timed(lambda: limiter.wait(key, "10/second", 1)) < 1.5
+    assert 0.8 < timed(lambda: limiter.wait(key, "10/second", 1)) < 2.0
 
 
 def test_a_batch_larger_than_the_rate_goes_through_in_parts(limiter):
     # 25 at 10/second: 10 now, 10 after a second, 5 after two; never a deadlock on "25 > 10".
     elapsed = timed(lambda: limiter.wait(fresh_key(), "10/second", 25))
-    assert 1.8 < elapsed < 3.0
+    assert 1.8 < elapsed < 3.5
 
 
 def test_channels_have_separate_budgets(limiter):
     limiter.wait("sms-" + fresh_key(), "5/second", 5)
-    assert timed(lambda: limiter.wait("email-" + fresh_key(), "5/second", 5)) < 0.2
+    assert timed(lambda: limiter.wait("email-" + fresh_key(), "5/second", 5)) < 0.5
 
 
 def test_zero_messages_never_wait(limiter):
@@ -64,7 +64,7 @@ def test_workers_share_one_limit(limiter):
         t.start()
     for t in threads:
         t.join(timeout=10)
-    assert 0.9 < time.monotonic() - started < 2.5
+    assert 0.9 < time.monotonic() - started < 3.0
 
 
 def test_two_limiters_on_one_redis_share_the_budget(redis_url):
