@@ -61,8 +61,15 @@ def unsubscribe(message_id: int, sig: str):
     try:
         campaigns.unsubscribe_recipient(get_session(), message_id, now=clock.now())
     except NotFound:
-        # Signed but gone (the campaign was deleted): nothing left to send, so nothing to stop.
-        return _not_valid()
+        # Signed, so genuine, but the message is gone (its campaign was deleted): say so rather than
+        # call the link broken, and point to a way out that does not depend on it.
+        return render_template(
+            "public/unsubscribe.html",
+            title=_("This message is no longer on record"),
+            message=_("We could not find the message this link came from, so nothing was changed. Reply to the "
+                      "sender to be taken off the list."),
+            button=None,
+        ), 404
     return render_template(
         "public/unsubscribe.html",
         title=_("You are unsubscribed"),

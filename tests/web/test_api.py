@@ -76,6 +76,8 @@ def test_a_bad_or_foreign_authorization_header_is_401(app, client, header):
     response = client.get("/api/v1/lists", headers={"Authorization": header})
     assert response.status_code == 401
     assert response.json["error"] == "Unauthorized"
+    if header == "Bearer not-a-real-token":
+        assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]  # RFC 6750 §3.1
 
 
 def test_a_replaced_token_stops_working(app, client):
@@ -156,6 +158,15 @@ def test_a_contact_with_a_bad_email_is_422_naming_email(api):
     response = api.post("/contacts", json={"email": "not-an-address"})
     assert response.status_code == 422
     assert response.json["field"] == "email"
+
+
+@pytest.mark.parametrize("body, field", [({"email": "a@example.com", "birthday": 19900401}, "birthday"),
+                                         ({"email": "a@example.com", "attributes": ["A"]}, "attributes"),
+                                         ({"email": "a@example.com", "now": "2020-01-01"}, "now")])
+def test_a_contact_field_of_the_wrong_shape_is_422_naming_it(api, body, field):
+    response = api.post("/contacts", json=body)
+    assert response.status_code == 422
+    assert response.json["field"] == field
 
 
 def test_a_contact_that_does_not_exist_is_404_json(api):

@@ -69,7 +69,7 @@ def status_of(session, message: Message) -> str:
     return session.get(Message, message.id).status
 
 
-def test_a_signed_delivered_callback_moves_a_sent_message_to_delivered(client, session, sent_message):
+def test_a_signed_delivered_callback_moves_a_sent_message_to_delivered(backend, client, session, sent_message):
     response = post_signed(client, sent_message, callback(sent_message, "delivered"))
     assert response.status_code == 204, response.get_data(as_text=True)
     assert status_of(session, sent_message) == "delivered"
@@ -100,7 +100,7 @@ def test_the_signature_is_checked_against_the_public_base_url_not_the_url_this_p
     assert post_signed(client, sent_message, form).status_code == 204
 
 
-def test_a_late_sent_after_delivered_leaves_the_message_delivered(client, session, sent_message):
+def test_a_late_sent_after_delivered_leaves_the_message_delivered(backend, client, session, sent_message):
     assert post_signed(client, sent_message, callback(sent_message, "delivered")).status_code == 204
     assert post_signed(client, sent_message, callback(sent_message, "sent")).status_code == 204
     assert status_of(session, sent_message) == "delivered"

@@ -13,11 +13,12 @@ from datetime import date, datetime
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from channels import ChannelConfigError
 from core.clock import SystemClock
+from core.config import Config
 from core.errors import HeraldError, Invalid
 from core.users import User, find_user_by_token
 from web.db import get_session
@@ -55,7 +56,7 @@ def token_required(action: str = "read") -> Callable[[F], F]:
             user = find_user_by_token(get_session(), token.strip())
             if user is None:
                 return _refuse(401, "the API token is not valid (it may have been replaced by a newer one) — "
-                                    "issue a new one with `herald user token EMAIL`")
+                                    "issue a new one with `herald user token EMAIL`", bearer_error="invalid_token")
             if not user.can(action):
                 return _refuse(403, f"user {user.email} has the {user.role} role, which may not {action} here — "
                                     "ask an admin for the marketer role")
@@ -67,15 +68,18 @@ def token_required(action: str = "read") -> Callable[[F], F]:
     return decorate
 
 
-def _refuse(status: int, message: str):
+def _refuse(status: int, message: str, *, bearer_error: str = "") -> Response:
     response = jsonify({"error": "Unauthorized" if status == 401 else "Forbidden", "message": message})
     response.status_code = status
     if status == 401:
-        response.headers["WWW-Authenticate"] = 'Bearer realm="herald"'
+        # RFC 6750 §3: no error code when no token was sent, invalid_token when it was wrong.
+        response.headers["WWW-Authenticate"] = 'Bearer realm="herald"' + (
+            f', error="{bearer_error}"' if bearer_error else "")
     return response
 
 
 def api_user() -> User:
+    """The user whose token authenticated this request (set by token_required)."""
     return g.api_user
 
 
@@ -92,7 +96,7 @@ def _channel_unusable(exc: ChannelConfigError):
 
 
 # ---------------------------------------------------------------- context
-def config():
+def config() -> Config:
     return current_app.extensions["herald.config"]
 
 

@@ -7,13 +7,23 @@ from typing import Any
 from flask import request
 
 import audiences
-from audiences.models import CONTACT_FIELDS
 from core.errors import Invalid
-from web.api import bp, config, iso, json_body, now, pagination, query_int, reject_unknown, token_required
+from web.api import (
+    bp,
+    config,
+    iso,
+    json_body,
+    now,
+    optional_str,
+    pagination,
+    query_int,
+    reject_unknown,
+    token_required,
+)
 from web.db import get_session
 
 # What POST /contacts takes: the contact fields, "name" (split into first/last) and custom attributes.
-CONTACT_INPUT_FIELDS = (*CONTACT_FIELDS, "name", "attributes")
+CONTACT_INPUT_FIELDS = (*audiences.CONTACT_FIELDS, "name", "attributes")
 
 
 def contact_json(contact: audiences.Contact) -> dict[str, Any]:
@@ -56,10 +66,15 @@ def list_contacts():
 def create_contact():
     data = json_body()
     reject_unknown(data, CONTACT_INPUT_FIELDS)
+    # Field values are text, as in a CSV; a number or list here is a client bug, named rather than str()-ed.
+    fields: dict[str, Any] = {name: optional_str(data, name) for name in CONTACT_INPUT_FIELDS
+                              if name != "attributes" and name in data}
     attributes = data.get("attributes")
-    if attributes is not None and not isinstance(attributes, dict):
-        raise Invalid("attributes must be a JSON object of custom values, e.g. {\"tier\": \"A\"}", field="attributes")
-    contact = audiences.create_contact(get_session(), default_region=config().default_region, now=now(), **data)
+    if attributes is not None:
+        if not isinstance(attributes, dict):
+            raise Invalid('attributes must be a JSON object of custom values, e.g. {"tier": "A"}', field="attributes")
+        fields["attributes"] = attributes
+    contact = audiences.create_contact(get_session(), default_region=config().default_region, now=now(), **fields)
     return contact_json(contact), 201
 
 
