@@ -17,6 +17,7 @@ from typing import Any
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from audiences.models import CONTACT_FIELDS, Contact, ListMember
@@ -246,7 +247,9 @@ def create_contact(session: Session, *, default_region: str, now: datetime, **fi
     Raises Invalid for a bad value, for a contact without email and phone, and when the email or
     external_id already belongs to another contact (naming that contact). Commits.
     """
-    attributes = dict(fields.pop("attributes", None) or {})
+    attributes = fields.pop("attributes", None) or {}
+    if not isinstance(attributes, Mapping):
+        raise Invalid(f"attributes must be a mapping of name to value, not {_show(attributes)}", field="attributes")
     region = check_region(default_region)
     cleaned = clean_fields(fields, default_region=region)
     require_address(cleaned)
@@ -260,9 +263,17 @@ def create_contact(session: Session, *, default_region: str, now: datetime, **fi
                 f'{key} "{value}" already belongs to contact {holder} — edit that contact instead',
                 field=key,
             )
-    contact = Contact(**cleaned, attributes=attributes, created_at=now, updated_at=now)
+    contact = Contact(**cleaned, attributes=dict(attributes), created_at=now, updated_at=now)
     session.add(contact)
-    session.commit()
+    try:
+        session.commit()
+    except IntegrityError:
+        # Another request took this external_id between our check and the insert.
+        session.rollback()
+        raise Invalid(
+            f'external_id "{cleaned.get("external_id")}" already belongs to another contact — edit that contact',
+            field="external_id",
+        ) from None
     return contact
 
 
