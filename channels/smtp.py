@@ -111,7 +111,9 @@ class SmtpChannel:
             broken: tuple[str, str] | None = None
             for message in batch:
                 if broken:
-                    results.append(Refused(message.message_id, False, *broken))
+                    code, reason = broken
+                    results.append(Refused(message.message_id, False, code,
+                                           f"not sent, an earlier message in the batch got: {reason}"))
                     continue
                 result = self._send_one(message)
                 if isinstance(result, tuple):  # the connection failed: this and the rest are transient

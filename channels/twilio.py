@@ -193,7 +193,8 @@ class TwilioChannel:
             stop: Refused | None = None
             for message in batch:
                 if stop is not None:
-                    results.append(replace(stop, message_id=message.message_id))
+                    results.append(replace(stop, message_id=message.message_id,
+                                           reason=f"not sent, an earlier message in the batch got: {stop.reason}"))
                     continue
                 result, stop_batch = self._send_one(message)
                 results.append(result)

@@ -144,3 +144,10 @@ def test_the_fake_lists_messages_by_recipient_and_date_for_reconciliation(fake_t
     assert [m.to for m in found] == ["+15551230001"]
     assert client.messages.list(to="+15551230001", date_sent_after=datetime.now(UTC) + timedelta(hours=1)) == []
     assert client.messages(found[0].sid).fetch().body == "Spring sale: 20% off"
+
+
+def test_messages_not_tried_after_a_timeout_say_they_were_not_sent():
+    with FakeTwilio(delay_seconds=2) as fake:
+        first, second = open_channel(fake.channel_url(timeout="0.3")).send([sms(1), sms(2)])
+    assert "may or may not" in first.reason
+    assert second.reason.startswith("not sent, an earlier message in the batch got: ")
