@@ -48,6 +48,9 @@ class Contact(Base):
 
     @property
     def name(self) -> str:
+        # Chinese names read surname first with no space (王芳); Western names given name first.
+        if any("\u4e00" <= ch <= "\u9fff" for ch in (self.last_name or "") + (self.first_name or "")):
+            return f"{self.last_name or ''}{self.first_name or ''}"
         return " ".join(p for p in (self.first_name, self.last_name) if p)
 
     def as_template_context(self) -> dict[str, Any]:
