@@ -86,6 +86,7 @@ class ChannelEvent:
 class Channel(Protocol):
     name: str  # provider name: "twilio", "smtp", "log", "http-sms"
     dry_run: bool  # True when nothing really leaves the machine (log://)
+    rate: str  # the provider's send rate, e.g. "10/second"; the URL's rate= overrides the adapter default
 
     def send(self, batch: Sequence[Outgoing]) -> list[SendResult]: ...
 
