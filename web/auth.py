@@ -1,0 +1,196 @@
+"""Who is asking: first-run setup, login/logout, bearer tokens for the API, roles, CSRF.
+
+Pages: every blueprint passed to protect() requires a logged-in user; analysts (read-only) are
+refused on every POST; protect(bp, role="admin") keeps a blueprint to admins.
+The API (web/api) authenticates with `Authorization: Bearer <token>` through the request loader
+here and exempts itself from CSRF with `csrf.exempt(bp)`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, Flask, current_app, jsonify, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import LoginManager, current_user, login_user, logout_user
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from core.users import User, UserError, authenticate, count_users, create_user, find_user_by_token
+from web.db import get_session
+from web.errors import wants_json
+
+csrf = CSRFProtect()
+login_manager = LoginManager()
+bp = Blueprint("auth", __name__)
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_page_blueprints: set[str] = set()
+_read_only_views: set[Callable[..., Any]] = set()
+
+
+def init_app(app: Flask) -> None:
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = "basic"
+    app.config.setdefault("REMEMBER_COOKIE_HTTPONLY", True)
+    app.config.setdefault("REMEMBER_COOKIE_SAMESITE", "Lax")
+    app.before_request(_first_run_goes_to_setup)
+    app.register_error_handler(CSRFError, _csrf_failed)
+    app.register_blueprint(bp)
+
+
+# ---------------------------------------------------------------- loading the user
+@login_manager.user_loader
+def _load_user(user_id: str) -> User | None:
+    try:
+        return get_session().get(User, int(user_id))
+    except ValueError:
+        return None
+
+
+@login_manager.request_loader
+def _load_user_from_bearer(req) -> User | None:
+    """`Authorization: Bearer <token>` for API clients; only the token's hash is stored (core.users)."""
+    scheme, _sep, token = req.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return find_user_by_token(get_session(), token.strip())
+
+
+@login_manager.unauthorized_handler
+def _unauthorized():
+    if wants_json():
+        return jsonify(error="Unauthorized",
+                       message="log in, or send an API token as `Authorization: Bearer <token>`"), 401
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+# ---------------------------------------------------------------- guarding pages
+def protect(blueprint: Blueprint, *, role: str = "read") -> Blueprint:
+    """Require a logged-in user for every view of `blueprint`; `role="admin"` keeps it to admins.
+
+    Whatever the role, a POST from a user who may not write (an analyst) is refused, unless the
+    view is marked @read_only (it changes nothing, e.g. a preview).
+    """
+    _page_blueprints.add(blueprint.name)
+
+    def guard():
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        if not current_user.can(role):
+            return forbidden(_("This page is for administrators. Ask an admin if you need access."))
+        view = current_app.view_functions.get(request.endpoint or "")
+        if request.method not in SAFE_METHODS and view not in _read_only_views and not current_user.can("write"):
+            return forbidden(_("Your role (%(role)s) can look but not change anything. Ask an admin for the "
+                               "marketer role to make changes.", role=role_label(current_user.role)))
+        return None
+
+    blueprint.before_request(guard)
+    return blueprint
+
+
+def read_only(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a POST view that changes nothing (a preview), so read-only users may call it."""
+    _read_only_views.add(view)
+    return view
+
+
+def forbidden(message: str):
+    if wants_json():
+        return jsonify(error="Forbidden", message=message), 403
+    return render_template("errors/forbidden.html", message=message), 403
+
+
+def role_label(role: str) -> str:
+    return {"admin": _("Admin"), "marketer": _("Marketer"), "analyst": _("Analyst")}.get(role, role)
+
+
+def _first_run_goes_to_setup():
+    """Until the first admin exists, every page leads to /setup (the API and webhooks are left alone)."""
+    if request.blueprint not in _page_blueprints and request.endpoint != "auth.login":
+        return None
+    if current_app.extensions.get("herald.has_users"):
+        return None
+    if count_users(get_session()) > 0:
+        current_app.extensions["herald.has_users"] = True  # users are never deleted down to none
+        return None
+    return redirect(url_for("auth.setup"))
+
+
+def _csrf_failed(exc: CSRFError):
+    message = _("The form had expired or came from another site, so nothing was changed. "
+                "Reload the page and try again.")
+    if wants_json():
+        return jsonify(error="CSRFError", message=message, detail=exc.description), 400
+    return render_template("errors/forbidden.html", message=message, title=_("Form expired")), 400
+
+
+# ---------------------------------------------------------------- views
+@bp.route("/setup", methods=["GET", "POST"])
+def setup():
+    """First run: create the admin. Once any user exists, this page only leads to the login."""
+    db_session = get_session()
+    if count_users(db_session) > 0:
+        return redirect(url_for("auth.login"))
+    form = {"email": request.form.get("email", "").strip(), "name": request.form.get("name", "").strip()}
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        password = request.form.get("password", "")
+        if password != request.form.get("password_again", ""):
+            errors["password_again"] = _("The two passwords differ — type the same password twice.")
+        else:
+            try:
+                user = create_user(db_session, email=form["email"], password=password, role="admin",
+                                   name=form["name"])
+            except UserError as exc:
+                errors[_user_error_field(str(exc))] = str(exc)
+            else:
+                current_app.extensions["herald.has_users"] = True
+                login_user(user, remember=True)
+                _adopt_user_locale(user)
+                return redirect(url_for("dashboard.index"))
+    return render_template("auth/setup.html", form=form, errors=errors), (422 if errors else 200)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated and request.method == "GET":
+        return redirect(_safe_next() or url_for("dashboard.index"))
+    email = request.form.get("email", "").strip()
+    error = None
+    if request.method == "POST":
+        user = authenticate(get_session(), email, request.form.get("password", ""))
+        if user is None:
+            error = _("That email and password do not match a user. Check both, or ask an admin to reset "
+                      "your password.")
+        else:
+            login_user(user, remember=request.form.get("remember") == "on")
+            _adopt_user_locale(user)
+            return redirect(_safe_next() or url_for("dashboard.index"))
+    return render_template("auth/login.html", email=email, error=error), (401 if error else 200)
+
+
+@bp.post("/logout")
+def logout():
+    logout_user()
+    return redirect(url_for("auth.login"))
+
+
+def _adopt_user_locale(user: User) -> None:
+    if user.locale:
+        session["locale"] = user.locale
+
+
+def _safe_next() -> str | None:
+    """Only a path on this site: a crafted ?next= must not send the user elsewhere (no open redirect)."""
+    target = request.values.get("next", "")
+    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return None
+
+
+def _user_error_field(message: str) -> str:
+    """Which setup field a core.users.UserError is about, so the message sits next to it."""
+    return "password" if "password" in message else "email"

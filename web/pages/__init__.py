@@ -1,0 +1,37 @@
+"""The HTML pages: one blueprint per area, each behind login (web.auth.protect).
+
+Views are thin: read the form or query string, call one domain function, render. Domain errors
+that belong next to a form field are caught in the view and shown there; anything else reaches
+web/errors.py, which flashes the message.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template
+from werkzeug.exceptions import NotFound
+
+from web.auth import protect
+from web.errors import wants_json
+from web.pages import audiences, campaigns, dashboard, reports, settings, templates, users
+from web.pages.context import page_helpers
+
+PAGES = (dashboard, audiences, templates, campaigns, reports, settings)
+
+# Guards are attached once, at import: a blueprint cannot take new hooks after its first registration,
+# and tests register the same blueprints on many apps.
+for _module in PAGES:
+    protect(_module.bp)
+protect(users.bp, role="admin")
+
+
+def init_app(app: Flask) -> None:
+    for module in (*PAGES, users):
+        app.register_blueprint(module.bp)
+    app.context_processor(page_helpers)
+    app.register_error_handler(404, _not_found)
+
+
+def _not_found(exc: NotFound):
+    if wants_json():
+        return jsonify(error="NotFound", message=exc.description), 404
+    return render_template("errors/not_found.html"), 404

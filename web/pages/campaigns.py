@@ -1,0 +1,111 @@
+"""Campaign pages: the list, the create form, the campaign page with "Send now" and live counts."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import format_decimal
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from audiences import count_contacts, get_list, list_lists
+from campaigns import (
+    campaign_status,
+    create_campaign,
+    get_campaign,
+    get_template,
+    list_campaigns,
+    list_templates,
+    send_campaign,
+)
+from core.errors import Invalid
+from web.db import get_session
+from web.pages.context import all_status_labels, channel_info, now
+
+bp = Blueprint("campaigns", __name__)
+
+CHANNELS = ("sms", "email")
+
+
+@bp.get("/campaigns")
+def index():
+    db_session = get_session()
+    rows = [(campaign, campaign_status(db_session, campaign.id)) for campaign in list_campaigns(db_session)]
+    return render_template("campaigns/list.html", rows=rows)
+
+
+@bp.route("/campaigns/new", methods=["GET", "POST"])
+def new():
+    db_session = get_session()
+    form = {
+        "name": request.values.get("name", "").strip(),
+        "channel": request.values.get("channel", "sms"),
+        "template_id": request.values.get("template", request.form.get("template_id", "")),
+        "list_id": request.values.get("list_id", ""),
+    }
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        try:
+            made = create_campaign(
+                db_session, name=form["name"], channel=form["channel"], template_id=_int(form["template_id"],
+                                                                                          "template_id"),
+                list_id=_int(form["list_id"], "list_id") if form["list_id"] else None,
+                created_by=current_user.id, now=now(),
+            )
+        except Invalid as exc:
+            errors[exc.field or "name"] = exc.message
+        else:
+            flash(_("Campaign “%(name)s” created as a draft. Check it, then send it.", name=made.name), "success")
+            return redirect(url_for("campaigns.detail", campaign_id=made.id), 303)
+    audience_options = [("", _("All contacts (%(count)s)", count=format_decimal(count_contacts(db_session))))]
+    audience_options += [(contact_list.id, _("List: %(name)s (%(count)s)", name=contact_list.name,
+                                              count=format_decimal(members)))
+                         for contact_list, members in list_lists(db_session)]
+    return render_template("campaigns/form.html", form=form, errors=errors, templates=list_templates(db_session),
+                           audience_options=audience_options, channels=CHANNELS), (422 if errors else 200)
+
+
+@bp.get("/campaigns/<int:campaign_id>")
+def detail(campaign_id: int):
+    db_session = get_session()
+    campaign = get_campaign(db_session, campaign_id)
+    audience = count_contacts(db_session, campaign.list_id)
+    return render_template(
+        "campaigns/detail.html", campaign=campaign, status=campaign_status(db_session, campaign_id),
+        template=get_template(db_session, campaign.template_id),
+        audience_list=get_list(db_session, campaign.list_id) if campaign.list_id else None,
+        audience=audience, channel=channel_info(campaign.channel),
+        status_labels=all_status_labels(),
+    )
+
+
+@bp.post("/campaigns/<int:campaign_id>/send")
+def send(campaign_id: int):
+    db_session = get_session()
+    campaign = get_campaign(db_session, campaign_id)
+    channel = channel_info(campaign.channel)
+    if channel.error:
+        flash(_("The %(channel)s channel cannot be opened, so nothing was sent: %(error)s",
+                channel=campaign.channel, error=channel.error), "error")
+        return redirect(url_for("campaigns.detail", campaign_id=campaign_id), 303)
+    run = send_campaign(db_session, campaign_id, now=now(), channel_description=channel.description,
+                        dry_run=channel.dry_run)
+    wake = current_app.extensions.get("herald.wake")
+    if wake is not None:
+        wake()  # the embedded sender starts now instead of at its next poll
+    flash(_("Sending started.") if not run.dry_run else
+          _("Dry run started: messages are written to files, nothing is delivered."), "success")
+    return redirect(url_for("campaigns.detail", campaign_id=campaign_id), 303)
+
+
+@bp.get("/campaigns/<int:campaign_id>/status")
+def status(campaign_id: int):
+    """Live counts for the campaign page, polled every second."""
+    return jsonify(campaign_status(get_session(), campaign_id).to_dict())
+
+
+def _int(value: str, field: str) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        message = _("Pick a template.") if field == "template_id" else _("Pick a list, or all contacts.")
+        raise Invalid(message, field=field) from None

@@ -1,0 +1,105 @@
+"""What every page view takes from the app and shows the same way: the clock, the config, status names."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask import current_app, request
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from channels import ChannelConfigError, open_channel
+from core.clock import Clock
+from core.config import Config
+from web.auth import role_label
+
+
+def now() -> datetime:
+    """The current time from the app's clock (tests give the app a FrozenClock)."""
+    clock: Clock = current_app.extensions["herald.clock"]
+    return clock.now()
+
+
+def config() -> Config:
+    return current_app.extensions["herald.config"]
+
+
+@dataclass(frozen=True)
+class ChannelInfo:
+    name: str  # "sms" or "email"
+    description: str  # the URL with secrets masked
+    dry_run: bool
+    outbox: str  # where a dry-run channel writes its files; "" otherwise
+    rate: str
+    error: str  # why the channel cannot be opened; "" when it can
+
+
+def channel_info(name: str) -> ChannelInfo:
+    """What a configured channel is, for the settings page, the dry-run banner and Send now.
+
+    Opened once per app and closed at once: the configuration cannot change while the app runs.
+    """
+    cache: dict[str, ChannelInfo] = current_app.extensions.setdefault("herald.channel_info", {})
+    if name not in cache:
+        settings = config().channels[name]
+        try:
+            channel = open_channel(str(settings.url), from_address=settings.from_address, setting=name)
+        except ChannelConfigError as exc:
+            cache[name] = ChannelInfo(name, "", False, "", "", str(exc))
+            return cache[name]
+        try:
+            outbox = str(getattr(channel, "directory", "")) if channel.dry_run else ""
+            cache[name] = ChannelInfo(name, channel.describe(), channel.dry_run, outbox,
+                                      str(getattr(channel, "rate", "")), "")
+        finally:
+            channel.close()
+    return cache[name]
+
+
+def status_label(status: str) -> str:
+    """A campaign, message or consent status in the reader's language."""
+    return all_status_labels().get(status, status)
+
+
+def all_status_labels() -> dict[str, str]:
+    return {
+        "draft": _("Draft"),
+        "scheduled": _("Scheduled"),
+        "running": _("Sending"),
+        "paused": _("Paused"),
+        "completed": _("Completed"),
+        "cancelled": _("Cancelled"),
+        "pending": _("Pending"),
+        "sending": _("In progress"),
+        "sent": _("Sent"),
+        "delivered": _("Delivered"),
+        "failed": _("Failed"),
+        "unknown": _("Unknown"),
+        "suppressed": _("Suppressed"),
+        "subscribed": _("Subscribed"),
+        "unsubscribed": _("Unsubscribed"),
+        "bounced": _("Bounced"),
+        "complained": _("Complained"),
+    }
+
+
+def channel_label(channel: str) -> str:
+    return {"sms": _("SMS"), "email": _("Email")}.get(channel, channel)
+
+
+def page_helpers() -> dict[str, Any]:
+    """Functions and flags every template may use."""
+
+    def nav_active(*prefixes: str) -> str:
+        endpoint = request.endpoint or ""
+        return "active" if any(endpoint.startswith(p) for p in prefixes) else ""
+
+    return {
+        "nav_active": nav_active,
+        "status_label": status_label,
+        "channel_label": channel_label,
+        "role_label": role_label,
+        "can_write": bool(current_user and current_user.is_authenticated and current_user.can("write")),
+    }

@@ -1,0 +1,27 @@
+"""The dashboard: how big the audience is, what was sent lately, and what to do next."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+
+from audiences import count_contacts, list_lists
+from campaigns import campaign_status, list_campaigns, list_templates
+from web.db import get_session
+from web.pages.context import channel_info, config
+
+bp = Blueprint("dashboard", __name__)
+
+RECENT = 5
+
+
+@bp.get("/")
+def index():
+    db_session = get_session()
+    campaigns = list_campaigns(db_session)
+    recent = [(campaign, campaign_status(db_session, campaign.id)) for campaign in campaigns[:RECENT]]
+    dry_run = [info for info in (channel_info(name) for name in config().channels) if info.dry_run]
+    return render_template(
+        "dashboard/index.html", contacts=count_contacts(db_session), lists=len(list_lists(db_session)),
+        templates=len(list_templates(db_session)), campaigns=len(campaigns),
+        running=sum(1 for c in campaigns if c.status == "running"), recent=recent, dry_run=dry_run,
+    )

@@ -1,0 +1,19 @@
+"""The settings page: what this Herald is configured with (read-only; config.toml and the environment decide)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, render_template
+from sqlalchemy.engine import make_url
+
+from web.pages.context import channel_info, config
+
+bp = Blueprint("settings", __name__)
+
+
+@bp.get("/settings")
+def index():
+    settings = config()
+    channels = [(channel_info(name), settings.channels[name]) for name in settings.channels]
+    database = make_url(str(settings.database_url)).render_as_string(hide_password=True)
+    return render_template("settings/index.html", settings=settings, channels=channels, database=database,
+                           sender_here=current_app.extensions.get("herald.wake") is not None)

@@ -1,0 +1,100 @@
+"""Template pages: the list, the editor per channel (email: subject, HTML, text; SMS: body), a live preview."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from audiences import list_contacts
+from campaigns import create_template, get_template, list_templates, preview_template, update_template
+from core.errors import HeraldError, Invalid
+from web.auth import read_only
+from web.db import get_session
+from web.pages.context import config, now
+
+bp = Blueprint("templates", __name__)
+
+PARTS = {"email": ("subject", "html", "text"), "sms": ("body",)}
+PREVIEW_CONTACTS = 50  # the newest contacts offered in the preview's "show for" select
+
+
+@bp.get("/templates")
+def index():
+    return render_template("templates/list.html", templates=list_templates(get_session()))
+
+
+@bp.route("/templates/new", methods=["GET", "POST"])
+def new():
+    channel = request.values.get("channel", "")
+    if channel not in PARTS:
+        return render_template("templates/choose_channel.html")
+    form = _read_form(channel)
+    errors: dict[str, dict[str, Any]] = {}
+    if request.method == "POST":
+        try:
+            made = create_template(get_session(), name=form["name"], channel=channel, now=now(),
+                                   **{part: form[part] for part in PARTS[channel]})
+        except Invalid as exc:
+            errors = _field_error(exc)
+        else:
+            flash(_("Template “%(name)s” saved.", name=made.name), "success")
+            return redirect(url_for("templates.edit", template_id=made.id), 303)
+    return _editor(channel, form, errors, template=None)
+
+
+@bp.route("/templates/<int:template_id>", methods=["GET", "POST"])
+def edit(template_id: int):
+    template = get_template(get_session(), template_id)
+    errors: dict[str, dict[str, Any]] = {}
+    if request.method == "POST":
+        form = _read_form(template.channel)
+        try:
+            update_template(get_session(), template_id, now=now(),
+                            **{k: form[k] for k in ("name", *PARTS[template.channel])})
+        except Invalid as exc:
+            errors = _field_error(exc)
+        else:
+            flash(_("Template “%(name)s” saved.", name=form["name"]), "success")
+            return redirect(url_for("templates.edit", template_id=template_id), 303)
+    else:
+        form = {name: getattr(template, name) or "" for name in ("name", "subject", "html", "text", "body")}
+    return _editor(template.channel, form, errors, template=template)
+
+
+@bp.post("/templates/preview")
+@read_only
+def preview():
+    """JSON for the editor's live preview: the parts rendered for a real contact, and the SMS size."""
+    data = request.get_json(silent=True) or request.form
+    channel = data.get("channel", "")
+    contact_id = data.get("contact_id") or None
+    try:
+        result = preview_template(
+            get_session(), channel=channel, contact_id=int(contact_id) if contact_id else None,
+            base_url=config().base_url, **{part: str(data.get(part) or "") for part in PARTS.get(channel, ())},
+        )
+    except (HeraldError, ValueError) as exc:
+        error = exc.to_dict() if isinstance(exc, HeraldError) else {"message": str(exc)}
+        return jsonify(ok=False, error=error), 200  # a template mid-edit is often invalid; that is not a failure
+    return jsonify(ok=True, preview=result.to_dict())
+
+
+def _read_form(channel: str) -> dict[str, str]:
+    # Line endings as the browser sends them (\r\n) would count twice in the SMS size.
+    form = {name: request.form.get(name, "").replace("\r\n", "\n") for name in ("name", *PARTS[channel])}
+    form["name"] = form["name"].strip()
+    return form
+
+
+def _field_error(exc: Invalid) -> dict[str, dict[str, Any]]:
+    """The error under the field it is about (TemplateInvalid has .field and .line)."""
+    return {exc.field or "name": {"message": exc.message, "line": exc.line}}
+
+
+def _editor(channel: str, form: dict[str, str], errors: dict[str, dict[str, Any]], *, template):
+    contacts = list_contacts(get_session(), per_page=PREVIEW_CONTACTS).items
+    return render_template("templates/form.html", channel=channel, form=form, errors=errors, template=template,
+                           contacts=contacts, sms_price=config().channels["sms"].price,
+                           currency=config().currency), (422 if errors else 200)

@@ -1,0 +1,51 @@
+"""The users page (admins only): who can log in, with which role, and API tokens shown once."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from core.users import ROLES, User, UserError, create_user, find_user_by_email, issue_api_token
+from web.auth import role_label
+from web.db import get_session
+
+bp = Blueprint("users", __name__)
+
+
+@bp.get("/users")
+def index():
+    return _page(form={"role": "marketer"}, errors={})
+
+
+@bp.post("/users")
+def create():
+    form = {key: request.form.get(key, "").strip() for key in ("email", "name", "role")}
+    try:
+        made = create_user(get_session(), email=form["email"], password=request.form.get("password", ""),
+                           role=form["role"], name=form["name"])
+    except UserError as exc:
+        field = "password" if "password" in str(exc) else "role" if "role" in str(exc) else "email"
+        return _page(form=form, errors={field: str(exc)}), 422
+    flash(_("User %(email)s created. Tell them their password; they can log in now.", email=made.email), "success")
+    return redirect(url_for("users.index"), 303)
+
+
+@bp.post("/users/token")
+def token():
+    """Issue a new API token and show it this once: only its hash is kept."""
+    user = find_user_by_email(get_session(), request.form.get("email", ""))
+    if user is None:
+        flash(_("There is no user with that email."), "error")
+        return redirect(url_for("users.index"), 303)
+    return render_template("users/token.html", user=user, token=issue_api_token(get_session(), user))
+
+
+def _page(*, form: dict[str, str], errors: dict[str, str]) -> str:
+    return render_template("users/list.html", users=_all_users(), form=form, errors=errors,
+                           role_options=[(role, role_label(role)) for role in ROLES])
+
+
+def _all_users() -> list[User]:
+    """Interim: core.users has no list_users() yet; move this query there when it does."""
+    return list(get_session().scalars(select(User).order_by(User.email)))
