@@ -6,50 +6,19 @@ import io
 
 import pytest
 
-from core.users import create_user, issue_api_token
-from web.app import create_app
+from core.users import find_user_by_email, issue_api_token
 
 
-# ---------------------------------------------------------------- local fixtures (until tests/web/conftest.py)
+# ---------------------------------------------------------------- helpers (app, client, api_token: conftest.py)
 @pytest.fixture
-def app(config, clock):
-    app = create_app(config)
-    app.extensions["herald.clock"] = clock
-    _wire_until_app_does(app, config)
-    return app
-
-
-def _wire_until_app_does(app, config) -> None:
-    from web import api, auth, i18n, public, webhooks
-
-    if not hasattr(app, "login_manager"):
-        auth.init_app(app)
-    if "babel" not in app.extensions:
-        i18n.init_app(app, config)
-    for bp in (api.bp, webhooks.bp, public.bp):
-        if bp.name not in app.blueprints:
-            auth.csrf.exempt(bp)
-            app.register_blueprint(bp)
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
-
-
-def token_for(app, role: str) -> str:
-    with app.extensions["herald.database"].session() as session:
-        user = create_user(session, email=f"{role}@example.com", password="correct horse", role=role)
-        return issue_api_token(session, user)
-
-
-@pytest.fixture
-def api(app, client):
+def api(client, api_token):
     """The test client with a marketer's token on every request."""
-    return Api(client, token_for(app, "marketer"))
+    return Api(client, api_token("marketer"))
 
 
 class Api:
+    """A test client that sends `Authorization: Bearer <token>` and prefixes /api/v1."""
+
     def __init__(self, client, token: str) -> None:
         self.client = client
         self.headers = {"Authorization": f"Bearer {token}"}
@@ -71,8 +40,8 @@ def test_a_request_without_a_token_is_401_json_and_says_how_to_get_one(client):
 
 
 @pytest.mark.parametrize("header", ["Bearer not-a-real-token", "Basic dXNlcjpwYXNz", "Bearer "])
-def test_a_bad_or_foreign_authorization_header_is_401(app, client, header):
-    token_for(app, "marketer")  # a real token exists; the one sent is not it
+def test_a_bad_or_foreign_authorization_header_is_401(client, api_token, header):
+    api_token("marketer")  # a real token exists; the one sent is not it
     response = client.get("/api/v1/lists", headers={"Authorization": header})
     assert response.status_code == 401
     assert response.json["error"] == "Unauthorized"
@@ -80,17 +49,15 @@ def test_a_bad_or_foreign_authorization_header_is_401(app, client, header):
         assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]  # RFC 6750 §3.1
 
 
-def test_a_replaced_token_stops_working(app, client):
-    old = token_for(app, "marketer")
-    with app.extensions["herald.database"].session() as session:
-        from core.users import find_user_by_email
-
+def test_a_replaced_token_stops_working(client, api_token, database):
+    old = api_token("marketer")
+    with database.session() as session:
         issue_api_token(session, find_user_by_email(session, "marketer@example.com"))
     assert client.get("/api/v1/lists", headers={"Authorization": f"Bearer {old}"}).status_code == 401
 
 
-def test_an_analyst_token_reads_but_is_refused_writes_and_nothing_is_written(app, client):
-    analyst = Api(client, token_for(app, "analyst"))
+def test_an_analyst_token_reads_but_is_refused_writes_and_nothing_is_written(client, api_token):
+    analyst = Api(client, api_token("analyst"))
     assert analyst.get("/lists").status_code == 200
     response = analyst.post("/lists", json={"name": "VIP"})
     assert response.status_code == 403
@@ -99,13 +66,13 @@ def test_an_analyst_token_reads_but_is_refused_writes_and_nothing_is_written(app
     assert analyst.get("/lists").json["items"] == []
 
 
-def test_the_api_ignores_a_logged_in_browser_session_so_csrf_exemption_is_safe(app, client):
+def test_the_api_ignores_a_logged_in_browser_session_so_csrf_exemption_is_safe(csrf_client, admin_user):
     """The API skips CSRF, so a cookie must never be enough: another site could post with it."""
-    token_for(app, "marketer")
-    with client.session_transaction() as cookie_session:
-        cookie_session["_user_id"] = "1"
-        cookie_session["_fresh"] = True
-    assert client.post("/api/v1/lists", json={"name": "forged"}).status_code == 401
+    with csrf_client.session_transaction() as cookie:  # what Flask-Login keeps after a login
+        cookie["_user_id"] = admin_user.get_id()
+        cookie["_fresh"] = True
+    assert csrf_client.get("/").status_code == 200  # the cookie does log the browser in to the pages
+    assert csrf_client.post("/api/v1/lists", json={"name": "forged"}).status_code == 401
 
 
 # ---------------------------------------------------------------- bodies

@@ -6,23 +6,12 @@ import io
 
 import pytest
 
-from tests.web.test_api import Api, token_for
-from web.app import create_app
+from tests.web.test_api import Api
 
 
 @pytest.fixture
-def app(config, clock):
-    from tests.web.test_api import _wire_until_app_does
-
-    app = create_app(config)
-    app.extensions["herald.clock"] = clock
-    _wire_until_app_does(app, config)
-    return app
-
-
-@pytest.fixture
-def api(app):
-    return Api(app.test_client(), token_for(app, "marketer"))
+def api(client, api_token):
+    return Api(client, api_token("marketer"))
 
 
 @pytest.fixture

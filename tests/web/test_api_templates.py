@@ -4,29 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from tests.web.test_api import Api, token_for
-from web.app import create_app
+from tests.web.test_api import Api
 
 SMS = {"name": "Member day", "channel": "sms", "body": "Hi {{ contact.first_name }}, 20% off today!"}
 
 
 @pytest.fixture
-def app(config, clock):
-    from tests.web.test_api import _wire_until_app_does
-
-    app = create_app(config)
-    app.extensions["herald.clock"] = clock
-    _wire_until_app_does(app, config)
-    return app
+def api(client, api_token):
+    return Api(client, api_token("marketer"))
 
 
-@pytest.fixture
-def api(app):
-    return Api(app.test_client(), token_for(app, "marketer"))
-
-
-def test_an_analyst_may_preview_since_it_changes_nothing(app):
-    analyst = Api(app.test_client(), token_for(app, "analyst"))
+def test_an_analyst_may_preview_since_it_changes_nothing(client, api_token):
+    analyst = Api(client, api_token("analyst"))
     response = analyst.post("/templates/preview", json={"channel": "sms", "body": "Hi"})
     assert response.status_code == 200
 

@@ -21,18 +21,9 @@ ZH_CATALOG = Path(__file__).parents[2] / "web" / "translations" / "zh_CN" / "LC_
 
 
 @pytest.fixture
-def app(config, clock):
-    from tests.web.test_api import _wire_until_app_does
-
-    app = create_app(config)
-    app.extensions["herald.clock"] = clock
-    _wire_until_app_does(app, config)
-    return app
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
+def client(csrf_client):
+    """CSRF stays on, as in production: a mail client's one-click POST carries no CSRF token."""
+    return csrf_client
 
 
 @pytest.fixture
@@ -103,10 +94,8 @@ def test_a_signed_link_to_a_message_that_is_gone_is_404(client, config):
                    strict=True, reason="the zh_CN catalog has no translation of the unsubscribe page yet")
 def test_the_page_speaks_chinese_when_that_is_the_default(tmp_path, db_url, clock):
     from tests.conftest import make_config
-    from tests.web.test_api import _wire_until_app_does
 
     config = make_config(tmp_path, db_url, HERALD_DEFAULT_LOCALE="zh_CN")
-    app = create_app(config)
-    _wire_until_app_does(app, config)
+    app = create_app(config, clock=clock)
     page = app.test_client().get(link(config, 1)).get_data(as_text=True)
     assert "退订" in page
