@@ -75,6 +75,14 @@ def test_the_api_ignores_a_logged_in_browser_session_so_csrf_exemption_is_safe(c
     assert csrf_client.post("/api/v1/lists", json={"name": "forged"}).status_code == 401
 
 
+def test_an_unknown_path_or_method_answers_json(api, client):
+    assert api.get("/nope").json["error"] == "NotFound"
+    response = api.delete("/lists")
+    assert response.status_code == 405
+    assert response.json["message"] == "DELETE is not allowed on /api/v1/lists; use GET, POST"
+    assert client.get("/webhooks/twilio/status/1").json["error"] == "MethodNotAllowed"
+
+
 # ---------------------------------------------------------------- bodies
 def test_a_body_that_is_not_json_is_400_naming_the_problem(api):
     response = api.post("/lists", data="{name: VIP", content_type="application/json")

@@ -14,7 +14,7 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from channels import ChannelConfigError
 from core.clock import SystemClock
@@ -87,6 +87,19 @@ def api_user() -> User:
 def _http_error(exc: HTTPException):
     """Werkzeug's own errors inside an API view (413, a broken multipart body…) answer in JSON too."""
     return jsonify({"error": type(exc).__name__, "message": exc.description}), exc.code or 500
+
+
+@bp.app_errorhandler(MethodNotAllowed)
+def _method_not_allowed(exc: MethodNotAllowed):
+    """A wrong method is decided at routing, before any blueprint: answer JSON for the API and webhooks here."""
+    if not request.path.startswith(("/api/", "/webhooks/")):
+        return exc
+    allowed = ", ".join(sorted(m for m in exc.valid_methods or () if m not in ("HEAD", "OPTIONS")))
+    response = jsonify({"error": "MethodNotAllowed",
+                        "message": f"{request.method} is not allowed on {request.path}; use {allowed}"})
+    response.status_code = 405
+    response.headers["Allow"] = ", ".join(exc.valid_methods or ())
+    return response
 
 
 @bp.errorhandler(ChannelConfigError)
