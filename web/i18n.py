@@ -14,12 +14,15 @@ import os
 import tempfile
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cache
 from pathlib import Path
 
+from babel import Locale, support
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.numbers import format_currency as babel_format_currency
 from flask import Blueprint, Flask, current_app, redirect, request, session
-from flask_babel import Babel, format_currency, format_date, format_datetime, format_decimal, get_locale
+from flask_babel import Babel, Domain, format_date, format_datetime, format_decimal, get_locale
 from flask_login import current_user
 
 from core.config import Config
@@ -37,17 +40,18 @@ bp = Blueprint("i18n", __name__)
 
 def init_app(app: Flask, config: Config) -> None:
     directory = compile_catalogs(TRANSLATIONS_DIR, fallback=config.data_dir / "translations")
-    Babel(
+    babel = Babel(
         app,
         locale_selector=select_locale,
         default_locale=config.default_locale,
         default_timezone=config.default_timezone,
         default_translation_directories=str(directory),
     )
+    babel.domain_instance = Catalogs(directory)
     app.jinja_env.filters.update(
         datetime=format_when, date=format_day, money=format_money, number=format_number
     )
-    app.context_processor(lambda: {"current_locale": str(get_locale() or "en"), "languages": LANGUAGE_NAMES})
+    app.context_processor(lambda: {"current_locale": locale_code(get_locale()), "languages": LANGUAGE_NAMES})
     app.register_blueprint(bp)
 
 
@@ -72,7 +76,7 @@ def _compile_into(source: Path, target: Path) -> None:
     for po_path in sorted(source.glob("*/LC_MESSAGES/*.po")):
         relative = po_path.relative_to(source).with_suffix(".mo")
         mo_path = target / relative
-        if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
+        if mo_path.is_file() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
             continue
         locale = relative.parts[0]
         with po_path.open("rb") as handle:
@@ -87,6 +91,34 @@ def _compile_into(source: Path, target: Path) -> None:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+
+
+class Catalogs(Domain):
+    """The translations, each loaded once and found by the code the UI offers ("zh_CN").
+
+    Babel reads "zh_CN" as zh_Hans_CN (it adds the likely script), so gettext would look for a
+    zh_Hans_CN folder and silently fall back to English; looking catalogs up by our own code avoids that.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        super().__init__(str(directory))
+        self._by_code = {code: support.Translations.load(str(directory), [code]) for code in LOCALES}
+
+    def get_translations(self) -> support.NullTranslations:
+        return self._by_code.get(locale_code(get_locale()), support.NullTranslations())
+
+
+def locale_code(locale: Locale | None) -> str:
+    """The UI's code ("en", "zh_CN") for a Babel locale, whatever script Babel filled in."""
+    for code in LOCALES:
+        if locale is not None and _parsed(code) == locale:
+            return code
+    return "en"
+
+
+@cache
+def _parsed(code: str) -> Locale:
+    return Locale.parse(code)
 
 
 # ---------------------------------------------------------------- which language
@@ -142,9 +174,11 @@ def format_day(value: date | None, style: str = "medium") -> str:
 
 
 def format_money(amount: Decimal | float | str | None, currency: str) -> str:
+    """Money in the reader's notation, never rounded away: an SMS at 0.0079 USD shows as $0.0079, not $0.01."""
     if amount is None:
         return "—"
-    return format_currency(Decimal(str(amount)), currency)
+    return babel_format_currency(Decimal(str(amount)), currency, locale=str(get_locale() or "en"),
+                                 decimal_quantization=False)
 
 
 def format_number(value: int | float | Decimal | None) -> str:

@@ -19,7 +19,7 @@ from campaigns import (
 )
 from core.errors import Invalid
 from web.db import get_session
-from web.pages.context import all_status_labels, channel_info, now
+from web.pages.context import all_status_labels, channel_info, channel_label, now
 
 bp = Blueprint("campaigns", __name__)
 
@@ -85,7 +85,7 @@ def send(campaign_id: int):
     channel = channel_info(campaign.channel)
     if channel.error:
         flash(_("The %(channel)s channel cannot be opened, so nothing was sent: %(error)s",
-                channel=campaign.channel, error=channel.error), "error")
+                channel=channel_label(campaign.channel), error=channel.error), "error")
         return redirect(url_for("campaigns.detail", campaign_id=campaign_id), 303)
     run = send_campaign(db_session, campaign_id, now=now(), channel_description=channel.description,
                         dry_run=channel.dry_run)

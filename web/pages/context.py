@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import current_app, request
 from flask_babel import gettext as _
+from flask_babel import pgettext
 from flask_login import current_user
 
 from channels import ChannelConfigError, open_channel
@@ -86,7 +87,8 @@ def all_status_labels() -> dict[str, str]:
 
 
 def channel_label(channel: str) -> str:
-    return {"sms": _("SMS"), "email": _("Email")}.get(channel, channel)
+    # A context, because "Email" the channel (邮件) and "Email" the address (邮箱) differ in Chinese.
+    return {"sms": pgettext("channel", "SMS"), "email": pgettext("channel", "Email")}.get(channel, channel)
 
 
 def page_helpers() -> dict[str, Any]:
