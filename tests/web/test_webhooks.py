@@ -40,6 +40,7 @@ def sent_message(session, clock) -> Message:
     message = session.scalars(select(Message)).one()
     message.status, message.provider_id, message.sent_at = "sent", "SM" + "a" * 32, now
     session.commit()
+    session.expunge(message)  # a detached snapshot: reading it never begins a transaction that blocks the app
     return message
 
 
@@ -56,8 +57,11 @@ def post_signed(client, message: Message, form: dict[str, str], *, signed_url: s
 
 
 def status_of(session, message: Message) -> str:
-    session.expire_all()
-    return session.get(Message, message.id).status
+    """The message's status as the app left it."""
+    try:
+        return session.get(Message, message.id, populate_existing=True).status
+    finally:
+        session.rollback()  # see the app's next commit, and do not hold SQLite's write lock meanwhile
 
 
 def test_a_signed_delivered_callback_moves_a_sent_message_to_delivered(backend, client, session, sent_message):
@@ -65,6 +69,7 @@ def test_a_signed_delivered_callback_moves_a_sent_message_to_delivered(backend, 
     assert response.status_code == 204, response.get_data(as_text=True)
     assert status_of(session, sent_message) == "delivered"
     events = session.scalars(select(MessageEvent.type).where(MessageEvent.message_id == sent_message.id)).all()
+    session.rollback()
     assert "delivered" in events
 
 
@@ -100,9 +105,10 @@ def test_a_late_sent_after_delivered_leaves_the_message_delivered(backend, clien
 def test_an_undelivered_callback_fails_the_message_with_twilios_code(client, session, sent_message):
     form = callback(sent_message, "undelivered", ErrorCode="30003", ErrorMessage="Unreachable destination handset")
     assert post_signed(client, sent_message, form).status_code == 204
-    session.expire_all()
-    message = session.get(Message, sent_message.id)
-    assert (message.status, message.error_code) == ("failed", "30003")
+    message = session.get(Message, sent_message.id, populate_existing=True)
+    outcome = (message.status, message.error_code)
+    session.rollback()
+    assert outcome == ("failed", "30003")
 
 
 def test_an_unknown_twilio_status_is_400_naming_it(client, session, sent_message):
