@@ -1,0 +1,284 @@
+"""The dispatch loop: claim due messages -> render -> wait for the rate -> send -> record.
+
+Embedded threads and Celery workers both call Dispatcher.dispatch_due(); only who calls it and when
+differs (DESIGN §4). The row is the truth: a claim is committed before any provider is called, and
+every claimed row ends sent, failed, pending again (transient refusal) or — if this process dies
+before recording — settled by release_expired_leases according to the campaign's guarantee.
+
+Threads and processes: dispatch_due() opens its own session for each call, so one Dispatcher per
+thread is safe and several processes on PostgreSQL take disjoint rows (FOR UPDATE SKIP LOCKED in
+the claim). A Channel instance holds a connection (an SMTP session, an HTTP pool) and belongs to
+one thread: give each thread its own channels and therefore its own Dispatcher. The rate limiter
+is the one object shared by all of them, so a channel's rate holds however many senders run.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy.orm import Session
+
+from campaigns import content, queries
+from campaigns.content import RenderFailed
+from campaigns.queries import ClaimedMessage
+from channels import Accepted, Channel, Outgoing, RateLimiter, Refused, SendResult, count_sms
+from core.clock import Clock
+from core.db import Database
+from core.ids import sign
+
+log = logging.getLogger("herald.dispatch")
+
+UNKNOWN_REASON = ("the sender stopped after claiming this message; it may or may not have been sent, so it is not "
+                  "resent (at-most-once)")
+RESEND_REASON = ("the sender stopped after claiming this message; it is sent again (at-least-once), so the "
+                 "recipient may get it twice")
+
+
+class ChannelContractBroken(RuntimeError):
+    """A channel answered with a result for a message it was not given, or none for one it was: a bug.
+
+    `results` holds the answers that could be matched, so they are recorded before this is raised.
+    """
+
+    def __init__(self, message: str, results: Sequence[SendResult] = ()) -> None:
+        super().__init__(message)
+        self.results = list(results)
+
+
+def unsubscribe_url(base_url: str, secret_key: str, message_id: int) -> str:
+    return f"{base_url}/u/{message_id}/{sign(secret_key, f'u:{message_id}')}"
+
+
+def status_callback_url(base_url: str, message_id: int) -> str:
+    return f"{base_url}/webhooks/twilio/status/{message_id}"
+
+
+class Dispatcher:
+    """Sends due messages through `channels` ({"email": Channel, "sms": Channel}); see the module doc.
+
+    `price` is the estimate used when the provider does not say what it charged: per message for
+    "email", per segment for "sms", in `currency`. One Dispatcher per thread (it holds the thread's
+    channels); it keeps no other state between calls.
+    """
+
+    def __init__(self, database: Database, channels: Mapping[str, Channel], limiter: RateLimiter, clock: Clock, *,
+                 base_url: str, secret_key: str, batch_size: int = 100, lease_seconds: int = 300,
+                 max_attempts: int = 5, retry_base_seconds: int = 30, price: Mapping[str, Decimal] | None = None,
+                 currency: str = "USD") -> None:
+        self.database = database
+        self.channels = channels
+        self.limiter = limiter
+        self.clock = clock
+        self.base_url = base_url.rstrip("/")
+        self.secret_key = secret_key
+        self.batch_size = batch_size
+        self.lease_seconds = lease_seconds
+        self.max_attempts = max_attempts
+        self.retry_base_seconds = retry_base_seconds
+        self.price = dict(price or {})
+        self.currency = currency
+        self.host = urlsplit(self.base_url).hostname or "localhost"
+
+    def dispatch_due(self) -> int:
+        """Claim due messages, send them, record what the providers said. Returns how many were handled.
+
+        Raises ChannelContractBroken if a channel breaks the one-result-per-message contract (after
+        recording every result that could be matched); the unmatched rows stay claimed and are settled
+        when their lease expires.
+        """
+        with self.database.session() as session:
+            release_expired_leases(session, now=self.clock.now())
+            batch = self.claim(session)
+            if not batch:
+                return 0
+            outgoing, results = self.render(batch)
+            broken: ChannelContractBroken | None = None
+            try:
+                for key, messages in group_by_channel(outgoing).items():
+                    try:
+                        results.extend(self.send(key, messages))
+                    except ChannelContractBroken as exc:
+                        results.extend(exc.results)
+                        broken = exc
+            finally:
+                self.record(session, batch, outgoing, results)  # even if a send raised: keep what was said
+            if broken is not None:
+                raise broken
+            return len(batch)
+
+    # Each step is a method that can be tested alone; dispatch_due() is the order they run in.
+    def claim(self, session: Session) -> list[ClaimedMessage]:
+        ids = queries.claim_due_messages(session, now=self.clock.now(), limit=self.batch_size,
+                                         lease_seconds=self.lease_seconds)
+        claimed = queries.load_claimed(session, ids)
+        # Committed before any provider is called: other senders see the claim, and no transaction
+        # stays open during the (slow) send — on SQLite an open transaction holds the write lock.
+        session.commit()
+        return claimed
+
+    def render(self, batch: Sequence[ClaimedMessage]) -> tuple[dict[int, Outgoing], list[SendResult]]:
+        """Render every message; one that fails becomes a permanent refusal ("template") on its own."""
+        outgoing: dict[int, Outgoing] = {}
+        refused: list[SendResult] = []
+        compiled: dict[tuple[int, str], Any] = {}  # a batch usually shares one template: compile it once
+        for claimed in batch:
+            try:
+                outgoing[claimed.message.id] = self.render_message(claimed, compiled)
+            except RenderFailed as exc:
+                refused.append(Refused(claimed.message.id, permanent=True, code="template", reason=exc.reason))
+        return outgoing, refused
+
+    def render_message(self, claimed: ClaimedMessage, compiled: dict[tuple[int, str], Any] | None = None) -> Outgoing:
+        """The Outgoing for one claimed message; raises RenderFailed with a marketer-readable reason."""
+        message, template, campaign = claimed.message, claimed.template, claimed.campaign
+        compiled = {} if compiled is None else compiled
+        if not message.address:
+            raise RenderFailed(f"the message has no {'email address' if message.channel == 'email' else 'phone'}")
+        url = unsubscribe_url(self.base_url, self.secret_key, message.id)
+        context = content.template_context(claimed.contact.as_template_context(), campaign_name=campaign.name,
+                                           campaign_id=campaign.id, unsubscribe_url=url)
+
+        def part(field: str) -> str:
+            source = getattr(template, field) or ""
+            if not source:
+                return ""
+            key = (template.id, field)
+            if key not in compiled:
+                try:
+                    compiled[key] = content.compile_part(field, source)
+                except content.TemplateInvalid as exc:  # saved before validation existed, or edited in SQL
+                    raise RenderFailed(exc.message, field=field, line=exc.line) from None
+            return content.render_part(field, compiled[key], context)
+
+        if message.channel == "sms":
+            return Outgoing(message.id, "sms", message.address, body=part("body"),
+                            status_callback_url=status_callback_url(self.base_url, message.id))
+        html = part("html")
+        text = part("text") or (content.html_to_text(html) if html else "")
+        headers = {
+            "Message-ID": f"<herald.{message.id}@{self.host}>",
+            "List-Unsubscribe": f"<{url}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        }
+        return Outgoing(message.id, "email", message.address, body=text, subject=part("subject"), html=html,
+                        headers=headers)
+
+    def send(self, key: str, messages: Sequence[Outgoing]) -> list[SendResult]:
+        """Wait for the channel's rate, send, and check the answer names exactly the messages given."""
+        channel = self.channels.get(key)
+        if channel is None:
+            reason = f"no {key} channel is configured; set [channels.{key}] url in config.toml"
+            return [Refused(m.message_id, permanent=True, code="no_channel", reason=reason) for m in messages]
+        self.limiter.wait(f"{channel.name}:{key}", channel.rate, len(messages))  # type: ignore[attr-defined]
+        results = channel.send(messages)
+        given = {m.message_id for m in messages}
+        answered = [r.message_id for r in results]
+        stray = set(answered) - given
+        missing = given - set(answered)
+        duplicated = {mid for mid in answered if answered.count(mid) > 1}
+        if stray or missing or duplicated:
+            raise ChannelContractBroken(
+                f"channel {channel.describe()} answered a batch of {len(messages)} with results for messages "
+                f"not in it {sorted(stray)}, none for {sorted(missing)}, several for {sorted(duplicated)}; "
+                "the unanswered messages stay claimed until their lease expires",
+                [r for r in results if r.message_id in given and r.message_id not in duplicated],
+            )
+        return results
+
+    def record(self, session: Session, batch: Sequence[ClaimedMessage], outgoing: Mapping[int, Outgoing],
+               results: Sequence[SendResult]) -> None:
+        """Record every result in one transaction, then finish the runs with nothing left to send."""
+        now = self.clock.now()
+        by_id = {c.message.id: c for c in batch}
+        events: list[dict[str, Any]] = []
+        for result in results:
+            claimed = by_id.get(result.message_id)
+            if claimed is None:
+                raise ChannelContractBroken(f"a result for message {result.message_id}, which is not in this batch")
+            if isinstance(result, Accepted):
+                events.append(self._record_accepted(session, claimed, result, outgoing.get(result.message_id), now))
+            else:
+                events.append(self._record_refused(session, claimed, result, now))
+        queries.add_events(session, events)
+        queries.finish_idle_runs(session, {c.message.run_id for c in batch}, now=now)
+        session.commit()
+
+    def _record_accepted(self, session: Session, claimed: ClaimedMessage, result: Accepted,
+                         sent: Outgoing | None, now: datetime) -> dict[str, Any]:
+        message = claimed.message
+        segments = result.segments
+        if segments is None and message.channel == "sms" and sent is not None:
+            segments = count_sms(sent.body).segments
+        if result.cost is not None:
+            cost, currency = result.cost, result.currency or self.currency
+        else:
+            unit = self.price.get(message.channel, Decimal("0"))
+            cost = unit * (segments or 1) if message.channel == "sms" else unit
+            currency = self.currency
+        queries.mark_message_sent(session, message_id=message.id, provider_id=result.provider_id, segments=segments,
+                                  cost=cost, currency=currency, now=now)
+        log.info("event=sent message_id=%d campaign_id=%d run_id=%d channel=%s provider_id=%s", message.id,
+                 message.campaign_id, message.run_id, message.channel, result.provider_id)
+        return _event(message.id, "sent", now, provider_id=result.provider_id, segments=segments,
+                      cost=str(cost), currency=currency, estimated=result.cost is None)
+
+    def _record_refused(self, session: Session, claimed: ClaimedMessage, result: Refused,
+                        now: datetime) -> dict[str, Any]:
+        message = claimed.message
+        detail = {"code": result.code, "reason": result.reason, "attempt": message.attempts}
+        if not result.permanent and message.attempts < self.max_attempts:
+            delay = result.retry_after if result.retry_after is not None else (
+                self.retry_base_seconds * 2 ** (message.attempts - 1))
+            retry_at = now + timedelta(seconds=delay)
+            queries.requeue_message(session, message_id=message.id, not_before=retry_at, code=result.code,
+                                    reason=result.reason, now=now)
+            log.info("event=retry message_id=%d campaign_id=%d run_id=%d channel=%s code=%s attempt=%d retry_in=%.0fs",
+                     message.id, message.campaign_id, message.run_id, message.channel, result.code, message.attempts,
+                     delay)
+            return _event(message.id, "retry", now, **detail, retry_at=retry_at.isoformat())
+        queries.mark_message_failed(session, message_id=message.id, code=result.code, reason=result.reason, now=now)
+        log.warning("event=failed message_id=%d campaign_id=%d run_id=%d channel=%s code=%s permanent=%s reason=%r",
+                    message.id, message.campaign_id, message.run_id, message.channel, result.code, result.permanent,
+                    result.reason)
+        if not result.permanent:
+            detail["gave_up_after_attempts"] = message.attempts
+        return _event(message.id, "failed", now, **detail)
+
+
+def group_by_channel(outgoing: Mapping[int, Outgoing]) -> dict[str, list[Outgoing]]:
+    """{"email": [...], "sms": [...]} in message id order."""
+    groups: dict[str, list[Outgoing]] = defaultdict(list)
+    for message_id in sorted(outgoing):
+        groups[outgoing[message_id].channel].append(outgoing[message_id])
+    return dict(groups)
+
+
+def release_expired_leases(session: Session, *, now: datetime) -> int:
+    """Settle messages whose sender stopped after claiming them (lease expired); commits. Returns rows.
+
+    at_most_once campaigns: -> unknown, never resent (event "unknown" saying why). at_least_once:
+    -> pending, due now (event "retry"). Set-based: one UPDATE per guarantee, one INSERT of events.
+    Runs left with nothing to send are completed.
+    """
+    unknown = queries.settle_expired_leases(session, now=now, guarantee="at_most_once", reason=UNKNOWN_REASON)
+    resend = queries.settle_expired_leases(session, now=now, guarantee="at_least_once", reason=RESEND_REASON)
+    if not unknown and not resend:
+        session.rollback()  # end the (empty) transaction: on SQLite it holds the write lock
+        return 0
+    queries.add_events(session, [_event(mid, "unknown", now, reason=UNKNOWN_REASON) for mid, _ in unknown]
+                       + [_event(mid, "retry", now, reason=RESEND_REASON) for mid, _ in resend])
+    queries.finish_idle_runs(session, {run_id for _, run_id in unknown}, now=now)
+    session.commit()
+    log.warning("event=leases_expired unknown=%d resend=%d", len(unknown), len(resend))
+    return len(unknown) + len(resend)
+
+
+def _event(message_id: int, type_: str, at: datetime, **detail: Any) -> dict[str, Any]:
+    return {"message_id": message_id, "type": type_, "occurred_at": at,
+            "detail": {k: v for k, v in detail.items() if v is not None}}

@@ -1,0 +1,342 @@
+"""Named queries over templates, campaigns, runs, messages and events (only campaigns/ writes these tables).
+
+A function that writes says so in its name and never commits: the domain function that calls it
+owns the transaction. Most queries use SQLAlchemy Core over the typed models; the claim is raw SQL
+(see CLAIM_DUE_MESSAGES) because it needs the one shape that hands each row to exactly one sender.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Integer, bindparam, case, exists, func, insert, literal, or_, select, text, update
+from sqlalchemy.orm import Session
+
+from audiences import Contact, audience_select
+from campaigns.models import MESSAGE_STATUS_RANK, Campaign, Message, MessageEvent, Run, Template
+from core.db import UTCDateTime
+
+# The most recent contacts whose custom attribute names a template may use without `| default(...)`.
+ATTRIBUTE_SAMPLE_SIZE = 1000
+
+# A message still to be handled keeps its run open.
+OPEN_STATUSES = ("pending", "sending")
+# A result from the provider is recorded only over these: "sending" is the normal case; "unknown" is a
+# row whose lease expired while the provider was still answering, and the answer settles it.
+RECORDABLE_STATUSES = ("sending", "unknown")
+
+
+# ------------------------------------------------------------------ contacts (read-only, for templates)
+def recent_custom_attribute_names(session: Session, *, sample: int = ATTRIBUTE_SAMPLE_SIZE) -> set[str]:
+    """Custom attribute names found on the `sample` most recent contacts. One query."""
+    recent = select(Contact.attributes).order_by(Contact.id.desc()).limit(sample)
+    names: set[str] = set()
+    for attributes in session.scalars(recent):
+        names.update(attributes or {})
+    return names
+
+
+def first_contact(session: Session) -> Contact | None:
+    return session.scalars(select(Contact).order_by(Contact.id).limit(1)).first()
+
+
+# ------------------------------------------------------------------ materialise
+def insert_run_messages(session: Session, *, run_id: int, campaign_id: int, list_id: int | None, channel: str,
+                        now: datetime) -> int:
+    """Write the run's outbox: ONE INSERT … SELECT over the audience, one row per contact. Returns rows.
+
+    Reachable recipients become `pending` (due now); the others `suppressed`, with the reason, so the
+    report can count and explain them. The SELECT is audiences' own (audiences.audience_select), so
+    consent rules stay in one place; the database does the work, however many contacts there are.
+    """
+    audience = audience_select(list_id, channel).subquery("audience")
+    reachable = audience.c.reachable == 1
+    no_address = or_(audience.c.address.is_(None), audience.c.address == "")
+    what = "email address" if channel == "email" else "phone number"
+    rows = select(
+        literal(run_id, Integer),
+        literal(campaign_id, Integer),
+        audience.c.contact_id,
+        literal(channel),
+        audience.c.address,
+        case((reachable, literal("pending")), else_=literal("suppressed")),
+        literal(100, Integer),
+        literal(now, UTCDateTime()),
+        literal(0, Integer),
+        case((reachable, None), (no_address, literal("no_address")), else_=literal("opted_out")),
+        case(
+            (reachable, None),
+            (no_address, literal(f"the contact has no {what}, so nothing was sent")),
+            else_=literal(f"the contact has opted out of {channel} (unsubscribed, bounced or complained), "
+                          "so nothing was sent"),
+        ),
+        literal(now, UTCDateTime()),
+    )
+    columns = ["run_id", "campaign_id", "contact_id", "channel", "address", "status", "priority", "not_before",
+               "attempts", "error_code", "error_reason", "updated_at"]
+    result = session.execute(insert(Message).from_select(columns, rows))
+    return result.rowcount
+
+
+# ------------------------------------------------------------------ claim
+# name: claim-due-messages
+# Hands each due message to exactly one sender: pending, due (not_before <= now), its run running,
+# in priority order. Raw SQL because the shape matters and the ORM cannot say it: one UPDATE over a
+# LIMITed selection, RETURNING the ids, committed before any provider is called. On PostgreSQL the
+# selection locks its rows FOR UPDATE SKIP LOCKED, so concurrent senders (threads or processes) take
+# disjoint rows instead of queueing on each other; the outer `status = 'pending'` re-checks a row
+# another sender may have claimed and committed meanwhile. SQLite has no row locks, but every write
+# transaction there starts with BEGIN IMMEDIATE (core/db.py), so claims run one at a time.
+# The selection is a MATERIALIZED CTE, not `id IN (SELECT … LIMIT …)`: PostgreSQL plans the latter
+# as a semi-join that rescans the sub-SELECT per outer row, and each rescan of LIMIT + SKIP LOCKED
+# may return other rows — the UPDATE then claimed every due row, whatever the limit (tested).
+# Index: ix_messages_due (priority, not_before) WHERE status = 'pending'.
+_CLAIM = """
+WITH due AS MATERIALIZED (
+       SELECT m.id
+         FROM messages AS m
+         JOIN runs AS r ON r.id = m.run_id
+        WHERE m.status = 'pending' AND m.not_before <= :now AND r.status = 'running'
+        ORDER BY m.priority, m.not_before, m.id
+        LIMIT :limit{lock})
+UPDATE messages
+   SET status = 'sending', lease_expires_at = :lease_expires_at, attempts = attempts + 1, updated_at = :now
+ WHERE status = 'pending' AND id IN (SELECT id FROM due)
+RETURNING id
+"""
+_CLAIM_PARAMS = (
+    bindparam("now", type_=UTCDateTime()),
+    bindparam("lease_expires_at", type_=UTCDateTime()),
+    bindparam("limit", type_=Integer()),
+)
+CLAIM_DUE_MESSAGES = {
+    "postgresql": text(_CLAIM.format(lock="\n          FOR UPDATE OF m SKIP LOCKED")).bindparams(*_CLAIM_PARAMS),
+    "sqlite": text(_CLAIM.format(lock="")).bindparams(*_CLAIM_PARAMS),
+}
+
+
+def claim_due_messages(session: Session, *, now: datetime, limit: int, lease_seconds: int) -> list[int]:
+    """Mark up to `limit` due messages `sending` with a lease, count the attempt; returns their ids.
+
+    Does not commit; the caller commits before sending so the claim is visible to other senders.
+    """
+    dialect = session.get_bind().dialect.name
+    statement = CLAIM_DUE_MESSAGES["postgresql" if dialect == "postgresql" else "sqlite"]
+    params = {"now": now, "lease_expires_at": now + timedelta(seconds=lease_seconds), "limit": limit}
+    return sorted(session.execute(statement, params).scalars())
+
+
+@dataclass(frozen=True)
+class ClaimedMessage:
+    message: Message
+    contact: Contact
+    campaign: Campaign
+    template: Template
+
+
+def load_claimed(session: Session, message_ids: Collection[int]) -> list[ClaimedMessage]:
+    """The claimed messages with their contacts, campaigns and templates: three queries, whatever the batch."""
+    if not message_ids:
+        return []
+    messages = list(session.scalars(select(Message).where(Message.id.in_(message_ids)).order_by(Message.id)))
+    contacts = {c.id: c for c in session.scalars(select(Contact).where(
+        Contact.id.in_({m.contact_id for m in messages})))}
+    campaigns = {c.id: (c, t) for c, t in session.execute(
+        select(Campaign, Template).join(Template, Template.id == Campaign.template_id)
+        .where(Campaign.id.in_({m.campaign_id for m in messages})))}
+    return [ClaimedMessage(m, contacts[m.contact_id], *campaigns[m.campaign_id]) for m in messages]
+
+
+# ------------------------------------------------------------------ record what the provider said
+def mark_message_sent(session: Session, *, message_id: int, provider_id: str, segments: int | None,
+                      cost: Decimal | None, currency: str | None, now: datetime) -> bool:
+    """sending/unknown -> sent with the provider's id and the cost. Returns whether the status moved.
+
+    A status callback may already have moved the row on (a fast "delivered" arrives while the rest of
+    the batch is still sending); the provider's id, segments and cost are then filled in without
+    touching the status, so the callback's word stands.
+    """
+    moved = session.execute(
+        update(Message)
+        .where(Message.id == message_id, Message.status.in_(RECORDABLE_STATUSES))
+        .values(status="sent", provider_id=provider_id, segments=segments, cost=cost, currency=currency,
+                sent_at=now, lease_expires_at=None, error_code=None, error_reason=None, updated_at=now)
+    ).rowcount
+    if not moved:
+        session.execute(
+            update(Message)
+            .where(Message.id == message_id, Message.status.in_(("delivered", "failed")),
+                   Message.provider_id.is_(None))
+            .values(provider_id=provider_id, segments=func.coalesce(Message.segments, segments),
+                    cost=func.coalesce(Message.cost, cost), currency=func.coalesce(Message.currency, currency),
+                    sent_at=func.coalesce(Message.sent_at, now), lease_expires_at=None, updated_at=now)
+        )
+    return bool(moved)
+
+
+def mark_message_failed(session: Session, *, message_id: int, code: str, reason: str, now: datetime) -> bool:
+    """sending/unknown -> failed with the provider's code and words. Returns whether the status moved."""
+    return bool(session.execute(
+        update(Message)
+        .where(Message.id == message_id, Message.status.in_(RECORDABLE_STATUSES))
+        .values(status="failed", error_code=code, error_reason=reason, lease_expires_at=None, updated_at=now)
+    ).rowcount)
+
+
+def requeue_message(session: Session, *, message_id: int, not_before: datetime, code: str, reason: str,
+                    now: datetime) -> bool:
+    """sending/unknown -> pending, due again at `not_before`; the last refusal stays on the row until then."""
+    return bool(session.execute(
+        update(Message)
+        .where(Message.id == message_id, Message.status.in_(RECORDABLE_STATUSES))
+        .values(status="pending", not_before=not_before, error_code=code, error_reason=reason,
+                lease_expires_at=None, updated_at=now)
+    ).rowcount)
+
+
+def add_events(session: Session, events: Sequence[Mapping[str, Any]]) -> None:
+    """Append message events (message_id, type, occurred_at, detail) in one executemany INSERT."""
+    if events:
+        session.execute(insert(MessageEvent), [dict(e) for e in events])
+
+
+def finish_idle_runs(session: Session, run_ids: Iterable[int], *, now: datetime) -> list[int]:
+    """Complete the running runs among `run_ids` that have nothing pending or sending, and their campaigns.
+
+    Returns the campaign ids completed. Conditional updates, so a cancelled run stays cancelled and two
+    senders finishing the same run at once both succeed.
+    """
+    run_ids = sorted(set(run_ids))
+    if not run_ids:
+        return []
+    still_open = exists().where(Message.run_id == Run.id, Message.status.in_(OPEN_STATUSES))
+    finished = session.execute(
+        update(Run)
+        .where(Run.id.in_(run_ids), Run.status == "running", ~still_open)
+        .values(status="completed", finished_at=now)
+        .returning(Run.campaign_id)
+    ).scalars().all()
+    if not finished:
+        return []
+    open_runs = exists().where(Run.campaign_id == Campaign.id, Run.status == "running")
+    return list(session.execute(
+        update(Campaign)
+        .where(Campaign.id.in_(set(finished)), Campaign.status == "running", ~open_runs)
+        .values(status="completed", updated_at=now)
+        .returning(Campaign.id)
+    ).scalars())
+
+
+# ------------------------------------------------------------------ expired leases
+def settle_expired_leases(session: Session, *, now: datetime, guarantee: str, reason: str) -> list[tuple[int, int]]:
+    """Rows still `sending` after their lease, of campaigns with `guarantee`: unknown or pending again.
+
+    at_most_once -> unknown (never resent); at_least_once -> pending, due now. One UPDATE … RETURNING
+    (id, run_id); index ix_messages_lease. Does not commit.
+    """
+    of_guarantee = select(Campaign.id).where(Campaign.guarantee == guarantee).scalar_subquery()
+    statement = update(Message).where(
+        Message.status == "sending", Message.lease_expires_at <= now, Message.campaign_id.in_(of_guarantee)
+    )
+    if guarantee == "at_least_once":
+        statement = statement.values(status="pending", not_before=now, lease_expires_at=None, updated_at=now)
+    else:
+        statement = statement.values(status="unknown", lease_expires_at=None, error_code="unknown",
+                                     error_reason=reason, updated_at=now)
+    return [(row.id, row.run_id) for row in session.execute(statement.returning(Message.id, Message.run_id))]
+
+
+# ------------------------------------------------------------------ cancel
+def cancel_pending_messages(session: Session, *, campaign_id: int, now: datetime) -> int:
+    """pending -> cancelled for one campaign. Rows already sending finish normally. Returns rows."""
+    return session.execute(
+        update(Message)
+        .where(Message.campaign_id == campaign_id, Message.status == "pending")
+        .values(status="cancelled", error_code="cancelled",
+                error_reason="the campaign was cancelled before this message was sent", updated_at=now)
+    ).rowcount
+
+
+# ------------------------------------------------------------------ callbacks
+def find_messages(session: Session, *, message_ids: Collection[int],
+                  provider_ids: Collection[str]) -> list[Message]:
+    """Messages by Herald id or provider id, in one query (ix_messages_provider_id)."""
+    if not message_ids and not provider_ids:
+        return []
+    return list(session.scalars(select(Message).where(
+        or_(Message.id.in_(message_ids), Message.provider_id.in_(provider_ids)))))
+
+
+def statuses_below(status: str) -> tuple[str, ...]:
+    """The statuses a row may move to `status` from: lower rank, plus "unknown" (the provider now knows)."""
+    rank = MESSAGE_STATUS_RANK[status]
+    below = [name for name, r in MESSAGE_STATUS_RANK.items() if r < rank]
+    if status in ("sent", "delivered", "failed"):
+        below.append("unknown")
+    return tuple(below)
+
+
+def move_message_status(session: Session, *, message_id: int, status: str, values: Mapping[str, Any]) -> bool:
+    """Move a message forward to `status` (never back, DESIGN §3), with `values`. Returns whether it moved.
+
+    Conditional in SQL, so two callbacks for one message handled at once cannot undo each other.
+    """
+    return bool(session.execute(
+        update(Message)
+        .where(Message.id == message_id, Message.status.in_(statuses_below(status)))
+        .values(status=status, **values)
+    ).rowcount)
+
+
+def update_message(session: Session, *, message_id: int, values: Mapping[str, Any]) -> bool:
+    return bool(session.execute(update(Message).where(Message.id == message_id).values(**values)).rowcount)
+
+
+# ------------------------------------------------------------------ reports
+def count_by_status(session: Session, *, campaign_id: int) -> dict[str, tuple[int, int]]:
+    """{status: (rows, rows the provider accepted)} for a campaign: one GROUP BY (ix_messages_campaign_status).
+
+    "Accepted" is counted from sent_at, which is set once a provider took the message, so a message
+    that failed after it was sent (a carrier's "undelivered") still counts as sent.
+    """
+    rows = session.execute(
+        select(Message.status, func.count(), func.count(Message.sent_at))
+        .where(Message.campaign_id == campaign_id)
+        .group_by(Message.status)
+    )
+    return {status: (count, accepted) for status, count, accepted in rows}
+
+
+def failures_by_reason(session: Session, *, campaign_id: int) -> list[tuple[str | None, str | None, int]]:
+    """(error_code, error_reason, rows) of the failed messages, most frequent first."""
+    count = func.count().label("n")
+    rows = session.execute(
+        select(Message.error_code, Message.error_reason, count)
+        .where(Message.campaign_id == campaign_id, Message.status == "failed")
+        .group_by(Message.error_code, Message.error_reason)
+        .order_by(count.desc(), Message.error_code)
+    )
+    return [(code, reason, n) for code, reason, n in rows]
+
+
+def cost_by_currency(session: Session, *, campaign_id: int) -> dict[str, Decimal]:
+    """Summed in SQL as NUMERIC, so money never passes through a float."""
+    rows = session.execute(
+        select(Message.currency, func.sum(Message.cost))
+        .where(Message.campaign_id == campaign_id, Message.cost.is_not(None))
+        .group_by(Message.currency)
+    )
+    return {currency or "": Decimal(total) for currency, total in rows if total is not None}
+
+
+def run_summary(session: Session, *, campaign_id: int) -> tuple[bool, datetime | None, datetime | None]:
+    """(any run is a dry run, first start, last finish) over a campaign's runs."""
+    row = session.execute(
+        select(func.max(case((Run.dry_run, 1), else_=0)), func.min(Run.started_at), func.max(Run.finished_at))
+        .where(Run.campaign_id == campaign_id)
+    ).one()
+    return bool(row[0]), row[1], row[2]

@@ -1,0 +1,164 @@
+"""Templates: create, change, read, and preview for a real contact. Saving checks them (campaigns/content.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from audiences import get_contact
+from campaigns import content, queries
+from campaigns.content import PARTS, RenderFailed, TemplateInvalid
+from campaigns.models import CHANNELS, Template
+from channels import SmsSize, count_sms
+from core.errors import Invalid, NotFound
+
+EDITABLE = ("name", "subject", "html", "text", "body")
+
+
+def _check_channel(channel: str) -> str:
+    if channel not in CHANNELS:
+        raise Invalid(f'channel "{channel}" is not known; a template is for one of: {", ".join(CHANNELS)}',
+                      field="channel")
+    return channel
+
+
+def _check_name(name: str) -> str:
+    name = (name or "").strip()
+    if not name:
+        raise Invalid("a template needs a name", field="name")
+    if len(name) > 200:
+        raise Invalid(f"a template name has at most 200 characters; this one has {len(name)}", field="name")
+    return name
+
+
+def validate_template(session: Session, *, channel: str, subject: str = "", html: str = "", text: str = "",
+                      body: str = "") -> None:
+    """Check a template as it would be saved; raises TemplateInvalid (.field, .line) or Invalid.
+
+    Custom attribute names come from the most recent contacts (one query), so `contact.tier` is
+    accepted once contacts have a tier.
+    """
+    _check_channel(channel)
+    parts = {"subject": subject, "html": html, "text": text, "body": body}
+    _check_parts_for_channel(channel, parts)
+    content.check_parts(channel, parts, custom_attributes=queries.recent_custom_attribute_names(session))
+
+
+def _check_parts_for_channel(channel: str, parts: dict[str, str]) -> None:
+    foreign = [f for f, v in parts.items() if v and f not in PARTS[channel]]
+    if foreign:
+        raise Invalid(f"an {channel} template has no {', '.join(foreign)}; use "
+                      f"{', '.join(PARTS[channel])}", field=foreign[0])
+
+
+def create_template(session: Session, *, name: str, channel: str, subject: str = "", html: str = "",
+                    text: str = "", body: str = "", now: datetime) -> Template:
+    """Create a template after checking it; commits. Raises TemplateInvalid or Invalid."""
+    name = _check_name(name)
+    validate_template(session, channel=channel, subject=subject, html=html, text=text, body=body)
+    template = Template(name=name, channel=channel, subject=subject, html=html, text=text, body=body,
+                        created_at=now, updated_at=now)
+    session.add(template)
+    session.commit()
+    return template
+
+
+def update_template(session: Session, template_id: int, *, now: datetime, **fields: str) -> Template:
+    """Change a template's name or parts (not its channel); checks the result; commits.
+
+    Raises NotFound, Invalid (unknown field) or TemplateInvalid.
+    """
+    template = get_template(session, template_id)
+    unknown = sorted(set(fields) - set(EDITABLE))
+    if unknown:
+        raise Invalid(f"template fields {', '.join(unknown)} cannot be changed; editable fields: "
+                      f"{', '.join(EDITABLE)} (to change the channel, create a new template)", field=unknown[0])
+    merged = {part: fields.get(part, getattr(template, part)) or "" for part in ("subject", "html", "text", "body")}
+    name = _check_name(fields.get("name", template.name))
+    validate_template(session, channel=template.channel, **merged)
+    template.name = name
+    for part, value in merged.items():
+        setattr(template, part, value)
+    template.updated_at = now
+    session.commit()
+    return template
+
+
+def get_template(session: Session, template_id: int) -> Template:
+    """Raises NotFound naming the id."""
+    template = session.get(Template, template_id)
+    if template is None:
+        raise NotFound(f"template {template_id} does not exist; see the template list for the ids that do")
+    return template
+
+
+def list_templates(session: Session, *, channel: str | None = None) -> list[Template]:
+    """All templates, newest first; only one channel's if `channel` is given."""
+    query = select(Template).order_by(Template.id.desc())
+    if channel is not None:
+        query = query.where(Template.channel == _check_channel(channel))
+    return list(session.scalars(query))
+
+
+@dataclass(frozen=True)
+class Preview:
+    subject: str
+    html: str
+    text: str
+    body: str
+    sms: SmsSize | None  # segment count of the rendered SMS body; None for email
+    contact_id: int | None = None  # whose data filled it in; None = the placeholder sample contact
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "subject": self.subject,
+            "html": self.html,
+            "text": self.text,
+            "body": self.body,
+            "sms": self.sms.to_dict() if self.sms else None,
+            "contact_id": self.contact_id,
+        }
+
+
+def preview_template(session: Session, *, channel: str, subject: str = "", html: str = "", text: str = "",
+                     body: str = "", contact_id: int | None, base_url: str,
+                     campaign_name: str = "Preview") -> Preview:
+    """Render unsaved template parts for a real contact: `contact_id`, else the first contact, else a
+    placeholder sample. Email text is derived from the HTML when empty; SMS gets its segment count.
+
+    Raises TemplateInvalid (.field, .line) for a syntax error, an unknown name, or an error while
+    rendering for this contact; NotFound if `contact_id` does not exist.
+    """
+    _check_channel(channel)
+    parts = {"subject": subject, "html": html, "text": text, "body": body}
+    _check_parts_for_channel(channel, parts)
+    content.check_parts(channel, parts, custom_attributes=queries.recent_custom_attribute_names(session),
+                        require=False)
+    contact = get_contact(session, contact_id) if contact_id is not None else queries.first_contact(session)
+    contact_data = contact.as_template_context() if contact is not None else content.sample_contact()
+    context = content.template_context(contact_data, campaign_name=campaign_name,
+                                       unsubscribe_url=f"{base_url.rstrip('/')}/u/preview")
+    rendered = {field: _render(field, parts[field], context) for field in PARTS[channel]}
+    if channel == "email" and not rendered["text"].strip() and rendered["html"]:
+        rendered["text"] = content.html_to_text(rendered["html"])
+    return Preview(
+        subject=rendered.get("subject", ""),
+        html=rendered.get("html", ""),
+        text=rendered.get("text", ""),
+        body=rendered.get("body", ""),
+        sms=count_sms(rendered["body"]) if channel == "sms" else None,
+        contact_id=contact.id if contact is not None else None,
+    )
+
+
+def _render(field: str, source: str, context: dict[str, Any]) -> str:
+    if not source:
+        return ""
+    try:
+        return content.render_part(field, content.compile_part(field, source), context)
+    except RenderFailed as exc:
+        raise TemplateInvalid(exc.reason, field=field, line=exc.line) from None
