@@ -14,7 +14,6 @@ from flask import Blueprint, current_app, render_template
 from flask_babel import gettext as _
 
 import campaigns
-from core.clock import SystemClock
 from core.errors import NotFound
 from core.ids import verify
 from web.db import get_session
@@ -57,7 +56,7 @@ def unsubscribe(message_id: int, sig: str):
     if not _signed(message_id, sig):
         log.warning("event=unsubscribe_rejected reason=bad_signature message_id=%s", message_id)
         return _not_valid()
-    clock = current_app.extensions.get("herald.clock") or SystemClock()
+    clock = current_app.extensions["herald.clock"]
     try:
         campaigns.unsubscribe_recipient(get_session(), message_id, now=clock.now())
     except NotFound:

@@ -14,7 +14,6 @@ from flask import Blueprint, current_app, jsonify, request
 
 import campaigns
 from channels import WebhookRejected, parse_twilio_webhook, twilio_auth_token
-from core.clock import SystemClock
 from core.config import Config
 from web.db import get_session
 
@@ -49,6 +48,6 @@ def twilio_status(message_id: int):
         return jsonify(error="WebhookRejected", message=str(exc)), exc.http_status
     # The path names Herald's message; it is signed with the rest of the URL, so it can be trusted.
     events = [dataclasses.replace(event, message_id=message_id) for event in events]
-    clock = current_app.extensions.get("herald.clock") or SystemClock()
+    clock = current_app.extensions["herald.clock"]
     campaigns.apply_channel_events(get_session(), events, now=clock.now())
     return "", 204

@@ -17,7 +17,6 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from channels import ChannelConfigError
-from core.clock import SystemClock
 from core.config import Config
 from core.errors import HeraldError, Invalid
 from core.users import User, find_user_by_token
@@ -43,7 +42,8 @@ def token_required(action: str = "read") -> Callable[[F], F]:
 
     `action` is "read" or "write" (core.users.User.can). Without a token or with an unknown one the
     answer is 401 with `WWW-Authenticate: Bearer`; an analyst's token on a write is 403. The user is
-    `g.api_user` inside the view.
+    `g.api_user` inside the view. A logged-in browser's cookie is deliberately not enough: the API is
+    exempt from CSRF, so accepting the cookie would let any other site post here as that user.
     """
 
     def decorate(view: F) -> F:
@@ -114,9 +114,8 @@ def config() -> Config:
 
 
 def now() -> datetime:
-    """The request's time. Tests put a FrozenClock at app.extensions["herald.clock"]."""
-    clock = current_app.extensions.get("herald.clock") or SystemClock()
-    return clock.now()
+    """The request's time from the app's clock (create_app(clock=…); tests give a FrozenClock)."""
+    return current_app.extensions["herald.clock"].now()
 
 
 # ---------------------------------------------------------------- input
