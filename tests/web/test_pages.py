@@ -32,7 +32,7 @@ def data(database, clock):
                 "campaign": campaign.id}
 
 
-def test_every_page_renders_with_data(logged_in_client, data):
+def test_every_page_renders_with_data(backend, logged_in_client, data):
     pages = {
         "/": "Spring SMS",
         "/contacts": "ann@example.com",
@@ -136,7 +136,7 @@ CSV = (
 )
 
 
-def test_an_import_shows_counts_and_rejected_rows_and_offers_the_error_file(logged_in_client, config):
+def test_an_import_shows_counts_and_rejected_rows_and_offers_the_error_file(backend, logged_in_client, config):
     response = logged_in_client.post("/contacts/import", data={"file": (io.BytesIO(CSV), "people.csv"),
                                                                "list_name": "Imported"},
                                      content_type="multipart/form-data")

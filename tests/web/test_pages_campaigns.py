@@ -48,8 +48,8 @@ def create_campaign_through_the_form(client, audience) -> str:
     return response.headers["Location"]
 
 
-def test_a_campaign_is_created_then_sent_and_the_counts_move_as_the_dispatcher_sends(logged_in_client, audience,
-                                                                                     dispatcher, app):
+def test_a_campaign_is_created_then_sent_and_the_counts_move_as_the_dispatcher_sends(backend, logged_in_client,
+                                                                                     audience, dispatcher, app):
     woken = []
     app.extensions["herald.wake"] = lambda: woken.append(True)
     campaign_url = create_campaign_through_the_form(logged_in_client, audience)
