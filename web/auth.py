@@ -37,6 +37,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("REMEMBER_COOKIE_HTTPONLY", True)
     app.config.setdefault("REMEMBER_COOKIE_SAMESITE", "Lax")
     app.before_request(_first_run_goes_to_setup)
+    app.after_request(_page_security_headers)
     app.register_error_handler(CSRFError, _csrf_failed)
     app.register_blueprint(bp)
 
@@ -117,6 +118,21 @@ def _first_run_goes_to_setup():
         current_app.extensions["herald.has_users"] = True  # users are never deleted down to none
         return None
     return redirect(url_for("auth.setup"))
+
+
+# Our pages load nothing from elsewhere; email previews may show remote images and inline styles.
+PAGE_CSP = ("default-src 'self'; img-src * data:; style-src 'self' 'unsafe-inline'; object-src 'none'; "
+            "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+
+
+def _page_security_headers(response):
+    """Headers for the UI's pages (the API, webhooks and public pages set their own)."""
+    if request.blueprint in _page_blueprints or request.blueprint in ("auth", "i18n"):
+        response.headers.setdefault("Content-Security-Policy", PAGE_CSP)
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
 
 
 def _csrf_failed(exc: CSRFError):

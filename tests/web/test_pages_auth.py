@@ -146,7 +146,9 @@ def test_an_admin_adds_a_user_and_issues_a_token_shown_once_that_logs_in_as_bear
     assert response.status_code == 303
     listing = logged_in_client.get("/users").get_data(as_text=True)
     assert "ana@example.com" in listing
-    shown = logged_in_client.post("/users/token", data={"email": "ana@example.com"}).get_data(as_text=True)
+    response = logged_in_client.post("/users/token", data={"email": "ana@example.com"})
+    assert response.headers["Cache-Control"] == "no-store"
+    shown = response.get_data(as_text=True)
     token = re.search(r'id="api-token">([^<]+)<', shown).group(1).strip()
     assert token not in logged_in_client.get("/users").get_data(as_text=True)
 
@@ -161,3 +163,9 @@ def test_adding_a_user_with_a_taken_email_says_so_and_keeps_the_form(logged_in_c
     page = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "already exists" in page and 'value="Again"' in page
+
+
+def test_pages_forbid_framing_and_foreign_scripts(logged_in_client):
+    headers = logged_in_client.get("/").headers
+    assert headers["X-Frame-Options"] == "DENY"
+    assert "default-src 'self'" in headers["Content-Security-Policy"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -38,7 +38,9 @@ def token():
     if user is None:
         flash(_("There is no user with that email."), "error")
         return redirect(url_for("users.index"), 303)
-    return render_template("users/token.html", user=user, token=issue_api_token(get_session(), user))
+    page = make_response(render_template("users/token.html", user=user, token=issue_api_token(get_session(), user)))
+    page.headers["Cache-Control"] = "no-store"  # shown once: the back button must not bring it back from cache
+    return page
 
 
 def _page(*, form: dict[str, str], errors: dict[str, str]) -> str:
