@@ -88,28 +88,21 @@ class Dispatcher:
     def dispatch_due(self) -> int:
         """Claim due messages, send them, record what the providers said. Returns how many were handled.
 
-        Raises ChannelContractBroken if a channel breaks the one-result-per-message contract (after
-        recording every result that could be matched); the unmatched rows stay claimed and are settled
-        when their lease expires.
+        Raises ChannelContractBroken if a channel breaks the one-result-per-message contract, or what a
+        channel raised (a bug: send() never raises for the provider's sake) — always after sending through
+        the other channel and recording every result that could be matched. The unanswered rows stay
+        claimed and are settled when their lease expires.
         """
         with self.database.session() as session:
             release_expired_leases(session, now=self.clock.now())
             batch = self.claim(session)
             if not batch:
                 return 0
-            outgoing, results = self.render(batch)
-            broken: ChannelContractBroken | None = None
-            try:
-                for key, messages in group_by_channel(outgoing).items():
-                    try:
-                        results.extend(self.send(key, messages))
-                    except ChannelContractBroken as exc:
-                        results.extend(exc.results)
-                        broken = exc
-            finally:
-                self.record(session, batch, outgoing, results)  # even if a send raised: keep what was said
-            if broken is not None:
-                raise broken
+            outgoing, refused = self.render(batch)
+            answers, errors = self.send_by_channel(outgoing)
+            self.record(session, batch, outgoing, refused + answers)
+            if errors:
+                raise errors[0]  # its rows stay claimed and are settled when their lease expires
             return len(batch)
 
     # Each step is a method that can be tested alone; dispatch_due() is the order they run in.
@@ -128,6 +121,10 @@ class Dispatcher:
         refused: list[SendResult] = []
         compiled: dict[tuple[int, str], Any] = {}  # a batch usually shares one template: compile it once
         for claimed in batch:
+            if not claimed.message.address:  # materialise suppresses these; an address edited away since
+                refused.append(Refused(claimed.message.id, permanent=True, code="no_address",
+                                       reason="the message has no address to send to"))
+                continue
             try:
                 outgoing[claimed.message.id] = self.render_message(claimed, compiled)
             except RenderFailed as exc:
@@ -138,8 +135,6 @@ class Dispatcher:
         """The Outgoing for one claimed message; raises RenderFailed with a marketer-readable reason."""
         message, template, campaign = claimed.message, claimed.template, claimed.campaign
         compiled = {} if compiled is None else compiled
-        if not message.address:
-            raise RenderFailed(f"the message has no {'email address' if message.channel == 'email' else 'phone'}")
         url = unsubscribe_url(self.base_url, self.secret_key, message.id)
         context = content.template_context(claimed.contact.as_template_context(), campaign_name=campaign.name,
                                            campaign_id=campaign.id, unsubscribe_url=url)
@@ -157,7 +152,7 @@ class Dispatcher:
             return content.render_part(field, compiled[key], context)
 
         if message.channel == "sms":
-            return Outgoing(message.id, "sms", message.address, body=part("body"),
+            return Outgoing(message.id, "sms", message.address or "", body=part("body"),
                             status_callback_url=status_callback_url(self.base_url, message.id))
         html = part("html")
         text = part("text") or (content.html_to_text(html) if html else "")
@@ -166,8 +161,23 @@ class Dispatcher:
             "List-Unsubscribe": f"<{url}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         }
-        return Outgoing(message.id, "email", message.address, body=text, subject=part("subject"), html=html,
+        return Outgoing(message.id, "email", message.address or "", body=text, subject=part("subject"), html=html,
                         headers=headers)
+
+    def send_by_channel(self, outgoing: Mapping[int, Outgoing]) -> tuple[list[SendResult], list[Exception]]:
+        """Send each channel's group; what one channel raises is kept, not allowed to stop the other."""
+        answers: list[SendResult] = []
+        errors: list[Exception] = []
+        for key, messages in group_by_channel(outgoing).items():
+            try:
+                answers.extend(self.send(key, messages))
+            except ChannelContractBroken as exc:
+                answers.extend(exc.results)
+                errors.append(exc)
+            except Exception as exc:  # noqa: BLE001 - an adapter's bug must not strand the other channel's rows
+                log.exception("event=channel_raised channel=%s messages=%d", key, len(messages))
+                errors.append(exc)
+        return answers, errors
 
     def send(self, key: str, messages: Sequence[Outgoing]) -> list[SendResult]:
         """Wait for the channel's rate, send, and check the answer names exactly the messages given."""
@@ -175,7 +185,7 @@ class Dispatcher:
         if channel is None:
             reason = f"no {key} channel is configured; set [channels.{key}] url in config.toml"
             return [Refused(m.message_id, permanent=True, code="no_channel", reason=reason) for m in messages]
-        self.limiter.wait(f"{channel.name}:{key}", channel.rate, len(messages))  # type: ignore[attr-defined]
+        self.limiter.wait(f"{channel.name}:{key}", channel.rate, len(messages))
         results = channel.send(messages)
         given = {m.message_id for m in messages}
         answered = [r.message_id for r in results]

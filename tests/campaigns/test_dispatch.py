@@ -313,3 +313,20 @@ def test_a_refusal_is_kept_per_message_in_a_mixed_batch(backend, session, databa
     by_contact = {m.contact_id: m for m in messages_of(session, run.id)}
     assert by_contact[good.id].status == "sent"
     assert (by_contact[bad.id].status, by_contact[bad.id].error_code) == ("failed", "21610")
+
+
+def test_a_channel_that_raises_keeps_what_the_other_channel_said_and_leaves_its_rows_claimed(
+        backend, session, database, clock):
+    make_contact(session, now=clock.now())
+    _, email_run = start_campaign(session, now=clock.now(), channel="email")  # lower ids: its batch goes first
+    _, sms_run = start_campaign(session, now=clock.now())
+
+    class Crashing(ScriptedChannel):
+        def send(self, batch):
+            raise RuntimeError("adapter bug")
+
+    channels = {"sms": ScriptedChannel(), "email": Crashing()}
+    with pytest.raises(RuntimeError, match="adapter bug"):
+        make_dispatcher(database, channels, clock).dispatch_due()
+    assert [m.status for m in messages_of(session, sms_run.id)] == ["sent"]
+    assert [m.status for m in messages_of(session, email_run.id)] == ["sending"]  # settled when the lease expires
