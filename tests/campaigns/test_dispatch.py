@@ -330,3 +330,30 @@ def test_a_channel_that_raises_keeps_what_the_other_channel_said_and_leaves_its_
         make_dispatcher(database, channels, clock).dispatch_due()
     assert [m.status for m in messages_of(session, sms_run.id)] == ["sent"]
     assert [m.status for m in messages_of(session, email_run.id)] == ["sending"]  # settled when the lease expires
+
+
+def test_the_rate_limit_is_taken_per_provider_and_channel_right_before_sending(backend, session, database, clock,
+                                                                               channel):
+    for _ in range(3):
+        make_contact(session, now=clock.now())
+    start_campaign(session, now=clock.now())
+    taken: list[tuple[str, str, int, int]] = []
+
+    class CountingLimiter:
+        def wait(self, channel_key: str, rate: str, n: int) -> None:
+            taken.append((channel_key, rate, n, len(channel.sent)))
+
+    dispatcher = make_dispatcher(database, channel, clock)
+    dispatcher.limiter = CountingLimiter()
+    dispatcher.dispatch_due()
+    assert taken == [("scripted:sms", channel.rate, 3, 0)]  # nothing was sent before the wait
+    assert len(channel.sent) == 3
+
+
+def test_a_message_for_a_channel_that_is_not_configured_fails_saying_so(backend, session, database, clock, channel):
+    make_contact(session, now=clock.now())
+    _, run = start_campaign(session, now=clock.now(), channel="email")
+    make_dispatcher(database, {"sms": channel}, clock).dispatch_due()
+    (message,) = messages_of(session, run.id)
+    assert (message.status, message.error_code) == ("failed", "no_channel")
+    assert "[channels.email] url" in message.error_reason
