@@ -200,9 +200,12 @@ def _adopt_user_locale(user: User) -> None:
 
 
 def _safe_next() -> str | None:
-    """Only a path on this site: a crafted ?next= must not send the user elsewhere (no open redirect)."""
-    target = request.values.get("next", "")
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    return same_site_path(request.values.get("next"))
+
+
+def same_site_path(target: str | None) -> str | None:
+    """`target` if it is a path on this site, else None: a crafted ?next= must not lead elsewhere."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
     return None
 

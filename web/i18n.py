@@ -26,6 +26,7 @@ from flask_babel import Babel, Domain, format_date, format_datetime, format_deci
 from flask_login import current_user
 
 from core.config import Config
+from web.auth import same_site_path
 from web.db import get_session
 
 log = logging.getLogger("herald.web")
@@ -146,7 +147,7 @@ def switch_language():
         session["locale"] = locale
         if current_user.is_authenticated:
             save_user_locale(current_user, locale)
-    return redirect(_same_site(request.form.get("next")) or request.referrer or "/", 303)
+    return redirect(same_site_path(request.form.get("next")) or "/", 303)
 
 
 def save_user_locale(user, locale: str) -> None:
@@ -154,13 +155,6 @@ def save_user_locale(user, locale: str) -> None:
     db_session = get_session()
     user.locale = locale
     db_session.commit()
-
-
-def _same_site(target: str | None) -> str | None:
-    """Only a path on this site: a crafted link must not send the user elsewhere after switching."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return None
 
 
 # ---------------------------------------------------------------- formatting
