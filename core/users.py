@@ -112,3 +112,30 @@ def count_users(session: Session) -> int:
     from sqlalchemy import func
 
     return session.scalar(select(func.count(User.id))) or 0
+
+
+def create_first_admin(session: Session, *, email: str, password: str, name: str = "") -> User:
+    """Create the first admin, only while there are no users at all (the first-run setup page).
+
+    Two setup forms posted at the same moment must not both succeed: the check and the insert run
+    in one transaction that locks the users table (SQLite's BEGIN IMMEDIATE already serialises it).
+    Raises UserError if a user exists by then.
+    """
+    from sqlalchemy import text
+
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE"))
+    if count_users(session):
+        session.rollback()
+        raise UserError("Herald is already set up; log in, or ask an admin for an account")
+    return create_user(session, email=email, password=password, role="admin", name=name)
+
+
+def list_users(session: Session) -> list[User]:
+    return list(session.scalars(select(User).order_by(User.email)))
+
+
+def set_locale(session: Session, user: User, locale: str | None) -> None:
+    """Remember the user's UI language (None: follow the default)."""
+    user.locale = locale
+    session.commit()

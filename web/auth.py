@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from core.users import User, UserError, authenticate, count_users, create_user, find_user_by_token
+from core.users import User, UserError, authenticate, count_users, create_first_admin, find_user_by_token
 from web.db import get_session
 from web.errors import wants_json
 
@@ -158,8 +158,7 @@ def setup():
             errors["password_again"] = _("The two passwords differ — type the same password twice.")
         else:
             try:
-                user = create_user(db_session, email=form["email"], password=password, role="admin",
-                                   name=form["name"])
+                user = create_first_admin(db_session, email=form["email"], password=password, name=form["name"])
             except UserError as exc:
                 errors[_user_error_field(str(exc))] = str(exc)
             else:

@@ -26,6 +26,7 @@ from flask_babel import Babel, Domain, format_date, format_datetime, format_deci
 from flask_login import current_user
 
 from core.config import Config
+from core.users import set_locale
 from web.auth import same_site_path
 from web.db import get_session
 
@@ -151,10 +152,8 @@ def switch_language():
 
 
 def save_user_locale(user, locale: str) -> None:
-    """Store the user's language. Belongs in core.users (set_locale); kept here until it moves there."""
-    db_session = get_session()
-    user.locale = locale
-    db_session.commit()
+    """Store the user's language, so it follows them to another browser."""
+    set_locale(get_session(), user, locale)
 
 
 # ---------------------------------------------------------------- formatting

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import select
 
-from core.users import ROLES, User, UserError, create_user, find_user_by_email, issue_api_token
+from core.users import ROLES, UserError, create_user, find_user_by_email, issue_api_token, list_users
 from web.auth import role_label
 from web.db import get_session
 
@@ -44,10 +43,7 @@ def token():
 
 
 def _page(*, form: dict[str, str], errors: dict[str, str]) -> str:
-    return render_template("users/list.html", users=_all_users(), form=form, errors=errors,
+    return render_template("users/list.html", users=list_users(get_session()), form=form, errors=errors,
                            role_options=[(role, role_label(role)) for role in ROLES])
 
 
-def _all_users() -> list[User]:
-    """Interim: core.users has no list_users() yet; move this query there when it does."""
-    return list(get_session().scalars(select(User).order_by(User.email)))
