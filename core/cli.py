@@ -56,6 +56,10 @@ def cli(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
     """Herald: SMS and email campaigns with honest numbers."""
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if not verbose:
+        # Their INFO lines (plugin set-up, "job added tentatively") bury Herald's own start-up message.
+        for chatty in ("alembic", "apscheduler"):
+            logging.getLogger(chatty).setLevel(logging.WARNING)
     ctx.obj = Context(config_path)
     ctx.call_on_close(ctx.obj.close)
 
