@@ -21,6 +21,7 @@ from campaigns.templates import (
     update_template,
     validate_template,
 )
+from campaigns.unsubscribe import unsubscribe_recipient
 
 
 def dispatch_due(dispatcher: Dispatcher) -> int:
@@ -56,6 +57,7 @@ __all__ = [
     "preview_template",
     "release_expired_leases",
     "send_campaign",
+    "unsubscribe_recipient",
     "update_template",
     "validate_template",
 ]
