@@ -11,7 +11,7 @@ from campaigns.content import RenderFailed, TemplateInvalid, html_to_text
 from campaigns.dispatch import ChannelContractBroken, Dispatcher, release_expired_leases
 from campaigns.lifecycle import cancel_campaign, create_campaign, get_campaign, list_campaigns, send_campaign
 from campaigns.models import Campaign, Message, MessageEvent, Run, Template
-from campaigns.reports import CampaignReport, CampaignStatus, campaign_report, campaign_status
+from campaigns.reports import CampaignReport, CampaignStatus, campaign_report, campaign_status, campaign_statuses
 from campaigns.templates import (
     Preview,
     create_template,
@@ -45,6 +45,7 @@ __all__ = [
     "apply_channel_events",
     "campaign_report",
     "campaign_status",
+    "campaign_statuses",
     "cancel_campaign",
     "create_campaign",
     "create_template",

@@ -311,6 +311,40 @@ def count_by_status(session: Session, *, campaign_id: int) -> dict[str, tuple[in
     return {status: (count, accepted) for status, count, accepted in rows}
 
 
+def count_by_campaign_and_status(session: Session, *, campaign_ids: Collection[int]) -> dict[int, dict[str, int]]:
+    """{campaign_id: {status: rows}} for many campaigns: one GROUP BY (ix_messages_campaign_status).
+
+    A campaign with no messages is absent from the result.
+    """
+    if not campaign_ids:
+        return {}
+    rows = session.execute(
+        select(Message.campaign_id, Message.status, func.count())
+        .where(Message.campaign_id.in_(set(campaign_ids)))
+        .group_by(Message.campaign_id, Message.status)
+    )
+    counts: dict[int, dict[str, int]] = {}
+    for campaign_id, status, count in rows:
+        counts.setdefault(campaign_id, {})[status] = count
+    return counts
+
+
+def campaign_states(session: Session, *, campaign_ids: Collection[int]) -> dict[int, tuple[str, bool]]:
+    """{campaign_id: (the campaign's status, any of its runs is a dry run)}: one query, campaigns LEFT JOIN runs.
+
+    Unknown ids are absent from the result.
+    """
+    if not campaign_ids:
+        return {}
+    rows = session.execute(
+        select(Campaign.id, Campaign.status, func.max(case((Run.dry_run, 1), else_=0)))
+        .outerjoin(Run, Run.campaign_id == Campaign.id)
+        .where(Campaign.id.in_(set(campaign_ids)))
+        .group_by(Campaign.id, Campaign.status)
+    )
+    return {campaign_id: (status, bool(dry_run)) for campaign_id, status, dry_run in rows}
+
+
 def failures_by_reason(session: Session, *, campaign_id: int) -> list[tuple[str | None, str | None, int]]:
     """(error_code, error_reason, rows) of the failed messages, most frequent first."""
     count = func.count().label("n")

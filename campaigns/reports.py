@@ -1,7 +1,8 @@
-"""What happened to a campaign: live status counts, and the report with failures by reason and cost."""
+"""What happened to a campaign: live status counts (for one or many), and the report with failures and cost."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -29,11 +30,24 @@ class CampaignStatus:
 
 def campaign_status(session: Session, campaign_id: int) -> CampaignStatus:
     """Message counts by status (one GROUP BY), for a progress bar. Raises NotFound."""
-    campaign = get_campaign(session, campaign_id)
-    grouped = queries.count_by_status(session, campaign_id=campaign_id)
-    counts = {status: grouped.get(status, (0, 0))[0] for status in MESSAGE_STATUSES}
-    dry_run, _, _ = queries.run_summary(session, campaign_id=campaign_id)
-    return CampaignStatus(campaign_id, campaign.status, counts, sum(counts.values()), dry_run)
+    get_campaign(session, campaign_id)
+    return campaign_statuses(session, [campaign_id])[campaign_id]
+
+
+def campaign_statuses(session: Session, campaign_ids: Collection[int]) -> dict[int, CampaignStatus]:
+    """The status of many campaigns, for a list page: two queries however many campaigns there are.
+
+    One GROUP BY over their messages, one over the campaigns and their runs. Ids that name no
+    campaign are left out of the result rather than raising, so a list stays whole.
+    """
+    states = queries.campaign_states(session, campaign_ids=campaign_ids)
+    grouped = queries.count_by_campaign_and_status(session, campaign_ids=states.keys())
+    statuses: dict[int, CampaignStatus] = {}
+    for campaign_id, (status, dry_run) in states.items():
+        found = grouped.get(campaign_id, {})
+        counts = {name: found.get(name, 0) for name in MESSAGE_STATUSES}
+        statuses[campaign_id] = CampaignStatus(campaign_id, status, counts, sum(counts.values()), dry_run)
+    return statuses
 
 
 @dataclass(frozen=True)

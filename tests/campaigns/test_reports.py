@@ -6,9 +6,17 @@ import json
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import event
 
 from audiences import set_consent
-from campaigns import apply_channel_events, campaign_report, campaign_status, cancel_campaign
+from campaigns import (
+    CampaignStatus,
+    apply_channel_events,
+    campaign_report,
+    campaign_status,
+    campaign_statuses,
+    cancel_campaign,
+)
 from campaigns.models import MESSAGE_STATUSES
 from channels import Accepted, ChannelEvent
 from core.errors import NotFound
@@ -89,3 +97,45 @@ def test_a_draft_campaign_reports_zeros_and_a_missing_one_is_not_found(session, 
     assert (report["recipients"], report["cost"], report["started_at"], report["status"]) == (0, {}, None, "draft")
     with pytest.raises(NotFound):
         campaign_status(session, 4040)
+
+
+def test_statuses_of_many_campaigns_take_the_same_few_queries_as_one(backend, session, database, clock):
+    from campaigns import create_campaign, create_template
+
+    for _ in range(3):
+        make_contact(session, now=clock.now())
+    make_contact(session, now=clock.now(), phone=None)
+    sent, _ = start_campaign(session, now=clock.now())
+    make_dispatcher(database, ScriptedChannel(), clock, batch_size=2).dispatch_due()
+    dry, _ = start_campaign(session, now=clock.now(), dry_run=True)
+    cancel_campaign(session, dry.id, now=clock.now())
+    template = create_template(session, name="Draft T", channel="sms", body="Hi", now=clock.now())
+    drafts = [create_campaign(session, name=f"Draft {n}", channel="sms", template_id=template.id, now=clock.now())
+              for n in range(3)]
+    ids = [sent.id, dry.id, *(d.id for d in drafts)]
+
+    def statements_for(campaign_ids):
+        statements: list[str] = []
+
+        def record(conn, cursor, statement, parameters, context, executemany):
+            statements.append(statement)
+
+        with database.session() as s:
+            event.listen(database.engine, "before_cursor_execute", record)
+            try:
+                statuses = campaign_statuses(s, campaign_ids)
+            finally:
+                event.remove(database.engine, "before_cursor_execute", record)
+        return statuses, [st for st in statements if st.lstrip().upper().startswith("SELECT")]
+
+    one, one_statements = statements_for(ids[:1])
+    many, many_statements = statements_for([*ids, 4040])
+
+    assert len(one_statements) == len(many_statements) == 2
+    assert list(one) == [sent.id] and set(many) == set(ids)  # 4040 names no campaign: left out
+    assert all(many[i] == campaign_status(session, i) for i in ids)
+    assert {k: v for k, v in many[sent.id].counts.items() if v} == {"sent": 2, "pending": 1, "suppressed": 1}
+    assert (many[sent.id].total, many[sent.id].status, many[sent.id].dry_run) == (4, "running", False)
+    assert (many[dry.id].counts["cancelled"], many[dry.id].status, many[dry.id].dry_run) == (3, "cancelled", True)
+    assert many[drafts[0].id] == CampaignStatus(drafts[0].id, "draft", dict.fromkeys(MESSAGE_STATUSES, 0), 0, False)
+    assert campaign_statuses(session, []) == {}

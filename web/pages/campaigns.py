@@ -10,6 +10,7 @@ from flask_login import current_user
 from audiences import count_contacts, get_list, list_lists
 from campaigns import (
     campaign_status,
+    campaign_statuses,
     create_campaign,
     get_campaign,
     get_template,
@@ -29,7 +30,9 @@ CHANNELS = ("sms", "email")
 @bp.get("/campaigns")
 def index():
     db_session = get_session()
-    rows = [(campaign, campaign_status(db_session, campaign.id)) for campaign in list_campaigns(db_session)]
+    campaigns = list_campaigns(db_session)
+    statuses = campaign_statuses(db_session, [campaign.id for campaign in campaigns])
+    rows = [(campaign, statuses[campaign.id]) for campaign in campaigns]
     return render_template("campaigns/list.html", rows=rows)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 
 from audiences import count_contacts, list_lists
-from campaigns import campaign_status, list_campaigns, list_templates
+from campaigns import campaign_statuses, list_campaigns, list_templates
 from web.db import get_session
 from web.pages.context import channel_info, channel_label, config
 
@@ -18,7 +18,8 @@ RECENT = 5
 def index():
     db_session = get_session()
     campaigns = list_campaigns(db_session)
-    recent = [(campaign, campaign_status(db_session, campaign.id)) for campaign in campaigns[:RECENT]]
+    statuses = campaign_statuses(db_session, [campaign.id for campaign in campaigns[:RECENT]])
+    recent = [(campaign, statuses[campaign.id]) for campaign in campaigns[:RECENT]]
     dry_run: dict[str, list[str]] = {}  # outbox -> channels writing there, so a shared folder is named once
     for info in (channel_info(name) for name in config().channels):
         if info.dry_run:

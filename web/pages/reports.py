@@ -6,7 +6,7 @@ import json
 
 from flask import Blueprint, Response, render_template
 
-from campaigns import campaign_report, campaign_status, list_campaigns
+from campaigns import campaign_report, campaign_statuses, list_campaigns
 from web.db import get_session
 
 bp = Blueprint("reports", __name__)
@@ -16,7 +16,8 @@ bp = Blueprint("reports", __name__)
 def index():
     db_session = get_session()
     sent = [campaign for campaign in list_campaigns(db_session) if campaign.status != "draft"]
-    rows = [(campaign, campaign_status(db_session, campaign.id)) for campaign in sent]
+    statuses = campaign_statuses(db_session, [campaign.id for campaign in sent])
+    rows = [(campaign, statuses[campaign.id]) for campaign in sent]
     return render_template("reports/list.html", rows=rows)
 
 
