@@ -16,7 +16,7 @@ from audiences.contacts import (
 )
 from audiences.demo import make_demo_contacts
 from audiences.importer import ImportReport, RejectedRow, import_contacts, write_error_file
-from audiences.lists import add_to_list, create_list, get_list, list_lists
+from audiences.lists import add_to_list, contact_lists, create_list, get_list, list_lists
 from audiences.models import CONSENT_STATUSES, CONTACT_FIELDS, Consent, Contact, ContactList, ListMember
 from audiences.queries import CHANNELS, audience_select
 
@@ -33,6 +33,7 @@ __all__ = [
     "RejectedRow",
     "add_to_list",
     "audience_select",
+    "contact_lists",
     "count_contacts",
     "create_contact",
     "create_list",

@@ -79,6 +79,17 @@ def list_lists(session: Session) -> list[tuple[ContactList, int]]:
     return [(contact_list, members) for contact_list, members in session.execute(query)]
 
 
+def contact_lists(session: Session, contact_id: int) -> list[ContactList]:
+    """The lists a contact is on, by name, in one query. An unknown contact is on no list."""
+    query = (
+        select(ContactList)
+        .join(ListMember, ListMember.list_id == ContactList.id)
+        .where(ListMember.contact_id == contact_id)
+        .order_by(ContactList.name)
+    )
+    return list(session.scalars(query))
+
+
 def add_to_list(session: Session, list_id: int, contact_ids: Collection[int], *, now: datetime | None = None) -> int:
     """Add contacts to a list; those already on it stay as they are. Returns how many were added. Commits.
 

@@ -10,6 +10,7 @@ from sqlalchemy import event, select
 from audiences import (
     ListMember,
     add_to_list,
+    contact_lists,
     count_contacts,
     create_contact,
     create_list,
@@ -197,3 +198,21 @@ def test_lists_come_with_member_counts_from_one_query(backend, database, session
 
     assert [(lst.name, members) for lst, members in lists] == [("Empty", 0), ("VIP", 3)]
     assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 1
+
+
+def test_a_contacts_lists_come_by_name_from_one_query(backend, database, session, clock, directory):
+    wang, mary, li = directory
+    vip = create_list(session, "VIP")
+    fair = create_list(session, "Spring fair")
+    create_list(session, "Empty")
+    add_to_list(session, vip.id, [wang.id, mary.id])
+    add_to_list(session, fair.id, [wang.id])
+    statements = []
+    event.listen(database.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+
+    lists = contact_lists(session, wang.id)
+
+    assert [lst.name for lst in lists] == ["Spring fair", "VIP"]
+    assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 1
+    assert [lst.name for lst in contact_lists(session, mary.id)] == ["VIP"]
+    assert contact_lists(session, li.id) == [] and contact_lists(session, 4040) == []

@@ -12,6 +12,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_babel import gettext as _
 
 from audiences import (
+    contact_lists,
     create_contact,
     create_list,
     get_contact,
@@ -50,25 +51,8 @@ def contacts():
 def contact(contact_id: int):
     db_session = get_session()
     found = get_contact(db_session, contact_id)
-    return render_template("audiences/contact.html", contact=found, member_of=_lists_of(found),
+    return render_template("audiences/contact.html", contact=found, member_of=contact_lists(db_session, contact_id),
                            default_timezone=config().default_timezone)
-
-
-def _lists_of(found) -> list:
-    """The lists a contact is on.
-
-    Interim: audiences has no "lists of a contact" function yet, so this asks list_contacts() once per
-    list (a search on the contact's own address). Replace with that function when it exists.
-    """
-    key = found.email or found.phone
-    if not key:
-        return []
-    member_of = []
-    for contact_list, members in list_lists(get_session()):
-        if members and found.id in {c.id for c in list_contacts(get_session(), search=key, list_id=contact_list.id,
-                                                                   per_page=1000).items}:
-            member_of.append(contact_list)
-    return member_of
 
 
 @bp.route("/contacts/new", methods=["GET", "POST"])
