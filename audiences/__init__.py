@@ -18,7 +18,7 @@ from audiences.demo import make_demo_contacts
 from audiences.importer import ImportReport, RejectedRow, import_contacts, write_error_file
 from audiences.lists import add_to_list, contact_lists, create_list, get_list, list_lists
 from audiences.models import CONSENT_STATUSES, CONTACT_FIELDS, Consent, Contact, ContactList, ListMember
-from audiences.queries import CHANNELS, audience_select
+from audiences.queries import CHANNELS, audience_select, contacts_by_id, first_contact, recent_attribute_names
 
 __all__ = [
     "CHANNELS",
@@ -34,9 +34,11 @@ __all__ = [
     "add_to_list",
     "audience_select",
     "contact_lists",
+    "contacts_by_id",
     "count_contacts",
     "create_contact",
     "create_list",
+    "first_contact",
     "get_contact",
     "get_list",
     "import_contacts",
@@ -45,6 +47,7 @@ __all__ = [
     "make_demo_contacts",
     "normalise_email",
     "normalise_phone",
+    "recent_attribute_names",
     "set_consent",
     "split_name",
     "write_error_file",

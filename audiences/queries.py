@@ -1,4 +1,4 @@
-"""Named queries over contacts, lists and consents (only audiences/ touches these tables)."""
+"""Named queries over contacts, lists and consents (only audiences/ touches these tables; others call these)."""
 
 from __future__ import annotations
 
@@ -92,4 +92,27 @@ def existing_contact_ids(session: Session, contact_ids: Collection[int]) -> set[
     found: set[int] = set()
     for part in _chunks(set(contact_ids)):
         found.update(session.scalars(select(Contact.id).where(Contact.id.in_(part))))
+    return found
+
+
+# ------------------------------------------------------------------ contacts, read for other packages
+def recent_attribute_names(session: Session, *, sample: int) -> set[str]:
+    """Custom attribute names found on the `sample` most recent contacts (highest ids). One query."""
+    recent = select(Contact.attributes).order_by(Contact.id.desc()).limit(sample)
+    names: set[str] = set()
+    for attributes in session.scalars(recent):
+        names.update(attributes or {})
+    return names
+
+
+def first_contact(session: Session) -> Contact | None:
+    """The contact with the lowest id, or None when there is none. One query."""
+    return session.scalars(select(Contact).order_by(Contact.id).limit(1)).first()
+
+
+def contacts_by_id(session: Session, contact_ids: Collection[int]) -> dict[int, Contact]:
+    """{id: Contact} for these ids; ids that name no contact are left out. One query per IN_LIST_SIZE ids."""
+    found: dict[int, Contact] = {}
+    for part in _chunks(set(contact_ids)):
+        found.update((c.id, c) for c in session.scalars(select(Contact).where(Contact.id.in_(part))))
     return found

@@ -16,32 +16,15 @@ from typing import Any
 from sqlalchemy import Integer, bindparam, case, exists, func, insert, literal, or_, select, text, update
 from sqlalchemy.orm import Session
 
-from audiences import Contact, audience_select
+from audiences import Contact, audience_select, contacts_by_id
 from campaigns.models import MESSAGE_STATUS_RANK, Campaign, Message, MessageEvent, Run, Template
 from core.db import UTCDateTime
-
-# The most recent contacts whose custom attribute names a template may use without `| default(...)`.
-ATTRIBUTE_SAMPLE_SIZE = 1000
 
 # A message still to be handled keeps its run open.
 OPEN_STATUSES = ("pending", "sending")
 # A result from the provider is recorded only over these: "sending" is the normal case; "unknown" is a
 # row whose lease expired while the provider was still answering, and the answer settles it.
 RECORDABLE_STATUSES = ("sending", "unknown")
-
-
-# ------------------------------------------------------------------ contacts (read-only, for templates)
-def recent_custom_attribute_names(session: Session, *, sample: int = ATTRIBUTE_SAMPLE_SIZE) -> set[str]:
-    """Custom attribute names found on the `sample` most recent contacts. One query."""
-    recent = select(Contact.attributes).order_by(Contact.id.desc()).limit(sample)
-    names: set[str] = set()
-    for attributes in session.scalars(recent):
-        names.update(attributes or {})
-    return names
-
-
-def first_contact(session: Session) -> Contact | None:
-    return session.scalars(select(Contact).order_by(Contact.id).limit(1)).first()
 
 
 # ------------------------------------------------------------------ materialise
@@ -139,12 +122,14 @@ class ClaimedMessage:
 
 
 def load_claimed(session: Session, message_ids: Collection[int]) -> list[ClaimedMessage]:
-    """The claimed messages with their contacts, campaigns and templates: three queries, whatever the batch."""
+    """The claimed messages with their contacts, campaigns and templates.
+
+    Three queries for a batch of up to 1,000 messages (audiences reads contacts 1,000 ids per query).
+    """
     if not message_ids:
         return []
     messages = list(session.scalars(select(Message).where(Message.id.in_(message_ids)).order_by(Message.id)))
-    contacts = {c.id: c for c in session.scalars(select(Contact).where(
-        Contact.id.in_({m.contact_id for m in messages})))}
+    contacts = contacts_by_id(session, {m.contact_id for m in messages})  # audiences owns contacts
     campaigns = {c.id: (c, t) for c, t in session.execute(
         select(Campaign, Template).join(Template, Template.id == Campaign.template_id)
         .where(Campaign.id.in_({m.campaign_id for m in messages})))}

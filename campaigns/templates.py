@@ -9,14 +9,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from audiences import get_contact
-from campaigns import content, queries
+from audiences import first_contact, get_contact, recent_attribute_names
+from campaigns import content
 from campaigns.content import PARTS, RenderFailed, TemplateInvalid
 from campaigns.models import CHANNELS, Template
 from channels import SmsSize, count_sms
 from core.errors import Invalid, NotFound
 
 EDITABLE = ("name", "subject", "html", "text", "body")
+# The most recent contacts whose custom attribute names a template may use without `| default(...)`.
+ATTRIBUTE_SAMPLE_SIZE = 1000
 
 
 def _check_channel(channel: str) -> str:
@@ -45,7 +47,11 @@ def validate_template(session: Session, *, channel: str, subject: str = "", html
     _check_channel(channel)
     parts = {"subject": subject, "html": html, "text": text, "body": body}
     _check_parts_for_channel(channel, parts)
-    content.check_parts(channel, parts, custom_attributes=queries.recent_custom_attribute_names(session))
+    content.check_parts(channel, parts, custom_attributes=_custom_attribute_names(session))
+
+
+def _custom_attribute_names(session: Session) -> set[str]:
+    return recent_attribute_names(session, sample=ATTRIBUTE_SAMPLE_SIZE)
 
 
 def _check_parts_for_channel(channel: str, parts: dict[str, str]) -> None:
@@ -136,9 +142,9 @@ def preview_template(session: Session, *, channel: str, subject: str = "", html:
     _check_channel(channel)
     parts = {"subject": subject, "html": html, "text": text, "body": body}
     _check_parts_for_channel(channel, parts)
-    content.check_parts(channel, parts, custom_attributes=queries.recent_custom_attribute_names(session),
+    content.check_parts(channel, parts, custom_attributes=_custom_attribute_names(session),
                         require=False)
-    contact = get_contact(session, contact_id) if contact_id is not None else queries.first_contact(session)
+    contact = get_contact(session, contact_id) if contact_id is not None else first_contact(session)
     contact_data = contact.as_template_context() if contact is not None else content.sample_contact()
     context = content.template_context(contact_data, campaign_name=campaign_name,
                                        unsubscribe_url=f"{base_url.rstrip('/')}/u/preview")
