@@ -68,7 +68,9 @@ def free_port() -> int:
 def start_sink() -> tuple[subprocess.Popen, int]:
     port = free_port()
     # -c counts, -4 IPv4; backlog 256. Output is discarded: we only need it to accept fast.
-    proc = subprocess.Popen([tool("smtp-sink"), "-4", f"127.0.0.1:{port}", "256"],
+    # smtp-sink refuses to run as root without -u (the user it drops to); nobody exists everywhere.
+    user = ["-u", "nobody"] if os.geteuid() == 0 else []
+    proc = subprocess.Popen([tool("smtp-sink"), *user, "-4", f"127.0.0.1:{port}", "256"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for _ in range(100):
         try:
