@@ -20,6 +20,14 @@ from audiences import Contact, audience_select, contacts_by_id
 from campaigns.models import MESSAGE_STATUS_RANK, Campaign, Message, MessageEvent, Run, Template
 from core.db import UTCDateTime
 
+
+def _update_messages():
+    """UPDATE messages, without SQLAlchemy re-evaluating the WHERE clause against every Message loaded
+    in the session (its default): with a claimed batch loaded, that made recording a batch quadratic
+    (measured: 75% of send time at 3,000 messages). Nothing reads those objects after recording."""
+    return update(Message).execution_options(synchronize_session=False)
+
+
 # A message still to be handled keeps its run open.
 OPEN_STATUSES = ("pending", "sending")
 # A result from the provider is recorded only over these: "sending" is the normal case; "unknown" is a
@@ -146,14 +154,14 @@ def mark_message_sent(session: Session, *, message_id: int, provider_id: str, se
     touching the status, so the callback's word stands.
     """
     moved = session.execute(
-        update(Message)
+        _update_messages()
         .where(Message.id == message_id, Message.status.in_(RECORDABLE_STATUSES))
         .values(status="sent", provider_id=provider_id, segments=segments, cost=cost, currency=currency,
                 sent_at=now, lease_expires_at=None, error_code=None, error_reason=None, updated_at=now)
     ).rowcount
     if not moved:
         session.execute(
-            update(Message)
+            _update_messages()
             .where(Message.id == message_id, Message.status.in_(("delivered", "failed")),
                    Message.provider_id.is_(None))
             .values(provider_id=provider_id, segments=func.coalesce(Message.segments, segments),
@@ -166,7 +174,7 @@ def mark_message_sent(session: Session, *, message_id: int, provider_id: str, se
 def mark_message_failed(session: Session, *, message_id: int, code: str, reason: str, now: datetime) -> bool:
     """sending/unknown -> failed with the provider's code and words. Returns whether the status moved."""
     return bool(session.execute(
-        update(Message)
+        _update_messages()
         .where(Message.id == message_id, Message.status.in_(RECORDABLE_STATUSES))
         .values(status="failed", error_code=code, error_reason=reason, lease_expires_at=None, updated_at=now)
     ).rowcount)
@@ -176,7 +184,7 @@ def requeue_message(session: Session, *, message_id: int, not_before: datetime, 
                     now: datetime) -> bool:
     """sending/unknown -> pending, due again at `not_before`; the last refusal stays on the row until then."""
     return bool(session.execute(
-        update(Message)
+        _update_messages()
         .where(Message.id == message_id, Message.status.in_(RECORDABLE_STATUSES))
         .values(status="pending", not_before=not_before, error_code=code, error_reason=reason,
                 lease_expires_at=None, updated_at=now)
@@ -224,7 +232,7 @@ def settle_expired_leases(session: Session, *, now: datetime, guarantee: str, re
     (id, run_id); index ix_messages_lease. Does not commit.
     """
     of_guarantee = select(Campaign.id).where(Campaign.guarantee == guarantee).scalar_subquery()
-    statement = update(Message).where(
+    statement = _update_messages().where(
         Message.status == "sending", Message.lease_expires_at <= now, Message.campaign_id.in_(of_guarantee)
     )
     if guarantee == "at_least_once":
@@ -239,7 +247,7 @@ def settle_expired_leases(session: Session, *, now: datetime, guarantee: str, re
 def cancel_pending_messages(session: Session, *, campaign_id: int, now: datetime) -> int:
     """pending -> cancelled for one campaign. Rows already sending finish normally. Returns rows."""
     return session.execute(
-        update(Message)
+        _update_messages()
         .where(Message.campaign_id == campaign_id, Message.status == "pending")
         .values(status="cancelled", error_code="cancelled",
                 error_reason="the campaign was cancelled before this message was sent", updated_at=now)
@@ -271,14 +279,14 @@ def move_message_status(session: Session, *, message_id: int, status: str, value
     Conditional in SQL, so two callbacks for one message handled at once cannot undo each other.
     """
     return bool(session.execute(
-        update(Message)
+        _update_messages()
         .where(Message.id == message_id, Message.status.in_(statuses_below(status)))
         .values(status=status, **values)
     ).rowcount)
 
 
 def update_message(session: Session, *, message_id: int, values: Mapping[str, Any]) -> bool:
-    return bool(session.execute(update(Message).where(Message.id == message_id).values(**values)).rowcount)
+    return bool(session.execute(_update_messages().where(Message.id == message_id).values(**values)).rowcount)
 
 
 # ------------------------------------------------------------------ reports
