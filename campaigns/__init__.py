@@ -12,6 +12,7 @@ from campaigns.dispatch import ChannelContractBroken, Dispatcher, release_expire
 from campaigns.lifecycle import cancel_campaign, create_campaign, get_campaign, list_campaigns, send_campaign
 from campaigns.models import Campaign, Message, MessageEvent, Run, Template
 from campaigns.reports import CampaignReport, CampaignStatus, campaign_report, campaign_status, campaign_statuses
+from campaigns.sender import ChannelUnavailable, send_campaign_now
 from campaigns.templates import (
     Preview,
     create_template,
@@ -34,6 +35,7 @@ __all__ = [
     "CampaignReport",
     "CampaignStatus",
     "ChannelContractBroken",
+    "ChannelUnavailable",
     "Dispatcher",
     "Message",
     "MessageEvent",
@@ -58,6 +60,7 @@ __all__ = [
     "preview_template",
     "release_expired_leases",
     "send_campaign",
+    "send_campaign_now",
     "unsubscribe_recipient",
     "update_template",
     "validate_template",

@@ -6,11 +6,8 @@ import time
 
 import click
 
-from campaigns.lifecycle import send_campaign
-from campaigns.models import Campaign
 from campaigns.reports import campaign_report, campaign_status
-from campaigns.sender import send_until_idle
-from channels import open_channel
+from campaigns.sender import send_campaign_now, send_until_idle
 from core.cli import Context, cli, echo_json, pass_context
 from core.clock import SystemClock
 from core.errors import HeraldError
@@ -29,20 +26,11 @@ def campaigns() -> None:
 @pass_context
 def campaigns_send(obj: Context, campaign_id: int, wait: bool) -> None:
     """Send a draft campaign now."""
-    config = obj.config
     with obj.database.session() as session:
-        campaign = session.get(Campaign, campaign_id)
-        if campaign is None:
-            raise click.ClickException(f"campaign {campaign_id} does not exist; list them in the UI or the API")
-        channel = open_channel(str(config.channels[campaign.channel].url),
-                               from_address=config.channels[campaign.channel].from_address)
         try:
-            run = send_campaign(session, campaign_id, now=SystemClock().now(), channel_description=channel.describe(),
-                                dry_run=channel.dry_run)
+            run = send_campaign_now(session, campaign_id, config=obj.config, now=SystemClock().now())
         except HeraldError as exc:
             raise click.ClickException(exc.message) from None
-        finally:
-            channel.close()
         status = campaign_status(session, campaign_id)
     click.echo(f"campaign {campaign_id}: run {run.id} started, {status.total} recipients"
                + (" (dry run: messages are written to files, nothing is delivered)" if run.dry_run else ""))

@@ -12,11 +12,39 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from campaigns.dispatch import Dispatcher
-from campaigns.models import Message
-from channels import Channel, RateLimiter, open_channel
+from campaigns.lifecycle import get_campaign, send_campaign
+from campaigns.models import Message, Run
+from channels import Channel, ChannelConfigError, RateLimiter, open_channel
 from core.clock import Clock
 from core.config import Config
 from core.db import Database
+from core.errors import HeraldError
+
+
+class ChannelUnavailable(HeraldError):
+    """The campaign's channel is misconfigured, so nothing was sent; the message says what to fix."""
+
+    http_status = 503
+
+
+def send_campaign_now(session: Session, campaign_id: int, *, config: Config, now: datetime) -> Run:
+    """Send a draft campaign through its configured channel (the UI's Send now, the API, the CLI).
+
+    The run records the channel it goes through (secrets masked) and whether it is a dry run, so the
+    channel is opened here only to describe itself; the senders open their own to send. Raises
+    ChannelUnavailable for a channel URL that cannot be used, and what send_campaign raises.
+    """
+    campaign = get_campaign(session, campaign_id)
+    settings = config.channels[campaign.channel]
+    try:
+        channel = open_channel(str(settings.url), from_address=settings.from_address, setting=campaign.channel)
+    except ChannelConfigError as exc:
+        raise ChannelUnavailable(f"nothing was sent: {exc}") from None
+    try:
+        description, dry_run = channel.describe(), channel.dry_run
+    finally:
+        channel.close()
+    return send_campaign(session, campaign_id, now=now, channel_description=description, dry_run=dry_run)
 
 
 def open_configured_channels(config: Config) -> dict[str, Channel]:

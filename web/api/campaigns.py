@@ -7,7 +7,6 @@ from typing import Any
 from flask import current_app
 
 import campaigns
-from channels import open_channel
 from web.api import (
     api_user,
     bp,
@@ -85,17 +84,7 @@ def get_campaign(campaign_id: int):
 @token_required("write")
 def send_campaign(campaign_id: int):
     """Start sending now: 202 with the run; the sender delivers in the background. 409 if it was sent."""
-    session = get_session()
-    campaign = campaigns.get_campaign(session, campaign_id)
-    # The run records which channel it went through (secrets masked) and whether it is a dry run,
-    # so the channel is opened only to describe itself; the sender opens its own to send.
-    settings = config().channels[campaign.channel]
-    channel = open_channel(str(settings.url), from_address=settings.from_address, setting=campaign.channel)
-    try:
-        run = campaigns.send_campaign(session, campaign_id, now=now(), channel_description=channel.describe(),
-                                      dry_run=channel.dry_run)
-    finally:
-        channel.close()
+    run = campaigns.send_campaign_now(get_session(), campaign_id, config=config(), now=now())
     wake = current_app.extensions.get("herald.wake")
     if wake is not None:
         wake()  # the sender would find the messages on its next poll anyway; this saves the wait

@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from audiences import count_contacts, get_list, list_lists
 from campaigns import (
+    ChannelUnavailable,
     campaign_status,
     campaign_statuses,
     create_campaign,
@@ -16,11 +17,11 @@ from campaigns import (
     get_template,
     list_campaigns,
     list_templates,
-    send_campaign,
+    send_campaign_now,
 )
 from core.errors import Invalid
 from web.db import get_session
-from web.pages.context import all_status_labels, channel_info, channel_label, now
+from web.pages.context import all_status_labels, channel_info, config, now
 
 bp = Blueprint("campaigns", __name__)
 
@@ -83,15 +84,11 @@ def detail(campaign_id: int):
 
 @bp.post("/campaigns/<int:campaign_id>/send")
 def send(campaign_id: int):
-    db_session = get_session()
-    campaign = get_campaign(db_session, campaign_id)
-    channel = channel_info(campaign.channel)
-    if channel.error:
-        flash(_("The %(channel)s channel cannot be opened, so nothing was sent: %(error)s",
-                channel=channel_label(campaign.channel), error=channel.error), "error")
+    try:
+        run = send_campaign_now(get_session(), campaign_id, config=config(), now=now())
+    except ChannelUnavailable as exc:
+        flash(_("The channel cannot be opened, so nothing was sent: %(error)s", error=exc.message), "error")
         return redirect(url_for("campaigns.detail", campaign_id=campaign_id), 303)
-    run = send_campaign(db_session, campaign_id, now=now(), channel_description=channel.description,
-                        dry_run=channel.dry_run)
     wake = current_app.extensions.get("herald.wake")
     if wake is not None:
         wake()  # the embedded sender starts now instead of at its next poll
