@@ -93,12 +93,21 @@ def worker(obj: Context, threads: int | None) -> None:
 
 
 @cli.command("scheduler")
+@click.option("--standby-poll-seconds", type=float, default=5.0, show_default=True,
+              help="While another scheduler leads, try to take over this often.")
 @pass_context
-def scheduler_command(obj: Context) -> None:
-    """Scaled mode: the scheduler process; wakes Celery workers when messages are due and runs housekeeping."""
-    from scheduler.standalone import run_scheduler
+def scheduler_command(obj: Context, standby_poll_seconds: float) -> None:
+    """Scaled mode: the scheduler process; wakes Celery workers when messages are due and runs housekeeping.
 
-    run_scheduler(obj.config, obj.database)
+    Only one leads (a PostgreSQL advisory lock); start a second on another machine and it stands by,
+    taking over when the first dies.
+    """
+    from scheduler.standalone import LeadershipLost, run_scheduler
+
+    try:
+        run_scheduler(obj.config, obj.database, standby_poll_seconds=standby_poll_seconds)
+    except LeadershipLost as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def _print_banner(obj: Context, host: str, port: int, embedded: bool) -> None:
