@@ -16,6 +16,7 @@ import pytest
 
 from channels import Accepted, Channel, Outgoing, Refused, open_channel
 from channels.ratelimit import parse_rate
+from tests.fakes.fake_http_sms import FakeHttpSms
 from tests.fakes.fake_smtp import FakeSmtp
 from tests.fakes.fake_twilio import FakeTwilio
 
@@ -40,7 +41,7 @@ def sms(mid: int, to: str) -> Outgoing:
     return Outgoing(mid, "sms", to, body="Spring sale: 20% off")
 
 
-@pytest.fixture(params=["log", "smtp", "twilio"])
+@pytest.fixture(params=["log", "smtp", "twilio", "http-sms"])
 def peer(request, tmp_path: Path, closed_port: int) -> Iterator[Peer]:
     opened: list[Channel] = []
 
@@ -72,6 +73,23 @@ def peer(request, tmp_path: Path, closed_port: int) -> Iterator[Peer]:
                 slow=lambda: track(open_channel(slow.url + "?from=news@example.com&timeout=0.3")),
                 unreachable=lambda: track(open_channel(f"smtp://127.0.0.1:{closed_port}?from=news@example.com")),
                 secret="smtp-secret-pw",
+            )
+    elif request.param == "http-sms":
+        with FakeHttpSms(invalid_numbers={"+15550000000"}) as fake, FakeHttpSms(delay_seconds=3) as slow:
+            channel = track(open_channel(fake.channel_url()))
+
+            def transient(mid: int) -> Outgoing:
+                fake.fail_next(1, 503)  # the next request, i.e. this message's, gets a 503
+                return sms(mid, "+15551239999")
+
+            yield Peer(
+                "http-sms", channel,
+                good=lambda mid: sms(mid, f"+1555123{mid:04d}"),
+                permanent=lambda mid: sms(mid, "+15550000000"),  # the gateway's business code 1001
+                transient=transient,
+                slow=lambda: track(open_channel(slow.channel_url(timeout="0.3"))),
+                unreachable=lambda: track(open_channel(fake.channel_url(netloc=f"127.0.0.1:{closed_port}"))),
+                secret=fake.api_token,
             )
     else:
         with FakeTwilio(invalid_numbers={"+15550000000"}) as fake, FakeTwilio(delay_seconds=3) as slow:

@@ -1,0 +1,475 @@
+"""SMS through any HTTP gateway (carrier group-SMS platforms, Aliyun/Tencent-style APIs), configured by URL only.
+
+    http-sms://sms.example.com/api/send?body=json&auth_value=Bearer%20xyz&to_field=phone&text_field=content
+        &success_field=code&success_value=OK&id_field=data.msgId&error_field=message&signature=【公司名】
+
+The URL's host, port and path are the gateway's send endpoint (https unless `tls=0`). One request per
+message: every contact gets their own rendered text, and a per-message answer keeps one result per
+message. Options (all optional unless said; "path" means a dotted path into the JSON, `data.msgId`,
+with numbers indexing lists, `results.0.sid`; a form field whose name contains dots is matched as is):
+
+Request
+- `method`      POST (default), PUT or GET (GET sends the fields as query parameters).
+- `body`        json (default) or form (application/x-www-form-urlencoded).
+- `auth_header` header that carries `auth_value` (default Authorization).
+- `auth_value`  the header's value, e.g. `Bearer%20xyz` or `APPCODE%20abc`; secret, masked by describe().
+                `user:password@host` in the URL sends HTTP basic auth instead or as well.
+- `to_field`    field for the recipient's E.164 number (default `to`); a dotted name nests in JSON.
+- `text_field`  field for the message text (default `text`).
+- `from_field`  field for the sender (default `from`), sent only when there is a sender:
+- `from`        the sender number or ID (else the channel's from_address, else none).
+- `ref_field`   field that carries Herald's message id, for gateways that echo a caller's reference
+                (Aliyun OutId, Tencent SessionContext) in delivery reports; see `dr_ref_field`.
+- `extra.NAME=VALUE`  a constant field sent with every message, e.g. `extra.template_id=SMS_1234`.
+- `signature`   a sender signature such as 【公司名】, put before every text that does not already start
+                with it. Chinese carriers require one; it is part of the billed length, so the segments
+                reported for each message count it.
+
+Response (a 2xx answer is accepted unless `success_field` says otherwise)
+- `success_field`   path of the field that says whether the gateway took the message, e.g. `code`.
+- `success_value`   the value(s) meaning success, comma separated: `OK`, `0,200`. Required with
+                    success_field. Compared as text, so JSON 0 matches "0" and true matches "true".
+- `id_field`        path of the gateway's message id, e.g. `data.msgId`; delivery reports name it.
+                    Without it (or when the answer lacks it) the id is `herald-<message id>`.
+- `error_field`     path of the gateway's error text (the reason recorded on a refused message).
+- `error_code_field` path of the gateway's error code (default: success_field).
+- `transient_codes` gateway error codes worth retrying (flow control, quota), comma separated;
+                    any other business error in a 2xx answer fails the message for good.
+
+Connection
+- `tls`      1 (default, https) or 0 (plain http, for a gateway on a private network or a test fake).
+- `timeout`  seconds to wait for the gateway (default 10).
+- `rate`     sends per period (default 10/second), e.g. `rate=50/second`.
+
+Delivery reports (POST {base_url}/webhooks/http-sms/status; see parse_http_sms_webhook)
+- `dr_token`          shared secret, required for reports to be taken; the gateway sends it as the
+                      `token` query parameter of the report URL or in the `dr_token_header` header.
+- `dr_token_header`   header carrying the token (default X-Herald-Token).
+- `dr_id_field`       path of the gateway's message id in a report (default `id`).
+- `dr_ref_field`      path of the echoed `ref_field` value (Herald's message id), when used.
+- `dr_status_field`   path of the report's status (default `status`).
+- `dr_delivered_values` statuses meaning delivered (default DELIVRD, the SMPP/CMPP word).
+- `dr_sent_values`    statuses meaning "on its way" (default ACCEPTD,ENROUTE).
+- `dr_failed_values`  statuses meaning failed (default UNDELIV,EXPIRED,REJECTD,DELETED,UNKNOWN).
+- `dr_error_field`    path of the report's error code, recorded on a failed message.
+Status values are compared without regard to case; a status in none of the lists is refused by name.
+
+Classification (send): HTTP 429 and 5xx, timeouts and connection errors are transient (429's
+Retry-After is honoured); 401/403 mean Herald's credentials are wrong, the operator's problem rather
+than the recipient's, so they are transient too and stop the batch (as Twilio's 20003 does); other
+4xx are permanent; a 2xx whose success field does not match is permanent unless its error code is
+listed in `transient_codes`.
+"""
+
+from __future__ import annotations
+
+import hmac
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import requests
+
+from channels.base import Accepted, ChannelConfigError, ChannelEvent, Outgoing, Refused, SendResult, WebhookRejected
+from channels.ratelimit import parse_rate
+from channels.segments import count_sms
+from channels.urls import ChannelUrl, parse_channel_url
+
+SCHEME = "http-sms"
+DEFAULT_RATE = "10/second"
+DEFAULT_TIMEOUT_SECONDS = 10.0
+EXTRA_PREFIX = "extra."
+OPTIONS = (
+    "method", "body", "auth_header", "auth_value", "to_field", "text_field", "from_field", "from", "ref_field",
+    "signature", "success_field", "success_value", "id_field", "error_field", "error_code_field", "transient_codes",
+    "tls", "timeout", "rate", "dr_token", "dr_token_header", "dr_id_field", "dr_ref_field", "dr_status_field",
+    "dr_delivered_values", "dr_sent_values", "dr_failed_values", "dr_error_field",
+)
+SECRET_OPTIONS = ("auth_value", "dr_token")
+# SMPP 3.4 Appendix B / CMPP 2.0 final states, the words most carrier gateways pass through.
+DEFAULT_DELIVERED = ("DELIVRD",)
+DEFAULT_SENT = ("ACCEPTD", "ENROUTE")
+DEFAULT_FAILED = ("UNDELIV", "EXPIRED", "REJECTD", "DELETED", "UNKNOWN")
+
+
+@dataclass(frozen=True)
+class GatewayOptions:
+    """Everything the URL says, checked; built by `_parse`."""
+
+    endpoint: str
+    method: str = "POST"
+    body: str = "json"
+    auth: tuple[str, str] | None = None  # HTTP basic auth from user:password@
+    headers: Mapping[str, str] = field(default_factory=dict)
+    to_field: str = "to"
+    text_field: str = "text"
+    from_field: str = "from"
+    sender: str = ""
+    ref_field: str = ""
+    extra: Mapping[str, str] = field(default_factory=dict)
+    signature: str = ""
+    success_field: str = ""
+    success_values: frozenset[str] = frozenset()
+    id_field: str = ""
+    error_field: str = ""
+    error_code_field: str = ""
+    transient_codes: frozenset[str] = frozenset()
+    timeout: float = DEFAULT_TIMEOUT_SECONDS
+    rate: str = DEFAULT_RATE
+    dr_token: str = ""
+    dr_token_header: str = "X-Herald-Token"
+    dr_id_field: str = "id"
+    dr_ref_field: str = ""
+    dr_status_field: str = "status"
+    dr_statuses: Mapping[str, str] = field(default_factory=dict)  # casefolded gateway word -> Herald status
+
+
+def with_signature(text: str, signature: str) -> str:
+    """`text` with the sender signature in front, unless it is empty or the text already starts with it."""
+    if not signature or text.startswith(signature):
+        return text
+    return signature + text
+
+
+def from_url(url: str, *, from_address: str = "") -> HttpSmsChannel:
+    """Open an HTTP SMS gateway channel (no request is made yet). Raises ChannelConfigError naming the fix."""
+    parsed, options = _parse(url, from_address=from_address)
+    return HttpSmsChannel(options, description=_describe(parsed))
+
+
+def parse_http_sms_webhook(*, url: str, form_or_json: Any, headers: Mapping[str, str],
+                           channel_url: str) -> list[ChannelEvent]:
+    """Check a gateway's delivery report(s) against `dr_token` and turn each into a ChannelEvent.
+
+    `url` is the URL the gateway called (its `token` query parameter may carry the secret);
+    `form_or_json` is the parsed JSON (one report object, or a list of them) or the form fields.
+    Reports are read with the channel URL's dr_* options. Raises WebhookRejected: 403 when dr_token
+    is not configured or the token is missing or wrong; 400 for a report without a status or an id,
+    or with a status in none of the dr_*_values lists (named, with the known ones). A batch is
+    taken whole or not at all.
+    """
+    parsed, options = _parse(channel_url)
+    _check_token(options, url, headers, _describe(parsed))
+    if isinstance(form_or_json, Mapping):
+        reports: list[Any] = [form_or_json]
+    elif isinstance(form_or_json, list):
+        reports = form_or_json
+    else:
+        raise WebhookRejected("HTTP SMS delivery report is neither a JSON object, a JSON list of reports nor a form",
+                              400)
+    return [_report_event(options, report, n) for n, report in enumerate(reports, start=1)]
+
+
+class HttpSmsChannel:
+    name = "http-sms"
+    dry_run = False
+
+    def __init__(self, options: GatewayOptions, *, description: str) -> None:
+        self.options = options
+        self.rate = options.rate
+        self.signature = options.signature
+        self._description = description
+        self._session: requests.Session | None = None
+        self._lock = threading.Lock()  # one worker per instance; the lock makes accidental sharing safe
+
+    def describe(self) -> str:
+        return self._description
+
+    def send(self, batch: Sequence[Outgoing]) -> list[SendResult]:
+        """One request per message; one result per message, in batch order; never raises for the gateway or network.
+
+        A timeout, a connection failure, a 429 or rejected credentials stop the batch: the remaining
+        messages get the same transient refusal without being tried, since they would meet the same answer.
+        """
+        results: list[SendResult] = []
+        with self._lock:
+            stop: Refused | None = None
+            for message in batch:
+                if stop is not None:
+                    results.append(replace(stop, message_id=message.message_id,
+                                           reason=f"not sent, an earlier message in the batch got: {stop.reason}"))
+                    continue
+                result, stop_batch = self._send_one(message)
+                results.append(result)
+                if stop_batch and isinstance(result, Refused):
+                    stop = result
+        return results
+
+    def close(self) -> None:
+        """Release the HTTP session; safe to call any number of times (the next send opens a new one)."""
+        session, self._session = self._session, None
+        if session is not None:
+            session.close()
+
+    # ------------------------------------------------------------------ internals
+    def _http(self) -> requests.Session:
+        if self._session is None:
+            session = requests.Session()
+            session.trust_env = False  # proxies and netrc come from Herald's config, never the environment
+            self._session = session
+        return self._session
+
+    def _send_one(self, message: Outgoing) -> tuple[SendResult, bool]:
+        mid, o = message.message_id, self.options
+        if not message.body.strip():
+            # Sending only the signature is never what the marketer meant, and gateways refuse it anyway.
+            return Refused(mid, True, "empty-body", "the message text is empty; nothing was sent"), False
+        text = with_signature(message.body, o.signature)
+        fields = {o.to_field: message.to, o.text_field: text, **o.extra}
+        if o.sender:
+            fields[o.from_field] = o.sender
+        if o.ref_field:
+            fields[o.ref_field] = str(mid)
+        request: dict[str, Any] = {"headers": o.headers, "timeout": o.timeout, "auth": o.auth}
+        if o.method == "GET":
+            request["params"] = fields
+        elif o.body == "form":
+            request["data"] = fields
+        else:
+            request["json"] = _nest(fields)
+        try:
+            response = self._http().request(o.method, o.endpoint, **request)
+        except requests.Timeout as exc:
+            if isinstance(exc, requests.ConnectTimeout):
+                reason = f"could not connect to {o.endpoint} within {o.timeout:g}s; not sent"
+            else:
+                reason = (f"{o.endpoint} did not answer within {o.timeout:g}s; "
+                          "the gateway may or may not have accepted the message")
+            return Refused(mid, False, "timeout", reason), True
+        except requests.RequestException as exc:
+            return Refused(mid, False, "connection-error", f"{o.endpoint}: {type(exc).__name__}: {exc}"), True
+        return self._read(mid, response, segments=count_sms(text).segments)
+
+    def _read(self, mid: int, response: requests.Response, *, segments: int) -> tuple[SendResult, bool]:
+        o, status = self.options, response.status_code
+        payload = _payload(response)
+        code = _text(_dig(payload, o.error_code_field)) if o.error_code_field else None
+        reason = (_text(_dig(payload, o.error_field)) if o.error_field else None) or _snippet(response)
+        if status == 429 or status >= 500:
+            retry_after = _retry_after(response.headers.get("Retry-After"))
+            return Refused(mid, False, code or str(status), reason, retry_after=retry_after), status == 429
+        if status in (401, 403):
+            return Refused(mid, False, code or str(status),
+                           f"{reason} (the gateway refused Herald's credentials; check auth_value in the URL)"), True
+        if not 200 <= status < 300:
+            return Refused(mid, code not in o.transient_codes, code or str(status), reason), False
+        if o.success_field:
+            verdict = _text(_dig(payload, o.success_field))
+            if verdict is None or verdict not in o.success_values:
+                code = code or verdict or "no-" + o.success_field
+                if payload is None:
+                    reason = f"the gateway's answer is not JSON or a form: {_snippet(response)}"
+                return Refused(mid, code not in o.transient_codes, code, reason), False
+        provider_id = (_text(_dig(payload, o.id_field)) if o.id_field else None) or f"herald-{mid}"
+        return Accepted(mid, provider_id=provider_id, segments=segments), False
+
+
+# ---------------------------------------------------------------------- URL parsing
+def _parse(url: str, *, from_address: str = "") -> tuple[ChannelUrl, GatewayOptions]:
+    # extra.NAME options are open-ended, so they are added to the known names before the strict check.
+    extras = tuple(k for k in _raw_keys(url) if k.startswith(EXTRA_PREFIX) and len(k) > len(EXTRA_PREFIX))
+    parsed = parse_channel_url(url, scheme=SCHEME, options=OPTIONS + extras)
+    shown = _describe(parsed)
+    q = parsed.query
+
+    def refuse(problem: str) -> ChannelConfigError:
+        return ChannelConfigError(f'channel URL "{shown}" {problem}')
+
+    if not parsed.host:
+        raise refuse("has no host; write http-sms://gateway.example.com/api/send?to_field=…&text_field=…")
+    method = q.get("method", "POST").upper()
+    if method not in ("POST", "PUT", "GET"):
+        raise refuse(f'has method={q["method"]!r}; write method=POST, method=PUT or method=GET')
+    body = q.get("body", "json").lower()
+    if body not in ("json", "form"):
+        raise refuse(f'has body={q["body"]!r}; write body=json or body=form')
+    if "auth_header" in q and not q.get("auth_value"):
+        raise refuse("names an auth_header but no auth_value; add auth_value=… (e.g. auth_value=Bearer%20TOKEN)")
+    headers = {q.get("auth_header") or "Authorization": q["auth_value"]} if q.get("auth_value") else {}
+    success_field, success_value = q.get("success_field", ""), q.get("success_value", "")
+    if success_field and not _list(success_value):
+        raise refuse(f"has success_field={success_field} but no success_value; add e.g. success_value=OK "
+                     "(comma separated when several values mean success)")
+    if success_value and not success_field:
+        raise refuse(f"has success_value={success_value} but no success_field; add e.g. success_field=code")
+    rate = q.get("rate", DEFAULT_RATE)
+    parse_rate(rate, where=f'channel URL "{shown}": rate')
+    tls = parsed.flag("tls") if "tls" in q else True
+    port = f":{parsed.port}" if parsed.port else ""
+    endpoint = f"{'https' if tls else 'http'}://{parsed.host}{port}{parsed.path or '/'}"
+    names = {"to_field": q.get("to_field") or "to", "text_field": q.get("text_field") or "text",
+             "from_field": q.get("from_field") or "from"}
+    if len(set(names.values())) < len(names):
+        raise refuse(f"uses one field name for two things ({', '.join(f'{k}={v}' for k, v in names.items())}); "
+                     "give each its own name")
+    return parsed, GatewayOptions(
+        endpoint=endpoint,
+        method=method,
+        body=body,
+        auth=(parsed.username, parsed.password) if parsed.username else None,
+        headers=headers,
+        sender=q.get("from") or from_address,
+        ref_field=q.get("ref_field", ""),
+        extra={k[len(EXTRA_PREFIX):]: v for k, v in q.items() if k in extras},
+        signature=q.get("signature", ""),
+        success_field=success_field,
+        success_values=frozenset(_list(success_value)),
+        id_field=q.get("id_field", ""),
+        error_field=q.get("error_field", ""),
+        error_code_field=q.get("error_code_field") or success_field,
+        transient_codes=frozenset(_list(q.get("transient_codes", ""))),
+        timeout=parsed.number("timeout", DEFAULT_TIMEOUT_SECONDS),
+        rate=rate,
+        dr_token=q.get("dr_token", ""),
+        dr_token_header=q.get("dr_token_header") or "X-Herald-Token",
+        dr_id_field=q.get("dr_id_field") or "id",
+        dr_ref_field=q.get("dr_ref_field", ""),
+        dr_status_field=q.get("dr_status_field") or "status",
+        dr_statuses=_dr_statuses(q, refuse),
+        **names,
+    )
+
+
+def _dr_statuses(q: Mapping[str, str], refuse) -> dict[str, str]:
+    statuses: dict[str, str] = {}
+    for option, herald, default in (("dr_delivered_values", "delivered", DEFAULT_DELIVERED),
+                                    ("dr_sent_values", "sent", DEFAULT_SENT),
+                                    ("dr_failed_values", "failed", DEFAULT_FAILED)):
+        values = _list(q[option]) if option in q else list(default)
+        for value in values:
+            key = value.casefold()
+            if key in statuses and statuses[key] != herald:
+                raise refuse(f'lists the delivery status "{value}" as both {statuses[key]} and {herald}; '
+                             "keep it in one of dr_delivered_values, dr_sent_values, dr_failed_values")
+            statuses[key] = herald
+    return statuses
+
+
+def _raw_keys(url: str) -> list[str]:
+    return [pair.partition("=")[0] for pair in filter(None, urlsplit(url).query.split("&"))]
+
+
+def _describe(parsed: ChannelUrl) -> str:
+    return parsed.describe(hide=SECRET_OPTIONS)
+
+
+def _list(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+# ---------------------------------------------------------------------- delivery reports
+def _check_token(options: GatewayOptions, url: str, headers: Mapping[str, str], shown: str) -> None:
+    if not options.dr_token:
+        raise WebhookRejected(f'HTTP SMS delivery report refused: channel URL "{shown}" has no dr_token; add '
+                              "dr_token=<a long random secret> and give the gateway the report URL "
+                              "{base_url}/webhooks/http-sms/status?token=<the same secret>", 403)
+    lower = {k.lower(): v for k, v in headers.items()}
+    given = lower.get(options.dr_token_header.lower()) or _query_token(url)
+    if not given:
+        raise WebhookRejected(f"HTTP SMS delivery report without a token (neither a {options.dr_token_header} "
+                              "header nor a token= query parameter); refused", 403)
+    # Constant time, so the secret cannot be guessed byte by byte from response times.
+    if not hmac.compare_digest(given.encode(), options.dr_token.encode()):
+        raise WebhookRejected("HTTP SMS delivery report has a token that does not match dr_token in "
+                              "[channels.sms] url; refused", 403)
+
+
+def _query_token(url: str) -> str:
+    values = parse_qs(urlsplit(url).query).get("token")
+    return values[-1] if values else ""
+
+
+def _report_event(o: GatewayOptions, report: Any, n: int) -> ChannelEvent:
+    if not isinstance(report, Mapping):
+        raise WebhookRejected(f"HTTP SMS delivery report {n} is not an object; refused", 400)
+    provider_status = (_text(_dig(report, o.dr_status_field)) or "").strip()
+    if not provider_status:
+        raise WebhookRejected(f'HTTP SMS delivery report {n} has no status field "{o.dr_status_field}" '
+                              "(set dr_status_field= in [channels.sms] url)", 400)
+    status = o.dr_statuses.get(provider_status.casefold())
+    if status is None:
+        known = ", ".join(sorted(o.dr_statuses, key=str.upper)).upper()
+        raise WebhookRejected(f'HTTP SMS delivery report {n} has status "{provider_status}", which Herald does not '
+                              f"know; known: {known} — list it in dr_delivered_values, dr_sent_values or "
+                              "dr_failed_values", 400)
+    provider_id = _text(_dig(report, o.dr_id_field)) or None
+    ref = _text(_dig(report, o.dr_ref_field)) if o.dr_ref_field else None
+    message_id = int(ref) if ref and ref.isdigit() else None
+    if provider_id is None and message_id is None:
+        raise WebhookRejected(f'HTTP SMS delivery report {n} has no message id field "{o.dr_id_field}" '
+                              "(set dr_id_field= in [channels.sms] url)", 400)
+    error_code = _text(_dig(report, o.dr_error_field)) if o.dr_error_field else None
+    return ChannelEvent(status=status, provider_id=provider_id, message_id=message_id,
+                        error_code=error_code or None, provider_status=provider_status)
+
+
+# ---------------------------------------------------------------------- reading answers
+def _dig(data: Any, path: str) -> Any:
+    """The value at a dotted path ("data.msgId", "results.0.sid"); None when any step is missing."""
+    if not path or data is None:
+        return None
+    if isinstance(data, Mapping) and path in data:  # a flat form field named "data.msgId"
+        return data[path]
+    for part in path.split("."):
+        if isinstance(data, Mapping):
+            data = data.get(part)
+        elif isinstance(data, list) and part.isdigit() and int(part) < len(data):
+            data = data[int(part)]
+        else:
+            return None
+    return data
+
+
+def _nest(fields: Mapping[str, str]) -> dict[str, Any]:
+    """JSON body from field names, a dotted name making nested objects ("msg.to" -> {"msg": {"to": …}})."""
+    body: dict[str, Any] = {}
+    for name, value in fields.items():
+        *parents, last = name.split(".")
+        node = body
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[last] = value
+    return body
+
+
+def _text(value: Any) -> str | None:
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _payload(response: requests.Response) -> Any:
+    """The answer as JSON, else as form fields (some carrier gateways answer code=0&msgid=…), else None."""
+    try:
+        return response.json()
+    except ValueError:
+        pass
+    text = response.text.strip()
+    if "=" in text and "<" not in text:
+        return {k: v[-1] for k, v in parse_qs(text, keep_blank_values=True).items()} or None
+    return None
+
+
+def _snippet(response: requests.Response) -> str:
+    text = " ".join(response.text.split())[:200]
+    return f"HTTP {response.status_code} {response.reason or ''}".strip() + (f": {text}" if text else "")
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Retry-After is either seconds or an HTTP date (RFC 9110 §10.2.3)."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
