@@ -1,4 +1,4 @@
-"""Audiences: contacts, static lists, consent, CSV import, and the recipient query campaigns build on.
+"""Audiences: contacts, static lists, consent, CSV import, segments, and the recipient query campaigns build on.
 
 This is the package's public surface; its other modules are private to it.
 """
@@ -17,8 +17,20 @@ from audiences.contacts import (
 from audiences.demo import make_demo_contacts
 from audiences.importer import ImportReport, RejectedRow, import_contacts, write_error_file
 from audiences.lists import add_to_list, contact_lists, create_list, get_list, list_lists
-from audiences.models import CONSENT_STATUSES, CONTACT_FIELDS, Consent, Contact, ContactList, ListMember
+from audiences.models import CONSENT_STATUSES, CONTACT_FIELDS, Consent, Contact, ContactList, ListMember, Segment
 from audiences.queries import CHANNELS, audience_select, contacts_by_id, first_contact, recent_attribute_names
+from audiences.segment_rules import SegmentRuleInvalid
+from audiences.segments import (
+    count_segment,
+    create_segment,
+    explain_segment,
+    get_segment,
+    list_segments,
+    sample_segment,
+    segment_select,
+    segment_where,
+    update_segment,
+)
 
 __all__ = [
     "CHANNELS",
@@ -31,24 +43,35 @@ __all__ = [
     "ImportReport",
     "ListMember",
     "RejectedRow",
+    "Segment",
+    "SegmentRuleInvalid",
     "add_to_list",
     "audience_select",
     "contact_lists",
     "contacts_by_id",
     "count_contacts",
+    "count_segment",
     "create_contact",
     "create_list",
+    "create_segment",
+    "explain_segment",
     "first_contact",
     "get_contact",
     "get_list",
+    "get_segment",
     "import_contacts",
     "list_contacts",
     "list_lists",
+    "list_segments",
     "make_demo_contacts",
     "normalise_email",
     "normalise_phone",
     "recent_attribute_names",
+    "sample_segment",
+    "segment_select",
+    "segment_where",
     "set_consent",
     "split_name",
+    "update_segment",
     "write_error_file",
 ]

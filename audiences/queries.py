@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Select, and_, case, insert, or_, select
 from sqlalchemy.orm import Session
 
 from audiences.models import CONTACT_FIELDS, Consent, Contact, ListMember
+from audiences.segments import segment_where
 from core.errors import Invalid
 
 # The contact column that holds each channel's address.
@@ -27,10 +28,13 @@ def check_channel(channel: str) -> str:
     return channel
 
 
-def audience_select(list_id: int | None, channel: str) -> Select[Any]:
+def audience_select(list_id: int | None, channel: str, *, segment_rules: dict[str, Any] | None = None,
+                    today: date | None = None) -> Select[Any]:
     """The recipients of a campaign as one SELECT, not executed: contact_id, address, reachable.
 
-    All contacts, or the members of list `list_id`. `address` is the email (channel "email") or the
+    All contacts, or the members of list `list_id`; with `segment_rules` (a segment's rule tree, see
+    audiences/segment_rules.py) only those of them who match the rules on `today` (required then).
+    Raises SegmentRuleInvalid for a bad tree. `address` is the email (channel "email") or the
     phone (channel "sms") and may be NULL. `reachable` is 1 when there is an address and the contact's
     consent for that channel is absent (opt-out model) or "subscribed", else 0.
 
@@ -45,6 +49,10 @@ def audience_select(list_id: int | None, channel: str) -> Select[Any]:
     )
     if list_id is not None:
         query = query.join(ListMember, and_(ListMember.contact_id == Contact.id, ListMember.list_id == list_id))
+    if segment_rules is not None:
+        if today is None:
+            raise ValueError("audience_select: segment_rules need `today` (birthdays and day counts depend on it)")
+        query = query.where(segment_where(segment_rules, today=today))
     # The channel condition sits in the ON clause, not the WHERE: a contact with no consent row for
     # this channel must still come out (with NULL status), or opt-out-by-default would drop them.
     return query.outerjoin(Consent, and_(Consent.contact_id == Contact.id, Consent.channel == channel))

@@ -1,0 +1,475 @@
+"""Segment rules: a JSON rule tree, checked, then compiled to ONE SQL WHERE clause over contacts.
+
+A tree is a group, `{"all": [...]}` (AND) or `{"any": [...]}` (OR), whose items are groups again or
+conditions `{"field": "...", "op": "...", "value": ...}`. Nothing here evaluates a contact in Python:
+the database does the filtering, so a count costs one query at any size (DESIGN §3, issue 3).
+
+What each condition means, on SQLite and PostgreSQL alike:
+- A value that is missing (NULL column, absent or JSON-null attribute, or an attribute of another JSON
+  type than the rule's value) matches no comparison; `neq` and `not_in` are exactly NOT `eq` / NOT `in`,
+  so "tier neq A" includes the contacts with no tier.
+- `empty` is NULL, absent or ""; `contains` / `starts_with` ignore ASCII case (SQLite's lower() knows
+  only ASCII, so non-ASCII letters compare exactly there); `gt`…`between` on text compare code points
+  (PostgreSQL is told COLLATE "C", so its locale cannot reorder them).
+- `attributes.<name>`: the rule value's JSON type picks the comparison: a string compares with string
+  attributes only, a number with numbers only, true/false with booleans only.
+- `consent.<channel>`: no consent row counts as "subscribed" (the opt-out model of audience_select).
+- `birthday_within_days N`: the birthday's month and day fall on today … today+N, across the year end,
+  whatever the year of birth; a 29 February birthday counts on 28 February in other years.
+- `older_than_days N` / `newer_than_days N`: created before / since midnight UTC of today−N.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    Integer,
+    String,
+    and_,
+    bindparam,
+    case,
+    cast,
+    exists,
+    extract,
+    false,
+    func,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import FunctionElement
+
+from audiences.models import CONSENT_STATUSES, Consent, Contact, ListMember
+from core.errors import Invalid
+
+TEXT_FIELDS = ("first_name", "last_name", "email", "phone", "company", "country", "locale", "time_zone",
+               "external_id")
+CONSENT_FIELDS = ("consent.email", "consent.sms")
+FIELDS = (*TEXT_FIELDS, "birthday", "created_at", "attributes.<name>", "list", *CONSENT_FIELDS)
+
+COMPARE = ("gt", "gte", "lt", "lte", "between")
+TEXT_OPS = ("eq", "neq", "contains", "starts_with", "in", "not_in", "empty", "not_empty", *COMPARE)
+OPS_BY_KIND = {
+    "text": TEXT_OPS,
+    "attribute": TEXT_OPS,
+    "birthday": ("eq", "neq", "empty", "not_empty", *COMPARE, "birthday_within_days"),
+    "created_at": (*COMPARE, "older_than_days", "newer_than_days"),
+    "list": ("in", "not_in"),
+    "consent": ("eq", "neq", "in", "not_in"),
+}
+OPERATORS = tuple(dict.fromkeys(op for ops in OPS_BY_KIND.values() for op in ops))
+NO_VALUE_OPS = ("empty", "not_empty")
+DAY_OPS = ("birthday_within_days", "older_than_days", "newer_than_days")
+
+# Bounds that keep one segment's SQL small: a tree from the API cannot grow a statement without limit.
+MAX_DEPTH = 8
+MAX_CONDITIONS = 100
+MAX_IN_VALUES = 1000
+MAX_DAYS = 36_600
+
+
+class SegmentRuleInvalid(Invalid):
+    """A rule tree that cannot be compiled; `path` names the rule (`rules.all[2].field`)."""
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(f"{path} {message}", field="rules")
+        self.path = path
+
+
+@dataclass(frozen=True)
+class Condition:
+    path: str
+    field: str
+    op: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class Group:
+    path: str
+    kind: str  # "all" | "any"
+    items: tuple[Group | Condition, ...]
+
+
+# ---------------------------------------------------------------- checking
+def check_rules(rules: Any) -> Group:
+    """The rule tree, checked. Raises SegmentRuleInvalid naming the first bad rule by its path."""
+    counter = [0]
+    return _check_group(rules, "rules", 1, counter)
+
+
+def _what(value: Any) -> str:
+    if value is None:
+        return "null"
+    return {bool: "a boolean", int: "a number", float: "a number", str: "a string", list: "a list",
+            dict: "an object"}.get(type(value), type(value).__name__)
+
+
+def _check_group(node: Any, path: str, depth: int, counter: list[int]) -> Group:
+    if not isinstance(node, dict) or len(node) != 1 or next(iter(node)) not in ("all", "any"):
+        shown = f"has the keys {', '.join(sorted(map(str, node)))}" if isinstance(node, dict) else f"is {_what(node)}"
+        raise SegmentRuleInvalid(path, f'{shown}; a group is {{"all": [...]}} (every rule) or {{"any": [...]}} '
+                                       "(at least one rule)")
+    kind, items = next(iter(node.items()))
+    if not isinstance(items, list):
+        raise SegmentRuleInvalid(f"{path}.{kind}", f"is {_what(items)}; it must be a list of rules")
+    if depth > MAX_DEPTH:
+        raise SegmentRuleInvalid(path, f"nests groups deeper than {MAX_DEPTH} levels; flatten the tree")
+    checked: list[Group | Condition] = []
+    for index, item in enumerate(items):
+        item_path = f"{path}.{kind}[{index}]"
+        if isinstance(item, dict) and len(item) == 1 and next(iter(item)) in ("all", "any"):
+            checked.append(_check_group(item, item_path, depth + 1, counter))
+        else:
+            counter[0] += 1
+            if counter[0] > MAX_CONDITIONS:
+                raise SegmentRuleInvalid(item_path, f"is condition {counter[0]}; a segment holds at most "
+                                                    f"{MAX_CONDITIONS}")
+            checked.append(_check_condition(item, item_path))
+    return Group(path, kind, tuple(checked))
+
+
+def field_kind(field: str) -> str | None:
+    if field in TEXT_FIELDS:
+        return "text"
+    if field in ("birthday", "created_at", "list"):
+        return field
+    if field in CONSENT_FIELDS:
+        return "consent"
+    if field.startswith("attributes."):
+        return "attribute"
+    return None
+
+
+def _check_condition(node: Any, path: str) -> Condition:
+    if not isinstance(node, dict):
+        raise SegmentRuleInvalid(path, f'is {_what(node)}; a rule is a group {{"all": [...]}} / {{"any": [...]}} '
+                                       'or a condition {"field": ..., "op": ..., "value": ...}')
+    unknown = sorted(set(node) - {"field", "op", "value"})
+    if unknown:
+        raise SegmentRuleInvalid(path, f'has the unknown key "{unknown[0]}"; a condition has field, op and value '
+                                       '(a group is one key, "all" or "any")')
+    field, op = node.get("field"), node.get("op")
+    kind = field_kind(field) if isinstance(field, str) else None
+    if kind is None:
+        shown = f'"{field}"' if isinstance(field, str) else ("missing" if field is None else _what(field))
+        raise SegmentRuleInvalid(f"{path}.field", f"{shown} is not a contact field; known: {', '.join(FIELDS)}")
+    if kind == "attribute":
+        _check_attribute_name(field, path)
+    if not isinstance(op, str) or op not in OPERATORS:
+        shown = f'"{op}"' if isinstance(op, str) else ("missing" if op is None else _what(op))
+        raise SegmentRuleInvalid(f"{path}.op", f"{shown} is not an operator; known: {', '.join(OPERATORS)}")
+    if op not in OPS_BY_KIND[kind]:
+        raise SegmentRuleInvalid(f"{path}.op", f'"{op}" does not apply to {field}; use one of: '
+                                               f"{', '.join(OPS_BY_KIND[kind])}")
+    value = node.get("value")
+    if op in NO_VALUE_OPS:
+        if value is not None:
+            raise SegmentRuleInvalid(f"{path}.value", f'must be left out for "{op}" (got {_what(value)})')
+        return Condition(path, field, op, None)
+    if "value" not in node:
+        raise SegmentRuleInvalid(f"{path}.value", f'is missing; "{op}" needs a value')
+    return Condition(path, field, op, _check_value(kind, field, op, value, f"{path}.value"))
+
+
+def _check_attribute_name(field: str, path: str) -> None:
+    name = field.removeprefix("attributes.")
+    # The name ends up in a JSON path ('$."name"' on SQLite); quotes, backslashes and control characters
+    # would change that path's meaning, and no CSV header needs them.
+    if not name or len(name) > 100 or any(ch in name for ch in '"\\') or any(ord(ch) < 32 for ch in name):
+        raise SegmentRuleInvalid(f"{path}.field", f'"{field}" is not a usable custom field name: write '
+                                                  "attributes.<name>, 1–100 characters, no quotes or backslashes")
+
+
+def _check_value(kind: str, field: str, op: str, value: Any, path: str) -> Any:
+    def fail(expected: str) -> SegmentRuleInvalid:
+        return SegmentRuleInvalid(path, f'must be {expected} for {field} "{op}", not {_what(value)}')
+
+    if op in DAY_OPS:
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_DAYS:
+            raise fail(f"a whole number of days from 0 to {MAX_DAYS}")
+        return value
+    scalar = _SCALARS[kind]
+    if op in ("in", "not_in"):
+        if not isinstance(value, list) or not value or len(value) > MAX_IN_VALUES:
+            raise fail(f"a list of 1 to {MAX_IN_VALUES} values")
+        items = [scalar(item, fail, op) for item in value]
+        if kind == "attribute" and len({_json_kind(item) for item in items}) > 1:
+            raise fail("a list of values of one type (all strings, or all numbers)")
+        return items
+    if op == "between":
+        if not isinstance(value, list) or len(value) != 2:
+            raise fail("a list of two values, [low, high]")
+        low, high = (scalar(item, fail, op) for item in value)
+        if _json_kind(low) != _json_kind(high):
+            raise fail("two values of the same type")
+        return [low, high]
+    return scalar(value, fail, op)
+
+
+def _text(value: Any, fail: Callable[[str], Exception], op: str) -> str:
+    if not isinstance(value, str) or (op in ("contains", "starts_with") and not value):
+        raise fail("a non-empty string" if op in ("contains", "starts_with") else "a string")
+    return value
+
+
+def _attribute(value: Any, fail: Callable[[str], Exception], op: str) -> Any:
+    if op in ("contains", "starts_with"):
+        return _text(value, fail, op)
+    if isinstance(value, bool):
+        if op not in ("eq", "neq"):
+            raise fail("a string or a number (true/false only with eq and neq)")
+        return value
+    if isinstance(value, int | float | str):
+        return value
+    raise fail("a string, a number or true/false")
+
+
+def _day(value: Any, fail: Callable[[str], Exception], op: str) -> date:
+    try:
+        return date.fromisoformat(value) if isinstance(value, str) else _raise()
+    except ValueError:
+        raise fail('a date written YYYY-MM-DD, e.g. "1990-05-17"') from None
+
+
+def _moment(value: Any, fail: Callable[[str], Exception], op: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else _raise()
+    except ValueError:
+        raise fail('a date or time, e.g. "2026-01-31" or "2026-01-31T08:00:00Z" (UTC unless a zone is given)') from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _list_id(value: Any, fail: Callable[[str], Exception], op: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise fail("a list of list ids (whole numbers)")
+    return value
+
+
+def _status(value: Any, fail: Callable[[str], Exception], op: str) -> str:
+    if value not in CONSENT_STATUSES:
+        raise fail(f"a consent status: {', '.join(CONSENT_STATUSES)}")
+    return value
+
+
+def _raise() -> Any:
+    raise ValueError
+
+
+_SCALARS: dict[str, Callable[[Any, Callable[[str], Exception], str], Any]] = {
+    "text": _text, "attribute": _attribute, "birthday": _day, "created_at": _moment, "list": _list_id,
+    "consent": _status,
+}
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    return "number" if isinstance(value, int | float) else type(value).__name__
+
+
+# ---------------------------------------------------------------- JSON type tests, per dialect
+class _JsonIs(FunctionElement[bool]):
+    """True when the attribute `key` holds a JSON value of this class's kind; NULL when it is absent.
+
+    SQLAlchemy's accessors (`as_string()`, `as_float()`) extract a value but do not say its JSON type,
+    and the two databases disagree on what they return for the other types (PostgreSQL's ->> gives
+    '5' for the number 5, SQLite's json_extract gives 5), so each kind test is spelt per dialect here.
+    The arguments are (column, key, sqlite_path); each dialect renders only the one it needs.
+    """
+
+    type = Boolean()
+    inherit_cache = True
+    kind = ""
+
+
+class _JsonIsString(_JsonIs):
+    name = "json_is_string"
+    inherit_cache = True
+    kind = "string"
+
+
+class _JsonIsNumber(_JsonIs):
+    name = "json_is_number"
+    inherit_cache = True
+    kind = "number"
+
+
+class _JsonIsTrue(_JsonIs):
+    name = "json_is_true"
+    inherit_cache = True
+    kind = "true"
+
+
+class _JsonIsFalse(_JsonIs):
+    name = "json_is_false"
+    inherit_cache = True
+    kind = "false"
+
+
+_SQLITE_TYPES = {"string": "'text'", "number": "'integer', 'real'", "true": "'true'", "false": "'false'"}
+
+
+@compiles(_JsonIs, "sqlite")
+def _json_is_sqlite(element: _JsonIs, compiler: Any, **kw: Any) -> str:
+    column, _key, path = element.clauses.clauses
+    return (f"(json_type({compiler.process(column, **kw)}, {compiler.process(path, **kw)}) "
+            f"IN ({_SQLITE_TYPES[element.kind]}))")
+
+
+@compiles(_JsonIs, "postgresql")
+def _json_is_postgresql(element: _JsonIs, compiler: Any, **kw: Any) -> str:
+    column, key, _path = element.clauses.clauses
+    fragment = f"({compiler.process(column, **kw)} -> {compiler.process(key, **kw)})"
+    if element.kind in ("true", "false"):
+        # A JSON scalar's fragment is its token, so a boolean is exactly 'true' or 'false' (a string
+        # "true" keeps its quotes): one extraction instead of json_typeof plus ->>.
+        return f"(CAST({fragment} AS TEXT) = '{element.kind}')"
+    return f"(json_typeof{fragment} = '{element.kind}')"
+
+
+_JSON_IS = {"string": _JsonIsString, "number": _JsonIsNumber, "true": _JsonIsTrue, "false": _JsonIsFalse}
+
+
+def _json_is(name: str, kind: str) -> ColumnElement[bool]:
+    path = '$."' + name + '"'
+    return _JSON_IS[kind](Contact.attributes, bindparam(None, name, String), bindparam(None, path, String))
+
+
+class _Bytewise(FunctionElement[str]):
+    """Text compared by code point on both dialects: COLLATE "C" on PostgreSQL (SQLite's BINARY already is)."""
+
+    name = "bytewise"
+    type = String()
+    inherit_cache = True
+
+
+@compiles(_Bytewise)
+def _bytewise_default(element: _Bytewise, compiler: Any, **kw: Any) -> str:
+    return compiler.process(element.clauses.clauses[0], **kw)
+
+
+@compiles(_Bytewise, "postgresql")
+def _bytewise_postgresql(element: _Bytewise, compiler: Any, **kw: Any) -> str:
+    return f'({compiler.process(element.clauses.clauses[0], **kw)} COLLATE "C")'
+
+
+# ---------------------------------------------------------------- compiling
+def compile_rules(tree: Group, *, today: date) -> ColumnElement[bool]:
+    """One boolean SQL expression over `contacts` for a checked tree."""
+    parts = [compile_rules(item, today=today) if isinstance(item, Group) else compile_condition(item, today=today)
+             for item in tree.items]
+    if not parts:
+        return true() if tree.kind == "all" else false()
+    return and_(*parts) if tree.kind == "all" else or_(*parts)
+
+
+def compile_condition(rule: Condition, *, today: date) -> ColumnElement[bool]:
+    """One condition as SQL. `neq`/`not_in`/`not_empty` are NOT of their positive, NULL counted as false."""
+    negate = {"neq": "eq", "not_in": "in", "not_empty": "empty"}
+    if rule.op in negate:
+        positive = Condition(rule.path, rule.field, negate[rule.op], rule.value)
+        return ~func.coalesce(compile_condition(positive, today=today), false())
+    kind = field_kind(rule.field)
+    if kind == "list":
+        return exists().where(ListMember.contact_id == Contact.id, ListMember.list_id.in_(rule.value))
+    if kind == "consent":
+        channel = rule.field.removeprefix("consent.")
+        current = select(Consent.status).where(Consent.contact_id == Contact.id, Consent.channel == channel)
+        status = func.coalesce(current.scalar_subquery(), "subscribed")
+        return status == rule.value if rule.op == "eq" else status.in_(rule.value)
+    if kind == "birthday" and rule.op == "birthday_within_days":
+        return _birthday_within(rule.value, today)
+    if kind == "created_at" and rule.op in ("older_than_days", "newer_than_days"):
+        since = datetime.combine(today - timedelta(days=rule.value), time(), tzinfo=UTC)
+        return Contact.created_at < since if rule.op == "older_than_days" else Contact.created_at >= since
+    if kind == "attribute":
+        return _attribute_condition(rule)
+    column = getattr(Contact, rule.field)
+    if rule.op == "empty":
+        return func.coalesce(column, "") == "" if kind == "text" else column.is_(None)
+    if kind == "text":
+        return _compare(column, rule.op, rule.value, text=True)
+    return _compare(column, rule.op, rule.value, text=False)
+
+
+def _compare(value: Any, op: str, operand: Any, *, text: bool) -> ColumnElement[bool]:
+    if op == "contains":
+        return func.lower(value).contains(operand.lower(), autoescape=True)
+    if op == "starts_with":
+        return func.lower(value).startswith(operand.lower(), autoescape=True)
+    if op == "eq":
+        return value == operand
+    if op == "in":
+        return value.in_(operand)
+    ordered = _Bytewise(value) if text else value
+    comparisons: Mapping[str, Callable[[], ColumnElement[bool]]] = {
+        "gt": lambda: ordered > operand, "gte": lambda: ordered >= operand,
+        "lt": lambda: ordered < operand, "lte": lambda: ordered <= operand,
+        "between": lambda: ordered.between(operand[0], operand[1]),
+    }
+    return comparisons[op]()
+
+
+def _attribute_condition(rule: Condition) -> ColumnElement[bool]:
+    name = rule.field.removeprefix("attributes.")
+    accessor = Contact.attributes[name]
+    if rule.op == "empty":
+        return func.coalesce(accessor.as_string(), "") == ""
+    sample = rule.value[0] if isinstance(rule.value, list) else rule.value
+    if isinstance(sample, bool):
+        return _json_is(name, "true" if sample else "false")
+    if isinstance(sample, int | float):
+        number = case((_json_is(name, "number"), accessor.as_float()), else_=None)
+        operand = [float(v) for v in rule.value] if isinstance(rule.value, list) else float(rule.value)
+        return _compare(number, rule.op, operand, text=False)
+    text = accessor.as_string()
+    # Equality needs no type test unless the value reads as JSON ("5", "true", "[1]"): no other JSON type
+    # extracts to plain text such as "A" on either dialect, and skipping the test halves the JSON parsing
+    # PostgreSQL does per row (its json type re-parses the document for each operator).
+    values = rule.value if isinstance(rule.value, list) else [rule.value]
+    if rule.op not in ("eq", "in") or any(_reads_as_json(v) for v in values):
+        text = case((_json_is(name, "string"), text), else_=None)
+    return _compare(text, rule.op, rule.value, text=True)
+
+
+def _reads_as_json(value: str) -> bool:
+    try:
+        json.loads(value)
+    except ValueError:
+        return False
+    return True
+
+
+def birthday_keys(today: date, days: int) -> list[int]:
+    """month*100 + day for each birthday that falls on today … today+days, as a sorted list.
+
+    Computed here, not in SQL, because date arithmetic is where SQLite and PostgreSQL differ most
+    (no make_date on SQLite, no 29 February in most years); the SQL is then one `IN (...)` over
+    EXTRACT(month/day), which both run the same way. A window of a year or more is every day.
+    """
+    keys: set[int] = set()
+    for offset in range(min(days, 366) + 1):
+        day = today + timedelta(days=offset)
+        keys.add(day.month * 100 + day.day)
+        if day.month == 2 and day.day == 28 and not _is_leap(day.year):
+            keys.add(229)  # a 29 February birthday is kept on the 28th in other years
+    return sorted(keys)
+
+
+def _is_leap(year: int) -> bool:
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+
+
+def _birthday_within(days: int, today: date) -> ColumnElement[bool]:
+    month_day = cast(extract("month", Contact.birthday), Integer) * 100 + cast(extract("day", Contact.birthday),
+                                                                               Integer)
+    return month_day.in_(birthday_keys(today, days))
