@@ -6,6 +6,7 @@ It lives in web because only the top layer may import every package (DESIGN §2)
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 
@@ -88,8 +89,10 @@ def worker(obj: Context, threads: int | None) -> None:
     from scheduler.celery_app import QUEUE, configure
 
     app = configure(obj.config, obj.database)
+    # A node name per process, so several workers on one machine are told apart in logs and `celery inspect`.
     app.worker_main(["worker", "--pool=threads", f"--concurrency={threads or obj.config.sender_threads}",
-                     "-Q", QUEUE, "--loglevel=INFO", "--without-gossip", "--without-mingle"])
+                     "-Q", QUEUE, "--loglevel=INFO", "--without-gossip", "--without-mingle",
+                     f"--hostname=herald-{os.getpid()}@%h"])
 
 
 @cli.command("scheduler")

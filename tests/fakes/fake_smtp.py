@@ -8,7 +8,8 @@
 Scripted behaviour: per-recipient refusals (`refuse`, 5xx) and deferrals (`defer`, 4xx), AUTH
 (`auth={"user": "password"}`, off by default), a slow DATA answer (`delay_seconds`), an idle timeout
 after which the server drops the connection (`idle_timeout`), and `disconnect_clients()` to drop
-every open connection now. `connections` counts SMTP sessions that said EHLO/HELO.
+every open connection now. `connections` counts SMTP sessions that said EHLO/HELO. Each received
+message records when it arrived (`received_at`), for tests of the send rate.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import email
 import email.policy
 import socket
 import threading
+import time
 import warnings
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -32,6 +34,7 @@ class Received:
     rcpt_tos: list[str]
     message: EmailMessage
     raw: bytes
+    received_at: float = 0.0  # time.time() when DATA arrived; rate tests count messages per second with it
 
 
 def free_port() -> int:
@@ -68,7 +71,7 @@ class _Handler:
         raw = envelope.original_content or envelope.content
         parsed = email.message_from_bytes(raw, policy=email.policy.default)
         with self.fake._lock:
-            self.fake.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos), parsed, raw))
+            self.fake.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos), parsed, raw, time.time()))
         if self.fake.delay_seconds:
             # The message is already kept, as a real server may have queued it when a client times out.
             await asyncio.sleep(self.fake.delay_seconds)
