@@ -105,5 +105,5 @@ def test_two_worker_processes_send_each_recipient_once_within_the_global_rate(ba
     busiest = max_in_any_window(times)
     assert busiest <= RATE + TOLERANCE, f"{busiest} messages in one second; the rate is {RATE}/second"
     # And the rate did slow the campaign down: 1,000 messages at 100/second cannot all arrive faster
-    # than the first window's burst plus the rest at the rate (about 9 s; unthrottled this box needs ~4 s).
+    # than the first window's burst plus the rest at the rate (about 9 s).
     assert max(times) - min(times) >= (RECIPIENTS - RATE - TOLERANCE) / RATE
