@@ -6,6 +6,7 @@ function here runs a fixed number of queries whatever the number of contacts: th
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -71,6 +72,22 @@ def explain_segment(session: Session, rules: Any, *, today: date) -> list[dict[s
         excluded = row[len(parts) + index] - row[-1] if tree.kind == "all" else 0
         out.append({"path": item.path, "rule": _as_json(item), "count_alone": row[index], "excluded": excluded})
     return out
+
+
+@dataclass(frozen=True)
+class SegmentPreview:
+    """What the segment editor shows while rules change: the count, a few contacts, and each rule's effect."""
+
+    count: int
+    sample: list[Contact]
+    explain: list[dict[str, Any]]
+
+
+def preview_segment(session: Session, rules: Any, *, today: date, sample_size: int = 10) -> SegmentPreview:
+    """count_segment, sample_segment and explain_segment together: three queries. Raises SegmentRuleInvalid."""
+    return SegmentPreview(count=count_segment(session, rules, today=today),
+                          sample=sample_segment(session, rules, today=today, limit=sample_size),
+                          explain=explain_segment(session, rules, today=today))
 
 
 def _leave_one_out(parts: list[ColumnElement[bool]]) -> list[list[ColumnElement[bool]]]:

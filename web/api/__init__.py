@@ -1,6 +1,6 @@
 """The JSON API under /api/v1: bearer-token auth and the input parsing every endpoint shares.
 
-Each area's routes live in their own module (contacts, lists, templates, campaigns) and call the
+Each area's routes live in their own module (contacts, lists, segments, templates, campaigns) and call the
 same domain functions the pages call; openapi.py describes them all. Domain errors become
 `{error, message, field?, line?}` with their HTTP status in web/errors.py; the errors raised here
 (bad JSON, a missing or mistyped field) are HeraldErrors too, so they take the same path.
@@ -201,4 +201,4 @@ def iso(value: datetime | date | None) -> str | None:
 
 
 # Routes register themselves on `bp` when their modules are imported.
-from web.api import campaigns, contacts, lists, openapi, templates  # noqa: E402, F401
+from web.api import campaigns, contacts, lists, openapi, segments, templates  # noqa: E402, F401

@@ -119,6 +119,42 @@ SCHEMAS: dict[str, Any] = {
         "created_at": TIMESTAMP,
     }),
     "ListInput": obj({"name": STRING, "description": STRING}, required=("name",)),
+    "Segment": obj({
+        "id": INTEGER,
+        "name": STRING,
+        "rules": ref("SegmentRules"),
+        "created_at": TIMESTAMP,
+        "updated_at": TIMESTAMP,
+    }),
+    "SegmentRules": {
+        "type": "object",
+        "description": 'A group: {"all": [...]} (every rule) or {"any": [...]} (at least one), nested up to 8 '
+        'levels; its items are groups or conditions {"field", "op", "value"}. Fields: first_name, last_name, email, '
+        "phone, company, country, locale, time_zone, external_id, birthday, created_at, attributes.<name>, list, "
+        "consent.email, consent.sms. Operators: eq, neq, contains, starts_with, in, not_in, empty, not_empty, gt, "
+        "gte, lt, lte, between, birthday_within_days, older_than_days, newer_than_days. A bad rule is refused with "
+        "422 naming its path, e.g. rules.all[2].field.",
+    },
+    "SegmentInput": obj({"name": STRING, "rules": ref("SegmentRules")}),
+    "SegmentUpdate": obj({"name": STRING, "rules": ref("SegmentRules")}, required=(),
+                         description="The fields to change; fields left out keep their value."),
+    "SegmentCountInput": obj(
+        {"rules": ref("SegmentRules"),
+         "sample_size": {"type": "integer", "minimum": 0, "maximum": 100, "default": 10}},
+        required=("rules",),
+    ),
+    "SegmentRuleEffect": obj({
+        "path": {"type": "string", "description": "the rule's path, e.g. rules.all[1]"},
+        "rule": {"type": "object"},
+        "count_alone": {"type": "integer", "description": "contacts this rule keeps on its own"},
+        "excluded": {"type": "integer",
+                     "description": "contacts the other rules keep that this one removes (0 in an any-group)"},
+    }),
+    "SegmentCount": obj({
+        "count": INTEGER,
+        "sample": {"type": "array", "items": ref("Contact"), "description": "matching contacts, lowest ids first"},
+        "explain": {"type": "array", "items": ref("SegmentRuleEffect"), "description": "one per top-level rule"},
+    }),
     "Template": obj({
         "id": INTEGER,
         "name": STRING,
@@ -257,6 +293,7 @@ def operation(operation_id: str, summary: str, responses: dict[str, Any], *, tag
 
 
 CONTACT_ID = path_id("contact_id", "contact")
+SEGMENT_ID = path_id("segment_id", "segment")
 TEMPLATE_ID = path_id("template_id", "template")
 CAMPAIGN_ID = path_id("campaign_id", "campaign")
 
@@ -302,6 +339,28 @@ PATHS: dict[str, dict[str, Any]] = {
                          tag="lists"),
         "post": operation("createList", "Create a list", {"201": answer("the new list", ref("List"))},
                           tag="lists", write=True, request=body("ListInput")),
+    },
+    "/segments": {
+        "get": operation("listSegments", "Saved segments, by name",
+                         {"200": answer("the segments", items("Segment"))}, tag="segments"),
+        "post": operation("createSegment", "Save a segment (its rules are checked, never evaluated on save)",
+                          {"201": answer("the new segment", ref("Segment"))}, tag="segments", write=True,
+                          request=body("SegmentInput")),
+    },
+    "/segments/{segment_id}": {
+        "parameters": [SEGMENT_ID],
+        "get": operation("getSegment", "One segment", {"200": answer("the segment", ref("Segment"))},
+                         tag="segments", found=True),
+        "put": operation("updateSegment", "Change a segment's name or rules",
+                         {"200": answer("the segment", ref("Segment"))}, tag="segments", write=True, found=True,
+                         request=body("SegmentUpdate")),
+    },
+    "/segments/count": {
+        "post": operation(
+            "countSegment", "Count rules live: the number, a sample, and what each top-level rule removes",
+            {"200": answer("the count, a sample and the explanation", ref("SegmentCount"))}, tag="segments",
+            request=body("SegmentCountInput"),
+        ),
     },
     "/templates": {
         "get": operation("listTemplates", "Templates, newest first",
@@ -373,13 +432,13 @@ def document(base_url: str) -> dict[str, Any]:
         "info": {
             "title": "Herald API",
             "version": "1",
-            "description": "Contacts, lists, templates and campaigns. Authenticate with "
+            "description": "Contacts, lists, segments, templates and campaigns. Authenticate with "
             "`Authorization: Bearer <token>`; get a token with `herald user token EMAIL`. Users with the analyst "
             "role may read but not write. Errors are JSON: {error, message, field?, line?}.",
         },
         "servers": [{"url": base_url.rstrip("/") + bp.url_prefix}],
         "security": [{"bearerToken": []}],
-        "tags": [{"name": name} for name in ("contacts", "lists", "templates", "campaigns", "meta")],
+        "tags": [{"name": name} for name in ("contacts", "lists", "segments", "templates", "campaigns", "meta")],
         "paths": PATHS,
         "components": {
             "securitySchemes": {"bearerToken": {"type": "http", "scheme": "bearer",
