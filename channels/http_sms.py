@@ -66,18 +66,19 @@ from __future__ import annotations
 import hmac
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import requests
 
 from channels.base import Accepted, ChannelConfigError, ChannelEvent, Outgoing, Refused, SendResult, WebhookRejected
 from channels.ratelimit import parse_rate
 from channels.segments import count_sms
-from channels.urls import ChannelUrl, parse_channel_url
+from channels.urls import MASK, ChannelUrl, parse_channel_url
 
 SCHEME = "http-sms"
 DEFAULT_RATE = "10/second"
@@ -125,6 +126,7 @@ class GatewayOptions:
     dr_id_field: str = "id"
     dr_ref_field: str = ""
     dr_status_field: str = "status"
+    dr_error_field: str = ""
     dr_statuses: Mapping[str, str] = field(default_factory=dict)  # casefolded gateway word -> Herald status
 
 
@@ -272,7 +274,10 @@ class HttpSmsChannel:
 def _parse(url: str, *, from_address: str = "") -> tuple[ChannelUrl, GatewayOptions]:
     # extra.NAME options are open-ended, so they are added to the known names before the strict check.
     extras = tuple(k for k in _raw_keys(url) if k.startswith(EXTRA_PREFIX) and len(k) > len(EXTRA_PREFIX))
-    parsed = parse_channel_url(url, scheme=SCHEME, options=OPTIONS + extras)
+    with _secrets_masked(url):
+        parsed = parse_channel_url(url, scheme=SCHEME, options=OPTIONS + extras)
+        tls = parsed.flag("tls") if "tls" in parsed.query else True
+        timeout = parsed.number("timeout", DEFAULT_TIMEOUT_SECONDS)
     shown = _describe(parsed)
     q = parsed.query
 
@@ -298,7 +303,6 @@ def _parse(url: str, *, from_address: str = "") -> tuple[ChannelUrl, GatewayOpti
         raise refuse(f"has success_value={success_value} but no success_field; add e.g. success_field=code")
     rate = q.get("rate", DEFAULT_RATE)
     parse_rate(rate, where=f'channel URL "{shown}": rate')
-    tls = parsed.flag("tls") if "tls" in q else True
     port = f":{parsed.port}" if parsed.port else ""
     endpoint = f"{'https' if tls else 'http'}://{parsed.host}{port}{parsed.path or '/'}"
     names = {"to_field": q.get("to_field") or "to", "text_field": q.get("text_field") or "text",
@@ -322,13 +326,14 @@ def _parse(url: str, *, from_address: str = "") -> tuple[ChannelUrl, GatewayOpti
         error_field=q.get("error_field", ""),
         error_code_field=q.get("error_code_field") or success_field,
         transient_codes=frozenset(_list(q.get("transient_codes", ""))),
-        timeout=parsed.number("timeout", DEFAULT_TIMEOUT_SECONDS),
+        timeout=timeout,
         rate=rate,
         dr_token=q.get("dr_token", ""),
         dr_token_header=q.get("dr_token_header") or "X-Herald-Token",
         dr_id_field=q.get("dr_id_field") or "id",
         dr_ref_field=q.get("dr_ref_field", ""),
         dr_status_field=q.get("dr_status_field") or "status",
+        dr_error_field=q.get("dr_error_field", ""),
         dr_statuses=_dr_statuses(q, refuse),
         **names,
     )
@@ -350,7 +355,21 @@ def _dr_statuses(q: Mapping[str, str], refuse) -> dict[str, str]:
 
 
 def _raw_keys(url: str) -> list[str]:
-    return [pair.partition("=")[0] for pair in filter(None, urlsplit(url).query.split("&"))]
+    return [unquote(pair.partition("=")[0]) for pair in filter(None, urlsplit(url).query.split("&"))]
+
+
+@contextmanager
+def _secrets_masked(url: str) -> Iterator[None]:
+    """Mask auth_value and dr_token in errors raised by the shared URL parser, which masks only the password."""
+    pairs = [pair.partition("=") for pair in filter(None, urlsplit(url).query.split("&"))]
+    secrets = sorted({unquote(v) for k, _, v in pairs if unquote(k) in SECRET_OPTIONS and v}, key=len, reverse=True)
+    try:
+        yield
+    except ChannelConfigError as exc:
+        text = str(exc)
+        for secret in secrets:
+            text = text.replace(secret, MASK)
+        raise ChannelConfigError(text) from None
 
 
 def _describe(parsed: ChannelUrl) -> str:

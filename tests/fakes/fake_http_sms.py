@@ -55,7 +55,9 @@ class FakeHttpSms:
         server.block_on_close = False  # a request sleeping in delay_seconds must not hold up stop()
         server.fake = self  # type: ignore[attr-defined]
         self._server = server
-        threading.Thread(target=server.serve_forever, name="fake-http-sms", daemon=True).start()
+        # A short poll interval: shutdown() waits for it, and every test stops a fake.
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, name="fake-http-sms",
+                         daemon=True).start()
         return self
 
     def stop(self) -> None:
