@@ -14,6 +14,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 import campaigns
 from channels import WebhookRejected, parse_twilio_webhook, twilio_auth_token
+from channels.http_sms import parse_http_sms_webhook
 from core.config import Config
 from web.db import get_session
 
@@ -48,6 +49,33 @@ def twilio_status(message_id: int):
         return jsonify(error="WebhookRejected", message=str(exc)), exc.http_status
     # The path names Herald's message; it is signed with the rest of the URL, so it can be trusted.
     events = [dataclasses.replace(event, message_id=message_id) for event in events]
+    clock = current_app.extensions["herald.clock"]
+    campaigns.apply_channel_events(get_session(), events, now=clock.now())
+    return "", 204
+
+
+@bp.post("/http-sms/status")
+def http_sms_status():
+    """Delivery reports from an http-sms:// gateway: one report (JSON object or form) or a JSON list of them.
+
+    The gateway proves itself with the URL's dr_token, sent as ?token= or in a header. Messages are
+    found by the gateway's own id (or by Herald's, when the gateway echoes ref_field). 204 when taken;
+    403 for a missing or wrong token; 400 for a report Herald cannot read; 404 when the SMS channel is
+    not http-sms://.
+    """
+    config: Config = current_app.extensions["herald.config"]
+    sms_url = str(config.channels["sms"].url)
+    scheme = urlsplit(sms_url).scheme
+    if scheme != "http-sms":
+        return jsonify(error="NotFound", message=f"the SMS channel is {scheme}://, not http-sms://, so Herald takes no "
+                       "HTTP SMS delivery reports — set [channels.sms] url to http-sms://… to use a gateway"), 404
+    payload = request.get_json(silent=True) if request.is_json else request.form
+    try:
+        events = parse_http_sms_webhook(url=request.full_path, form_or_json=payload, headers=request.headers,
+                                        channel_url=sms_url)
+    except WebhookRejected as exc:
+        log.warning("event=webhook_rejected provider=http-sms status=%s reason=%r", exc.http_status, str(exc))
+        return jsonify(error="WebhookRejected", message=str(exc)), exc.http_status
     clock = current_app.extensions["herald.clock"]
     campaigns.apply_channel_events(get_session(), events, now=clock.now())
     return "", 204
