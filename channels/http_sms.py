@@ -52,13 +52,18 @@ Delivery reports (POST {base_url}/webhooks/http-sms/status; see parse_http_sms_w
 - `dr_sent_values`    statuses meaning "on its way" (default ACCEPTD,ENROUTE).
 - `dr_failed_values`  statuses meaning failed (default UNDELIV,EXPIRED,REJECTD,DELETED,UNKNOWN).
 - `dr_error_field`    path of the report's error code, recorded on a failed message.
+- `dr_list_field`     path of the list of reports when the gateway wraps them, e.g. `reports`
+                      (a bare JSON list, one JSON object or one form is read without it).
+- `dr_reply`          the body to answer a taken report with (200, JSON), for gateways that retry
+                      until they read their own acknowledgement, e.g. `{"code":0,"msg":"OK"}`
+                      (percent-encoded in the URL); without it Herald answers 204 No Content.
 Status values are compared without regard to case; a status in none of the lists is refused by name.
 
-Classification (send): HTTP 429 and 5xx, timeouts and connection errors are transient (429's
-Retry-After is honoured); 401/403 mean Herald's credentials are wrong, the operator's problem rather
-than the recipient's, so they are transient too and stop the batch (as Twilio's 20003 does); other
-4xx are permanent; a 2xx whose success field does not match is permanent unless its error code is
-listed in `transient_codes`.
+Classification (send): HTTP 429 and 5xx, timeouts and connection errors are transient (the
+Retry-After of a 429 or 5xx is honoured); 401/403 mean Herald's credentials are wrong, and a 3xx
+that the URL points at a moved endpoint: both are the operator's to fix, not the recipient's fault,
+so they are transient too and stop the batch (as Twilio's 20003 does); other 4xx are permanent; a
+2xx whose success field does not match is permanent unless its error code is in `transient_codes`.
 """
 
 from __future__ import annotations
@@ -88,7 +93,7 @@ OPTIONS = (
     "method", "body", "auth_header", "auth_value", "to_field", "text_field", "from_field", "from", "ref_field",
     "signature", "success_field", "success_value", "id_field", "error_field", "error_code_field", "transient_codes",
     "tls", "timeout", "rate", "dr_token", "dr_token_header", "dr_id_field", "dr_ref_field", "dr_status_field",
-    "dr_delivered_values", "dr_sent_values", "dr_failed_values", "dr_error_field",
+    "dr_delivered_values", "dr_sent_values", "dr_failed_values", "dr_error_field", "dr_list_field", "dr_reply",
 )
 SECRET_OPTIONS = ("auth_value", "dr_token")
 # SMPP 3.4 Appendix B / CMPP 2.0 final states, the words most carrier gateways pass through.
@@ -127,6 +132,8 @@ class GatewayOptions:
     dr_ref_field: str = ""
     dr_status_field: str = "status"
     dr_error_field: str = ""
+    dr_list_field: str = ""
+    dr_reply: str = ""
     dr_statuses: Mapping[str, str] = field(default_factory=dict)  # casefolded gateway word -> Herald status
 
 
@@ -156,6 +163,11 @@ def parse_http_sms_webhook(*, url: str, form_or_json: Any, headers: Mapping[str,
     """
     parsed, options = _parse(channel_url)
     _check_token(options, url, headers, _describe(parsed))
+    if options.dr_list_field and isinstance(form_or_json, Mapping):
+        form_or_json = _dig(form_or_json, options.dr_list_field)
+        if not isinstance(form_or_json, list):
+            raise WebhookRejected(f'HTTP SMS delivery report has no list of reports at "{options.dr_list_field}" '
+                                  "(dr_list_field in [channels.sms] url)", 400)
     if isinstance(form_or_json, Mapping):
         reports: list[Any] = [form_or_json]
     elif isinstance(form_or_json, list):
@@ -164,6 +176,11 @@ def parse_http_sms_webhook(*, url: str, form_or_json: Any, headers: Mapping[str,
         raise WebhookRejected("HTTP SMS delivery report is neither a JSON object, a JSON list of reports nor a form",
                               400)
     return [_report_event(options, report, n) for n, report in enumerate(reports, start=1)]
+
+
+def http_sms_report_reply(channel_url: str) -> str:
+    """The body to answer a taken delivery report with (the URL's dr_reply), or "" for 204 No Content."""
+    return _parse(channel_url)[1].dr_reply
 
 
 class HttpSmsChannel:
@@ -226,7 +243,9 @@ class HttpSmsChannel:
             fields[o.from_field] = o.sender
         if o.ref_field:
             fields[o.ref_field] = str(mid)
-        request: dict[str, Any] = {"headers": o.headers, "timeout": o.timeout, "auth": o.auth}
+        # No redirects: requests would turn a redirected POST into a GET without the message.
+        request: dict[str, Any] = {"headers": o.headers, "timeout": o.timeout, "auth": o.auth,
+                                   "allow_redirects": False}
         if o.method == "GET":
             request["params"] = fields
         elif o.body == "form":
@@ -257,6 +276,11 @@ class HttpSmsChannel:
         if status in (401, 403):
             return Refused(mid, False, code or str(status),
                            f"{reason} (the gateway refused Herald's credentials; check auth_value in the URL)"), True
+        if 300 <= status < 400:
+            moved = response.headers.get("Location", "")
+            return Refused(mid, False, code or str(status),
+                           f"{reason} (the gateway redirects to {moved or 'elsewhere'}; put the new address in "
+                           "[channels.sms] url)"), True
         if not 200 <= status < 300:
             return Refused(mid, code not in o.transient_codes, code or str(status), reason), False
         if o.success_field:
@@ -334,6 +358,8 @@ def _parse(url: str, *, from_address: str = "") -> tuple[ChannelUrl, GatewayOpti
         dr_ref_field=q.get("dr_ref_field", ""),
         dr_status_field=q.get("dr_status_field") or "status",
         dr_error_field=q.get("dr_error_field", ""),
+        dr_list_field=q.get("dr_list_field", ""),
+        dr_reply=q.get("dr_reply", ""),
         dr_statuses=_dr_statuses(q, refuse),
         **names,
     )

@@ -14,7 +14,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 import campaigns
 from channels import WebhookRejected, parse_twilio_webhook, twilio_auth_token
-from channels.http_sms import parse_http_sms_webhook
+from channels.http_sms import http_sms_report_reply, parse_http_sms_webhook
 from core.config import Config
 from web.db import get_session
 
@@ -59,9 +59,9 @@ def http_sms_status():
     """Delivery reports from an http-sms:// gateway: one report (JSON object or form) or a JSON list of them.
 
     The gateway proves itself with the URL's dr_token, sent as ?token= or in a header. Messages are
-    found by the gateway's own id (or by Herald's, when the gateway echoes ref_field). 204 when taken;
-    403 for a missing or wrong token; 400 for a report Herald cannot read; 404 when the SMS channel is
-    not http-sms://.
+    found by the gateway's own id (or by Herald's, when the gateway echoes ref_field). 204 when taken
+    (or 200 with the URL's dr_reply, for gateways that wait for their own acknowledgement); 403 for a
+    missing or wrong token; 400 for a report Herald cannot read; 404 when the SMS channel is not http-sms://.
     """
     config: Config = current_app.extensions["herald.config"]
     sms_url = str(config.channels["sms"].url)
@@ -78,4 +78,5 @@ def http_sms_status():
         return jsonify(error="WebhookRejected", message=str(exc)), exc.http_status
     clock = current_app.extensions["herald.clock"]
     campaigns.apply_channel_events(get_session(), events, now=clock.now())
-    return "", 204
+    reply = http_sms_report_reply(sms_url)
+    return (reply, 200, {"Content-Type": "application/json"}) if reply else ("", 204)

@@ -20,7 +20,7 @@ from channels import (
     open_channel,
 )
 from channels.http_sms import HttpSmsChannel, parse_http_sms_webhook, with_signature
-from tests.fakes.fake_http_sms import FakeHttpSms
+from tests.fakes.fake_http_sms import MOVED_PATH, SEND_PATH, FakeHttpSms
 
 SECRET = "s3cr3t-gateway-key"
 DR_SECRET = "dr-s3cr3t-value"
@@ -241,6 +241,10 @@ def script_wrong_path(fake):
     return {"path": "/sms/nowhere"}, None
 
 
+def script_moved(fake):
+    return {"path": MOVED_PATH}, None
+
+
 def script_dropped(fake):
     fake.drop_connections(1)
     return {}, None
@@ -256,6 +260,7 @@ CLASSIFICATION = [
     (script_503, False, "503", 2.0, "service unavailable"),
     (script_wrong_key, False, "401", None, "check auth_value"),
     (script_wrong_path, True, "404", None, "no such API"),
+    (script_moved, False, "301", None, f"redirects to {SEND_PATH}"),
     (script_dropped, False, "connection-error", None, "Connection"),
 ]
 
@@ -356,3 +361,11 @@ def test_an_unreadable_report_is_400_naming_what_is_wrong(fake, payload, words):
         parse(fake, payload)
     assert info.value.http_status == 400
     assert words in str(info.value)
+
+
+def test_a_report_list_wrapped_in_an_object_is_read_from_dr_list_field(fake):
+    payload = {"total": 2, "reports": [{"msgId": "a1", "status": "DELIVRD"}, {"msgId": "a2", "status": "EXPIRED"}]}
+    events = parse(fake, payload, dr_list_field="reports")
+    assert [(e.provider_id, e.status) for e in events] == [("a1", "delivered"), ("a2", "failed")]
+    with pytest.raises(WebhookRejected, match='no list of reports at "reports"'):
+        parse(fake, {"msgId": "a1", "status": "DELIVRD"}, dr_list_field="reports")

@@ -10,7 +10,8 @@ Authorization, and answers JSON: {"code": "OK", "message": "success", "data": {"
 success, or a business error with HTTP 200 — {"code": "1001", …} for an invalid number, "1002" for
 empty content, or whatever `business_error_next` scripted. Scripted faults: `fail_next(n, status,
 retry_after=)` (HTTP 429/500/502/503 with {"code": "<status>"}), `delay_seconds` (answer late) and
-`drop_connections(n)` (close the socket without answering). A wrong token gets 401.
+`drop_connections(n)` (close the socket without answering). A wrong token gets 401; the old
+path MOVED_PATH answers 301 to the current one.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import requests
 from channels.segments import count_sms
 
 SEND_PATH = "/sms/send"
+MOVED_PATH = "/sms/v1/send"  # answers 301 to SEND_PATH, as a gateway that moved its API does
 INVALID_NUMBER = ("1001", "invalid mobile number")
 EMPTY_CONTENT = ("1002", "content is empty")
 FAULT_MESSAGES = {429: "too many requests", 500: "internal error", 502: "bad gateway", 503: "service unavailable"}
@@ -209,6 +211,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _handle(self, raw: str) -> None:
         parts = urlsplit(self.path)
+        if parts.path == MOVED_PATH:
+            return self._reply(301, {"code": "301", "message": "moved permanently"}, {"Location": SEND_PATH})
         if parts.path != SEND_PATH:
             return self._reply(404, {"code": "404", "message": f"no such API {parts.path}"})
         if self.fake._take_drop():

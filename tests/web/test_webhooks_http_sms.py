@@ -25,8 +25,14 @@ def gateway() -> Iterator[FakeHttpSms]:
 
 
 @pytest.fixture
-def config(tmp_path, db_url, gateway):
-    return make_config(tmp_path, db_url, HERALD_CHANNELS_SMS_URL=gateway.channel_url())
+def sms_options() -> dict[str, str]:
+    """Extra http-sms:// options for the app's SMS channel; a test parametrizes it to change them."""
+    return {}
+
+
+@pytest.fixture
+def config(tmp_path, db_url, gateway, sms_options):
+    return make_config(tmp_path, db_url, HERALD_CHANNELS_SMS_URL=gateway.channel_url(**sms_options))
 
 
 @pytest.fixture
@@ -120,6 +126,14 @@ def test_an_unknown_status_is_400_naming_it_and_changes_nothing(client, session,
 def test_a_late_enroute_after_delivrd_leaves_the_message_delivered(client, session, gateway, sent_message):
     assert post_reports(client, gateway, "DELIVRD").status_code == 204
     assert post_reports(client, gateway, "ENROUTE").status_code == 204
+    assert row_of(session, sent_message)[0] == "delivered"
+
+
+@pytest.mark.parametrize("sms_options", [{"dr_reply": '{"code":0,"msg":"接收成功"}'}])
+def test_a_taken_report_is_answered_with_the_gateways_own_acknowledgement(client, session, gateway, sent_message):
+    response = post_reports(client, gateway, "DELIVRD")
+    assert response.status_code == 200
+    assert response.json == {"code": 0, "msg": "接收成功"}
     assert row_of(session, sent_message)[0] == "delivered"
 
 
