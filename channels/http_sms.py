@@ -227,9 +227,7 @@ class HttpSmsChannel:
     # ------------------------------------------------------------------ internals
     def _http(self) -> requests.Session:
         if self._session is None:
-            session = requests.Session()
-            session.trust_env = False  # proxies and netrc come from Herald's config, never the environment
-            self._session = session
+            self._session = requests.Session()  # one per channel: keep-alive across the batch and the next
         return self._session
 
     def _send_one(self, message: Outgoing) -> tuple[SendResult, bool]:
