@@ -41,7 +41,6 @@ from sqlalchemy import (
     false,
     func,
     or_,
-    select,
     true,
 )
 from sqlalchemy.ext.compiler import compiles
@@ -382,10 +381,7 @@ def compile_condition(rule: Condition, *, today: date) -> ColumnElement[bool]:
     if kind == "list":
         return exists().where(ListMember.contact_id == Contact.id, ListMember.list_id.in_(rule.value))
     if kind == "consent":
-        channel = rule.field.removeprefix("consent.")
-        current = select(Consent.status).where(Consent.contact_id == Contact.id, Consent.channel == channel)
-        status = func.coalesce(current.scalar_subquery(), "subscribed")
-        return status == rule.value if rule.op == "eq" else status.in_(rule.value)
+        return _consent_in(rule.field.removeprefix("consent."), [rule.value] if rule.op == "eq" else rule.value)
     if kind == "birthday" and rule.op == "birthday_within_days":
         return _birthday_within(rule.value, today)
     if kind == "created_at" and rule.op in ("older_than_days", "newer_than_days"):
@@ -399,6 +395,20 @@ def compile_condition(rule: Condition, *, today: date) -> ColumnElement[bool]:
     if kind == "text":
         return _compare(column, rule.op, rule.value, text=True)
     return _compare(column, rule.op, rule.value, text=False)
+
+
+def _consent_in(channel: str, statuses: list[str]) -> ColumnElement[bool]:
+    """The contact's consent on `channel` is one of `statuses`; no row means "subscribed".
+
+    Written as [NOT] EXISTS rather than COALESCE((SELECT status …), 'subscribed'): PostgreSQL turns an
+    EXISTS among ANDed conditions into a semi- or anti-join over consents, where the scalar sub-select
+    is a lookup per contact. At most one row per (contact, channel) (unique key), so "no row, or a row
+    in S" is "no row outside S".
+    """
+    rows = exists().where(Consent.contact_id == Contact.id, Consent.channel == channel)
+    if "subscribed" in statuses:
+        return ~rows.where(Consent.status.not_in(statuses))
+    return rows.where(Consent.status.in_(statuses))
 
 
 def _compare(value: Any, op: str, operand: Any, *, text: bool) -> ColumnElement[bool]:
