@@ -203,56 +203,64 @@ class Dispatcher:
 
     def record(self, session: Session, batch: Sequence[ClaimedMessage], outgoing: Mapping[int, Outgoing],
                results: Sequence[SendResult]) -> None:
-        """Record every result in one transaction, then finish the runs with nothing left to send."""
+        """Record every result in one transaction, then finish the runs with nothing left to send.
+
+        One executemany per kind of answer (sent, failed, retry) and one INSERT of the events, however
+        large the batch; each row's UPDATE stays conditional (see queries.mark_messages_sent).
+        """
         now = self.clock.now()
         by_id = {c.message.id: c for c in batch}
+        sent: list[queries.SentMessage] = []
+        failed: list[queries.RefusedMessage] = []
+        retried: list[queries.RefusedMessage] = []
         events: list[dict[str, Any]] = []
         for result in results:
             claimed = by_id.get(result.message_id)
             if claimed is None:
                 raise ChannelContractBroken(f"a result for message {result.message_id}, which is not in this batch")
             if isinstance(result, Accepted):
-                events.append(self._record_accepted(session, claimed, result, outgoing.get(result.message_id), now))
+                events.append(self._record_accepted(sent, claimed, result, outgoing.get(result.message_id), now))
             else:
-                events.append(self._record_refused(session, claimed, result, now))
+                events.append(self._record_refused(failed, retried, claimed, result, now))
+        queries.mark_messages_sent(session, sent, now=now)
+        queries.mark_messages_failed(session, failed, now=now)
+        queries.requeue_messages(session, retried, now=now)
         queries.add_events(session, events)
         queries.finish_idle_runs(session, {c.message.run_id for c in batch}, now=now)
         session.commit()
 
-    def _record_accepted(self, session: Session, claimed: ClaimedMessage, result: Accepted,
-                         sent: Outgoing | None, now: datetime) -> dict[str, Any]:
+    def _record_accepted(self, sent: list[queries.SentMessage], claimed: ClaimedMessage, result: Accepted,
+                         outgoing: Outgoing | None, now: datetime) -> dict[str, Any]:
         message = claimed.message
         segments = result.segments
-        if segments is None and message.channel == "sms" and sent is not None:
-            segments = count_sms(sent.body).segments
+        if segments is None and message.channel == "sms" and outgoing is not None:
+            segments = count_sms(outgoing.body).segments
         if result.cost is not None:
             cost, currency = result.cost, result.currency or self.currency
         else:
             unit = self.price.get(message.channel, Decimal("0"))
             cost = unit * (segments or 1) if message.channel == "sms" else unit
             currency = self.currency
-        queries.mark_message_sent(session, message_id=message.id, provider_id=result.provider_id, segments=segments,
-                                  cost=cost, currency=currency, now=now)
+        sent.append(queries.SentMessage(message.id, result.provider_id, segments, cost, currency))
         log.info("event=sent message_id=%d campaign_id=%d run_id=%d channel=%s provider_id=%s", message.id,
                  message.campaign_id, message.run_id, message.channel, result.provider_id)
         return _event(message.id, "sent", now, provider_id=result.provider_id, segments=segments,
                       cost=str(cost), currency=currency, estimated=result.cost is None)
 
-    def _record_refused(self, session: Session, claimed: ClaimedMessage, result: Refused,
-                        now: datetime) -> dict[str, Any]:
+    def _record_refused(self, failed: list[queries.RefusedMessage], retried: list[queries.RefusedMessage],
+                        claimed: ClaimedMessage, result: Refused, now: datetime) -> dict[str, Any]:
         message = claimed.message
         detail = {"code": result.code, "reason": result.reason, "attempt": message.attempts}
         if not result.permanent and message.attempts < self.max_attempts:
             delay = result.retry_after if result.retry_after is not None else (
                 self.retry_base_seconds * 2 ** (message.attempts - 1))
             retry_at = now + timedelta(seconds=delay)
-            queries.requeue_message(session, message_id=message.id, not_before=retry_at, code=result.code,
-                                    reason=result.reason, now=now)
+            retried.append(queries.RefusedMessage(message.id, result.code, result.reason, not_before=retry_at))
             log.info("event=retry message_id=%d campaign_id=%d run_id=%d channel=%s code=%s attempt=%d retry_in=%.0fs",
                      message.id, message.campaign_id, message.run_id, message.channel, result.code, message.attempts,
                      delay)
             return _event(message.id, "retry", now, **detail, retry_at=retry_at.isoformat())
-        queries.mark_message_failed(session, message_id=message.id, code=result.code, reason=result.reason, now=now)
+        failed.append(queries.RefusedMessage(message.id, result.code, result.reason))
         log.warning("event=failed message_id=%d campaign_id=%d run_id=%d channel=%s code=%s permanent=%s reason=%r",
                     message.id, message.campaign_id, message.run_id, message.channel, result.code, result.permanent,
                     result.reason)

@@ -1,0 +1,96 @@
+"""Recording a batch: a few statements whatever its size, and a callback's word still stands."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import event
+
+from campaigns import apply_channel_events
+from campaigns.queries import SentMessage, mark_messages_sent
+from channels import ChannelEvent
+from tests.campaigns.factories import (
+    ScriptedChannel,
+    events_of,
+    make_contact,
+    make_dispatcher,
+    messages_of,
+    refuse,
+    start_campaign,
+)
+
+
+def test_a_delivered_callback_that_beat_the_record_keeps_its_status_and_gets_the_provider_id(
+        backend, session, database, clock):
+    contacts = [make_contact(session, now=clock.now()) for _ in range(3)]
+    _, run = start_campaign(session, now=clock.now())
+    fast = contacts[1].phone
+
+    def callbacks_arrive_while_sending() -> None:
+        (mid,) = [m.id for m in messages_of(session, run.id) if m.address == fast]
+        with database.session() as s:
+            apply_channel_events(s, [ChannelEvent("delivered", message_id=mid, provider_status="delivered")],
+                                 now=clock.now())
+
+    clock.advance(seconds=2)
+    make_dispatcher(database, ScriptedChannel(on_send=callbacks_arrive_while_sending), clock).dispatch_due()
+    rows = {m.address: m for m in messages_of(session, run.id)}
+    assert {address: m.status for address, m in rows.items()} == {
+        contacts[0].phone: "sent", fast: "delivered", contacts[2].phone: "sent"}
+    delivered = rows[fast]
+    assert delivered.provider_id == f"P{delivered.id}"
+    assert (delivered.cost, delivered.currency, delivered.segments) == (Decimal("0.0079"), "USD", 1)
+    assert delivered.sent_at == clock.now() and delivered.lease_expires_at is None
+    assert [e.type for e in events_of(session, delivered.id)] == ["delivered", "sent"]
+
+
+def test_mark_messages_sent_counts_only_the_rows_it_moved_and_fills_in_but_never_overwrites(
+        backend, session, database, clock, channel):
+    for _ in range(2):
+        make_contact(session, now=clock.now())
+    _, run = start_campaign(session, now=clock.now())
+    make_dispatcher(database, channel, clock).dispatch_due()
+    first, second = messages_of(session, run.id)
+    apply_channel_events(session, [ChannelEvent("delivered", message_id=first.id, provider_status="delivered")],
+                         now=clock.now())
+    with database.session() as s:
+        # Both rows were recorded already: a repeated answer moves nothing and changes no provider id.
+        moved = mark_messages_sent(s, [SentMessage(first.id, "OTHER", 5, Decimal("9"), "EUR"),
+                                       SentMessage(second.id, "OTHER", 5, Decimal("9"), "EUR")], now=clock.now())
+        s.commit()
+    assert moved == 0
+    assert [(m.status, m.provider_id, m.currency) for m in messages_of(session, run.id)] == [
+        ("delivered", f"P{first.id}", "USD"), ("sent", f"P{second.id}", "USD")]
+
+
+def test_recording_a_batch_takes_the_same_statements_for_3_messages_as_for_60(backend, session, database, clock):
+    def statements_to_record(size: int) -> list[str]:
+        contacts = [make_contact(session, now=clock.now()) for _ in range(size)]
+        bad = {contacts[0].phone: refuse(permanent=True), contacts[1].phone: refuse(permanent=False)}
+        start_campaign(session, now=clock.now())
+        seen: list[str] = []
+
+        def note(conn, cursor, statement, parameters, context, executemany):
+            words = statement.split()
+            if words[0].upper() in ("UPDATE", "INSERT") and "messages" in statement:
+                seen.append(" ".join(words[:3]))
+
+        dispatcher = make_dispatcher(database, ScriptedChannel(bad), clock, batch_size=1000)
+        dispatcher.claim = _recording_only(dispatcher.claim, database, note)
+        dispatcher.dispatch_due()
+        event.remove(database.engine, "before_cursor_execute", note)
+        return seen
+
+    small = statements_to_record(3)
+    large = statements_to_record(60)
+    assert small == large
+    assert len(large) <= 5  # sent, failed, retry, the events, the run's completion check
+
+
+def _recording_only(claim, database, note):
+    """Start listening after the claim, so only the statements that record the answers are seen."""
+    def claim_then_listen(session):
+        claimed = claim(session)
+        event.listen(database.engine, "before_cursor_execute", note)
+        return claimed
+    return claim_then_listen
