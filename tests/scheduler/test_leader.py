@@ -103,3 +103,40 @@ def test_one_of_two_scheduler_processes_leads_and_the_other_takes_over_after_kil
             if proc.poll() is None:
                 proc.kill()
             proc.wait(10)
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_scheduler_stops_with_leadership_lost_when_its_lock_connection_dies(backend, tmp_path, db_url, database):
+    import threading
+
+    from scheduler.standalone import LeadershipLost, run_scheduler
+    from tests.conftest import make_config
+
+    config = make_config(tmp_path, db_url, HERALD_SENDER_MODE="celery",
+                         HERALD_CELERY_BROKER_URL="redis://127.0.0.1:6379/15")
+    outcome: list[BaseException | None] = []
+
+    def run() -> None:
+        try:
+            run_scheduler(config, database, standby_poll_seconds=0.2, heartbeat_seconds=0.2)
+            outcome.append(None)
+        except BaseException as exc:  # noqa: BLE001 - handed to the test thread
+            outcome.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    probe = LeaderLock(database)
+    deadline = time.monotonic() + 10
+    while probe.acquire() and time.monotonic() < deadline:  # until the scheduler under test leads
+        probe.release()
+        time.sleep(0.05)
+    probe.release()
+    with database.engine.connect() as conn:
+        killed = conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                   "WHERE datname = current_database() AND application_name LIKE 'herald scheduler%' "
+                                   "AND pid <> pg_backend_pid()")).all()
+        conn.commit()
+    assert killed, "the scheduler under test never took the lock"
+    thread.join(10)
+    assert not thread.is_alive(), "the scheduler kept running without its lock"
+    assert isinstance(outcome[0], LeadershipLost)
