@@ -78,6 +78,7 @@ _LINE_BREAK = re.compile(r"[\r\n]")
 # or ASCII that a reader would mistake for an encoded word.
 _NEEDS_ENCODED_WORDS = re.compile(r"[^\t\x20-\x7e]|=\?")
 _NOT_7BIT = re.compile(r"[^\t\n\x20-\x7e]")
+_DOT_AT_LINE_START = re.compile(rb"^\.", re.MULTILINE)
 _PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+")
 # Encoded word "=?utf-8?b?…?=": 12 characters around the base64 text, at most 75 in all (RFC 2047 §2).
 _WORD_OVERHEAD = 12
@@ -349,7 +350,7 @@ class SmtpChannel:
                     conn.send_message(encoded, from_addr=self.envelope_from, to_addrs=[message.to])
                     return Accepted(message.message_id, provider_id=str(encoded["Message-ID"]))
                 data, message_id = encoded
-                conn.sendmail(self.envelope_from, [message.to], data)
+                self._transmit(conn, message.to, data)
                 return Accepted(message.message_id, provider_id=message_id)
             except smtplib.SMTPServerDisconnected as exc:
                 self._drop()
@@ -385,6 +386,43 @@ class SmtpChannel:
                     continue
             return refused
         raise AssertionError("unreachable: the loop returns on its second attempt")
+
+    def _transmit(self, conn: smtplib.SMTP, to: str, data: bytes) -> None:
+        """MAIL, RCPT and DATA in one write when the server offers PIPELINING (RFC 2920), then the
+        content: two round trips per message instead of four. Raises what smtplib's sendmail() raises
+        for the same replies, so _send_one classifies both paths alike."""
+        if not (conn.has_extn("pipelining") and _PLAIN_ADDRESS.fullmatch(to)):
+            conn.sendmail(self.envelope_from, [to], data)
+            return
+        size = f" SIZE={len(data)}" if conn.has_extn("size") else ""
+        conn.send(f"MAIL FROM:<{self.envelope_from}>{size}\r\nRCPT TO:<{to}>\r\nDATA\r\n")
+        replies = []
+        for _command in ("MAIL", "RCPT", "DATA"):  # every reply is read, so the session stays in step
+            code, reply = conn.getreply()
+            replies.append((code, reply))
+            if code == 421:  # the server is closing the session: no more replies will come
+                conn.close()
+                break
+        (mail_code, mail_reply), *rest = replies
+        if len(replies) < 3 or mail_code != 250 or rest[0][0] not in (250, 251) or rest[1][0] != 354:
+            if conn.sock is not None:  # like sendmail(): reset the transaction after a refusal
+                try:
+                    conn.rset()
+                except smtplib.SMTPServerDisconnected:
+                    pass
+            if mail_code != 250:
+                raise smtplib.SMTPSenderRefused(mail_code, mail_reply, self.envelope_from)
+            rcpt_code, rcpt_reply = rest[0]
+            if rcpt_code not in (250, 251):
+                raise smtplib.SMTPRecipientsRefused({to: (rcpt_code, rcpt_reply)})
+            raise smtplib.SMTPDataError(*rest[1])
+        content = _DOT_AT_LINE_START.sub(b"..", data)  # RFC 5321 §4.5.2 transparency
+        conn.send(content + b".\r\n")  # `data` ends with CRLF
+        code, reply = conn.getreply()
+        if code != 250:
+            if code == 421:
+                conn.close()
+            raise smtplib.SMTPDataError(code, reply)
 
     def _encode(self, message: Outgoing) -> tuple[bytes, str] | EmailMessage | Refused:
         """The message's bytes and Message-ID; the stdlib message when an address is not ASCII; or a
