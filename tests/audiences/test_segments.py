@@ -153,6 +153,11 @@ OPERATOR_CASES = [
     (where("attributes.vip", "neq", True), {"bob", "wang", "zed", "eve"}),
     (where("attributes.joined", "lt", "2021-01-01"), {"ann"}),
     (where("attributes.tier", "contains", "a"), {"ann", "wang"}),
+    (where("attributes.code", "starts_with", "5"), {"bob"}),  # not the number 5
+    (where("attributes.score", "starts_with", "9"), {"wang"}),
+    (where("attributes.vip", "starts_with", "t"), set()),  # true is a boolean, not the text "true"
+    (where("attributes.tier", "starts_with", "a"), {"ann", "wang"}),
+    (where("company", "starts_with", "ACME"), {"ann", "bob", "eve"}),
     (where("attributes.missing", "empty"), {"ann", "bob", "wang", "zed", "eve"}),
     ({"any": [{"field": "country", "op": "eq", "value": "GB"},
               {"all": [{"field": "attributes.tier", "op": "eq", "value": "A"},

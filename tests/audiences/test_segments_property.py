@@ -23,7 +23,7 @@ LIST_NAMES = ("VIP", "Fair")
 # Small value pools, so random rules and random contacts often meet. Letters are ASCII (either case) or
 # CJK: "contains" ignores ASCII case on both databases, and other cased letters are outside its promise.
 TEXT = st.text(alphabet="aAbZ_%芳王", max_size=3)
-ATTRIBUTE_VALUES = st.sampled_from(["A", "B", "", "5", "a_", 5, 0, 2.5, -1, 100, True, False])
+ATTRIBUTE_VALUES = st.sampled_from(["A", "B", "", "5", "a_", "tA", 5, 0, 2.5, -1, 100, True, False])
 ABSENT = object()
 
 
@@ -74,15 +74,15 @@ def conditions(draw) -> dict[str, Any]:
         value = draw(st.integers(0, 60) if op.endswith("_days") else
                      st.integers(0, 60).map(lambda n: (NOW - timedelta(days=n)).isoformat()))
     elif field.startswith("attributes."):
-        op = draw(st.sampled_from(["eq", "neq", "in", "not_in", "contains", "empty", "not_empty", "gt", "lte",
-                                   "between"]))
+        op = draw(st.sampled_from(["eq", "neq", "in", "not_in", "contains", "starts_with", "empty", "not_empty",
+                                   "gt", "lte", "between"]))
         if op in ("eq", "neq"):
             value = draw(ATTRIBUTE_VALUES)
         elif op in ("in", "not_in"):
             value = draw(st.one_of(st.lists(st.sampled_from(["A", "B", "", "5"]), min_size=1, max_size=3),
                                    st.lists(st.sampled_from([5, 0, 2.5, 100]), min_size=1, max_size=3)))
-        elif op == "contains":
-            value = draw(st.sampled_from(["a", "_", "5"]))
+        elif op in ("contains", "starts_with"):
+            value = draw(st.sampled_from(["a", "A", "_", "5", "t", "F", "-"]))
         elif op == "between":
             value = draw(st.one_of(st.lists(st.integers(-2, 101), min_size=2, max_size=2),
                                    st.lists(st.sampled_from(["", "A", "B", "5"]), min_size=2, max_size=2)))

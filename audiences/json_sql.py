@@ -1,0 +1,101 @@
+"""SQL that SQLite and PostgreSQL spell differently, for segment_rules: JSON type tests and code-point ordering.
+
+Each construct is a SQLAlchemy element with one compile function per dialect, so the rule compiler
+builds one expression and the database it runs on decides the spelling.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Boolean, ColumnElement, String, bindparam
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import FunctionElement
+
+from audiences.models import Contact
+
+
+class _JsonIs(FunctionElement[bool]):
+    """True when the attribute `key` holds a JSON value of this class's kind; NULL when it is absent.
+
+    SQLAlchemy's accessors (`as_string()`, `as_float()`) extract a value but do not say its JSON type,
+    and the two databases disagree on what they return for the other types (PostgreSQL's ->> gives
+    '5' for the number 5, SQLite's json_extract gives 5), so each kind test is spelt per dialect here.
+    The arguments are (column, key, sqlite_path); each dialect renders only the one it needs.
+    """
+
+    type = Boolean()
+    inherit_cache = True
+    kind = ""
+
+
+class _JsonIsString(_JsonIs):
+    name = "json_is_string"
+    inherit_cache = True
+    kind = "string"
+
+
+class _JsonIsNumber(_JsonIs):
+    name = "json_is_number"
+    inherit_cache = True
+    kind = "number"
+
+
+class _JsonIsTrue(_JsonIs):
+    name = "json_is_true"
+    inherit_cache = True
+    kind = "true"
+
+
+class _JsonIsFalse(_JsonIs):
+    name = "json_is_false"
+    inherit_cache = True
+    kind = "false"
+
+
+_SQLITE_TYPES = {"string": "'text'", "number": "'integer', 'real'", "true": "'true'", "false": "'false'"}
+
+
+@compiles(_JsonIs, "sqlite")
+def _json_is_sqlite(element: _JsonIs, compiler: Any, **kw: Any) -> str:
+    column, _key, path = element.clauses.clauses
+    return (f"(json_type({compiler.process(column, **kw)}, {compiler.process(path, **kw)}) "
+            f"IN ({_SQLITE_TYPES[element.kind]}))")
+
+
+@compiles(_JsonIs, "postgresql")
+def _json_is_postgresql(element: _JsonIs, compiler: Any, **kw: Any) -> str:
+    column, key, _path = element.clauses.clauses
+    fragment = f"({compiler.process(column, **kw)} -> {compiler.process(key, **kw)})"
+    if element.kind in ("true", "false"):
+        # A JSON scalar's fragment is its token, so a boolean is exactly 'true' or 'false' (a string
+        # "true" keeps its quotes): one extraction instead of json_typeof plus ->>.
+        return f"(CAST({fragment} AS TEXT) = '{element.kind}')"
+    return f"(json_typeof{fragment} = '{element.kind}')"
+
+
+_JSON_IS = {"string": _JsonIsString, "number": _JsonIsNumber, "true": _JsonIsTrue, "false": _JsonIsFalse}
+
+
+def json_is(name: str, kind: str) -> ColumnElement[bool]:
+    """The custom attribute `name` holds a JSON string / number / true / false (`kind`); NULL when absent."""
+    path = '$."' + name + '"'
+    return _JSON_IS[kind](Contact.attributes, bindparam(None, name, String), bindparam(None, path, String))
+
+
+class Bytewise(FunctionElement[str]):
+    """Text compared by code point on both dialects: COLLATE "C" on PostgreSQL (SQLite's BINARY already is)."""
+
+    name = "bytewise"
+    type = String()
+    inherit_cache = True
+
+
+@compiles(Bytewise)
+def _bytewise_default(element: Bytewise, compiler: Any, **kw: Any) -> str:
+    return compiler.process(element.clauses.clauses[0], **kw)
+
+
+@compiles(Bytewise, "postgresql")
+def _bytewise_postgresql(element: Bytewise, compiler: Any, **kw: Any) -> str:
+    return f'({compiler.process(element.clauses.clauses[0], **kw)} COLLATE "C")'
