@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import select
+from werkzeug.serving import make_server
 
 import campaigns
 from audiences import create_contact
@@ -134,6 +136,21 @@ def test_a_taken_report_is_answered_with_the_gateways_own_acknowledgement(client
     response = post_reports(client, gateway, "DELIVRD")
     assert response.status_code == 200
     assert response.json == {"code": 0, "msg": "接收成功"}
+    assert row_of(session, sent_message)[0] == "delivered"
+
+
+@pytest.mark.parametrize("in_query", [False, True], ids=["token-header", "token-query"])
+def test_the_fake_gateway_pushes_reports_over_http_and_herald_takes_them(csrf_app, session, gateway, sent_message,
+                                                                         in_query):
+    server = make_server("127.0.0.1", 0, csrf_app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}{PATH}"
+        assert gateway.send_delivery_reports(url, "DELIVRD", token="forged", in_query=in_query) == 403
+        assert row_of(session, sent_message)[0] == "sent"
+        assert gateway.send_delivery_reports(url, "DELIVRD", in_query=in_query) == 204
+    finally:
+        server.shutdown()
     assert row_of(session, sent_message)[0] == "delivered"
 
 
