@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Boolean, ColumnElement, String, bindparam
+from sqlalchemy import Boolean, ColumnElement, Float, String, bindparam
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
@@ -35,12 +35,6 @@ class _JsonIsString(_JsonIs):
     kind = "string"
 
 
-class _JsonIsNumber(_JsonIs):
-    name = "json_is_number"
-    inherit_cache = True
-    kind = "number"
-
-
 class _JsonIsTrue(_JsonIs):
     name = "json_is_true"
     inherit_cache = True
@@ -53,7 +47,7 @@ class _JsonIsFalse(_JsonIs):
     kind = "false"
 
 
-_SQLITE_TYPES = {"string": "'text'", "number": "'integer', 'real'", "true": "'true'", "false": "'false'"}
+_SQLITE_TYPES = {"string": "'text'", "true": "'true'", "false": "'false'"}
 
 
 @compiles(_JsonIs, "sqlite")
@@ -74,11 +68,11 @@ def _json_is_postgresql(element: _JsonIs, compiler: Any, **kw: Any) -> str:
     return f"(json_typeof{fragment} = '{element.kind}')"
 
 
-_JSON_IS = {"string": _JsonIsString, "number": _JsonIsNumber, "true": _JsonIsTrue, "false": _JsonIsFalse}
+_JSON_IS = {"string": _JsonIsString, "true": _JsonIsTrue, "false": _JsonIsFalse}
 
 
 def json_is(name: str, kind: str) -> ColumnElement[bool]:
-    """The custom attribute `name` holds a JSON string / number / true / false (`kind`); NULL when absent."""
+    """The custom attribute `name` holds a JSON string / true / false (`kind`); NULL when absent."""
     path = '$."' + name + '"'
     return _JSON_IS[kind](Contact.attributes, bindparam(None, name, String), bindparam(None, path, String))
 
@@ -99,3 +93,51 @@ def _bytewise_default(element: Bytewise, compiler: Any, **kw: Any) -> str:
 @compiles(Bytewise, "postgresql")
 def _bytewise_postgresql(element: Bytewise, compiler: Any, **kw: Any) -> str:
     return f'({compiler.process(element.clauses.clauses[0], **kw)} COLLATE "C")'
+
+
+class JsonNumber(FunctionElement[float]):
+    """The custom attribute as a number: a JSON number, or a JSON string written as a plain decimal
+    ("90", "-2.5") — CSV imports store every custom value as text, and "score ≥ 50" must still work
+    for them. NULL for anything else (booleans, other text, absent), so no cast can fail on a row.
+
+    Arguments: (column, key, sqlite_path). SQLAlchemy's `as_float()` is not enough: it casts blindly
+    (PostgreSQL raises on "abc") and on SQLite passes text through (where '90' > 100 is true).
+    """
+
+    name = "json_number"
+    type = Float()
+    inherit_cache = True
+
+
+# A plain decimal; PostgreSQL's ->> cannot tell a number from a string, so its pattern also admits the
+# exponent a JSON number may carry (1e+20). A *string* "1e5" is therefore a number on PostgreSQL only.
+_DECIMAL_PG = r"^(-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?)$"
+
+
+@compiles(JsonNumber, "postgresql")
+def _json_number_postgresql(element: JsonNumber, compiler: Any, **kw: Any) -> str:
+    column, key, _path = element.clauses.clauses
+    # substring(… FROM pattern) is NULL when the text does not match, so one extraction both tests
+    # and converts: on the json type every extra operator re-parses the whole document per row.
+    text = f"({compiler.process(column, **kw)} ->> {compiler.process(key, **kw)})"
+    return f"CAST(substring({text} FROM '{_DECIMAL_PG}') AS DOUBLE PRECISION)"
+
+
+@compiles(JsonNumber, "sqlite")
+def _json_number_sqlite(element: JsonNumber, compiler: Any, **kw: Any) -> str:
+    column, _key, path = element.clauses.clauses
+    args = f"{compiler.process(column, **kw)}, {compiler.process(path, **kw)}"
+    value = f"json_extract({args})"
+    # SQLite has no regular expressions by default; these GLOBs admit exactly -?digits(.digits)?.
+    decimal = " AND ".join([
+        f"{value} <> ''", f"{value} <> '-'", f"NOT {value} GLOB '*[^0-9.-]*'", f"NOT {value} GLOB '?*-*'",
+        f"NOT {value} GLOB '*.*.*'", f"NOT {value} GLOB '*.'", f"NOT {value} GLOB '.*'", f"NOT {value} GLOB '-.*'",
+    ])
+    return (f"(CASE json_type({args}) WHEN 'integer' THEN {value} WHEN 'real' THEN {value} "
+            f"WHEN 'text' THEN (CASE WHEN {decimal} THEN CAST({value} AS REAL) END) END)")
+
+
+def json_number(name: str) -> ColumnElement[float]:
+    """The custom attribute `name` as a number (see JsonNumber); NULL when it is not one."""
+    path = '$."' + name + '"'
+    return JsonNumber(Contact.attributes, bindparam(None, name, String), bindparam(None, path, String))

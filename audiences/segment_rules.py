@@ -12,7 +12,8 @@ What each condition means, on SQLite and PostgreSQL alike:
   only ASCII, so non-ASCII letters compare exactly there); `gt`…`between` on text compare code points
   (PostgreSQL is told COLLATE "C", so its locale cannot reorder them).
 - `attributes.<name>`: the rule value's JSON type picks the comparison: a string compares with string
-  attributes only, a number with numbers only, true/false with booleans only.
+  attributes only; a number with numbers and with strings written as plain decimals ("90", "-2.5"; CSV
+  imports store text); true/false with booleans only.
 - `consent.<channel>`: no consent row counts as "subscribed" (the opt-out model of audience_select).
 - `birthday_within_days N`: the birthday's month and day fall on today … today+N, across the year end,
   whatever the year of birth; a 29 February birthday counts on 28 February in other years.
@@ -41,7 +42,7 @@ from sqlalchemy import (
     true,
 )
 
-from audiences.json_sql import Bytewise, json_is
+from audiences.json_sql import Bytewise, json_is, json_number
 from audiences.models import CONSENT_STATUSES, Consent, Contact, ListMember
 from core.errors import Invalid
 
@@ -364,7 +365,7 @@ def _attribute_condition(rule: Condition) -> ColumnElement[bool]:
     if isinstance(sample, bool):
         return json_is(name, "true" if sample else "false")
     if isinstance(sample, int | float):
-        number = case((json_is(name, "number"), accessor.as_float()), else_=None)
+        number = json_number(name)
         operand = [float(v) for v in rule.value] if isinstance(rule.value, list) else float(rule.value)
         return _compare(number, rule.op, operand, text=False)
     text = accessor.as_string()

@@ -143,11 +143,14 @@ OPERATOR_CASES = [
     (where("attributes.tier", "in", ["A", "B"]), {"ann", "bob", "wang"}),
     (where("attributes.tier", "empty"), {"zed", "eve"}),  # JSON null and "" are empty
     (where("attributes.tier", "not_empty"), {"ann", "bob", "wang"}),
-    (where("attributes.score", "gte", 50), {"ann", "bob"}),  # the string "90" is not a number
+    (where("attributes.score", "gte", 50), {"ann", "bob", "wang"}),  # the string "90" reads as a number
+    (where("attributes.tier", "gte", 0), set()),  # "A", "B", "" and null are not numbers
+    (where("attributes.vip", "lt", 5), set()),  # nor are true and false
     (where("attributes.score", "between", [10, 50.5]), {"bob", "zed"}),
     (where("attributes.score", "eq", "90"), {"wang"}),
     (where("attributes.code", "eq", "5"), {"bob"}),  # the string "5", not the number 5
-    (where("attributes.code", "eq", 5), {"wang"}),
+    (where("attributes.code", "eq", 5), {"bob", "wang"}),  # the number 5 and the string "5"
+    (where("attributes.joined", "gt", 0), set()),  # "2020-05-01" is a date, not a decimal
     (where("attributes.vip", "eq", True), {"ann"}),
     (where("attributes.vip", "eq", False), {"bob"}),
     (where("attributes.vip", "neq", True), {"bob", "wang", "zed", "eve"}),

@@ -8,6 +8,7 @@ as a difference. One database per backend; each example empties the contact tabl
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -23,7 +24,8 @@ LIST_NAMES = ("VIP", "Fair")
 # Small value pools, so random rules and random contacts often meet. Letters are ASCII (either case) or
 # CJK: "contains" ignores ASCII case on both databases, and other cased letters are outside its promise.
 TEXT = st.text(alphabet="aAbZ_%芳王", max_size=3)
-ATTRIBUTE_VALUES = st.sampled_from(["A", "B", "", "5", "a_", "tA", 5, 0, 2.5, -1, 100, True, False])
+ATTRIBUTE_VALUES = st.sampled_from(["A", "B", "", "5", "a_", "tA", "-2.5", "90", "1.2.3", "5.", "-", "1-2", 5, 0,
+                                    2.5, -1, 100, True, False])
 ABSENT = object()
 
 
@@ -115,12 +117,16 @@ def is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def same_kind(value: Any, operand: Any) -> bool:
-    if isinstance(operand, bool):
-        return isinstance(value, bool)
-    if is_number(operand):
-        return is_number(value)
-    return isinstance(value, str)
+DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+
+
+def as_number(value: Any) -> float | None:
+    """A number, or a string written as a plain decimal, as a float; None for anything else."""
+    if is_number(value):
+        return float(value)
+    if isinstance(value, str) and DECIMAL.fullmatch(value):
+        return float(value)
+    return None
 
 
 def is_leap(year: int) -> bool:
@@ -190,11 +196,11 @@ def reference(rule: dict[str, Any], person: dict[str, Any], today: date, list_id
         if op == "empty":
             return value is None or value == ""
         sample = operand[0] if isinstance(operand, list) else operand
-        if not same_kind(value, sample):
-            return False
         if isinstance(sample, bool):
             return value is sample
-        return compare(value, op, operand)
+        if is_number(sample):
+            return compare(as_number(value), op, operand)
+        return isinstance(value, str) and compare(value, op, operand)
     value = person[field]
     if op == "empty":
         return value in (None, "")
