@@ -27,7 +27,7 @@ from core.clock import SystemClock
 RECIPIENTS = 5000
 KILLS = 4
 SEED = 20261123
-BATCH = 20  # small, so a kill lands mid-batch: claimed rows that may or may not have reached the server
+BATCH = 50  # small next to 5,000, so every kill lands mid-campaign with up to a batch claimed and in flight
 
 # A restarted sender, as a restarted `herald serve` or worker would run it: send until nothing is due.
 # Its clock runs HERALD_TEST_CLOCK_OFFSET_SECONDS ahead: each kill is followed by "the leases expire"
