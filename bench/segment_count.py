@@ -9,8 +9,8 @@ generate_series: custom attributes tier/score/city as JSON, birthdays, countries
   1. a 3-condition segment (attributes.city, attributes.tier, birthday in the next 7 days);
   2. a 10-condition nested segment (country, tier OR score, age of the record, email present, email
      consent, VIP list OR birthday within 30 days OR city prefix, first name);
-each through audiences.count_segment and as hand-written SQL, the median of --repeat runs after one
-warm-up. It prints the times, the ratio Herald/hand-written (issue 3's target: at most 1.5) and
+each through audiences.count_segment and as hand-written SQL, the median of --repeat runs (the two
+alternating) after one warm-up. It prints the times, the ratio Herald/hand-written (issue 3's target: at most 1.5) and
 EXPLAIN ANALYZE of the slowest query. Machines here are noisy: compare ratios, not times.
 """
 
@@ -109,15 +109,16 @@ WHERE c.country IN ('CN', 'US')
   AND c.first_name <> 'Test'"""
 
 
-def timed(run: Callable[[], int], repeat: int) -> tuple[float, int]:
-    result = run()  # warm-up: caches, plan, compiled-statement cache
-    times = []
+def timed_pair(herald: Callable[[], int], hand: Callable[[], int], repeat: int) -> tuple[float, float, int, int]:
+    """Median seconds of each, run alternately (so a noisy neighbour slows both alike), after one warm-up each."""
+    herald_n, hand_n = herald(), hand()
+    herald_times, hand_times = [], []
     for _ in range(repeat):
-        started = time.perf_counter()
-        again = run()
-        times.append(time.perf_counter() - started)
-        assert again == result
-    return statistics.median(times), result
+        for run, times in ((herald, herald_times), (hand, hand_times)):
+            started = time.perf_counter()
+            run()
+            times.append(time.perf_counter() - started)
+    return statistics.median(herald_times), statistics.median(hand_times), herald_n, hand_n
 
 
 def main() -> None:
@@ -125,7 +126,7 @@ def main() -> None:
     parser.add_argument("--contacts", type=int, default=1_000_000)
     parser.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
                         help="a PostgreSQL URL whose user may create databases")
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database afterwards")
     args = parser.parse_args()
 
@@ -167,8 +168,9 @@ def run(url: str, args: argparse.Namespace) -> None:
     print(f"{'segment':<24}{'herald s':>10}{'hand s':>10}{'ratio':>8}{'count':>10}")
     with database.session() as session:
         for label, rules, hand_sql in cases:
-            herald_s, herald_n = timed(lambda rules=rules: count_segment(session, rules, today=TODAY), args.repeat)
-            hand_s, hand_n = timed(lambda sql=hand_sql: session.execute(text(sql)).scalar_one(), args.repeat)
+            herald_s, hand_s, herald_n, hand_n = timed_pair(
+                lambda rules=rules: count_segment(session, rules, today=TODAY),
+                lambda sql=hand_sql: session.execute(text(sql)).scalar_one(), args.repeat)
             if herald_n != hand_n:
                 raise SystemExit(f"{label}: Herald counted {herald_n}, the hand-written SQL {hand_n} — "
                                  "they do not say the same thing")
