@@ -134,7 +134,8 @@ def _print_banner(obj: Context, host: str, port: int, embedded: bool) -> None:
     click.echo(f"  database: {make_url(str(config.database_url)).render_as_string(hide_password=True)}")
     click.echo("  sender: " + (f"{config.sender_threads} threads in this process" if embedded
                                else "Celery workers (`herald worker`)")
-               + ("; scheduler in this process" if config.scheduler_enabled else ""))
+               + ("; scheduler in this process" if embedded and config.scheduler_enabled
+                  else "; no scheduler here (run `herald scheduler`)" if not embedded else ""))
 
 
 def main() -> None:
