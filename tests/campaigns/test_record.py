@@ -7,7 +7,7 @@ from decimal import Decimal
 from sqlalchemy import event
 
 from campaigns import apply_channel_events
-from campaigns.queries import SentMessage, mark_messages_sent
+from campaigns.queries import SentMessage, claim_due_messages, mark_messages_sent
 from channels import ChannelEvent
 from tests.campaigns.factories import (
     ScriptedChannel,
@@ -94,3 +94,18 @@ def _recording_only(claim, database, note):
         event.listen(database.engine, "before_cursor_execute", note)
         return claimed
     return claim_then_listen
+
+
+def test_mark_messages_sent_returns_how_many_rows_moved_in_the_whole_batch(backend, session, database, clock):
+    for _ in range(4):
+        make_contact(session, now=clock.now())
+    _, run = start_campaign(session, now=clock.now())
+    with database.session() as s:
+        claimed = claim_due_messages(s, now=clock.now(), limit=10, lease_seconds=60)
+        s.commit()
+    with database.session() as s:
+        moved = mark_messages_sent(s, [SentMessage(mid, f"P{mid}", None, Decimal("0.001"), "USD")
+                                       for mid in claimed[:3]], now=clock.now())
+        s.commit()
+    assert moved == 3
+    assert [m.status for m in messages_of(session, run.id)] == ["sent", "sent", "sent", "sending"]
