@@ -16,7 +16,7 @@ from audiences.contacts import (
 )
 from audiences.demo import make_demo_contacts
 from audiences.importer import ImportReport, RejectedRow, import_contacts, write_error_file
-from audiences.lists import add_to_list, contact_lists, create_list, get_list, list_lists
+from audiences.lists import add_to_list, contact_lists, create_list, freeze_segment, get_list, list_lists
 from audiences.models import CONSENT_STATUSES, CONTACT_FIELDS, Consent, Contact, ContactList, ListMember, Segment
 from audiences.queries import CHANNELS, audience_select, contacts_by_id, first_contact, recent_attribute_names
 from audiences.segment_rules import SegmentRuleInvalid
@@ -59,6 +59,7 @@ __all__ = [
     "create_segment",
     "explain_segment",
     "first_contact",
+    "freeze_segment",
     "get_contact",
     "get_list",
     "get_segment",

@@ -1,17 +1,20 @@
-"""Static lists: named groups of contacts, filled by an import or by hand."""
+"""Static lists: named groups of contacts, filled by an import, by hand, or frozen from a segment."""
 
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Integer, func, insert, literal, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from audiences import queries
-from audiences.models import ContactList, ListMember
+from audiences.models import Contact, ContactList, ListMember
+from audiences.segments import segment_where
 from core.clock import utcnow
+from core.db import UTCDateTime
 from core.errors import Invalid, NotFound
 
 NAME_LIMIT = 200
@@ -104,3 +107,33 @@ def add_to_list(session: Session, list_id: int, contact_ids: Collection[int], *,
     added = queries.insert_list_members(session, list_id=list_id, contact_ids=wanted, now=now or utcnow())
     session.commit()
     return added
+
+
+def freeze_segment(session: Session, rules: Any, *, list_name: str, today: date, now: datetime,
+                   description: str = "") -> tuple[ContactList, int]:
+    """Put the contacts who match `rules` today on a new static list; returns it and its member count.
+
+    A segment is evaluated whenever it is used; a frozen copy keeps today's members however the
+    contacts change later. ONE INSERT … SELECT, so the database copies a million members without a
+    Python loop. Raises SegmentRuleInvalid (checked before anything is written) and Invalid (empty or
+    taken list name). Commits.
+    """
+    matching = segment_where(rules, today=today)
+    cleaned = check_list_name(list_name)
+    taken = session.scalar(select(ContactList.id).where(ContactList.name == cleaned))
+    if taken is not None:
+        raise Invalid(f'a list named "{cleaned}" already exists (list {taken}) — pick another name', field="name")
+    # The list and its members in one transaction: a failure leaves no half-filled list behind.
+    contact_list = ContactList(name=cleaned, description=description, created_at=now)
+    session.add(contact_list)
+    session.flush()
+    members = select(literal(contact_list.id, Integer), Contact.id, literal(now, UTCDateTime())).where(matching)
+    session.execute(insert(ListMember).from_select(["list_id", "contact_id", "added_at"], members))
+    # Counted, not taken from rowcount: psycopg reports -1 for this INSERT … SELECT here.
+    added = session.scalar(select(func.count()).select_from(ListMember).where(ListMember.list_id == contact_list.id))
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise Invalid(f'a list named "{cleaned}" already exists — pick another name', field="name") from None
+    return contact_list, added or 0

@@ -17,6 +17,7 @@ from audiences import (
     count_segment,
     create_segment,
     explain_segment,
+    freeze_segment,
     get_segment,
     list_segments,
     sample_segment,
@@ -319,3 +320,26 @@ def test_a_segment_name_is_unique_and_bad_rules_are_not_saved(session):
         update_segment(session, 999, name="x", now=NOW)
     assert [s.name for s in list_segments(session)] == ["VIP"]
     assert session.scalar(select(Contact.id)) is None
+
+
+# ---------------------------------------------------------------- freezing into a static list
+def test_freezing_a_segment_copies_todays_members_to_a_new_list(backend, session, crowd):
+    rules = where("attributes.tier", "eq", "A")
+
+    frozen, added = freeze_segment(session, rules, list_name="A tier, 31 Dec", today=TODAY, now=NOW)
+    session.add(Contact(first_name="Late", attributes={"tier": "A"}, created_at=NOW))  # joins after the freeze
+    session.commit()
+
+    members = set(session.scalars(select(ListMember.contact_id).where(ListMember.list_id == frozen.id)))
+    assert (added, members) == (2, {crowd["ann"], crowd["wang"]})
+    assert count_segment(session, rules, today=TODAY) == 3
+
+
+def test_freezing_refuses_a_taken_name_and_bad_rules_before_writing(session, crowd):
+    freeze_segment(session, {"all": []}, list_name="Everyone", today=TODAY, now=NOW)
+
+    with pytest.raises(Invalid, match='a list named "Everyone" already exists'):
+        freeze_segment(session, {"all": []}, list_name="Everyone", today=TODAY, now=NOW)
+    with pytest.raises(SegmentRuleInvalid, match=r"rules\.all\[0\]\.field"):
+        freeze_segment(session, where("tierr", "eq", "A"), list_name="Bad", today=TODAY, now=NOW)
+    assert [lst.name for lst in session.scalars(select(ContactList))] == ["Everyone"]
