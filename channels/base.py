@@ -8,8 +8,8 @@ connection becomes a transient Refused for every message it affected. Exceptions
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Protocol, runtime_checkable
@@ -95,3 +95,25 @@ class Channel(Protocol):
     def describe(self) -> str:
         """The channel URL with secrets masked, safe to log and show."""
         ...
+
+
+def send_each(batch: Sequence[Outgoing], send_one: Callable[[Outgoing], tuple[SendResult, bool]]) -> list[SendResult]:
+    """Send a batch one message at a time, for providers whose API takes one message per call.
+
+    `send_one` returns the result and whether that answer stops the batch (a timeout, a connection
+    failure, a 429, rejected credentials): the remaining messages then get the same transient refusal
+    without being tried, since trying them now would only meet the same answer. One result per
+    message, in batch order.
+    """
+    results: list[SendResult] = []
+    stop: Refused | None = None
+    for message in batch:
+        if stop is not None:
+            results.append(replace(stop, message_id=message.message_id,
+                                   reason=f"not sent, an earlier message in the batch got: {stop.reason}"))
+            continue
+        result, stop_batch = send_one(message)
+        results.append(result)
+        if stop_batch and isinstance(result, Refused):
+            stop = result
+    return results

@@ -73,14 +73,23 @@ import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import requests
 
-from channels.base import Accepted, ChannelConfigError, ChannelEvent, Outgoing, Refused, SendResult, WebhookRejected
+from channels.base import (
+    Accepted,
+    ChannelConfigError,
+    ChannelEvent,
+    Outgoing,
+    Refused,
+    SendResult,
+    WebhookRejected,
+    send_each,
+)
 from channels.ratelimit import parse_rate
 from channels.segments import count_sms
 from channels.urls import MASK, ChannelUrl, parse_channel_url
@@ -204,19 +213,8 @@ class HttpSmsChannel:
         A timeout, a connection failure, a 429 or rejected credentials stop the batch: the remaining
         messages get the same transient refusal without being tried, since they would meet the same answer.
         """
-        results: list[SendResult] = []
         with self._lock:
-            stop: Refused | None = None
-            for message in batch:
-                if stop is not None:
-                    results.append(replace(stop, message_id=message.message_id,
-                                           reason=f"not sent, an earlier message in the batch got: {stop.reason}"))
-                    continue
-                result, stop_batch = self._send_one(message)
-                results.append(result)
-                if stop_batch and isinstance(result, Refused):
-                    stop = result
-        return results
+            return send_each(batch, self._send_one)
 
     def close(self) -> None:
         """Release the HTTP session; safe to call any number of times (the next send opens a new one)."""

@@ -13,7 +13,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
@@ -25,7 +24,16 @@ from twilio.http.response import Response
 from twilio.request_validator import RequestValidator, get_signature_algorithm
 from twilio.rest import Client
 
-from channels.base import Accepted, ChannelConfigError, ChannelEvent, Outgoing, Refused, SendResult, WebhookRejected
+from channels.base import (
+    Accepted,
+    ChannelConfigError,
+    ChannelEvent,
+    Outgoing,
+    Refused,
+    SendResult,
+    WebhookRejected,
+    send_each,
+)
 from channels.ratelimit import parse_rate
 from channels.urls import ChannelUrl, parse_channel_url
 
@@ -188,19 +196,8 @@ class TwilioChannel:
         messages get the same transient refusal without being tried, since trying them now would
         only meet the same answer.
         """
-        results: list[SendResult] = []
         with self._lock:
-            stop: Refused | None = None
-            for message in batch:
-                if stop is not None:
-                    results.append(replace(stop, message_id=message.message_id,
-                                           reason=f"not sent, an earlier message in the batch got: {stop.reason}"))
-                    continue
-                result, stop_batch = self._send_one(message)
-                results.append(result)
-                if stop_batch and isinstance(result, Refused):
-                    stop = result
-        return results
+            return send_each(batch, self._send_one)
 
     def close(self) -> None:
         """Release the HTTP session; safe to call any number of times."""
