@@ -77,7 +77,7 @@ def db() -> None:
 
 
 @db.command("upgrade")
-@click.option("--revision", default="head", show_default=True)
+@click.option("--revision", default="heads", show_default=True)
 @pass_context
 def db_upgrade(obj: Context, revision: str) -> None:
     """Create or migrate the database schema."""

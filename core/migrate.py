@@ -18,8 +18,8 @@ def alembic_config(database_url: str) -> AlembicConfig:
     return cfg
 
 
-def upgrade_database(database_url: str, revision: str = "head") -> None:
-    """Bring the schema up to `revision` (default: the newest)."""
+def upgrade_database(database_url: str, revision: str = "heads") -> None:
+    """Bring the schema up to `revision` (default: every head, so parallel branches of migrations all apply)."""
     command.upgrade(alembic_config(database_url), revision)
 
 
@@ -31,6 +31,8 @@ def current_revision(database_url: str) -> str | None:
     engine = make_engine(database_url)
     try:
         with engine.connect() as conn:
-            return MigrationContext.configure(conn).get_current_revision()
+            # While branches of migrations are open there can be several heads; name them all.
+            heads = MigrationContext.configure(conn).get_current_heads()
+            return ",".join(sorted(heads)) or None
     finally:
         engine.dispose()
