@@ -30,7 +30,7 @@ def check_channel(channel: str) -> str:
 
 def audience_select(list_id: int | None, channel: str, *, segment_rules: dict[str, Any] | None = None,
                     today: date | None = None) -> Select[Any]:
-    """The recipients of a campaign as one SELECT, not executed: contact_id, address, reachable.
+    """The recipients of a campaign as one SELECT, not executed: contact_id, address, reachable, time_zone.
 
     All contacts, or the members of list `list_id`; with `segment_rules` (a segment's rule tree, see
     audiences/segment_rules.py) only those of them who match the rules on `today` (required then).
@@ -44,9 +44,8 @@ def audience_select(list_id: int | None, channel: str, *, segment_rules: dict[st
     address = CHANNEL_ADDRESS[check_channel(channel)]
     consent_ok = or_(Consent.status.is_(None), Consent.status == "subscribed")
     reachable = case((and_(address.is_not(None), address != "", consent_ok), 1), else_=0)
-    query = select(Contact.id.label("contact_id"), address.label("address"), reachable.label("reachable")).select_from(
-        Contact
-    )
+    query = select(Contact.id.label("contact_id"), address.label("address"), reachable.label("reachable"),
+                   Contact.time_zone.label("time_zone")).select_from(Contact)
     if list_id is not None:
         query = query.join(ListMember, and_(ListMember.contact_id == Contact.id, ListMember.list_id == list_id))
     if segment_rules is not None:

@@ -39,6 +39,8 @@ MESSAGE_STATUS_RANK = {
     "unknown": 3,  # the worker died after claiming; the provider may or may not have it
     "suppressed": 3,  # never sent: unsubscribed, no address, or otherwise excluded
     "cancelled": 3,
+    "capped": 3,  # never sent: the contact already had as many messages as the frequency cap allows
+    "held_out": 3,  # never sent on purpose: the campaign's holdout group, to measure what it caused
 }
 MESSAGE_STATUSES = tuple(MESSAGE_STATUS_RANK)
 

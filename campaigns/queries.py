@@ -29,7 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from audiences import Contact, audience_select, contacts_by_id
+from audiences import Contact, contacts_by_id
 from campaigns.models import MESSAGE_STATUS_RANK, Campaign, Message, MessageEvent, Run, Template
 from core.db import UTCDateTime
 
@@ -49,35 +49,44 @@ RECORDABLE_STATUSES = ("sending", "unknown")
 
 
 # ------------------------------------------------------------------ materialise
-def insert_run_messages(session: Session, *, run_id: int, campaign_id: int, list_id: int | None, channel: str,
-                        now: datetime) -> int:
-    """Write the run's outbox: ONE INSERT … SELECT over the audience, one row per contact. Returns rows.
+@dataclass(frozen=True)
+class Exclusion:
+    """Why a recipient gets an outbox row but no message: `condition` (SQL over the audience) holds."""
 
-    Reachable recipients become `pending` (due now); the others `suppressed`, with the reason, so the
-    report can count and explain them. The SELECT is audiences' own (audiences.audience_select), so
-    consent rules stay in one place; the database does the work, however many contacts there are.
+    condition: Any
+    status: str  # a terminal MESSAGE_STATUS: suppressed, capped, held_out…
+    code: str  # short and stable, for reports: no_address, opted_out, capped…
+    reason: str  # a sentence for the marketer
+
+
+def insert_run_messages(session: Session, *, run_id: int, campaign_id: int, channel: str, audience: Any,
+                        exclusions: Sequence[Exclusion], priority: int, not_before: Any, now: datetime) -> int:
+    """Write the run's outbox: ONE INSERT … SELECT over `audience`, one row per contact. Returns rows.
+
+    `audience` is a subquery with at least contact_id and address (audiences.audience_select). The first
+    of `exclusions` whose condition holds decides a recipient's status, code and reason (suppressed,
+    capped, held_out…); everyone else is `pending`, due at `not_before` (a SQL expression, so each
+    recipient can have their own send time). The database does the work, however many contacts there are.
     """
-    audience = audience_select(list_id, channel).subquery("audience")
-    reachable = audience.c.reachable == 1
-    no_address = or_(audience.c.address.is_(None), audience.c.address == "")
-    what = "email address" if channel == "email" else "phone number"
+    excluded = [(e.condition, e) for e in exclusions]
+
+    def pick(attribute: str, otherwise: Any) -> Any:
+        if not excluded:
+            return otherwise
+        return case(*((cond, literal(getattr(e, attribute))) for cond, e in excluded), else_=otherwise)
+
     rows = select(
         literal(run_id, Integer),
         literal(campaign_id, Integer),
         audience.c.contact_id,
         literal(channel),
         audience.c.address,
-        case((reachable, literal("pending")), else_=literal("suppressed")),
-        literal(100, Integer),
-        literal(now, UTCDateTime()),
+        pick("status", literal("pending")),
+        literal(priority, Integer),
+        not_before,
         literal(0, Integer),
-        case((reachable, None), (no_address, literal("no_address")), else_=literal("opted_out")),
-        case(
-            (reachable, None),
-            (no_address, literal(f"the contact has no {what}, so nothing was sent")),
-            else_=literal(f"the contact has opted out of {channel} (unsubscribed, bounced or complained), "
-                          "so nothing was sent"),
-        ),
+        pick("code", None),
+        pick("reason", None),
         literal(now, UTCDateTime()),
     )
     columns = ["run_id", "campaign_id", "contact_id", "channel", "address", "status", "priority", "not_before",

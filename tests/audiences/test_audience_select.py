@@ -70,7 +70,7 @@ def test_list_audience_holds_only_members(session, people):
 def test_columns_are_named_and_ordered_for_insert_select(session, people):
     _, vip = people
     query = audience_select(vip, "sms")
-    assert [c.name for c in query.selected_columns] == ["contact_id", "address", "reachable"]
+    assert [c.name for c in query.selected_columns] == ["contact_id", "address", "reachable", "time_zone"]
 
     # What campaigns does with it: INSERT … SELECT in one statement, here into a scratch table.
     scratch = Table(
