@@ -79,11 +79,12 @@ def test_columns_are_named_and_ordered_for_insert_select(session, people):
         Column("contact_id", Integer),
         Column("address", String(254)),
         Column("reachable", Integer),
+        Column("time_zone", String(64)),
         prefixes=["TEMPORARY"],
     )
     connection = session.connection()
     scratch.create(connection)
-    connection.execute(insert(scratch).from_select(["contact_id", "address", "reachable"], query))
+    connection.execute(insert(scratch).from_select(["contact_id", "address", "reachable", "time_zone"], query))
     assert connection.execute(select(func.count(), func.sum(scratch.c.reachable))).one() == (2, 2)
 
 
