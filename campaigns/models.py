@@ -152,3 +152,35 @@ class MessageEvent(Base):
         Index("ix_message_events_message", "message_id"),
         Index("ix_message_events_type_time", "type", "occurred_at"),
     )
+
+
+class Conversion(Base):
+    """A purchase (or any valued goal) by a contact, and the campaign it is attributed to, if any.
+
+    The order id makes recording idempotent: the same order reported twice is one conversion.
+    `amount` is in `currency`; `amount_base` is the same value in the workspace currency ([app]
+    currency) at the configured rate, so reports can add amounts up.
+    """
+
+    __tablename__ = "conversions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    order_id: Mapped[str] = mapped_column(String(100), unique=True)
+    amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    currency: Mapped[str] = mapped_column(String(3))
+    amount_base: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    product: Mapped[str] = mapped_column(String(200), default="")
+    category: Mapped[str] = mapped_column(String(100), default="")
+    campaign_code: Mapped[str | None] = mapped_column(String(100), nullable=True)  # explicit, wins attribution
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="SET NULL"), nullable=True)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"), nullable=True)
+    attribution: Mapped[str] = mapped_column(String(20), default="none")  # code | click | receipt | none
+    source: Mapped[str] = mapped_column(String(20), default="api")  # api | import
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (
+        Index("ix_conversions_contact_time", "contact_id", "occurred_at"),
+        Index("ix_conversions_campaign", "campaign_id"),
+    )
