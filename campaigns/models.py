@@ -25,7 +25,8 @@ from core.db import Base, UTCDateTime
 
 CHANNELS = ("email", "sms")
 
-CAMPAIGN_STATUSES = ("draft", "scheduled", "running", "paused", "completed", "cancelled", "failed")
+CAMPAIGN_STATUSES = ("draft", "pending_approval", "scheduled", "running", "paused", "completed", "cancelled",
+                     "failed")
 GUARANTEES = ("at_most_once", "at_least_once")
 
 # A message's status. Order matters: a status only ever moves to a higher rank, so a late
@@ -41,6 +42,9 @@ MESSAGE_STATUS_RANK = {
     "cancelled": 3,
     "capped": 3,  # never sent: the contact already had as many messages as the frequency cap allows
     "held_out": 3,  # never sent on purpose: the campaign's holdout group, to measure what it caused
+    # Not yet due to anyone: the rest of an A/B test's audience, waiting for the winning variant.
+    # Rank 0 like pending: choosing the winner turns these rows pending (campaigns/ab_test.py).
+    "waiting": 0,
 }
 MESSAGE_STATUSES = tuple(MESSAGE_STATUS_RANK)
 
@@ -70,9 +74,56 @@ class Campaign(Base):
     list_id: Mapped[int | None] = mapped_column(ForeignKey("lists.id"), nullable=True)  # None = all contacts
     status: Mapped[str] = mapped_column(String(20), default="draft")
     guarantee: Mapped[str] = mapped_column(String(20), default="at_most_once")
+    # Holdout and A/B (campaigns/holdout.py, campaigns/ab_test.py): the share of the audience held out
+    # to measure what the campaign caused; the share that tests the variants first (0 = every recipient
+    # gets a variant at once); the metric that picks the winner, and after how many hours (None = by hand).
+    holdout_percent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    ab_test_percent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    ab_metric: Mapped[str] = mapped_column(String(30), default="click_rate", server_default="click_rate")
+    ab_wait_hours: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    ab_decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Engagement and attribution (campaigns/tracking.py, campaigns/attribution.py). `code` is what a
+    # shop writes on an order to credit this campaign explicitly ("SPRING26"); it wins attribution.
+    code: Mapped[str | None] = mapped_column(String(100), unique=True, nullable=True)
+    attribution_window_days: Mapped[int] = mapped_column(Integer, default=7, server_default="7")
+    track_clicks: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+    track_opens: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))  # privacy
+    utm_source: Mapped[str] = mapped_column(String(100), default="", server_default="")  # "" = not added
+    utm_medium: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    utm_campaign: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    # Lifecycle and controls (campaigns/states.py, caps.py, notices.py). A saved segment narrows the
+    # audience (the list's members, or everyone) and is evaluated when the run is materialised.
+    segment_id: Mapped[int | None] = mapped_column(ForeignKey("segments.id"), nullable=True)
+    # Operational notices (a gate change, a cancelled flight) reach contacts who opted out of marketing.
+    operational: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    # Frequency caps: ignored altogether, or this campaign's own limit instead of [caps] in config.toml.
+    ignore_caps: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    cap_messages: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    cap_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # An event notice's re-send through the other channel points at the notice it follows up.
+    fallback_of_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="SET NULL"),
+                                                       nullable=True)
+    approved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class CampaignTransition(Base):
+    """Append-only: every change of a campaign's status, who made it (None: Herald itself) and why."""
+
+    __tablename__ = "campaign_transitions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    from_status: Mapped[str] = mapped_column(String(20))
+    to_status: Mapped[str] = mapped_column(String(20))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (Index("ix_campaign_transitions_campaign", "campaign_id", "at"),)
 
 
 class Run(Base):
@@ -117,6 +168,9 @@ class Message(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # The A/B variant this recipient was given at materialisation (None: no variants, or not sent).
+    variant_id: Mapped[int | None] = mapped_column(ForeignKey("campaign_variants.id", ondelete="SET NULL"),
+                                                   nullable=True)
 
     __table_args__ = (
         UniqueConstraint("run_id", "contact_id", "channel"),
@@ -154,6 +208,26 @@ class MessageEvent(Base):
     )
 
 
+class Link(Base):
+    """A link of a campaign's content, numbered so a click URL can be short: /l/<message>.<link>.<sig>.
+
+    One row per distinct URL per campaign (personalised URLs give one row per variant), not per
+    message, so a million-recipient broadcast with five links stores five rows. The URL is stored as
+    rendered, before UTM parameters are added, and `url_hash` keeps the unique key small whatever
+    the URL's length (PostgreSQL cannot index very long text).
+    """
+
+    __tablename__ = "links"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    url: Mapped[str] = mapped_column(Text)
+    url_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (UniqueConstraint("campaign_id", "url_hash"),)
+
+
 class Conversion(Base):
     """A purchase (or any valued goal) by a contact, and the campaign it is attributed to, if any.
 
@@ -184,3 +258,54 @@ class Conversion(Base):
         Index("ix_conversions_contact_time", "contact_id", "occurred_at"),
         Index("ix_conversions_campaign", "campaign_id"),
     )
+
+
+class CampaignVariant(Base):
+    """One version of a campaign's content in an A/B test; recipients are split by `weight`."""
+
+    __tablename__ = "campaign_variants"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    label: Mapped[str] = mapped_column(String(50))  # "A", "B", … shown on the report
+    template_id: Mapped[int] = mapped_column(ForeignKey("templates.id"))
+    weight: Mapped[int] = mapped_column(Integer, default=1)
+    winner: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+
+    __table_args__ = (UniqueConstraint("campaign_id", "label"),)
+
+
+class RatePlan(Base):
+    """What a provider charges: per SMS segment (by destination country prefix) or per email.
+
+    The first `monthly_free_quota` messages of a calendar month through this plan cost nothing.
+    An empty `country_prefix` matches every destination; the longest matching prefix wins.
+    """
+
+    __tablename__ = "rate_plans"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(10))
+    provider: Mapped[str] = mapped_column(String(30), default="")  # "" = any provider of the channel
+    country_prefix: Mapped[str] = mapped_column(String(8), default="")  # "+86"; "" = anywhere
+    unit_price: Mapped[Decimal] = mapped_column(Numeric(14, 6))  # per segment (sms) or per message (email)
+    currency: Mapped[str] = mapped_column(String(3))
+    monthly_free_quota: Mapped[int] = mapped_column(Integer, default=0)
+    effective_from: Mapped[datetime] = mapped_column(UTCDateTime())
+    effective_to: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)  # exclusive; None = open
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class CampaignCost(Base):
+    """A fixed cost of a campaign (creative, gifts, agency), added to what its messages cost."""
+
+    __tablename__ = "campaign_costs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    label: Mapped[str] = mapped_column(String(200))
+    amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    currency: Mapped[str] = mapped_column(String(3))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (Index("ix_campaign_costs_campaign", "campaign_id"),)
