@@ -18,7 +18,15 @@ from audiences.demo import make_demo_contacts
 from audiences.importer import ImportReport, RejectedRow, import_contacts, write_error_file
 from audiences.lists import add_to_list, contact_lists, create_list, freeze_segment, get_list, list_lists
 from audiences.models import CONSENT_STATUSES, CONTACT_FIELDS, Consent, Contact, ContactList, ListMember, Segment
-from audiences.queries import CHANNELS, audience_select, contacts_by_id, first_contact, recent_attribute_names
+from audiences.queries import (
+    CHANNELS,
+    audience_select,
+    contact_ids_by_phone,
+    contacts_by_id,
+    find_contacts_by_keys,
+    first_contact,
+    recent_attribute_names,
+)
 from audiences.segment_rules import SegmentRuleInvalid
 from audiences.segments import (
     SegmentPreview,
@@ -51,8 +59,10 @@ __all__ = [
     "add_to_list",
     "audience_select",
     "contact_lists",
+    "contact_ids_by_phone",
     "contacts_by_id",
     "count_contacts",
+    "find_contacts_by_keys",
     "count_segment",
     "create_contact",
     "create_list",

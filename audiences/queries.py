@@ -6,10 +6,10 @@ from collections.abc import Collection, Iterable
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, case, insert, or_, select
+from sqlalchemy import Integer, Select, and_, case, insert, literal, or_, select
 from sqlalchemy.orm import Session
 
-from audiences.models import CONTACT_FIELDS, Consent, Contact, ListMember
+from audiences.models import CONTACT_FIELDS, Consent, Contact, ListMember, Suppression
 from audiences.segments import segment_where
 from core.errors import Invalid
 
@@ -29,14 +29,18 @@ def check_channel(channel: str) -> str:
 
 
 def audience_select(list_id: int | None, channel: str, *, segment_rules: dict[str, Any] | None = None,
-                    today: date | None = None) -> Select[Any]:
-    """The recipients of a campaign as one SELECT, not executed: contact_id, address, reachable, time_zone.
+                    today: date | None = None, operational: bool = False) -> Select[Any]:
+    """The recipients of a campaign as one SELECT, not executed: contact_id, address, reachable, time_zone,
+    suppressed_listed.
 
     All contacts, or the members of list `list_id`; with `segment_rules` (a segment's rule tree, see
     audiences/segment_rules.py) only those of them who match the rules on `today` (required then).
     Raises SegmentRuleInvalid for a bad tree. `address` is the email (channel "email") or the
     phone (channel "sms") and may be NULL. `reachable` is 1 when there is an address and the contact's
-    consent for that channel is absent (opt-out model) or "subscribed", else 0.
+    consent for that channel is absent (opt-out model) or "subscribed", else 0. `suppressed_listed` is 1
+    when the address is on the global suppression list for the channel, else 0 — always 0 for an
+    `operational` audience (a notice explicitly marked operational, such as a venue change, is the one
+    kind of message the list does not stop), and then the suppression table is not joined at all.
 
     campaigns wraps this in INSERT … SELECT to materialise a run, so it must stay a single SELECT with
     no ORDER BY or LIMIT, and use only SQL that SQLite and PostgreSQL share (CASE, LEFT OUTER JOIN).
@@ -44,8 +48,12 @@ def audience_select(list_id: int | None, channel: str, *, segment_rules: dict[st
     address = CHANNEL_ADDRESS[check_channel(channel)]
     consent_ok = or_(Consent.status.is_(None), Consent.status == "subscribed")
     reachable = case((and_(address.is_not(None), address != "", consent_ok), 1), else_=0)
+    if operational:
+        listed: Any = literal(0, Integer)
+    else:
+        listed = case((Suppression.id.is_not(None), 1), else_=0)
     query = select(Contact.id.label("contact_id"), address.label("address"), reachable.label("reachable"),
-                   Contact.time_zone.label("time_zone")).select_from(Contact)
+                   Contact.time_zone.label("time_zone"), listed.label("suppressed_listed")).select_from(Contact)
     if list_id is not None:
         query = query.join(ListMember, and_(ListMember.contact_id == Contact.id, ListMember.list_id == list_id))
     if segment_rules is not None:
@@ -54,7 +62,11 @@ def audience_select(list_id: int | None, channel: str, *, segment_rules: dict[st
         query = query.where(segment_where(segment_rules, today=today))
     # The channel condition sits in the ON clause, not the WHERE: a contact with no consent row for
     # this channel must still come out (with NULL status), or opt-out-by-default would drop them.
-    return query.outerjoin(Consent, and_(Consent.contact_id == Contact.id, Consent.channel == channel))
+    query = query.outerjoin(Consent, and_(Consent.contact_id == Contact.id, Consent.channel == channel))
+    if not operational:
+        # At most one row per address (unique (channel, address)), so the join never repeats a contact.
+        query = query.outerjoin(Suppression, and_(Suppression.channel == channel, Suppression.address == address))
+    return query
 
 
 def _chunks(values: Collection[Any], size: int = IN_LIST_SIZE) -> Iterable[list[Any]]:
@@ -115,6 +127,11 @@ def recent_attribute_names(session: Session, *, sample: int) -> set[str]:
 def first_contact(session: Session) -> Contact | None:
     """The contact with the lowest id, or None when there is none. One query."""
     return session.scalars(select(Contact).order_by(Contact.id).limit(1)).first()
+
+
+def contact_ids_by_phone(session: Session, phone: str) -> list[int]:
+    """Ids of the contacts whose phone is `phone` (E.164), lowest first; index ix_contacts_phone. One query."""
+    return list(session.scalars(select(Contact.id).where(Contact.phone == phone).order_by(Contact.id)))
 
 
 def contacts_by_id(session: Session, contact_ids: Collection[int]) -> dict[int, Contact]:

@@ -6,11 +6,27 @@ channel and records the answer; apply_channel_events moves statuses forward from
 callbacks; campaign_status and campaign_report count what happened.
 """
 
+from campaigns.breaker import BreakerSettings, PausedChannel, paused_channels
 from campaigns.callbacks import apply_channel_events
 from campaigns.content import RenderFailed, TemplateInvalid, html_to_text
 from campaigns.dispatch import ChannelContractBroken, Dispatcher, release_expired_leases
+from campaigns.inbox_models import KEYWORD_ACTIONS, REPLY_CLASSES, ChannelHealth, KeywordRule, Reply
 from campaigns.lifecycle import cancel_campaign, create_campaign, get_campaign, list_campaigns, send_campaign
 from campaigns.models import Campaign, Message, MessageEvent, Run, Template
+from campaigns.replies import (
+    InboxRow,
+    ReplyOutcome,
+    Rule,
+    contact_replies,
+    count_replies,
+    create_keyword_rule,
+    delete_keyword_rule,
+    keyword_rules,
+    list_keyword_rules,
+    list_replies,
+    record_reply,
+    rules_by_keyword,
+)
 from campaigns.reports import CampaignReport, CampaignStatus, campaign_report, campaign_status, campaign_statuses
 from campaigns.sender import ChannelUnavailable, send_campaign_now
 from campaigns.templates import (
@@ -31,6 +47,26 @@ def dispatch_due(dispatcher: Dispatcher) -> int:
 
 
 __all__ = [
+    "KEYWORD_ACTIONS",
+    "REPLY_CLASSES",
+    "BreakerSettings",
+    "ChannelHealth",
+    "InboxRow",
+    "KeywordRule",
+    "PausedChannel",
+    "Reply",
+    "ReplyOutcome",
+    "Rule",
+    "contact_replies",
+    "count_replies",
+    "create_keyword_rule",
+    "delete_keyword_rule",
+    "keyword_rules",
+    "list_keyword_rules",
+    "list_replies",
+    "paused_channels",
+    "record_reply",
+    "rules_by_keyword",
     "Campaign",
     "CampaignReport",
     "CampaignStatus",

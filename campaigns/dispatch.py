@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.orm import Session
 
 from campaigns import content, queries
+from campaigns.breaker import BreakerSettings, channels_to_skip, note_answers
 from campaigns.content import RenderFailed
 from campaigns.queries import ClaimedMessage
 from channels import Accepted, Channel, Outgoing, RateLimiter, Refused, SendResult, count_sms
@@ -70,7 +71,7 @@ class Dispatcher:
     def __init__(self, database: Database, channels: Mapping[str, Channel], limiter: RateLimiter, clock: Clock, *,
                  base_url: str, secret_key: str, batch_size: int = 100, lease_seconds: int = 300,
                  max_attempts: int = 5, retry_base_seconds: int = 30, price: Mapping[str, Decimal] | None = None,
-                 currency: str = "USD") -> None:
+                 currency: str = "USD", breaker: BreakerSettings | None = None) -> None:
         self.database = database
         self.channels = channels
         self.limiter = limiter
@@ -84,6 +85,7 @@ class Dispatcher:
         self.price = dict(price or {})
         self.currency = currency
         self.host = urlsplit(self.base_url).hostname or "localhost"
+        self.breaker = breaker or BreakerSettings()
 
     def dispatch_due(self) -> int:
         """Claim due messages, send them, record what the providers said. Returns how many were handled.
@@ -100,15 +102,17 @@ class Dispatcher:
                 return 0
             outgoing, refused = self.render(batch)
             answers, errors = self.send_by_channel(outgoing)
-            self.record(session, batch, outgoing, refused + answers)
+            paused = self.note_provider_health(session, outgoing, answers)
+            self.record(session, batch, outgoing, refused + answers, paused=paused)
             if errors:
                 raise errors[0]  # its rows stay claimed and are settled when their lease expires
             return len(batch)
 
     # Each step is a method that can be tested alone; dispatch_due() is the order they run in.
     def claim(self, session: Session) -> list[ClaimedMessage]:
-        ids = queries.claim_due_messages(session, now=self.clock.now(), limit=self.batch_size,
-                                         lease_seconds=self.lease_seconds)
+        now = self.clock.now()
+        ids = queries.claim_due_messages(session, now=now, limit=self.batch_size, lease_seconds=self.lease_seconds,
+                                         skip_channels=channels_to_skip(session, now=now, settings=self.breaker))
         claimed = queries.load_claimed(session, ids)
         # Committed before any provider is called: other senders see the claim, and no transaction
         # stays open during the (slow) send — on SQLite an open transaction holds the write lock.
@@ -201,9 +205,28 @@ class Dispatcher:
             )
         return results
 
+    def note_provider_health(self, session: Session, outgoing: Mapping[int, Outgoing],
+                             answers: Sequence[SendResult]) -> dict[str, datetime]:
+        """Feed each channel's answers to its circuit breaker (campaigns/breaker.py); does not commit.
+        Returns {channel: when it may be tried again} for the channels whose breaker is open."""
+        by_channel: dict[str, list[SendResult]] = defaultdict(list)
+        for answer in answers:
+            if answer.message_id in outgoing:
+                by_channel[outgoing[answer.message_id].channel].append(answer)
+        paused: dict[str, datetime] = {}
+        for key, results in by_channel.items():
+            channel = self.channels.get(key)
+            if channel is not None and (until := note_answers(session, key, channel.describe(), results,
+                                                              now=self.clock.now(), settings=self.breaker)):
+                paused[key] = until
+        return paused
+
     def record(self, session: Session, batch: Sequence[ClaimedMessage], outgoing: Mapping[int, Outgoing],
-               results: Sequence[SendResult]) -> None:
+               results: Sequence[SendResult], *, paused: Mapping[str, datetime] | None = None) -> None:
         """Record every result in one transaction, then finish the runs with nothing left to send.
+
+        A transient refusal on a channel in `paused` (its breaker is open) waits for the breaker and is
+        never given up on: the provider is down, not the message wrong.
 
         One executemany per kind of answer (sent, failed, retry) and one INSERT of the events, however
         large the batch; each row's UPDATE stays conditional (see queries.mark_messages_sent).
@@ -221,7 +244,8 @@ class Dispatcher:
             if isinstance(result, Accepted):
                 events.append(self._record_accepted(sent, claimed, result, outgoing.get(result.message_id), now))
             else:
-                events.append(self._record_refused(failed, retried, claimed, result, now))
+                events.append(self._record_refused(failed, retried, claimed, result, now,
+                                                   (paused or {}).get(claimed.message.channel)))
         queries.mark_messages_sent(session, sent, now=now)
         queries.mark_messages_failed(session, failed, now=now)
         queries.requeue_messages(session, retried, now=now)
@@ -248,13 +272,14 @@ class Dispatcher:
                       cost=str(cost), currency=currency, estimated=result.cost is None)
 
     def _record_refused(self, failed: list[queries.RefusedMessage], retried: list[queries.RefusedMessage],
-                        claimed: ClaimedMessage, result: Refused, now: datetime) -> dict[str, Any]:
+                        claimed: ClaimedMessage, result: Refused, now: datetime,
+                        paused_until: datetime | None = None) -> dict[str, Any]:
         message = claimed.message
         detail = {"code": result.code, "reason": result.reason, "attempt": message.attempts}
-        if not result.permanent and message.attempts < self.max_attempts:
+        if not result.permanent and (message.attempts < self.max_attempts or paused_until is not None):
             delay = result.retry_after if result.retry_after is not None else (
-                self.retry_base_seconds * 2 ** (message.attempts - 1))
-            retry_at = now + timedelta(seconds=delay)
+                self.retry_base_seconds * 2 ** (min(message.attempts, self.max_attempts) - 1))
+            retry_at = max(now + timedelta(seconds=delay), paused_until or now)
             retried.append(queries.RefusedMessage(message.id, result.code, result.reason, not_before=retry_at))
             log.info("event=retry message_id=%d campaign_id=%d run_id=%d channel=%s code=%s attempt=%d retry_in=%.0fs",
                      message.id, message.campaign_id, message.run_id, message.channel, result.code, message.attempts,

@@ -22,6 +22,7 @@ from sqlalchemy import (
     insert,
     literal,
     literal_column,
+    null,
     or_,
     select,
     text,
@@ -30,7 +31,16 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from audiences import Contact, contacts_by_id
-from campaigns.models import MESSAGE_STATUS_RANK, Campaign, Message, MessageEvent, Run, Template
+from campaigns.models import (
+    MESSAGE_STATUS_RANK,
+    Campaign,
+    CampaignTransition,
+    CampaignVariant,
+    Message,
+    MessageEvent,
+    Run,
+    Template,
+)
 from core.db import UTCDateTime
 
 
@@ -41,8 +51,8 @@ def _update_messages():
     return update(Message).execution_options(synchronize_session=False)
 
 
-# A message still to be handled keeps its run open.
-OPEN_STATUSES = ("pending", "sending")
+# A message still to be handled keeps its run open ("waiting": the rest of an A/B test's audience).
+OPEN_STATUSES = ("pending", "sending", "waiting")
 # A result from the provider is recorded only over these: "sending" is the normal case; "unknown" is a
 # row whose lease expired while the provider was still answering, and the answer settles it.
 RECORDABLE_STATUSES = ("sending", "unknown")
@@ -60,13 +70,15 @@ class Exclusion:
 
 
 def insert_run_messages(session: Session, *, run_id: int, campaign_id: int, channel: str, audience: Any,
-                        exclusions: Sequence[Exclusion], priority: int, not_before: Any, now: datetime) -> int:
+                        exclusions: Sequence[Exclusion], priority: int, not_before: Any, now: datetime,
+                        variant: Any = None) -> int:
     """Write the run's outbox: ONE INSERT … SELECT over `audience`, one row per contact. Returns rows.
 
     `audience` is a subquery with at least contact_id and address (audiences.audience_select). The first
     of `exclusions` whose condition holds decides a recipient's status, code and reason (suppressed,
     capped, held_out…); everyone else is `pending`, due at `not_before` (a SQL expression, so each
     recipient can have their own send time). The database does the work, however many contacts there are.
+    `variant` is SQL choosing the A/B variant id (campaigns/holdout.py); excluded recipients get none.
     """
     excluded = [(e.condition, e) for e in exclusions]
 
@@ -91,6 +103,10 @@ def insert_run_messages(session: Session, *, run_id: int, campaign_id: int, chan
     )
     columns = ["run_id", "campaign_id", "contact_id", "channel", "address", "status", "priority", "not_before",
                "attempts", "error_code", "error_reason", "updated_at"]
+    if variant is not None:
+        rows = rows.add_columns(case(*((cond, null()) for cond, _ in excluded), else_=variant) if excluded
+                                else variant)
+        columns.append("variant_id")
     result = session.execute(insert(Message).from_select(columns, rows))
     return result.rowcount
 
@@ -114,6 +130,7 @@ WITH due AS MATERIALIZED (
          FROM messages AS m
          JOIN runs AS r ON r.id = m.run_id
         WHERE m.status = 'pending' AND m.not_before <= :now AND r.status = 'running'
+          AND m.channel NOT IN :skip_channels
         ORDER BY m.priority, m.not_before, m.id
         LIMIT :limit{lock})
 UPDATE messages
@@ -125,6 +142,7 @@ _CLAIM_PARAMS = (
     bindparam("now", type_=UTCDateTime()),
     bindparam("lease_expires_at", type_=UTCDateTime()),
     bindparam("limit", type_=Integer()),
+    bindparam("skip_channels", expanding=True),  # channels whose circuit breaker is open (campaigns/breaker.py)
 )
 CLAIM_DUE_MESSAGES = {
     "postgresql": text(_CLAIM.format(lock="\n          FOR UPDATE OF m SKIP LOCKED")).bindparams(*_CLAIM_PARAMS),
@@ -132,14 +150,19 @@ CLAIM_DUE_MESSAGES = {
 }
 
 
-def claim_due_messages(session: Session, *, now: datetime, limit: int, lease_seconds: int) -> list[int]:
+def claim_due_messages(session: Session, *, now: datetime, limit: int, lease_seconds: int,
+                       skip_channels: Collection[str] = ()) -> list[int]:
     """Mark up to `limit` due messages `sending` with a lease, count the attempt; returns their ids.
+
+    Messages of `skip_channels` ("sms", "email") are left pending: their provider is failing.
 
     Does not commit; the caller commits before sending so the claim is visible to other senders.
     """
     dialect = session.get_bind().dialect.name
     statement = CLAIM_DUE_MESSAGES["postgresql" if dialect == "postgresql" else "sqlite"]
-    params = {"now": now, "lease_expires_at": now + timedelta(seconds=lease_seconds), "limit": limit}
+    # "" names no channel: NOT IN an empty list is not valid SQL on every database.
+    params = {"now": now, "lease_expires_at": now + timedelta(seconds=lease_seconds), "limit": limit,
+              "skip_channels": sorted(skip_channels) or [""]}
     return sorted(session.execute(statement, params).scalars())
 
 
@@ -163,7 +186,13 @@ def load_claimed(session: Session, message_ids: Collection[int]) -> list[Claimed
     campaigns = {c.id: (c, t) for c, t in session.execute(
         select(Campaign, Template).join(Template, Template.id == Campaign.template_id)
         .where(Campaign.id.in_({m.campaign_id for m in messages})))}
-    return [ClaimedMessage(m, contacts[m.contact_id], *campaigns[m.campaign_id]) for m in messages]
+    # An A/B recipient gets their variant's template instead of the campaign's (one more query, only then).
+    variant_ids = {m.variant_id for m in messages if m.variant_id is not None}
+    variant_templates = dict(session.execute(
+        select(CampaignVariant.id, Template).join(Template, Template.id == CampaignVariant.template_id)
+        .where(CampaignVariant.id.in_(variant_ids)))) if variant_ids else {}
+    return [ClaimedMessage(m, contacts[m.contact_id], campaigns[m.campaign_id][0],
+                           variant_templates.get(m.variant_id) or campaigns[m.campaign_id][1]) for m in messages]
 
 
 # ------------------------------------------------------------------ record what the provider said
@@ -296,13 +325,18 @@ def finish_idle_runs(session: Session, run_ids: Iterable[int], *, now: datetime)
     ).scalars().all()
     if not finished:
         return []
-    open_runs = exists().where(Run.campaign_id == Campaign.id, Run.status == "running")
-    return list(session.execute(
+    open_runs = exists().where(Run.campaign_id == Campaign.id, Run.status.in_(("running", "paused")))
+    completed = list(session.execute(
         update(Campaign)
         .where(Campaign.id.in_(set(finished)), Campaign.status == "running", ~open_runs)
         .values(status="completed", updated_at=now)
         .returning(Campaign.id)
     ).scalars())
+    if completed:  # the campaign's history shows when it finished (by Herald itself: no user)
+        session.execute(insert(CampaignTransition), [
+            {"campaign_id": cid, "from_status": "running", "to_status": "completed", "user_id": None, "comment": "",
+             "at": now} for cid in completed])
+    return completed
 
 
 # ------------------------------------------------------------------ expired leases
@@ -329,7 +363,7 @@ def cancel_pending_messages(session: Session, *, campaign_id: int, now: datetime
     """pending -> cancelled for one campaign. Rows already sending finish normally. Returns rows."""
     return session.execute(
         _update_messages()
-        .where(Message.campaign_id == campaign_id, Message.status == "pending")
+        .where(Message.campaign_id == campaign_id, Message.status.in_(("pending", "waiting")))
         .values(status="cancelled", error_code="cancelled",
                 error_reason="the campaign was cancelled before this message was sent", updated_at=now)
     ).rowcount

@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from campaigns.breaker import BreakerSettings
 from campaigns.dispatch import Dispatcher
 from campaigns.lifecycle import get_campaign, send_campaign
 from campaigns.models import Message, Run
@@ -75,6 +76,7 @@ def make_dispatcher(config: Config, database: Database, channels: dict[str, Chan
         retry_base_seconds=config.retry_base_seconds,
         price={name: ch.price for name, ch in config.channels.items()},
         currency=config.currency,
+        breaker=BreakerSettings(config.breaker_failures, config.breaker_cooldown_seconds),
     )
 
 

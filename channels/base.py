@@ -61,6 +61,10 @@ class Refused:
 
 SendResult = Accepted | Refused
 
+# The start of the reason given to messages a batch did not try because an earlier one met a timeout,
+# a 429 or a dead connection (send_each, and smtp's batch): the circuit breaker counts only tries.
+NOT_TRIED = "not sent, an earlier message in the batch got: "
+
 
 @dataclass(frozen=True)
 class ChannelEvent:
@@ -110,7 +114,7 @@ def send_each(batch: Sequence[Outgoing], send_one: Callable[[Outgoing], tuple[Se
     for message in batch:
         if stop is not None:
             results.append(replace(stop, message_id=message.message_id,
-                                   reason=f"not sent, an earlier message in the batch got: {stop.reason}"))
+                                   reason=NOT_TRIED + stop.reason))
             continue
         result, stop_batch = send_one(message)
         results.append(result)

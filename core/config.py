@@ -18,6 +18,9 @@ from typing import Any
 
 DEFAULT_CONFIG_PATH = Path("config.toml")
 DEV_SECRET_KEY = "dev-only-insecure-secret-change-me"
+# User agents of link scanners and mail-security proxies that fetch every link and image of a message.
+DEFAULT_SCANNER_AGENTS = ("barracuda, mimecast, proofpoint, symantec, forcepoint, trendmicro, safelinks, "
+                          "googleimageproxy, yahoomailproxy, bingpreview, python-requests, curl/, wget/, go-http-client")
 
 
 class ConfigError(Exception):
@@ -35,7 +38,7 @@ class Secret(str):
 class Setting:
     section: str
     key: str
-    kind: str  # str | secret | int | float | bool | decimal | choice
+    kind: str  # str | secret | int | float | bool | decimal | choice | rates (a table of currency -> decimal)
     default: Any
     choices: tuple[str, ...] = ()
     minimum: float | None = None
@@ -79,6 +82,30 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("channels.email", "price_per_message", "decimal", Decimal("0")),
     Setting("channels.sms", "url", "str", "log://var/outbox"),
     Setting("channels.sms", "price_per_segment", "decimal", Decimal("0.0079")),
+    # Click and open tracking (campaigns/tracking.py), currency rates (campaigns/attribution.py), RFM (campaigns/rfm.py).
+    Setting("tracking", "clicks", "bool", True),
+    Setting("tracking", "sms_short_links", "bool", False),
+    Setting("tracking", "opens", "bool", False),
+    Setting("tracking", "machine_seconds", "int", 10, minimum=0),
+    Setting("tracking", "apple_proxy_networks", "str", "17.0.0.0/8"),
+    Setting("tracking", "scanner_user_agents", "str", DEFAULT_SCANNER_AGENTS),
+    Setting("currency", "rates", "rates", {}),
+    Setting("rfm", "dormant_days", "int", 180, minimum=1),
+    # Campaign approval and frequency caps (campaigns/states.py, campaigns/caps.py).
+    Setting("approval", "required", "bool", False),
+    Setting("caps", "messages", "int", 3, minimum=0),
+    Setting("caps", "days", "int", 7, minimum=1),
+    # Inbound SMS keywords (campaigns/replies.py): comma-separated, matched whole, ignoring case and width.
+    Setting("replies", "stop_keywords", "str", "STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, 退订, TD"),
+    Setting("replies", "stop_reply", "str", "You are unsubscribed and will get no more messages. "
+                                            "Reply START to subscribe again."),
+    Setting("replies", "start_keywords", "str", "START, UNSTOP, 订阅"),
+    Setting("replies", "start_reply", "str", "You are subscribed again. Reply STOP to unsubscribe."),
+    Setting("replies", "help_keywords", "str", "HELP, INFO, 帮助"),
+    Setting("replies", "help_reply", "str", "Reply STOP to unsubscribe, START to subscribe again."),
+    # The circuit breaker per channel (campaigns/breaker.py).
+    Setting("sender", "breaker_failures", "int", 5, minimum=1),
+    Setting("sender", "breaker_cooldown_seconds", "int", 60, minimum=1),
 )
 
 
@@ -88,6 +115,38 @@ class ChannelConfig:
     url: Secret
     from_address: str = ""
     price: Decimal = Decimal("0")  # per message for email, per segment for SMS
+
+
+def _keywords(value: str) -> tuple[str, ...]:
+    return tuple(k.strip() for k in value.split(",") if k.strip())
+
+
+def _default(section: str, key: str) -> Any:
+    return next(s.default for s in SETTINGS if (s.section, s.key) == (section, key))
+
+
+@dataclass(frozen=True)
+class ReplyConfig:
+    """[replies]: the built-in SMS keywords and Herald's answers to them."""
+
+    stop_keywords: tuple[str, ...] = _keywords(_default("replies", "stop_keywords"))
+    stop_reply: str = _default("replies", "stop_reply")
+    start_keywords: tuple[str, ...] = _keywords(_default("replies", "start_keywords"))
+    start_reply: str = _default("replies", "start_reply")
+    help_keywords: tuple[str, ...] = _keywords(_default("replies", "help_keywords"))
+    help_reply: str = _default("replies", "help_reply")
+
+
+@dataclass(frozen=True)
+class TrackingConfig:
+    """[tracking]: click and open tracking; campaigns/tracking.py reads it."""
+
+    clicks: bool = True
+    sms_short_links: bool = False
+    opens: bool = False  # privacy: no open pixel unless the workspace allows it
+    machine_seconds: int = 10
+    apple_proxy_networks: tuple[str, ...] = ("17.0.0.0/8",)
+    scanner_user_agents: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -114,6 +173,16 @@ class Config:
     celery_broker_url: Secret
     channels: Mapping[str, ChannelConfig] = field(default_factory=dict)
     source: str = "defaults"
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    # What one unit of each foreign currency is worth in `currency` ([currency.rates]).
+    currency_rates: Mapping[str, Decimal] = field(default_factory=dict)
+    dormant_days: int = 180
+    approval_required: bool = False
+    cap_messages: int = 3  # marketing messages per contact and channel in cap_days; 0 = no cap
+    cap_days: int = 7
+    replies: ReplyConfig = field(default_factory=lambda: ReplyConfig())
+    breaker_failures: int = 5
+    breaker_cooldown_seconds: int = 60
 
     @property
     def is_production(self) -> bool:
@@ -194,6 +263,27 @@ def load_config(path: str | os.PathLike[str] | None = None, environ: Mapping[str
         scheduler_enabled=v("scheduler", "enabled"),
         celery_broker_url=Secret(v("celery", "broker_url")),
         channels=channels,
+        tracking=TrackingConfig(
+            clicks=v("tracking", "clicks"),
+            sms_short_links=v("tracking", "sms_short_links"),
+            opens=v("tracking", "opens"),
+            machine_seconds=v("tracking", "machine_seconds"),
+            apple_proxy_networks=_networks(v("tracking", "apple_proxy_networks")),
+            scanner_user_agents=tuple(a.strip().lower() for a in v("tracking", "scanner_user_agents").split(",")
+                                      if a.strip()),
+        ),
+        currency_rates=v("currency", "rates"),
+        dormant_days=v("rfm", "dormant_days"),
+        approval_required=v("approval", "required"),
+        cap_messages=v("caps", "messages"),
+        cap_days=v("caps", "days"),
+        replies=ReplyConfig(
+            stop_keywords=_keywords(v("replies", "stop_keywords")), stop_reply=v("replies", "stop_reply"),
+            start_keywords=_keywords(v("replies", "start_keywords")), start_reply=v("replies", "start_reply"),
+            help_keywords=_keywords(v("replies", "help_keywords")), help_reply=v("replies", "help_reply"),
+        ),
+        breaker_failures=v("sender", "breaker_failures"),
+        breaker_cooldown_seconds=v("sender", "breaker_cooldown_seconds"),
         source=str(config_path) if config_path.exists() else "defaults",
     )
 
@@ -220,7 +310,7 @@ def _reject_unknown_keys(tree: Mapping[str, Any], path: Path) -> None:
     def walk(node: Mapping[str, Any], prefix: str) -> None:
         for name, value in node.items():
             dotted = f"{prefix}.{name}" if prefix else name
-            if isinstance(value, Mapping):
+            if isinstance(value, Mapping) and (prefix, name) not in known:  # a table-valued setting is a leaf
                 if not any(sec == dotted or sec.startswith(dotted + ".") for sec in sections):
                     known_sections = ", ".join(sorted(sections))
                     raise ConfigError(f"{path}: unknown section [{dotted}]; known sections: {known_sections}")
@@ -279,7 +369,52 @@ def _coerce(setting: Setting, raw: Any, origin: str) -> Any:
         if number < 0 or not number.is_finite():
             raise bad("a decimal number of 0 or more")
         return number
+    if kind == "rates":
+        return _rates(raw, bad)
     raise AssertionError(f"unknown setting kind {kind}")
+
+
+def _rates(raw: Any, bad: Any) -> dict[str, Decimal]:
+    """A currency table: {"EUR": "1.08"} from TOML, or "EUR=1.08,CNY=0.14" from the environment."""
+    if isinstance(raw, str):
+        pairs: list[tuple[str, Any]] = []
+        for item in raw.split(","):
+            if item.strip():
+                code, sep, value = item.partition("=")
+                if not sep:
+                    raise bad('currency rates written as CODE=RATE pairs, e.g. "EUR=1.08,CNY=0.14"')
+                pairs.append((code, value))
+    elif isinstance(raw, Mapping):
+        pairs = list(raw.items())
+    else:
+        raise bad('a table of currency rates, e.g. EUR = "1.08"')
+    rates: dict[str, Decimal] = {}
+    for code, value in pairs:
+        code = str(code).strip().upper()
+        if len(code) != 3 or not code.isalpha():
+            raise bad(f'three-letter currency codes (ISO 4217); "{code}" is not one')
+        try:
+            rate = Decimal(str(value).strip())
+        except InvalidOperation:
+            raise bad(f"a decimal rate for {code}, such as 1.08") from None
+        if not rate.is_finite() or rate <= 0:
+            raise bad(f"a rate above 0 for {code}")
+        rates[code] = rate
+    return rates
+
+
+def _networks(raw: str) -> tuple[str, ...]:
+    import ipaddress
+
+    networks = []
+    for item in raw.split(","):
+        if item.strip():
+            try:
+                networks.append(str(ipaddress.ip_network(item.strip(), strict=False)))
+            except ValueError:
+                raise ConfigError(f"[tracking] apple_proxy_networks has {item.strip()!r}, which is not a network; "
+                                  "write CIDR blocks separated by commas, e.g. 17.0.0.0/8") from None
+    return tuple(networks)
 
 
 def _check_timezone(name: str) -> None:

@@ -1,0 +1,84 @@
+"""What recipients send back (replies), the keyword rules that act on them, and each provider's health.
+
+Own module rather than campaigns/models.py: the inbox and the circuit breaker are one aggregate each
+and change for their own reasons.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.clock import utcnow
+from core.db import Base, UTCDateTime
+
+# What a keyword makes Herald do. "tag" only labels the reply (order, complaint, question…) so the
+# inbox can be filtered by it; "add_to_list" is the auto-tag that registers the contact somewhere.
+KEYWORD_ACTIONS = ("unsubscribe", "subscribe", "help", "add_to_list", "tag")
+# A reply's class in the inbox: the action of the keyword it matched, or "other".
+REPLY_CLASSES = (*KEYWORD_ACTIONS, "other")
+
+
+class Reply(Base):
+    """One inbound SMS: who sent it, what it said, which contact and which of our messages it answers."""
+
+    __tablename__ = "replies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    provider: Mapped[str] = mapped_column(String(20))  # "twilio", "http-sms"
+    provider_id: Mapped[str] = mapped_column(String(100))  # MessageSid; unique per provider: idempotency
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"), nullable=True)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"), nullable=True)
+    from_number: Mapped[str] = mapped_column(String(32))
+    to_number: Mapped[str] = mapped_column(String(32), default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+    keyword: Mapped[str | None] = mapped_column(String(50), nullable=True)  # the rule's keyword it matched
+    classification: Mapped[str] = mapped_column(String(20), default="other")  # one of REPLY_CLASSES
+    tag: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    segments: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    answer: Mapped[str] = mapped_column(Text, default="")  # what Herald answered, if anything
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        UniqueConstraint("provider", "provider_id"),
+        Index("ix_replies_received", "received_at"),
+        Index("ix_replies_contact_received", "contact_id", "received_at"),
+        Index("ix_replies_class_received", "classification", "received_at"),
+    )
+
+
+class KeywordRule(Base):
+    """A keyword a marketer added in the UI; the opt-out/opt-in/help defaults come from config.toml."""
+
+    __tablename__ = "keyword_rules"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    keyword: Mapped[str] = mapped_column(String(50), unique=True)  # stored normalised (see replies.normalise)
+    action: Mapped[str] = mapped_column(String(20))  # one of KEYWORD_ACTIONS
+    list_id: Mapped[int | None] = mapped_column(ForeignKey("lists.id", ondelete="CASCADE"), nullable=True)
+    tag: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    reply_text: Mapped[str] = mapped_column(Text, default="")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class ChannelHealth(Base):
+    """The circuit breaker of one channel ("sms", "email"), shared by every sender process.
+
+    closed: sending normally. open: `consecutive_failures` transient failures in a row; nothing of
+    this channel is claimed until `next_try_at`, when one sender probes with a batch.
+    """
+
+    __tablename__ = "channel_health"
+
+    channel: Mapped[str] = mapped_column(String(20), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(300), default="")  # describe()d, secrets masked
+    state: Mapped[str] = mapped_column(String(10), default="closed")
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    next_try_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
