@@ -16,9 +16,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from channels.base import Accepted, ChannelConfigError, Outgoing, Refused, SendResult
+from channels.mime import build_email
 from channels.ratelimit import parse_rate
 from channels.segments import count_sms
-from channels.smtp import build_email
 from channels.urls import parse_channel_url
 
 SCHEME = "log"

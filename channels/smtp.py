@@ -1,272 +1,77 @@
 """Email over SMTP: `smtp://[user:pass@]host[:port]?starttls=1|ssl=1&from=addr&timeout=10&helo=name&rate=N/second`.
 
-One persistent connection per channel instance, opened on the first send and reused; if the server
-dropped it while idle (SMTPServerDisconnected) it is reopened once. Classification follows RFC 5321
-reply codes: 5xx is permanent, 4xx is transient (so Amazon SES's "454 Throttling failure" is retried,
-not skipped — listmonk #2974). A connection that cannot be made or breaks makes the current message
-and every later one in the batch transient; `send()` never raises for that.
+More options: `pool=4` (sessions this process keeps open to the server, shared by every sender
+thread, channels/smtp_pool.py), `cafile=/path/ca.pem` (trust this CA for TLS, e.g. a company relay's
+own), `dkim_key=/path/key.pem&dkim_selector=NAME[&dkim_domain=example.com]` (DKIM-sign, channels/dkim.py).
+
+Classification follows RFC 5321 reply codes: 5xx is permanent, 4xx is transient (so Amazon SES's
+"454 Throttling failure" is retried, not skipped — listmonk #2974). A session the server closed
+(421, or a dropped connection) is replaced and the message tried once more on the new one, as long
+as the server cannot have taken it: up to the end of DATA nothing is delivered, and a 421 after DATA
+means "not taken" too. Only a connection lost while waiting for the answer to DATA leaves it open
+whether the server kept the message; that one is not resent at once but reported transient, and its
+resend carries the same Message-ID, so receivers can drop the copy. A connection that cannot be made
+makes the current message and every later one in the batch transient; `send()` never raises for that.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import functools
-import re
-import secrets
+import email.policy
 import smtplib
 import ssl
 import threading
-import time
 from collections.abc import Sequence
-from email.message import EmailMessage
-from email.utils import formataddr, formatdate, getaddresses, parseaddr
+from email.utils import parseaddr
 
 from channels.base import Accepted, ChannelConfigError, Outgoing, Refused, SendResult
+from channels.dkim import DkimSigner
+from channels.mime import _DOT_AT_LINE_START, NeedsSmtpUtf8, address_header, build_email, encode_email
 from channels.ratelimit import parse_rate
+from channels.smtp_pool import DEFAULT_POOL_SIZE, PoolKey, SmtpPool, join_pool, leave_pool
 from channels.urls import parse_channel_url
 
 SCHEME = "smtp"
 DEFAULT_RATE = "10/second"  # well under SES's and most relays' defaults; raise it with rate=
 DEFAULT_TIMEOUT_SECONDS = 10.0
-OPTIONS = ("starttls", "ssl", "from", "timeout", "helo", "rate")
-
-
-def build_email(message: Outgoing, from_address: str) -> EmailMessage:
-    """The MIME message for `message` built with the stdlib `email` package: text and, when given,
-    HTML as multipart/alternative. The log:// channel writes it to .eml files; SmtpChannel uses it
-    only for a non-ASCII address and otherwise writes the same message itself (encode_email).
-
-    Headers from `message.headers` (Message-ID, List-Unsubscribe, …) are passed through; when no
-    Message-ID was given, a deterministic one is made from Herald's message id, so a resend of the
-    same message carries the same id and receivers can de-duplicate it.
-    """
-    email = EmailMessage()
-    email["From"] = from_address
-    email["To"] = message.to
-    email["Subject"] = message.subject
-    for name, value in message.headers.items():
-        del email[name]  # a header given twice must not appear twice
-        email[name] = value
-    if "Message-ID" not in email:
-        domain = parseaddr(from_address)[1].rpartition("@")[2] or "localhost"
-        email["Message-ID"] = f"<herald.{message.message_id}@{domain}>"
-    email.set_content(message.body or "")
-    if message.html:
-        email.add_alternative(message.html, subtype="html")
-    return email
-
-
-# ------------------------------------------------------------------ the message, as bytes
-# Building the message with the stdlib `email` package (header registry, content manager, generator)
-# cost more than rendering and SMTP together: most of a naive send loop's time (issue 4). A campaign
-# message has one shape — a few headers and one or two text parts — so it is written out directly
-# here, following RFC 5322 (format, CRLF, lines <= 998 and folded to <= 78 where there is a space),
-# RFC 2045/2046 (MIME parts, 7bit / quoted-printable / base64) and RFC 2047 (encoded words for
-# non-ASCII header text). The rare message this writer does not handle — an address that is not
-# ASCII, which needs SMTPUTF8 — goes through build_email() and smtplib's send_message() as before.
-MAX_LINE = 78  # RFC 5322 §2.1.1: SHOULD be no more than 78 characters, excluding the CRLF
-MAX_HARD_LINE = 998  # ... and MUST be no more than 998
-_CRLF = "\r\n"
-# RFC 5322 §3.6.4-3.6.8: headers whose value has structure a line break or an encoded word must not cut.
-_ADDRESS_HEADERS = frozenset({"from", "to", "cc", "reply-to", "sender"})
-# Ours to write (the MIME structure) or never to transmit (Bcc: smtplib's send_message drops it too).
-_DROPPED_HEADERS = frozenset({"mime-version", "bcc", "resent-bcc", "content-type", "content-transfer-encoding"})
-_HEADER_NAME = re.compile(r"[!-9;-~]+")  # RFC 5322 §2.2 ftext: printable ASCII except the colon
-_LINE_BREAK = re.compile(r"[\r\n]")
-# Header text that must travel as RFC 2047 encoded words: anything but printable ASCII, space and tab,
-# or ASCII that a reader would mistake for an encoded word.
-_NEEDS_ENCODED_WORDS = re.compile(r"[^\t\x20-\x7e]|=\?")
-_NOT_7BIT = re.compile(r"[^\t\n\x20-\x7e]")
-_DOT_AT_LINE_START = re.compile(rb"^\.", re.MULTILINE)
-_PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+")
-# Encoded word "=?utf-8?b?…?=": 12 characters around the base64 text, at most 75 in all (RFC 2047 §2).
-_WORD_OVERHEAD = 12
-_WORD_BYTES = 45  # 60 base64 characters: a continuation line " =?utf-8?b?…?=" is 73 long
-
-
-class NeedsSmtpUtf8(ValueError):
-    """An address is not ASCII: the message needs SMTPUTF8 (RFC 6531), which the stdlib path handles."""
-
-
-def encode_email(message: Outgoing, from_header: str, *, default_domain: str) -> tuple[bytes, str]:
-    """The message as RFC 5322 bytes with CRLF line endings, and its Message-ID.
-
-    `from_header` is the From value already encoded (see `address_header`). Headers in
-    `message.headers` pass through and may replace From/To/Subject; MIME headers are ours. Without a
-    Message-ID header one is made from Herald's id and `default_domain`, so a resent message keeps its id.
-    Raises ValueError for a message no server should take (a line break in a header, a header name or
-    an unfoldable line that breaks RFC 5322), NeedsSmtpUtf8 for a non-ASCII address.
-    """
-    headers = {"from": ("From", from_header), "to": ("To", address_header(message.to, "To")),
-               "subject": ("Subject", message.subject)}
-    for name, value in message.headers.items():
-        if not _HEADER_NAME.fullmatch(name):
-            raise ValueError(f'header name "{name}" is not allowed: RFC 5322 allows printable ASCII without ":"')
-        key = name.lower()
-        if key in _DROPPED_HEADERS:
-            continue
-        headers[key] = (name, address_header(value, name) if key in _ADDRESS_HEADERS else value)
-    if "message-id" not in headers:
-        headers["message-id"] = ("Message-ID", f"<herald.{message.message_id}@{default_domain}>")
-    message_id = headers["message-id"][1]
-    lines = [header_line(name, value, address=key in _ADDRESS_HEADERS) for key, (name, value) in headers.items()]
-    lines.append(f"Date: {_date_header(int(time.time()))}")
-    lines.append("MIME-Version: 1.0")
-    text = _text_part(message.body or "", "plain")
-    if not message.html:
-        return (_CRLF.join(lines) + _CRLF).encode("ascii") + text, message_id
-    html = _text_part(message.html, "html")
-    boundary = _boundary(text, html)
-    lines.append(f'Content-Type: multipart/alternative;\r\n boundary="{boundary}"')
-    delimiter = f"\r\n--{boundary}\r\n".encode("ascii")
-    # The CRLF before each "--boundary" belongs to the delimiter (RFC 2046 §5.1.1), so every part
-    # keeps its own final line break, as the stdlib generator writes it.
-    return b"".join((
-        (_CRLF.join(lines) + _CRLF + _CRLF + f"--{boundary}\r\n").encode("ascii"),
-        text, delimiter, html, f"\r\n--{boundary}--\r\n".encode("ascii"),
-    )), message_id
-
-
-def address_header(value: str, name: str) -> str:
-    """An address header's value with non-ASCII display names as encoded words; ASCII addresses only.
-
-    Raises ValueError on a line break, NeedsSmtpUtf8 on a non-ASCII address.
-    """
-    if _PLAIN_ADDRESS.fullmatch(value):  # the usual case, a bare address: nothing to parse
-        return value
-    if _LINE_BREAK.search(value):
-        raise ValueError(f"header {name} contains a line break: {value!r}; no mail server accepts that")
-    formatted = []
-    for display, address in getaddresses([value]):
-        if not address.isascii():
-            raise NeedsSmtpUtf8(f"header {name} has a non-ASCII address {address!r}")
-        if not display:
-            formatted.append(address)
-        elif _NEEDS_ENCODED_WORDS.search(display):
-            formatted.append(" ".join(encoded_words(display)) + f" <{address}>")
-        else:
-            formatted.append(formataddr((display, address)))
-    return ", ".join(formatted)
-
-
-def header_line(name: str, value: str, *, address: bool = False) -> str:
-    """`Name: value`, folded at spaces to lines of at most 78 characters where the value allows.
-
-    Unstructured text (Subject and most others) that is not printable ASCII, or that has a word too
-    long to fit in 998 characters, is written as RFC 2047 encoded words. Raises ValueError for a line
-    break in the value, or a structured value (an address, a Message-ID, a URL) longer than 998
-    characters without a space to fold at.
-    """
-    if _LINE_BREAK.search(value):
-        raise ValueError(f"header {name} contains a line break: {value!r}; no mail server accepts that")
-    if not address and _NEEDS_ENCODED_WORDS.search(value):
-        return _fold(name, " ".join(encoded_words(value, first=MAX_LINE - len(name) - 2)))
-    folded = _fold(name, value)
-    if len(folded) > MAX_HARD_LINE and max(map(len, folded.split(_CRLF))) > MAX_HARD_LINE:
-        if address or name.lower() in ("message-id", "in-reply-to", "references") or name.lower().startswith("list-"):
-            raise ValueError(f"header {name} has a line of more than {MAX_HARD_LINE} characters with no space to "
-                             "fold at (RFC 5322 §2.1.1); shorten it")
-        return _fold(name, " ".join(encoded_words(value, first=MAX_LINE - len(name) - 2)))
-    return folded
-
-
-def encoded_words(text: str, *, first: int = MAX_LINE) -> list[str]:
-    """`text` as RFC 2047 "B" encoded words of UTF-8, never cutting a character in two.
-
-    `first` is the room left on the header's first line, so that line stays within 78 characters.
-    Adjacent encoded words decode to their concatenation (RFC 2047 §6.2), so spaces survive.
-    """
-    data = text.encode("utf-8")
-    words = []
-    budget = min(_WORD_BYTES, max(9, (first - _WORD_OVERHEAD) // 4 * 3))
-    start = 0
-    while start < len(data):
-        end = min(start + budget, len(data))
-        while end < len(data) and data[end] & 0xC0 == 0x80:  # a UTF-8 continuation byte: cut before its character
-            end -= 1
-        words.append(f"=?utf-8?b?{binascii.b2a_base64(data[start:end], newline=False).decode('ascii')}?=")
-        start, budget = end, _WORD_BYTES
-    return words
-
-
-def _fold(name: str, value: str) -> str:
-    line = f"{name}: {value}"
-    if len(line) <= MAX_LINE:
-        return line
-    # Fold only before an existing space: unfolding (RFC 5322 §2.2.3) removes just the CRLF, so the
-    # value reads back unchanged. A line is never folded into whitespace alone.
-    words = value.split(" ")
-    lines: list[str] = []
-    current = f"{name}: {words[0]}"
-    for word in words[1:]:
-        if len(current) + 1 + len(word) > MAX_LINE and current.strip(" ") and word:
-            lines.append(current)
-            current = " " + word
-        else:
-            current += " " + word
-    lines.append(current)
-    return _CRLF.join(lines)
-
-
-def _text_part(text: str, subtype: str) -> bytes:
-    """One text/* part, headers and body: 7bit when it is short-lined ASCII, else the shorter of
-    quoted-printable and base64 of its UTF-8 (as the stdlib chooses, but never 8bit, so no server
-    needs 8BITMIME). The text ends with a line break, as set_content() makes it."""
-    if "\r" in text:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if not text.endswith("\n"):
-        text += "\n"
-    if not _NOT_7BIT.search(text) and max(map(len, text.split("\n"))) <= MAX_LINE:
-        encoding, body = "7bit", text.encode("ascii").replace(b"\n", b"\r\n")
-    else:
-        data = text.encode("utf-8")
-        body = binascii.b2a_qp(data, istext=True)  # lines of at most 76, soft breaks "=\n"
-        if len(body) <= (len(data) + 2) // 3 * 4 * 78 // 76:
-            encoding, body = "quoted-printable", body.replace(b"\n", b"\r\n")
-        else:
-            # Of text in its canonical form, CRLF line breaks (RFC 2046 §4.1.1), as the other two carry it.
-            data = data.replace(b"\n", b"\r\n")
-            encoding, body = "base64", base64.encodebytes(data).replace(b"\n", b"\r\n")
-    head = f'Content-Type: text/{subtype}; charset="utf-8"\r\nContent-Transfer-Encoding: {encoding}\r\n\r\n'
-    return head.encode("ascii") + body
-
-
-def _boundary(*parts: bytes) -> str:
-    # "=_" cannot occur in quoted-printable or base64 text; a 7bit part is checked, and the random
-    # part makes a clash with anything a template wrote practically impossible anyway.
-    while True:
-        boundary = f"=_herald_{secrets.token_hex(12)}"
-        encoded = boundary.encode("ascii")
-        if not any(encoded in part for part in parts):
-            return boundary
-
-
-@functools.lru_cache(maxsize=2)
-def _date_header(second: int) -> str:
-    # RFC 5322 §3.6.1 requires a Date; formatted once per second, not once per message.
-    return formatdate(second, usegmt=True)
+OPTIONS = ("starttls", "ssl", "from", "timeout", "helo", "rate", "pool", "cafile", "dkim_key", "dkim_selector",
+           "dkim_domain")
+_SMTPUTF8_POLICY = email.policy.SMTPUTF8.clone(linesep="\r\n")
 
 
 def from_url(url: str, *, from_address: str = "") -> SmtpChannel:
     """Open an SMTP channel from its URL (nothing is connected yet). Raises ChannelConfigError."""
     parsed = parse_channel_url(url, scheme=SCHEME, options=OPTIONS)
+    where = f'channel URL "{parsed.describe()}"'
     if not parsed.host:
-        raise ChannelConfigError(f'channel URL "{parsed.describe()}" has no host; write smtp://host:587?starttls=1')
+        raise ChannelConfigError(f"{where} has no host; write smtp://host:587?starttls=1")
     use_ssl, starttls = parsed.flag("ssl"), parsed.flag("starttls")
     if use_ssl and starttls:
         raise ChannelConfigError(
-            f'channel URL "{parsed.describe()}" asks for both ssl=1 and starttls=1; '
+            f"{where} asks for both ssl=1 and starttls=1; "
             "use ssl=1 for port 465 (implicit TLS) or starttls=1 for port 587, not both"
         )
     sender = parsed.query.get("from") or from_address
     if not parseaddr(sender)[1]:
         raise ChannelConfigError(
-            f'channel URL "{parsed.describe()}" has no sender address; add from=news@example.com to the URL '
+            f"{where} has no sender address; add from=news@example.com to the URL "
             "or set [channels.email] from_address"
         )
     rate = parsed.query.get("rate", DEFAULT_RATE)
-    parse_rate(rate, where=f'channel URL "{parsed.describe()}": rate')
+    parse_rate(rate, where=f"{where}: rate")
+    pool_size = parsed.query.get("pool", str(DEFAULT_POOL_SIZE))
+    if not pool_size.isdigit() or not 1 <= int(pool_size) <= 100:
+        raise ChannelConfigError(f"{where}: pool={pool_size!r} must be a whole number of sessions from 1 to 100, "
+                                 f"e.g. pool={DEFAULT_POOL_SIZE}")
+    cafile = parsed.query.get("cafile", "")
+    if cafile and not (use_ssl or starttls):
+        raise ChannelConfigError(f"{where}: cafile= is for TLS; add starttls=1 (port 587) or ssl=1 (port 465)")
+    signer = None
+    if parsed.query.get("dkim_key"):
+        domain = parsed.query.get("dkim_domain") or parseaddr(sender)[1].rpartition("@")[2]
+        signer = DkimSigner(selector=parsed.query.get("dkim_selector", ""), domain=domain,
+                            key_path=parsed.query["dkim_key"], where=where)
+    elif parsed.query.get("dkim_selector") or parsed.query.get("dkim_domain"):
+        raise ChannelConfigError(f"{where}: dkim_selector/dkim_domain need dkim_key=/path/to/private-key.pem too")
     return SmtpChannel(
         host=parsed.host,
         port=parsed.port or (465 if use_ssl else 587 if starttls else 25),
@@ -279,7 +84,18 @@ def from_url(url: str, *, from_address: str = "") -> SmtpChannel:
         helo=parsed.query.get("helo") or None,
         rate=rate,
         description=parsed.describe(),
+        pool_size=int(pool_size),
+        cafile=cafile,
+        signer=signer,
     )
+
+
+class _NoReplyToData(Exception):
+    """The connection broke after the whole message was sent, before the server said whether it took it."""
+
+
+class _Unsupported(Exception):
+    """The server lacks an extension this message needs (SMTPUTF8): no retry will change that."""
 
 
 class SmtpChannel:
@@ -287,55 +103,67 @@ class SmtpChannel:
     dry_run = False
 
     def __init__(self, *, host: str, port: int, username: str, password: str, use_ssl: bool, starttls: bool,
-                 from_address: str, timeout: float, helo: str | None, rate: str, description: str) -> None:
+                 from_address: str, timeout: float, helo: str | None, rate: str, description: str,
+                 pool_size: int = DEFAULT_POOL_SIZE, cafile: str = "", signer: DkimSigner | None = None) -> None:
         self.host, self.port = host, port
         self._username, self._password = username, password
         self.use_ssl, self.starttls = use_ssl, starttls
         self.from_address = from_address
         self.envelope_from = parseaddr(from_address)[1]
         self.timeout, self.helo, self.rate = timeout, helo, rate
+        self.pool_size, self.cafile, self.signer = pool_size, cafile, signer
         self._description = description
         self.domain = self.envelope_from.rpartition("@")[2] or "localhost"
         try:  # the same for every message: encoded once
             self._from_header: str | None = address_header(from_address, "From")
         except ValueError:  # a non-ASCII sender address: every message takes the stdlib path
             self._from_header = None
-        self._conn: smtplib.SMTP | None = None
-        # A channel instance belongs to one worker; the lock only turns accidental sharing into
+        self._key = PoolKey(host, port, username, password, use_ssl, starttls, cafile, helo)
+        self._pool: SmtpPool | None = None
+        self._conn: smtplib.SMTP | None = None  # borrowed from the pool for the length of one send()
+        # A channel instance belongs to one sender thread; the lock only turns accidental sharing into
         # waiting instead of two threads interleaving commands on one SMTP session.
         self._lock = threading.Lock()
 
     def describe(self) -> str:
         return self._description
 
+    @property
+    def pool(self) -> SmtpPool:
+        """The process-wide session pool for this server and login (joined on first use)."""
+        if self._pool is None:
+            self._pool = join_pool(self._key, self.pool_size, self._open_session)
+        return self._pool
+
     def send(self, batch: Sequence[Outgoing]) -> list[SendResult]:
-        """Send each message over the one connection; one result per message, in batch order."""
+        """Send each message over one pooled session; one result per message, in batch order."""
         results: list[SendResult] = []
         with self._lock:
             broken: tuple[str, str] | None = None
-            for message in batch:
-                if broken:
-                    code, reason = broken
-                    results.append(Refused(message.message_id, False, code,
-                                           f"not sent, an earlier message in the batch got: {reason}"))
-                    continue
-                result = self._send_one(message)
-                if isinstance(result, tuple):  # the connection failed: this and the rest are transient
-                    broken = result
-                    results.append(Refused(message.message_id, False, *broken))
-                else:
-                    results.append(result)
+            try:
+                for message in batch:
+                    if broken:
+                        code, reason = broken
+                        results.append(Refused(message.message_id, False, code,
+                                               f"not sent, an earlier message in the batch got: {reason}"))
+                        continue
+                    result = self._send_one(message)
+                    if isinstance(result, tuple):  # the connection failed: this and the rest are transient
+                        broken = result
+                        results.append(Refused(message.message_id, False, *broken))
+                    else:
+                        results.append(result)
+            finally:
+                self._give_back()
         return results
 
     def close(self) -> None:
-        """Say QUIT if connected; safe to call any number of times."""
-        conn, self._conn = self._conn, None
-        if conn is None:
-            return
-        try:
-            conn.quit()
-        except (smtplib.SMTPException, OSError):
-            conn.close()
+        """Stop using the shared pool (the last channel to close says QUIT); safe to call any number of times."""
+        with self._lock:
+            self._give_back()
+            pool, self._pool = self._pool, None
+            if pool is not None:
+                leave_pool(pool)
 
     # ------------------------------------------------------------------ internals
     def _send_one(self, message: Outgoing) -> SendResult | tuple[str, str]:
@@ -343,73 +171,105 @@ class SmtpChannel:
         encoded = self._encode(message)
         if isinstance(encoded, Refused):
             return encoded
+        data, message_id, smtputf8 = encoded
+        where = f"{self.host}:{self.port}"
         for attempt in (1, 2):
             try:
-                conn = self._connect()
-                if isinstance(encoded, EmailMessage):
-                    conn.send_message(encoded, from_addr=self.envelope_from, to_addrs=[message.to])
-                    return Accepted(message.message_id, provider_id=str(encoded["Message-ID"]))
-                data, message_id = encoded
-                self._transmit(conn, message.to, data)
+                conn = self._session()
+                self._transmit(conn, message.to, data, smtputf8)
                 return Accepted(message.message_id, provider_id=message_id)
-            except smtplib.SMTPServerDisconnected as exc:
+            except _NoReplyToData as exc:
                 self._drop()
+                if isinstance(exc.__cause__, TimeoutError) or isinstance(exc.__cause__.__context__, TimeoutError):
+                    # The server may be holding the message: no resend here (see the module doc), and
+                    # the rest of the batch is not tried against a server this slow.
+                    return ("timeout", f"{where} did not answer within {self.timeout:g}s")
+                return Refused(message.message_id, False, "no-reply",
+                               f"{where} closed the connection after receiving the message, before saying whether "
+                               f"it accepted it ({exc.__cause__}); it is sent again later with the same Message-ID")
+            except _Unsupported as exc:
+                return Refused(message.message_id, True, "smtputf8-unsupported", str(exc))
+            except smtplib.SMTPServerDisconnected as exc:
+                self._drop(stale=True)
                 if isinstance(exc.__context__, TimeoutError):
-                    # smtplib reports a reply that never came as a disconnect. The server may be
-                    # holding the message; resending could deliver it twice, so no retry here.
-                    return ("timeout", f"{self.host}:{self.port} did not answer within {self.timeout:g}s")
+                    return ("timeout", f"{where} did not answer within {self.timeout:g}s")
                 if attempt == 2:
-                    return ("disconnected", f"{self.host}:{self.port} closed the connection: {exc}")
-                continue  # most likely an idle connection the server closed: reconnect once and resend
+                    return ("disconnected", f"{where} closed the connection: {exc}")
+                continue  # most likely an idle session the server closed: the message is resent on a new one
             except smtplib.SMTPRecipientsRefused as exc:
                 code, reply = next(iter(exc.recipients.values()))
                 refused = _refused(message, code, reply)
-            except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
+            except smtplib.SMTPSenderRefused as exc:
+                if exc.smtp_code >= 500 and exc.smtp_code != 552:
+                    # The sender address or session is refused (530 STARTTLS/AUTH required, 550/553 not
+                    # allowed to send as it): the same for every message, and the operator's to fix — so
+                    # the batch waits for a retry rather than every recipient failing for good.
+                    return (str(exc.smtp_code), f"{where} refused the sender {self.envelope_from}: "
+                                                f"{_text(exc.smtp_error)}")
+                refused = _refused(message, exc.smtp_code, exc.smtp_error)  # 552 too big, 4xx try later
+            except smtplib.SMTPDataError as exc:
                 refused = _refused(message, exc.smtp_code, exc.smtp_error)
             except smtplib.SMTPResponseException as exc:  # HELO/AUTH/STARTTLS refused: the session is unusable
                 self._drop()
                 return (str(exc.smtp_code), _text(exc.smtp_error))
             except TimeoutError:
                 self._drop()
-                return ("timeout", f"{self.host}:{self.port} did not answer within {self.timeout:g}s")
+                return ("timeout", f"{where} did not answer within {self.timeout:g}s")
             except ConnectionRefusedError:
                 self._drop()
-                return ("connection-refused", f"{self.host}:{self.port} refused the connection")
-            except (smtplib.SMTPException, OSError) as exc:  # DNS, TLS, reset, STARTTLS unsupported
+                return ("connection-refused", f"{where} refused the connection")
+            except ssl.SSLError as exc:
                 self._drop()
-                return ("connection-error", f"{self.host}:{self.port}: {type(exc).__name__}: {exc}")
+                return ("tls-error", f"{where}: TLS failed ({exc.reason or exc}); check ssl=/starttls= and the "
+                                     "server's certificate (cafile= to trust a private CA)")
+            except (smtplib.SMTPException, OSError) as exc:  # DNS, reset, STARTTLS unsupported
+                self._drop()
+                return ("connection-error", f"{where}: {type(exc).__name__}: {exc}")
             if refused.code == "421":
                 # "Service not available, closing transmission channel" (RFC 5321 §3.8): this session
-                # is over, whatever command got it. Reconnect once; if it says 421 again, retry later.
-                self._drop()
+                # is over, whatever command got it, and the message was not taken. Reconnect once; if it
+                # says 421 again, retry later.
+                self._drop(stale=True)
                 if attempt == 1:
                     continue
             return refused
         raise AssertionError("unreachable: the loop returns on its second attempt")
 
-    def _transmit(self, conn: smtplib.SMTP, to: str, data: bytes) -> None:
-        """MAIL, RCPT and DATA in one write when the server offers PIPELINING (RFC 2920), then the
-        content: two round trips per message instead of four. Raises what smtplib's sendmail() raises
-        for the same replies, so _send_one classifies both paths alike."""
-        if not (conn.has_extn("pipelining") and _PLAIN_ADDRESS.fullmatch(to)):
-            conn.sendmail(self.envelope_from, [to], data)
-            return
-        size = f" SIZE={len(data)}" if conn.has_extn("size") else ""
-        conn.send(f"MAIL FROM:<{self.envelope_from}>{size}\r\nRCPT TO:<{to}>\r\nDATA\r\n")
-        replies = []
-        for _command in ("MAIL", "RCPT", "DATA"):  # every reply is read, so the session stays in step
-            code, reply = conn.getreply()
-            replies.append((code, reply))
-            if code == 421:  # the server is closing the session: no more replies will come
+    def _transmit(self, conn: smtplib.SMTP, to: str, data: bytes, smtputf8: bool) -> None:
+        """MAIL, RCPT and DATA — in one write when the server offers PIPELINING (RFC 2920) — then the
+        content: two round trips per message instead of four. Raises smtplib's exceptions for refusals
+        (as sendmail() would), _NoReplyToData when the answer to the content never came."""
+        options = f" SIZE={len(data)}" if conn.has_extn("size") else ""
+        if smtputf8:
+            if not conn.has_extn("smtputf8"):
+                raise _Unsupported(f"{to} is not an ASCII address and {self.host} does not offer SMTPUTF8 "
+                                   "(RFC 6531), so it cannot be sent there; use a relay that supports it")
+            options += " SMTPUTF8 BODY=8BITMIME"
+        commands = [f"MAIL FROM:<{self.envelope_from}>{options}\r\n".encode(),
+                    f"RCPT TO:{smtplib.quoteaddr(to)}\r\n".encode(), b"DATA\r\n"]
+        expected = ((250,), (250, 251), (354,))
+        replies: list[tuple[int, bytes]] = []
+        if conn.has_extn("pipelining"):
+            conn.send(b"".join(commands))
+            for _command in commands:  # every reply is read, so the session stays in step
+                replies.append(conn.getreply())
+                if replies[-1][0] == 421:  # the server is closing the session: no more replies will come
+                    break
+        else:
+            for command, ok in zip(commands, expected, strict=True):
+                conn.send(command)
+                replies.append(conn.getreply())
+                if replies[-1][0] not in ok:
+                    break
+        if len(replies) < 3 or any(code not in ok for (code, _), ok in zip(replies, expected, strict=False)):
+            if replies[-1][0] == 421:
                 conn.close()
-                break
-        (mail_code, mail_reply), *rest = replies
-        if len(replies) < 3 or mail_code != 250 or rest[0][0] not in (250, 251) or rest[1][0] != 354:
-            if conn.sock is not None:  # like sendmail(): reset the transaction after a refusal
+            elif conn.sock is not None:  # like sendmail(): reset the transaction after a refusal
                 try:
                     conn.rset()
                 except smtplib.SMTPServerDisconnected:
                     pass
+            (mail_code, mail_reply), *rest = replies
             if mail_code != 250:
                 raise smtplib.SMTPSenderRefused(mail_code, mail_reply, self.envelope_from)
             rcpt_code, rcpt_reply = rest[0]
@@ -418,31 +278,47 @@ class SmtpChannel:
             raise smtplib.SMTPDataError(*rest[1])
         content = _DOT_AT_LINE_START.sub(b"..", data)  # RFC 5321 §4.5.2 transparency
         conn.send(content + b".\r\n")  # `data` ends with CRLF
-        code, reply = conn.getreply()
+        try:
+            code, reply = conn.getreply()
+        except (smtplib.SMTPServerDisconnected, OSError) as exc:
+            raise _NoReplyToData() from exc
         if code != 250:
             if code == 421:
                 conn.close()
             raise smtplib.SMTPDataError(code, reply)
 
-    def _encode(self, message: Outgoing) -> tuple[bytes, str] | EmailMessage | Refused:
-        """The message's bytes and Message-ID; the stdlib message when an address is not ASCII; or a
-        permanent refusal for a message no server would take (e.g. a line break in a rendered subject)."""
+    def _encode(self, message: Outgoing) -> tuple[bytes, str, bool] | Refused:
+        """The message's bytes (DKIM-signed when configured), its Message-ID and whether it needs SMTPUTF8;
+        or a permanent refusal for a message no server would take (e.g. a line break in a rendered subject)."""
+        if _unsafe_address(message.to):
+            return Refused(message.message_id, True, "invalid-address",
+                           f"the recipient address {message.to!r} contains a line break; no mail server accepts that")
         try:
             if self._from_header is not None:
-                return encode_email(message, self._from_header, default_domain=self.domain)
+                data, message_id = encode_email(message, self._from_header, default_domain=self.domain)
+                return self._sign(data), message_id, False
         except NeedsSmtpUtf8:
-            pass  # send_message() asks the server for SMTPUTF8 (RFC 6531)
+            pass  # written by the stdlib with its SMTPUTF8 policy, below
         except ValueError as exc:
             return Refused(message.message_id, True, "invalid-message", str(exc))
         try:
-            return build_email(message, self.from_address)
+            built = build_email(message, self.from_address)
+            data = built.as_bytes(policy=_SMTPUTF8_POLICY)
         except ValueError as exc:
             return Refused(message.message_id, True, "invalid-message", str(exc))
+        needs_utf8 = not (message.to.isascii() and self.envelope_from.isascii() and data.isascii())
+        return self._sign(data), str(built["Message-ID"]), needs_utf8
 
-    def _connect(self) -> smtplib.SMTP:
-        if self._conn is not None:
-            return self._conn
-        context = ssl.create_default_context()
+    def _sign(self, data: bytes) -> bytes:
+        return self.signer.sign(data) if self.signer is not None else data
+
+    def _session(self) -> smtplib.SMTP:
+        if self._conn is None:
+            self._conn = self.pool.borrow()
+        return self._conn
+
+    def _open_session(self) -> smtplib.SMTP:
+        context = ssl.create_default_context(cafile=self.cafile or None)
         conn: smtplib.SMTP
         if self.use_ssl:
             conn = smtplib.SMTP_SSL(self.host, self.port, local_hostname=self.helo, timeout=self.timeout,
@@ -459,13 +335,26 @@ class SmtpChannel:
         except BaseException:
             conn.close()
             raise
-        self._conn = conn
         return conn
 
-    def _drop(self) -> None:
+    def _give_back(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None and self._pool is not None:
+            self._pool.give_back(conn)
+
+    def _drop(self, *, stale: bool = False) -> None:
+        """Throw the borrowed session away; `stale` when the server closed it, so the idle ones likely too."""
         conn, self._conn = self._conn, None
         if conn is not None:
             conn.close()
+            if self._pool is not None:
+                self._pool.give_back(None)
+        if stale and self._pool is not None:
+            self._pool.discard_idle()
+
+
+def _unsafe_address(address: str) -> bool:
+    return "\r" in address or "\n" in address
 
 
 def _text(reply: bytes | str) -> str:

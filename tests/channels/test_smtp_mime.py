@@ -10,7 +10,7 @@ from email.utils import parsedate_to_datetime
 import pytest
 
 from channels import Accepted, Outgoing, Refused, open_channel
-from channels.smtp import build_email, encode_email, encoded_words, header_line
+from channels.mime import build_email, encode_email, encoded_words, header_line
 
 CHINESE_SUBJECT = "春节特惠：会员专享八折优惠，仅限本周！🎉"
 CHINESE_TEXT = "王小明，您好！\n春节快乐 🧧🐉\n退订：https://h.example/u/1/abc\n"

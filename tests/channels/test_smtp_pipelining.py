@@ -44,7 +44,9 @@ def test_the_channel_pipelines_when_offered_and_the_server_gets_every_message_wh
     with PipeliningSmtp() as fake:
         channel = open_channel(fake.url + "?from=news@shop.example")
         results = channel.send([mail(i) for i in range(1, 6)])
-        assert channel._conn.has_extn("pipelining")
+        session = channel.pool.borrow()  # the session the batch went over, back in the shared pool
+        assert session.has_extn("pipelining")
+        channel.pool.give_back(session)
         channel.close()
     assert all(isinstance(r, Accepted) for r in results)
     assert [m.rcpt_tos for m in fake.messages] == [[f"reader{i}@example.com"] for i in range(1, 6)]

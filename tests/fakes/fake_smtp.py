@@ -10,6 +10,13 @@ Scripted behaviour: per-recipient refusals (`refuse`, 5xx) and deferrals (`defer
 after which the server drops the connection (`idle_timeout`), and `disconnect_clients()` to drop
 every open connection now. `connections` counts SMTP sessions that said EHLO/HELO. Each received
 message records when it arrived (`received_at`), for tests of the send rate.
+
+`script` answers chosen recipients differently on successive tries, one entry per try, then normally:
+`(421, "4.3.2 Shutting down")` at RCPT (421 also closes the session, as a real server does), "drop"
+(hang up at RCPT), "drop-after-data" (keep the message, then hang up without answering: the client
+cannot know it was taken) or `("data", 451, "...")` (refuse at the end of DATA, nothing kept).
+`tls_context` offers STARTTLS with it (and requires it); `implicit_tls=True` speaks TLS from the
+first byte, as on port 465.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ import asyncio
 import email
 import email.policy
 import socket
+import ssl
 import threading
 import time
 import warnings
@@ -58,6 +66,19 @@ class _Handler:
         return f"250 {server.hostname}"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        step = self.fake._next_step(address)
+        if step == "drop":
+            server.transport.abort()
+            return "421 4.4.2 Connection dropped"  # never reaches the client: the socket is gone
+        if isinstance(step, tuple) and len(step) == 2:
+            code, text = step
+            if code == 421:
+                # RFC 5321 §3.8: 421 closes the session; aiosmtpd would otherwise keep it open.
+                server.transport.write(f"{code} {text}\r\n".encode())
+                server.transport.close()
+            return f"{code} {text}"
+        if isinstance(step, tuple | str):  # an answer due at the end of DATA for this recipient
+            envelope.herald_step = step
         if address in self.fake.refuse:
             code, text = self.fake.refuse[address]
             return f"{code} {text}"
@@ -68,10 +89,17 @@ class _Handler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        step = getattr(envelope, "herald_step", None)
+        if isinstance(step, tuple):
+            _phase, code, text = step
+            return f"{code} {text}"
         raw = envelope.original_content or envelope.content
         parsed = email.message_from_bytes(raw, policy=email.policy.default)
         with self.fake._lock:
             self.fake.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos), parsed, raw, time.time()))
+        if step == "drop-after-data":
+            server.transport.abort()
+            return "250 2.0.0 Kept, but this answer is never sent"
         if self.fake.delay_seconds:
             # The message is already kept, as a real server may have queued it when a client times out.
             await asyncio.sleep(self.fake.delay_seconds)
@@ -96,7 +124,12 @@ class _Controller(Controller):
 class FakeSmtp:
     def __init__(self, *, refuse: dict[str, tuple[int, str]] | None = None,
                  defer: dict[str, tuple[int, str]] | None = None, auth: dict[str, str] | None = None,
-                 delay_seconds: float = 0.0, idle_timeout: float = 300.0) -> None:
+                 delay_seconds: float = 0.0, idle_timeout: float = 300.0,
+                 script: dict[str, list[object]] | None = None, tls_context: ssl.SSLContext | None = None,
+                 implicit_tls: bool = False) -> None:
+        self.script = {address: list(steps) for address, steps in (script or {}).items()}
+        self.tls_context = tls_context
+        self.implicit_tls = implicit_tls
         self.refuse = dict(refuse or {})
         self.defer = dict(defer or {})
         self.auth = auth
@@ -113,6 +146,10 @@ class FakeSmtp:
         kwargs: dict[str, object] = {"timeout": self.idle_timeout}
         if self.auth is not None:
             kwargs.update(auth_required=True, auth_require_tls=False, authenticator=self._authenticate)
+        if self.tls_context is not None and self.implicit_tls:
+            kwargs["ssl_context"] = self.tls_context
+        elif self.tls_context is not None:
+            kwargs.update(tls_context=self.tls_context, require_starttls=True)
         self._controller = _Controller(self, **kwargs)
         self._controller.start()
         return self
@@ -165,7 +202,17 @@ class FakeSmtp:
         self._controller.loop.call_soon_threadsafe(close_all)
         done.wait(5)
 
+    def accepted_for(self, address: str) -> int:
+        """How many messages the server kept for `address`."""
+        with self._lock:
+            return sum(address in m.rcpt_tos for m in self.messages)
+
     # ------------------------------------------------------------------ internals
+    def _next_step(self, address: str) -> object:
+        with self._lock:
+            steps = self.script.get(address)
+            return steps.pop(0) if steps else None
+
     def _saw_session(self, session) -> None:
         with self._lock:
             self._sessions.add(id(session))
