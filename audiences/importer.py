@@ -1,57 +1,42 @@
-"""CSV import of contacts: streamed, validated row by row, deduplicated, written in chunks.
+"""Contact import: streamed, validated row by row, deduplicated, written in chunks.
 
-A file is read once, front to back, through the csv module; only one chunk of rows is held at a
-time. Good rows land even when others are bad; bad rows come back in the report with their line
-number and a reason a marketer can act on, and `write_error_file` hands them back as a CSV to fix.
+The file is read once, front to back (audiences/import_files.py), its columns mapped to fields
+(audiences/import_mapping.py); only one chunk of rows is held at a time. Good rows land even when
+others are bad; bad rows are written to an error file as they are found, with their line number and
+a reason a marketer can act on, so a million bad rows cost disk, not memory.
+
+Rows are matched to contacts by external id, then email, then phone. What a match does depends on
+the mode: "update" overwrites the contact with the row's non-empty cells, "skip" leaves it as it is
+(the row counts as skipped), "new-only" rejects the row into the error file ("already a contact").
 """
 
 from __future__ import annotations
 
-import codecs
 import csv
-import io
-import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from itertools import chain
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import Any, BinaryIO, TextIO
 
 from sqlalchemy import insert, update
 from sqlalchemy.orm import Session
 
 from audiences import queries
 from audiences.contacts import check_region, clean_fields, require_address
+from audiences.import_files import Unreadable, open_import_file
+from audiences.import_mapping import ColumnPlan, plan_columns
 from audiences.lists import find_or_add_list
 from audiences.models import CONTACT_FIELDS, Contact
 from core.errors import Invalid
 
-if TYPE_CHECKING:
-    from _csv import Reader as CsvReader
-
 CHUNK_ROWS = 500
-READ_BYTES = 64 * 1024
-
-# Header aliases, compared after lowercasing and turning spaces/hyphens into "_". Chinese names are
-# what CRM exports from Chinese Excel use.
-FIELD_ALIASES: dict[str, tuple[str, ...]] = {
-    "email": ("email", "e_mail", "email_address", "邮箱", "电子邮件", "电子邮箱", "邮件", "邮箱地址"),
-    "phone": ("phone", "mobile", "phone_number", "mobile_phone", "手机", "电话", "手机号", "手机号码", "电话号码"),
-    "first_name": ("first_name", "firstname", "given_name", "名"),
-    "last_name": ("last_name", "lastname", "surname", "family_name", "姓"),
-    "name": ("name", "full_name", "fullname", "姓名", "名字", "客户姓名"),
-    "external_id": ("external_id", "id", "customer_id", "客户编号", "客户id"),
-    "company": ("company", "company_name", "organization", "公司", "公司名称"),
-    "country": ("country", "country_code", "国家", "国家/地区"),
-    "birthday": ("birthday", "birth_date", "date_of_birth", "dob", "生日", "出生日期"),
-    "time_zone": ("time_zone", "timezone", "时区"),
-    "locale": ("locale", "language", "语言"),
-}
-_ALIAS_TO_FIELD = {alias: name for name, aliases in FIELD_ALIASES.items() for alias in aliases}
+MODES = ("update", "skip", "new-only")
+# The report keeps this many rejected and duplicate rows for display; the error file has all of them.
+KEPT_ROWS = 1000
 
 # Cells a spreadsheet would run as a formula (CSV injection); tab and CR too, as OWASP advises.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -61,165 +46,92 @@ class RejectedRow:
     values: dict[str, str]  # the row as it was in the file, by column
 
 
+@dataclass(frozen=True)
+class DuplicateRow:
+    """A row that names a contact an earlier row of the same file already wrote; it was merged into it."""
+
+    row: int
+    first_row: int  # the earlier row
+    matched_by: str  # "external_id" | "email" | "phone"
+
+
 @dataclass
 class ImportReport:
-    """What an import did. total_rows = imported + updated + duplicates_in_file + skipped + len(rejected).
+    """What an import did. total_rows = imported + updated + duplicates_in_file + skipped + rejected_count.
 
     imported: new contacts; updated: rows that matched a contact that existed before the import;
-    duplicates_in_file: rows that matched a contact an earlier row of the same file had written;
-    skipped: blank rows. columns maps each header to what it became: a contact field ("email"),
-    "name" (split into first and last name), "attributes.<header>" (custom attribute) or "ignored".
+    duplicates_in_file: rows that matched a contact an earlier row of the same file had written
+    (listed in `duplicates`); skipped: blank rows plus, in mode "skip", rows of existing contacts
+    (`skipped_existing`). `rejected` holds the first KEPT_ROWS bad rows; `rejected_count` all of them.
+    columns maps each column to what it became: a contact field ("email"), "name" (split into first
+    and last name), "tags", "attributes.<name>" (custom field) or "ignored".
     """
 
     imported: int = 0
     updated: int = 0
     skipped: int = 0
     rejected: list[RejectedRow] = field(default_factory=list)
+    rejected_count: int = 0
     duplicates_in_file: int = 0
+    duplicates: list[DuplicateRow] = field(default_factory=list)
+    skipped_existing: int = 0
     list_id: int | None = None
     columns: dict[str, str] = field(default_factory=dict)
     total_rows: int = 0
     encoding: str = "UTF-8"
     filename: str = ""
+    mode: str = "update"
 
     def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["rejected_count"] = len(self.rejected)
-        return out
+        return asdict(self)
+
+    def summary(self) -> str:
+        """The one line the CLI prints and the UI shows: what happened to every row."""
+        return (f"{self.filename}: {self.imported} imported, {self.updated} updated, {self.skipped} skipped, "
+                f"{self.rejected_count} rejected")
 
 
-# ---------------------------------------------------------------- bytes -> text
-class _DecodedUpload(io.RawIOBase):
-    """The upload decoded with the encoding it turns out to have, re-encoded as UTF-8 for TextIOWrapper.
+Progress = Callable[[ImportReport, float | None], None]  # (report so far, fraction of the file read or None)
 
-    The encoding is decided by the first chunk that holds a non-ASCII byte: a BOM means UTF-8 or
-    UTF-16; bytes that are valid UTF-8 mean UTF-8; anything else is GB18030, what Chinese Excel
-    writes. Deciding on the first non-ASCII chunk rather than the first chunk of the file means an
-    export whose first thousand rows happen to be ASCII is still read right. Undecodable bytes
-    become U+FFFD, and the row holding them is rejected rather than the whole import failing.
+
+# ---------------------------------------------------------------- the error file
+class _ErrorFile:
+    """Rejected rows written as they come: the file's own columns plus an "error" column, ready to fix.
+
+    UTF-8 with BOM so Excel shows Chinese correctly; cells Excel would run as a formula are
+    neutralised. The file is only made when a row is rejected.
     """
 
-    def __init__(self, stream: BinaryIO, first: bytes) -> None:
-        super().__init__()
-        self._stream = stream
-        self._next: bytes | None = first
-        self._decoder: codecs.IncrementalDecoder | None = None
-        self._out = memoryview(b"")
-        self._eof = False
-        self.encoding = "UTF-8"
-        if first.startswith(codecs.BOM_UTF8):
-            self._use("utf-8-sig", "UTF-8 with BOM")
-        elif first.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            self._use("utf-16", "UTF-16")
+    def __init__(self, path: Path | None, columns: list[str]) -> None:
+        self.path = path
+        self._columns = columns
+        self._out: TextIO | None = None
+        self._writer: Any = None
 
-    def _use(self, codec: str, label: str) -> None:
-        self._decoder = codecs.getincrementaldecoder(codec)("replace")
-        self.encoding = label
+    def start(self) -> None:
+        if self.path is None or self._writer is not None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._out = self.path.open("w", encoding="utf-8-sig", newline="")
+        self._writer = csv.writer(self._out)
+        error_column = "error" if "error" not in self._columns else "import error"
+        self._writer.writerow([neutralise(c) for c in [*self._columns, error_column]])
 
-    def readable(self) -> bool:
-        return True
+    def write(self, rejected: RejectedRow) -> None:
+        if self.path is None:
+            return
+        self.start()
+        cells = [rejected.values.get(c, "") for c in self._columns]
+        self._writer.writerow([neutralise(c) for c in [*cells, f"line {rejected.row}: {rejected.reason}"]])
 
-    def readinto(self, buffer: Any) -> int:
-        while not self._out and not self._eof:
-            self._out = memoryview(self._decode_next().encode("utf-8"))
-        size = min(len(buffer), len(self._out))
-        buffer[:size] = self._out[:size]
-        self._out = self._out[size:]
-        return size
-
-    def _decode_next(self) -> str:
-        chunk = self._next if self._next is not None else self._stream.read(READ_BYTES)
-        self._next = None
-        if not chunk:
-            self._eof = True
-            return self._decoder.decode(b"", final=True) if self._decoder else ""
-        if self._decoder is None:
-            if chunk.isascii():
-                return chunk.decode("ascii")
-            try:
-                codecs.getincrementaldecoder("utf-8")().decode(chunk, final=False)
-                self._use("utf-8", "UTF-8")
-            except UnicodeDecodeError:
-                self._use("gb18030", "GB18030")
-        assert self._decoder is not None
-        return self._decoder.decode(chunk)
+    def close(self) -> None:
+        if self._out is not None:
+            self._out.close()
 
 
-def _open_text(stream: BinaryIO, filename: str) -> tuple[io.TextIOWrapper, _DecodedUpload]:
-    first = stream.read(READ_BYTES)
-    if not first:
-        raise Invalid(f"{filename} is empty — export it again with a header line such as email,phone,name")
-    if first.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
-        raise Invalid(
-            f"{filename} is an Excel workbook, not a CSV file — in Excel choose File › Save As › "
-            "CSV UTF-8 (comma delimited) and import that"
-        )
-    raw = _DecodedUpload(stream, first)
-    # newline="" hands line endings to the csv module, which needs them for quoted multi-line cells.
-    return io.TextIOWrapper(io.BufferedReader(raw), encoding="utf-8", newline=""), raw
-
-
-def _csv_rows(text: io.TextIOWrapper, filename: str) -> CsvReader:
-    """A csv reader positioned at the header, with the delimiter the header line uses (, ; or tab)."""
-    head: list[str] = []
-    for line in text:
-        head.append(line)
-        if line.strip():
-            break
-    if not head or not head[-1].strip():
-        raise Invalid(f"{filename} has no rows — add a header line such as email,phone,name and the contacts")
-    header_line = head[-1]
-    delimiter = max((",", ";", "\t"), key=lambda d: (header_line.count(d), d == ","))
-    return csv.reader(chain(head, text), delimiter=delimiter)
-
-
-# ---------------------------------------------------------------- header -> fields
-@dataclass
-class _Layout:
-    names: list[str]  # one display name per column
-    fields: dict[str, int]  # contact field (or "name") -> column index
-    attributes: dict[str, int]  # custom attribute -> column index
-    labels: dict[str, str]  # contact field -> header as the user wrote it, for messages
-    columns: dict[str, str]  # header -> what it became (ImportReport.columns)
-
-
-def _header_key(header: str) -> str:
-    return re.sub(r"[\s\-]+", "_", header.strip().lstrip("\ufeff").lower())
-
-
-def _map_header(header: list[str], filename: str) -> _Layout:
-    names = [cell.strip().lstrip("\ufeff").strip() or f"column {i + 1}" for i, cell in enumerate(header)]
-    seen: dict[str, int] = {}
-    for i, name in enumerate(names):
-        if name in seen:
-            raise Invalid(
-                f'{filename}: column "{name}" appears twice (columns {seen[name] + 1} and {i + 1}) — '
-                "rename one and import again"
-            )
-        seen[name] = i
-    layout = _Layout(names=names, fields={}, attributes={}, labels={}, columns={})
-    for i, (cell, name) in enumerate(zip(header, names, strict=True)):
-        target = _ALIAS_TO_FIELD.get(_header_key(cell))
-        if not cell.strip():
-            layout.columns[name] = "ignored"
-        elif target and target not in layout.fields:
-            layout.fields[target] = i
-            layout.labels[target] = name if _header_key(name) == target else f"{name} ({target})"
-            layout.columns[name] = target
-        else:
-            # A second column for a field already taken (电话 after 手机) is kept, as an attribute.
-            layout.attributes[name] = i
-            layout.columns[name] = f"attributes.{name}"
-    if "email" not in layout.fields and "phone" not in layout.fields:
-        looks_like_data = any("@" in cell or sum(c.isdigit() for c in cell) >= 7 for cell in header)
-        hint = (
-            "the first line looks like a contact, not a header: add a header line such as email,phone,name"
-            if looks_like_data
-            else "name a column email (or 邮箱) or phone (or 手机)"
-        )
-        found = ", ".join(f'"{n}"' for n in names)
-        raise Invalid(f"{filename}: no email or phone column among {found} — {hint}")
-    return layout
+def neutralise(value: str) -> str:
+    """A cell a spreadsheet will show as text, never run: formula starts get a leading apostrophe."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
 # ---------------------------------------------------------------- rows
@@ -238,55 +150,63 @@ def _cell(cells: list[str], index: int) -> str:
     return value
 
 
-def _parse_row(cells: list[str], line: int, layout: _Layout, region: str) -> _GoodRow:
+def _parse_row(cells: list[str], line: int, plan: ColumnPlan, region: str) -> _GoodRow:
     if any("\ufffd" in cell for cell in cells):
-        raise Invalid(
-            "the row holds characters that could not be decoded — save the file as CSV UTF-8 and import again"
-        )
-    values = {name: _cell(cells, i) for name, i in layout.fields.items()}
-    fields = clean_fields(values, default_region=region, labels=layout.labels)
-    require_address(
-        fields, email_label=layout.labels.get("email", "email"), phone_label=layout.labels.get("phone", "phone")
-    )
-    attributes = {name: v for name, i in layout.attributes.items() if (v := _cell(cells, i))}
+        raise Invalid("the row holds characters that could not be decoded — save the file as CSV UTF-8 (or choose "
+                      "its encoding, e.g. GBK) and import again")
+    values = {name: _cell(cells, i) for name, i in plan.fields.items()}
+    fields = clean_fields(values, default_region=region, labels=plan.labels)
+    if not fields.get("external_id"):
+        # With an external id the row may update a contact that has an address; checked once matched.
+        _require_address(fields, plan)
+    attributes = {name: v for name, i in plan.attributes.items() if (v := _cell(cells, i))}
     return _GoodRow(line=line, fields=fields, attributes=attributes)
 
 
-def _read_rows(reader: CsvReader, layout: _Layout, region: str, report: ImportReport) -> Iterator[_GoodRow]:
-    """Good rows, one at a time; blank rows are counted as skipped and bad ones recorded as rejected."""
-    last_line = reader.line_num
-    while True:
-        try:
-            cells = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            # The csv module cannot resync after this (e.g. a cell over its size limit): stop here and say so.
+def _require_address(fields: Mapping[str, Any], plan: ColumnPlan) -> None:
+    require_address(fields, email_label=plan.labels.get("email", "email"),
+                    phone_label=plan.labels.get("phone", "phone"))
+
+
+class _Rows:
+    """The file's good rows, one at a time; blank rows are counted as skipped, bad ones rejected."""
+
+    def __init__(self, rows: Iterator[tuple[int, list[str]] | Unreadable], plan: ColumnPlan, region: str,
+                 report: ImportReport, errors: _ErrorFile) -> None:
+        self._rows, self.plan, self._region = rows, plan, region
+        self._report, self._errors = report, errors
+
+    def reject(self, line: int, reason: str, values: dict[str, str]) -> None:
+        rejected = RejectedRow(row=line, reason=reason, values=values)
+        self._report.rejected_count += 1
+        if len(self._report.rejected) < KEPT_ROWS:
+            self._report.rejected.append(rejected)
+        self._errors.write(rejected)
+
+    def values(self, cells: list[str]) -> dict[str, str]:
+        return {name: (cells[i] if i < len(cells) else "") for i, name in enumerate(self.plan.names)}
+
+    def __iter__(self) -> Iterator[tuple[_GoodRow, list[str]]]:
+        report = self._report
+        for item in self._rows:
             report.total_rows += 1
-            report.rejected.append(
-                RejectedRow(
-                    row=last_line + 1,
-                    reason=f"the file cannot be read from this line on ({exc}); rows after it were not imported — "
-                    "fix the file and import it again (rows already imported are updated, not duplicated)",
-                    values={},
-                )
-            )
-            return
-        line, last_line = last_line + 1, reader.line_num
-        report.total_rows += 1
-        if not any(cell.strip() for cell in cells):
-            report.skipped += 1
-            continue
-        try:
-            yield _parse_row(cells, line, layout, region)
-        except Invalid as exc:
-            values = {name: (cells[i] if i < len(cells) else "") for i, name in enumerate(layout.names)}
-            report.rejected.append(RejectedRow(row=line, reason=exc.message, values=values))
+            if isinstance(item, Unreadable):
+                self.reject(item.line, item.reason, {})
+                return
+            line, cells = item
+            if not any(cell.strip() for cell in cells):
+                report.skipped += 1
+                continue
+            try:
+                yield _parse_row(cells, line, self.plan, self._region), cells
+            except Invalid as exc:
+                self.reject(line, exc.message, self.values(cells))
 
 
 # ---------------------------------------------------------------- writing a chunk
 _CONTACTS = Contact.__table__
 _BLANK: dict[str, Any] = {f: None for f in CONTACT_FIELDS} | {"first_name": "", "last_name": "", "company": ""}
+_KEYS = ("external_id", "email", "phone")
 
 
 @dataclass(eq=False)
@@ -295,7 +215,7 @@ class _Record:
 
     id: int | None
     values: dict[str, Any]  # CONTACT_FIELDS plus attributes
-    touched: bool = False  # written by an earlier row of this file
+    first_line: int | None = None  # the line of this file that first wrote it; None: not written by this file
     changed: bool = False
 
 
@@ -306,27 +226,27 @@ class _Keys:
     phone: dict[str, _Record] = field(default_factory=dict)
 
     def add(self, record: _Record) -> None:
-        for kind in ("external_id", "email", "phone"):
+        for kind in _KEYS:
             key = record.values[kind]
             if key:
                 getattr(self, kind)[key] = record
 
     def forget(self, record: _Record) -> None:
-        for kind in ("external_id", "email", "phone"):
+        for kind in _KEYS:
             key = record.values[kind]
             if key and getattr(self, kind).get(key) is record:
                 del getattr(self, kind)[key]
 
-    def match(self, fields: dict[str, Any]) -> _Record | None:
+    def match(self, fields: Mapping[str, Any]) -> tuple[_Record | None, str]:
         """external_id first, then email, then phone; a contact with a different external_id is someone else."""
         ext = fields.get("external_id")
         if ext and ext in self.external_id:
-            return self.external_id[ext]
+            return self.external_id[ext], "external_id"
         for kind in ("email", "phone"):
             record = getattr(self, kind).get(fields.get(kind) or "")
             if record is not None and not (ext and record.values["external_id"] not in (None, ext)):
-                return record
-        return None
+                return record, kind
+        return None, ""
 
 
 def _apply(record: _Record, row: _GoodRow) -> None:
@@ -337,16 +257,23 @@ def _apply(record: _Record, row: _GoodRow) -> None:
         record.changed = True
 
 
-def _write_chunk(
-    session: Session,
-    rows: list[_GoodRow],
-    *,
-    touched_ids: set[int],
-    list_id: int | None,
-    now: datetime,
-    report: ImportReport,
-) -> None:
+@dataclass
+class _Run:
+    """What one import carries from chunk to chunk."""
+
+    session: Session
+    mode: str
+    list_id: int | None
+    now: datetime
+    report: ImportReport
+    rows: _Rows
+    written: dict[int, int] = field(default_factory=dict)  # contact id -> the line that first wrote it
+
+
+def _write_chunk(run: _Run, chunk: list[tuple[_GoodRow, list[str]]]) -> None:
     """Match, update and insert one chunk with a fixed number of statements, then commit."""
+    session, report = run.session, run.report
+    rows = [row for row, _cells in chunk]
     existing = queries.find_contacts_by_keys(
         session,
         external_ids={r.fields["external_id"] for r in rows if r.fields.get("external_id")},
@@ -356,49 +283,73 @@ def _write_chunk(
     keys = _Keys()
     loaded: list[_Record] = []
     for values in existing:  # by id, so with shared emails or phones the oldest contact wins
-        record = _Record(id=values.pop("id"), values=values, touched=False)
-        record.touched = record.id in touched_ids
+        record = _Record(id=values.pop("id"), values=values)
+        record.first_line = run.written.get(record.id)  # type: ignore[arg-type]
         loaded.append(record)
-        for kind in ("external_id", "email", "phone"):
+        for kind in _KEYS:
             if values[kind]:
                 getattr(keys, kind).setdefault(values[kind], record)
     new: list[_Record] = []
-    for row in rows:
-        record = keys.match(row.fields)
+    listed: list[int] = []  # contacts that existed and stay as they are, but belong on the list
+    for row, cells in chunk:
+        record, matched_by = keys.match(row.fields)
         if record is None:
-            record = _Record(id=None, values={**_BLANK, "attributes": {}})
+            try:
+                _require_address(row.fields, run.rows.plan)
+            except Invalid as exc:
+                run.rows.reject(row.line, exc.message, run.rows.values(cells))
+                continue
+            record = _Record(id=None, values={**_BLANK, "attributes": {}}, first_line=row.line)
             new.append(record)
             report.imported += 1
-        elif record.touched:
+        elif record.first_line is not None:
             report.duplicates_in_file += 1
+            if len(report.duplicates) < KEPT_ROWS:
+                report.duplicates.append(DuplicateRow(row.line, record.first_line, matched_by))
+        elif run.mode == "skip":
+            report.skipped += 1
+            report.skipped_existing += 1
+            listed.append(record.id)  # type: ignore[arg-type]
+            continue
+        elif run.mode == "new-only":
+            run.rows.reject(row.line, f"{matched_by} matches contact {record.id}, who is already in Herald — this "
+                                      'import adds new contacts only; choose "update existing" to change them',
+                            run.rows.values(cells))
+            continue
         else:
             report.updated += 1
+            record.first_line = row.line
         keys.forget(record)
         _apply(record, row)
         keys.add(record)
-        record.touched = True
 
     changed = [r for r in loaded if r.changed]
     if changed:
         # ORM bulk UPDATE by primary key: one executemany for the chunk (every dict has the same keys).
         # It also refreshes copies of these contacts the caller holds in this session.
-        session.execute(update(Contact), [{"id": r.id, **r.values, "updated_at": now} for r in changed])
-    # Every new record came from a good row, so all new ids are touched and go on the list: no need to
-    # pair ids with rows. (Asking for that pairing, sort_by_parameter_order, makes SQLite insert row by row.)
+        session.execute(update(Contact), [{"id": r.id, **r.values, "updated_at": run.now} for r in changed])
+    # Every new record came from a good row, so all new ids go on the list: no need to pair ids with
+    # rows. (Asking for that pairing, sort_by_parameter_order, makes SQLite insert row by row.)
     new_ids: list[int] = []
     if new:
         # Core, not ORM, insert: the ORM leaves out None values, which splits rows with different empty
         # fields into separate statements; the table's columns still apply their types (JSON, UTC).
-        new_ids = list(
-            session.scalars(
-                insert(_CONTACTS).returning(_CONTACTS.c.id),
-                [{**r.values, "created_at": now, "updated_at": now} for r in new],
-            )
-        )
-    member_ids = [r.id for r in loaded if r.touched and r.id is not None] + new_ids
-    touched_ids.update(member_ids)
-    if list_id is not None:
-        queries.insert_list_members(session, list_id=list_id, contact_ids=member_ids, now=now)
+        returned = session.execute(
+            insert(_CONTACTS).returning(_CONTACTS.c.id, *(getattr(_CONTACTS.c, k) for k in _KEYS)),
+            [{**r.values, "created_at": run.now, "updated_at": run.now} for r in new])
+        # Two new contacts of one chunk never share a key (the second row would have matched the first),
+        # so the keys pair each returned id with the line that created it, whatever order rows come back.
+        line_by_key = {(k, r.values[k]): r.first_line for r in new for k in _KEYS if r.values[k]}
+        for found in returned:
+            new_ids.append(found.id)
+            key = next((k, getattr(found, k)) for k in _KEYS if getattr(found, k))
+            run.written[found.id] = line_by_key[key] or 0
+    for record in loaded:
+        if record.first_line is not None and record.id is not None:
+            run.written.setdefault(record.id, record.first_line)
+    member_ids = [r.id for r in loaded if r.first_line is not None and r.id is not None] + new_ids + listed
+    if run.list_id is not None:
+        queries.insert_list_members(session, list_id=run.list_id, contact_ids=member_ids, now=run.now)
     session.commit()
 
 
@@ -411,63 +362,75 @@ def import_contacts(
     default_region: str,
     list_name: str | None = None,
     now: datetime,
+    mode: str = "update",
+    columns: Mapping[str, str] | None = None,
+    encoding: str | None = None,
+    error_file: str | Path | None = None,
+    on_progress: Progress | None = None,
     chunk_rows: int = CHUNK_ROWS,
 ) -> ImportReport:
-    """Import contacts from a CSV file (UTF-8, UTF-8 with BOM, GB18030 or UTF-16; comma, semicolon or tab).
+    """Import contacts from a CSV file (UTF-8, UTF-8 with BOM, GBK/GB18030, UTF-16) or an .xlsx workbook.
 
-    Rows are matched to existing contacts by external_id, then email, then phone; a match is updated
-    (non-empty cells overwrite, custom attributes are merged), anything else is created. With
-    `list_name`, the list is created if missing and every good row's contact is put on it. Commits
-    after every `chunk_rows` rows, so an interrupted import keeps what it wrote and a re-run updates it.
+    Columns are mapped as import_mapping.propose_columns guesses, with `columns` ({column: target})
+    overriding it; `encoding` forces a CSV encoding. Rows are matched to contacts by external_id,
+    then email, then phone; `mode` says what a match does ("update": non-empty cells overwrite, custom
+    fields are merged; "skip": left alone; "new-only": the row is rejected). Rows matching a contact an
+    earlier row wrote are merged into it and reported as duplicates. With `list_name`, the list is
+    created if missing and every good row's contact is put on it. Rejected rows are written to
+    `error_file` (CSV, made only when a row is rejected). `on_progress` is called after every chunk.
+    Commits after every `chunk_rows` rows, so an interrupted import keeps what it wrote and a re-run
+    updates it.
 
-    Raises Invalid, before writing anything, for an empty file, an Excel workbook, a bad default
-    region, or a header with no email or phone column. Bad rows do not raise: they are in the report.
+    Raises Invalid, before writing anything, for an unknown mode, an empty or unreadable file, a bad
+    default region, a bad column mapping, or no email or phone column. Bad rows do not raise.
     """
+    if mode not in MODES:
+        raise Invalid(f'import mode "{mode}" is not known; use one of: {", ".join(MODES)}', field="mode")
     region = check_region(default_region)
-    text, upload = _open_text(stream, filename)
-    reader = _csv_rows(text, filename)
-    try:
-        header = next(reader)
-    except csv.Error as exc:
-        raise Invalid(f"{filename}: the header line cannot be read as CSV ({exc}) — export the file again") from None
-    layout = _map_header(header, filename)
-    report = ImportReport(columns=layout.columns, filename=filename)
+    opened = open_import_file(stream, filename=filename, encoding=encoding)
+    plan = plan_columns(opened.header, filename=filename, changes=columns)
+    report = ImportReport(columns=plan.columns, filename=filename, encoding=opened.encoding, mode=mode)
     if list_name is not None:
         report.list_id = find_or_add_list(session, list_name, description=f"imported from {filename}", now=now)
         # Commit now rather than with the first chunk: on SQLite the open transaction holds the write
         # lock, and parsing a chunk is the slow part.
         session.commit()
-    touched_ids: set[int] = set()
-    chunk: list[_GoodRow] = []
-    for row in _read_rows(reader, layout, region, report):
-        chunk.append(row)
-        if len(chunk) >= chunk_rows:
-            _write_chunk(session, chunk, touched_ids=touched_ids, list_id=report.list_id, now=now, report=report)
-            chunk = []
-    if chunk:
-        _write_chunk(session, chunk, touched_ids=touched_ids, list_id=report.list_id, now=now, report=report)
-    report.encoding = upload.encoding
+    errors = _ErrorFile(Path(error_file) if error_file is not None else None, plan.names)
+    rows = _Rows(opened.rows, plan, region, report, errors)
+    run = _Run(session=session, mode=mode, list_id=report.list_id, now=now, report=report, rows=rows)
+    try:
+        chunk: list[tuple[_GoodRow, list[str]]] = []
+        for item in rows:
+            chunk.append(item)
+            if len(chunk) >= chunk_rows:
+                _write_chunk(run, chunk)
+                chunk = []
+                report.encoding = opened.encoding
+                if on_progress is not None:
+                    on_progress(report, opened.fraction_read())
+        if chunk:
+            _write_chunk(run, chunk)
+    finally:
+        errors.close()
+    report.encoding = opened.encoding  # decided by the first non-ASCII bytes, which may come late in the file
+    if on_progress is not None:
+        on_progress(report, 1.0)
     return report
 
 
-def _neutralise(value: str) -> str:
-    return "'" + value if value.startswith(_FORMULA_STARTS) else value
-
-
 def write_error_file(report: ImportReport, path: str | Path) -> Path:
-    """Write the rejected rows as CSV: the file's own columns plus an "error" column, ready to fix and re-import.
+    """Write the rejected rows the report holds as CSV: the file's own columns plus an "error" column.
 
-    UTF-8 with BOM so Excel shows Chinese correctly; cells that Excel would run as a formula are
-    prefixed with a single quote. Creates the folder if needed.
+    For an import that was given no `error_file`. UTF-8 with BOM so Excel shows Chinese correctly;
+    cells that Excel would run as a formula are prefixed with a single quote. Creates the folder.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     columns = list(report.columns) or sorted({k for r in report.rejected for k in r.values})
-    error_column = "error" if "error" not in columns else "import error"
-    with path.open("w", encoding="utf-8-sig", newline="") as out:
-        writer = csv.writer(out)
-        writer.writerow([_neutralise(c) for c in [*columns, error_column]])
+    out = _ErrorFile(path, columns)
+    try:
+        out.start()
         for rejected in report.rejected:
-            cells = [rejected.values.get(c, "") for c in columns]
-            writer.writerow([_neutralise(c) for c in [*cells, f"line {rejected.row}: {rejected.reason}"]])
+            out.write(rejected)
+    finally:
+        out.close()
     return path

@@ -183,7 +183,8 @@ def test_semicolon_separated_files_are_read(session, clock):
         (b"\n\n  \n", "has no rows"),
         (b"first_name,last_name\nAnn,Lee\n", 'no email or phone column among "first_name", "last_name"'),
         (b"ann@example.com,+12015550123\n", "the first line looks like a contact, not a header"),
-        (b"PK\x03\x04rest-of-a-zip", "is an Excel workbook"),
+        (b"PK\x03\x04rest-of-a-zip", "is not a readable Excel workbook"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1old", r"is an old Excel 97–2003 workbook \(.xls\)"),
         (b"email,note,note\n", 'column "note" appears twice'),
     ],
 )
