@@ -3,21 +3,65 @@
 This is the package's public surface; its other modules are private to it.
 """
 
-from audiences.consent import set_consent
+from audiences.bulk import (
+    BULK_ACTIONS,
+    ContactSelection,
+    bulk_add_tag,
+    bulk_add_to_list,
+    bulk_assign_owner,
+    bulk_delete,
+    bulk_remove_from_list,
+    bulk_remove_tag,
+    count_selection,
+    list_selection,
+    run_bulk_action,
+    selection_where,
+)
+from audiences.consent import consent_history, current_consents, set_consent
 from audiences.contacts import (
     ContactPage,
     count_contacts,
-    create_contact,
     get_contact,
     list_contacts,
     normalise_email,
     normalise_phone,
     split_name,
 )
+from audiences.custom_fields import (
+    attribute_validator,
+    clean_attributes,
+    create_custom_field,
+    delete_custom_field,
+    get_custom_field,
+    list_custom_fields,
+    update_custom_field,
+    validate_attributes,
+)
+from audiences.dates import add_contact_date, contact_dates, remove_contact_date
 from audiences.demo import make_demo_contacts
+from audiences.editing import create_contact, delete_contact, update_contact
 from audiences.importer import ImportReport, RejectedRow, import_contacts, write_error_file
 from audiences.lists import add_to_list, contact_lists, create_list, freeze_segment, get_list, list_lists
-from audiences.models import CONSENT_STATUSES, CONTACT_FIELDS, Consent, Contact, ContactList, ListMember, Segment
+from audiences.models import (
+    CONSENT_STATUSES,
+    CONTACT_FIELDS,
+    CUSTOM_FIELD_TYPES,
+    DATE_KINDS,
+    LIFECYCLE_STAGES,
+    VALUE_TIERS,
+    Consent,
+    ConsentChange,
+    Contact,
+    ContactDate,
+    ContactList,
+    ContactTag,
+    CustomField,
+    ListMember,
+    Segment,
+    Suppression,
+    Tag,
+)
+from audiences.occasions import check_date_source, contacts_with_date_on, month_day_keys
 from audiences.queries import (
     CHANNELS,
     audience_select,
@@ -41,8 +85,64 @@ from audiences.segments import (
     segment_where,
     update_segment,
 )
+from audiences.suppression import (
+    SuppressionReport,
+    add_suppressions,
+    is_suppressed,
+    list_suppressions,
+    remove_suppression,
+    split_addresses,
+)
+from audiences.tags import contact_tags, delete_tag, list_tags, tags_of
 
 __all__ = [
+    "BULK_ACTIONS",
+    "ContactSelection",
+    "bulk_add_tag",
+    "bulk_add_to_list",
+    "bulk_assign_owner",
+    "bulk_delete",
+    "bulk_remove_from_list",
+    "bulk_remove_tag",
+    "count_selection",
+    "list_selection",
+    "run_bulk_action",
+    "selection_where",
+    "consent_history",
+    "current_consents",
+    "attribute_validator",
+    "clean_attributes",
+    "create_custom_field",
+    "delete_custom_field",
+    "get_custom_field",
+    "list_custom_fields",
+    "update_custom_field",
+    "validate_attributes",
+    "add_contact_date",
+    "contact_dates",
+    "remove_contact_date",
+    "delete_contact",
+    "update_contact",
+    "CUSTOM_FIELD_TYPES",
+    "DATE_KINDS",
+    "LIFECYCLE_STAGES",
+    "VALUE_TIERS",
+    "ConsentChange",
+    "ContactDate",
+    "ContactTag",
+    "CustomField",
+    "Suppression",
+    "Tag",
+    "SuppressionReport",
+    "add_suppressions",
+    "is_suppressed",
+    "list_suppressions",
+    "remove_suppression",
+    "split_addresses",
+    "contact_tags",
+    "delete_tag",
+    "list_tags",
+    "tags_of",
     "CHANNELS",
     "CONSENT_STATUSES",
     "CONTACT_FIELDS",
@@ -58,6 +158,8 @@ __all__ = [
     "SegmentRuleInvalid",
     "add_to_list",
     "audience_select",
+    "check_date_source",
+    "contacts_with_date_on",
     "contact_lists",
     "contact_ids_by_phone",
     "contacts_by_id",
@@ -78,6 +180,7 @@ __all__ = [
     "list_lists",
     "list_segments",
     "make_demo_contacts",
+    "month_day_keys",
     "normalise_email",
     "normalise_phone",
     "preview_segment",

@@ -15,32 +15,63 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import literal, or_
+from sqlalchemy import literal, or_, select
 from sqlalchemy.orm import Session
 
-from audiences import audience_select
 from campaigns import queries
+from campaigns.ab_test import ab_plan
+from campaigns.caps import FrequencyCap, cap_exclusions
+from campaigns.holdout import holdout_exclusions, variant_choice, waiting_exclusions
 from campaigns.models import Campaign, Run
+from campaigns.priority import campaign_priority
 from campaigns.queries import Exclusion
+from campaigns.recipients import recipients_select
+from campaigns.send_time import Timing, not_before_sql
 from core.db import UTCDateTime
 
 
-def consent_exclusions(audience: Any, channel: str) -> list[Exclusion]:
-    """No address, or no consent for the channel: the recipient is `suppressed`, and the report says why."""
+def consent_exclusions(audience: Any, channel: str, *, operational: bool = False) -> list[Exclusion]:
+    """No address, a suppressed address, or no consent for the channel: the recipient is `suppressed`, and
+    the report says why. An `operational` campaign skips only the suppression list (see audience_select).
+    """
     what = "email address" if channel == "email" else "phone number"
     no_address = or_(audience.c.address.is_(None), audience.c.address == "")
+    listed = [] if operational else [
+        Exclusion(audience.c.suppressed_listed == 1, "suppressed", "suppression_list",
+                  f"the contact's {what} is on the suppression list (Settings → Suppression list), so nothing "
+                  "was sent"),
+    ]
     return [
         Exclusion(no_address, "suppressed", "no_address", f"the contact has no {what}, so nothing was sent"),
+        *listed,
         Exclusion(audience.c.reachable == 0, "suppressed", "opted_out",
                   f"the contact has opted out of {channel} (unsubscribed, bounced or complained), so nothing was sent"),
     ]
 
 
-def materialise_run(session: Session, *, run: Run, campaign: Campaign, now: datetime) -> int:
-    """Write the run's messages (one INSERT … SELECT); does not commit. Returns the rows written."""
-    audience = audience_select(campaign.list_id, campaign.channel).subquery("audience")
-    exclusions = consent_exclusions(audience, campaign.channel)
+def materialise_run(session: Session, *, run: Run, campaign: Campaign, now: datetime,
+                    cap: FrequencyCap | None = None, timing: Timing | None = None, only_contacts: Any = None) -> int:
+    """Write the run's messages (one INSERT … SELECT); does not commit. Returns the rows written.
+
+    `cap` is the configured frequency cap ([caps] in config.toml; FrequencyCap() has its defaults); the
+    campaign may override or ignore it (campaigns/caps.py). `timing` says when each recipient is due
+    (campaigns/send_time.py: a local time per zone, quiet hours; None: everyone now). `only_contacts`,
+    a SELECT of contact ids, narrows the audience (a date rule's contacts whose day it is).
+    """
+    recipients = recipients_select(session, campaign, now=now)
+    if only_contacts is not None:
+        inner = recipients.subquery("recipients")
+        recipients = select(inner).where(inner.c.contact_id.in_(only_contacts))
+    audience = recipients.subquery("audience")
+    exclusions = consent_exclusions(audience, campaign.channel, operational=campaign.operational)
+    exclusions += cap_exclusions(audience, channel=campaign.channel, cap=FrequencyCap.for_campaign(campaign, cap),
+                                 now=now)
+    exclusions += holdout_exclusions(audience, campaign_id=campaign.id, holdout_percent=campaign.holdout_percent)
+    variants, test_percent = ab_plan(session, campaign)
+    exclusions += waiting_exclusions(audience, campaign_id=campaign.id, test_percent=test_percent)
     return queries.insert_run_messages(
         session, run_id=run.id, campaign_id=campaign.id, channel=campaign.channel, audience=audience,
-        exclusions=exclusions, priority=100, not_before=literal(now, UTCDateTime()), now=now,
+        exclusions=exclusions, priority=campaign_priority(campaign),
+        not_before=not_before_sql(session, audience, timing, now) if timing else literal(now, UTCDateTime()), now=now,
+        variant=variant_choice(audience, campaign_id=campaign.id, variants=variants) if variants else None,
     )

@@ -103,6 +103,10 @@ class Campaign(Base):
     # An event notice's re-send through the other channel points at the notice it follows up.
     fallback_of_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="SET NULL"),
                                                        nullable=True)
+    # When it sends (campaigns/schedules.py): None = when someone presses Send now; else a Schedule as
+    # JSON — at a time (sender's or each recipient's zone), a cron rule, a date rule, a holiday — plus
+    # its quiet hours. Validated by Schedule.from_dict before it is stored.
+    schedule: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     approved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
@@ -139,8 +143,31 @@ class Run(Base):
     dry_run: Mapped[bool] = mapped_column(Boolean, default=False)  # log:// channel: nothing really leaves
     started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # The firing this run belongs to (a scheduled campaign's trigger time; None: sent by hand), and
+    # what the scheduler has to say about it, one line per note ("fired 7 h late, within the grace…").
+    fired_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    notes: Mapped[str | None] = mapped_column(Text, nullable=True)
 
     __table_args__ = (UniqueConstraint("campaign_id", "occasion_key"),)
+
+
+class CampaignOccasion(Base):
+    """Once per person per occasion: a date-rule campaign greets a contact for "birthday:2027" once.
+
+    The primary key is the proof: the row is inserted before the message, in the same transaction, and
+    only contacts whose row this run inserted get a message — a second firing the same day, a job run
+    twice, or a contact whose birthday was edited to a later day of the same year all find it taken.
+    """
+
+    __tablename__ = "campaign_occasions"
+
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True)
+    occasion: Mapped[str] = mapped_column(String(100), primary_key=True)  # "birthday:2027", "date.renewal:2027"
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (Index("ix_campaign_occasions_run", "run_id"),)
 
 
 class Message(Base):
