@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import zoneinfo
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
@@ -17,14 +17,27 @@ from typing import Any
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from audiences.models import CONTACT_FIELDS, Contact, ListMember
+from audiences.models import CONTACT_FIELDS, LIFECYCLE_STAGES, VALUE_TIERS, Contact, ListMember
 from core.errors import Invalid, NotFound
 
 # Column sizes from the model; checked here so PostgreSQL never rejects a whole chunk for one long cell.
-MAX_LENGTHS = {"external_id": 100, "first_name": 100, "last_name": 100, "company": 200}
+MAX_LENGTHS = {"external_id": 100, "first_name": 100, "last_name": 100, "company": 200, "region": 100,
+               "source": 100}
+NOTES_LIMIT = 10000
+
+# What people write for a lifecycle stage in a form or a spreadsheet (SEEDS-DIGEST's Chinese terms included).
+LIFECYCLE_SYNONYMS = {
+    "lead": ("lead", "prospect", "potential", "潜在", "潜在客户", "线索"),
+    "customer": ("customer", "new", "new customer", "新客户", "新", "客户", "成交"),
+    "repeat": ("repeat", "active", "returning", "老客户", "有效", "有效客户", "复购", "老"),
+    "vip": ("vip", "loyal", "忠诚", "忠诚客户", "贵宾"),
+    "dormant": ("dormant", "inactive", "休眠", "休眠客户", "沉睡"),
+    "churned": ("churned", "lost", "invalid", "流失", "无效", "无效客户", "已流失"),
+}
+_LIFECYCLE = {word: stage for stage, words in LIFECYCLE_SYNONYMS.items() for word in words}
+_TIER = re.compile(r"([A-Da-d])\s*(?:类|级|档|tier)?", re.IGNORECASE)
 
 # Two-character surnames, so 欧阳娜娜 splits as 欧阳 + 娜娜 rather than 欧 + 阳娜娜.
 COMPOUND_SURNAMES = frozenset(
@@ -171,6 +184,24 @@ def split_name(full: str) -> tuple[str, str]:
     return (first, last) if first else (last, "")
 
 
+def normalise_lifecycle_stage(value: str, *, label: str = "lifecycle_stage") -> str:
+    """One of LIFECYCLE_STAGES, from its code or a usual word for it (潜在, loyal, 休眠…)."""
+    stage = _LIFECYCLE.get(" ".join(value.split()).lower())
+    if stage is None:
+        raise Invalid(f'{label} "{_show(value)}" is not a lifecycle stage; use one of {", ".join(LIFECYCLE_STAGES)}',
+                      field="lifecycle_stage")
+    return stage
+
+
+def normalise_value_tier(value: str, *, label: str = "value_tier") -> str:
+    """One of VALUE_TIERS from "A", "b", "A类", "B级"."""
+    match = _TIER.fullmatch(value.strip())
+    if match is None:
+        raise Invalid(f'{label} "{_show(value)}" is not a value tier; use one of {", ".join(VALUE_TIERS)}',
+                      field="value_tier")
+    return match[1].upper()
+
+
 # ---------------------------------------------------------------- a whole contact
 def clean_fields(
     values: Mapping[str, Any], *, default_region: str, labels: Mapping[str, str] | None = None
@@ -219,6 +250,16 @@ def _clean_one(field: str, raw: Any, *, label: str, region: str) -> dict[str, An
         return {field: normalise_locale(value, label=label)}
     if field == "name":
         return {field: value}
+    if field == "lifecycle_stage":
+        return {field: normalise_lifecycle_stage(value, label=label)}
+    if field == "value_tier":
+        return {field: normalise_value_tier(value, label=label)}
+    if field == "notes":
+        # Notes keep their line breaks; only the ends are trimmed.
+        if len(value) > NOTES_LIMIT:
+            raise Invalid(f"{label} are {len(value)} characters long; the limit is {NOTES_LIMIT} — shorten them",
+                          field=field)
+        return {field: value}
     if field in MAX_LENGTHS:
         value = " ".join(value.split())
         if len(value) > MAX_LENGTHS[field]:
@@ -241,42 +282,6 @@ def require_address(fields: Mapping[str, Any], *, email_label: str = "email", ph
         raise Invalid(f"the contact has neither an email nor a phone — fill in {email_label} or {phone_label}")
 
 
-def create_contact(session: Session, *, default_region: str, now: datetime, **fields: Any) -> Contact:
-    """Create one contact from field values (and optional `attributes`, a dict of custom values).
-
-    Raises Invalid for a bad value, for a contact without email and phone, and when the email or
-    external_id already belongs to another contact (naming that contact). Commits.
-    """
-    attributes = fields.pop("attributes", None) or {}
-    if not isinstance(attributes, Mapping):
-        raise Invalid(f"attributes must be a mapping of name to value, not {_show(attributes)}", field="attributes")
-    region = check_region(default_region)
-    cleaned = clean_fields(fields, default_region=region)
-    require_address(cleaned)
-    for key in ("external_id", "email"):
-        value = cleaned.get(key)
-        if value is None:
-            continue
-        holder = session.scalar(select(Contact.id).where(getattr(Contact, key) == value).limit(1))
-        if holder is not None:
-            raise Invalid(
-                f'{key} "{value}" already belongs to contact {holder} — edit that contact instead',
-                field=key,
-            )
-    contact = Contact(**cleaned, attributes=dict(attributes), created_at=now, updated_at=now)
-    session.add(contact)
-    try:
-        session.commit()
-    except IntegrityError:
-        # Another request took this external_id between our check and the insert.
-        session.rollback()
-        raise Invalid(
-            f'external_id "{cleaned.get("external_id")}" already belongs to another contact — edit that contact',
-            field="external_id",
-        ) from None
-    return contact
-
-
 def get_contact(session: Session, contact_id: int) -> Contact:
     """The contact with this id. Raises NotFound."""
     contact = session.get(Contact, contact_id)
@@ -297,8 +302,12 @@ class ContactPage:
         return max(1, -(-self.total // self.per_page))
 
 
-def _contacts_filter(search: str | None, list_id: int | None) -> list[Any]:
+def contacts_filter(search: str | None, list_id: int | None, *, owner_id: int | None = None) -> list[Any]:
+    """Conditions over contacts: matching `search` (name, email, phone), on list `list_id`, owned by
+    `owner_id` (0: by nobody)."""
     conditions: list[Any] = []
+    if owner_id is not None:
+        conditions.append(Contact.owner_id.is_(None) if owner_id == 0 else Contact.owner_id == owner_id)
     if list_id is not None:
         members = select(ListMember.contact_id).where(ListMember.list_id == list_id)
         conditions.append(Contact.id.in_(members))
@@ -322,14 +331,16 @@ def _contacts_filter(search: str | None, list_id: int | None) -> list[Any]:
 
 
 def list_contacts(
-    session: Session, *, search: str | None = None, list_id: int | None = None, page: int = 1, per_page: int = 50
+    session: Session, *, search: str | None = None, list_id: int | None = None, page: int = 1, per_page: int = 50,
+    where: Sequence[Any] = (),
 ) -> ContactPage:
-    """One page of contacts, newest first; `search` matches name, email or phone, `list_id` a list's members."""
+    """One page of contacts, newest first; `search` matches name, email or phone, `list_id` a list's members,
+    `where` adds conditions (audiences.bulk.selection_where builds them for the full filter)."""
     if page < 1:
         raise Invalid(f"page {page} does not exist — pages start at 1", field="page")
     if not 1 <= per_page <= 1000:
         raise Invalid(f"per_page {per_page} is out of range — ask for 1 to 1000 contacts per page", field="per_page")
-    conditions = _contacts_filter(search, list_id)
+    conditions = [*contacts_filter(search, list_id), *where]
     total = session.scalar(select(func.count()).select_from(Contact).where(*conditions)) or 0
     items = session.scalars(
         select(Contact).where(*conditions).order_by(Contact.id.desc()).limit(per_page).offset((page - 1) * per_page)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
+import core.users  # noqa: F401 - contacts.owner_id refers to users.id, so that table must be on the metadata
 from core.clock import utcnow
 from core.db import Base, UTCDateTime
 
@@ -23,9 +26,27 @@ CONTACT_FIELDS = (
     "locale",
     "time_zone",
     "birthday",
+    "region",
+    "lifecycle_stage",
+    "value_tier",
+    "source",
+    "notes",
 )
 
+
 CONSENT_STATUSES = ("subscribed", "unsubscribed", "bounced", "complained")
+
+# Where a customer stands (SEEDS-DIGEST: potential -> new -> repeat -> loyal; dormant; lost). Set by hand,
+# by import, or by the RFM/dormant rules; stored as these codes, shown translated.
+LIFECYCLE_STAGES = ("lead", "customer", "repeat", "vip", "dormant", "churned")
+# ABC value tiers (A gets the most care); D for the rest.
+VALUE_TIERS = ("A", "B", "C", "D")
+# Suggested kinds of important dates; any short kind is accepted, these are offered in the UI.
+DATE_KINDS = ("company_anniversary", "contract_renewal", "membership")
+
+# On PostgreSQL the custom attributes are jsonb: segment conditions read them with ->/->> and the GIN
+# index answers containment (@>) queries; on SQLite JSON is text read by json_extract.
+ATTRIBUTES_TYPE = JSON().with_variant(JSONB(), "postgresql")
 
 
 class Contact(Base):
@@ -42,9 +63,28 @@ class Contact(Base):
     locale: Mapped[str | None] = mapped_column(String(10), nullable=True)
     time_zone: Mapped[str | None] = mapped_column(String(64), nullable=True)
     birthday: Mapped[date | None] = mapped_column(Date, nullable=True)
-    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # region, source and notes are "" when set empty and NULL when never given (bulk imports write NULL).
+    region: Mapped[str | None] = mapped_column(String(100), nullable=True, default="")  # province/state/city
+    # The company owns the customer, not the salesperson: deleting a user leaves the contact unowned.
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True,
+                                                 index=True)
+    lifecycle_stage: Mapped[str | None] = mapped_column(String(20), nullable=True, index=True)  # LIFECYCLE_STAGES
+    value_tier: Mapped[str | None] = mapped_column(String(10), nullable=True, index=True)  # VALUE_TIERS
+    source: Mapped[str | None] = mapped_column(String(100), nullable=True, default="")  # "trade fair", "web form"
+    notes: Mapped[str | None] = mapped_column(Text, nullable=True, default="")
+    # RFM quintile scores, 1 (lowest) to 5 (best), written by the scheduled RFM job; read-only elsewhere.
+    rfm_recency: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    rfm_frequency: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    rfm_monetary: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    rfm_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    attributes: Mapped[dict[str, Any]] = mapped_column(ATTRIBUTES_TYPE, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (
+        # Only PostgreSQL has GIN; SQLite gets no index on the JSON text.
+        Index("ix_contacts_attributes_gin", "attributes", postgresql_using="gin").ddl_if(dialect="postgresql"),
+    )
 
     @property
     def name(self) -> str:
@@ -75,6 +115,8 @@ class ContactList(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     description: Mapped[str] = mapped_column(Text, default="")
+    # A topic list appears on the preference page: its members may leave it and others may join it.
+    is_topic: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
@@ -113,3 +155,97 @@ class Segment(Base):
     rules: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class CustomField(Base):
+    """A custom field defined in the UI: its values live in Contact.attributes[key], stored typed.
+
+    text -> JSON string, number -> JSON number, date -> "YYYY-MM-DD" string (sorts as text),
+    boolean -> JSON true/false, choice -> one of `choices` as a string. See audiences/custom_fields.py.
+    """
+
+    __tablename__ = "custom_fields"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(200), default="")
+    type: Mapped[str] = mapped_column(String(10))  # CUSTOM_FIELD_TYPES
+    choices: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+CUSTOM_FIELD_TYPES = ("text", "number", "date", "boolean", "choice")
+
+
+class ContactDate(Base):
+    """An important date of a contact beyond the birthday (company anniversary, contract renewal…).
+
+    Date-rule campaigns look these up by (kind, date); a contact may have any number of each kind.
+    """
+
+    __tablename__ = "contact_dates"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(50))
+    date: Mapped[dt.date] = mapped_column(Date)  # dt.: the attribute's own name shadows `date` here
+    note: Mapped[str] = mapped_column(String(200), default="")
+
+    __table_args__ = (
+        Index("ix_contact_dates_kind_date", "kind", "date"),
+        Index("ix_contact_dates_contact", "contact_id"),
+    )
+
+
+class Tag(Base):
+    __tablename__ = "tags"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ContactTag(Base):
+    __tablename__ = "contact_tags"
+
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True)
+    tag_id: Mapped[int] = mapped_column(ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    # The primary key serves "tags of a contact"; this one serves "contacts with a tag" (segments).
+    __table_args__ = (Index("ix_contact_tags_tag", "tag_id"),)
+
+
+class ConsentChange(Base):
+    """Every consent change, appended by audiences.consent.set_consent: when, to what, from where, by whom."""
+
+    __tablename__ = "consent_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(20))
+    source: Mapped[str] = mapped_column(String(100), default="")
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    changed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+
+    __table_args__ = (Index("ix_consent_changes_contact", "contact_id", "changed_at"),)
+
+
+class Suppression(Base):
+    """An address no campaign may message on a channel, whoever holds it (only operational notices pass).
+
+    The address is stored as contacts store it (email lowercased, phone in E.164), so the join in
+    audiences.audience_select is an equality on the unique (channel, address) index.
+    """
+
+    __tablename__ = "suppressions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(10))
+    address: Mapped[str] = mapped_column(String(254))
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    source: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (UniqueConstraint("channel", "address"),)

@@ -70,7 +70,8 @@ def test_list_audience_holds_only_members(session, people):
 def test_columns_are_named_and_ordered_for_insert_select(session, people):
     _, vip = people
     query = audience_select(vip, "sms")
-    assert [c.name for c in query.selected_columns] == ["contact_id", "address", "reachable", "time_zone"]
+    columns = ["contact_id", "address", "reachable", "time_zone", "suppressed_listed"]
+    assert [c.name for c in query.selected_columns] == columns
 
     # What campaigns does with it: INSERT … SELECT in one statement, here into a scratch table.
     scratch = Table(
@@ -80,11 +81,12 @@ def test_columns_are_named_and_ordered_for_insert_select(session, people):
         Column("address", String(254)),
         Column("reachable", Integer),
         Column("time_zone", String(64)),
+        Column("suppressed_listed", Integer),
         prefixes=["TEMPORARY"],
     )
     connection = session.connection()
     scratch.create(connection)
-    connection.execute(insert(scratch).from_select(["contact_id", "address", "reachable", "time_zone"], query))
+    connection.execute(insert(scratch).from_select(columns, query))
     assert connection.execute(select(func.count(), func.sum(scratch.c.reachable))).one() == (2, 2)
 
 
