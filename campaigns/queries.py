@@ -190,7 +190,7 @@ def load_claimed(session: Session, message_ids: Collection[int]) -> list[Claimed
     variant_ids = {m.variant_id for m in messages if m.variant_id is not None}
     variant_templates = dict(session.execute(
         select(CampaignVariant.id, Template).join(Template, Template.id == CampaignVariant.template_id)
-        .where(CampaignVariant.id.in_(variant_ids)))) if variant_ids else {}
+        .where(CampaignVariant.id.in_(variant_ids))).tuples().all()) if variant_ids else {}
     return [ClaimedMessage(m, contacts[m.contact_id], campaigns[m.campaign_id][0],
                            variant_templates.get(m.variant_id) or campaigns[m.campaign_id][1]) for m in messages]
 

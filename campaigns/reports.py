@@ -1,11 +1,9 @@
-"""What happened to a campaign: live status counts (for one or many), and the report with failures and cost."""
+"""What happened to a campaign: live status counts, for one or many (the full report: campaigns/report_campaign.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass, field
-from datetime import datetime
-from decimal import Decimal
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -13,6 +11,7 @@ from sqlalchemy.orm import Session
 from campaigns import queries
 from campaigns.lifecycle import get_campaign
 from campaigns.models import MESSAGE_STATUSES
+from campaigns.report_campaign import CampaignReport, campaign_report
 
 
 @dataclass(frozen=True)
@@ -50,85 +49,4 @@ def campaign_statuses(session: Session, campaign_ids: Collection[int]) -> dict[i
     return statuses
 
 
-@dataclass(frozen=True)
-class Failure:
-    code: str | None
-    reason: str | None
-    count: int
-
-
-@dataclass(frozen=True)
-class CampaignReport:
-    campaign_id: int
-    name: str
-    channel: str
-    status: str
-    recipients: int  # every row: suppressed and cancelled recipients included
-    sent: int  # the provider accepted it (sent, delivered, or failed after sending)
-    delivered: int
-    failed: int
-    unknown: int  # the sender stopped mid-send; never resent (at-most-once)
-    suppressed: int
-    cancelled: int
-    pending: int  # waiting to be sent, or to be retried
-    sending: int
-    failures: list[Failure] = field(default_factory=list)  # by (code, reason), most frequent first
-    cost: dict[str, Decimal] = field(default_factory=dict)  # currency -> total
-    dry_run: bool = False
-    started_at: datetime | None = None
-    finished_at: datetime | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: money as strings (never floats), times as ISO 8601."""
-        return {
-            "campaign_id": self.campaign_id,
-            "name": self.name,
-            "channel": self.channel,
-            "status": self.status,
-            "recipients": self.recipients,
-            "sent": self.sent,
-            "delivered": self.delivered,
-            "failed": self.failed,
-            "unknown": self.unknown,
-            "suppressed": self.suppressed,
-            "cancelled": self.cancelled,
-            "pending": self.pending,
-            "sending": self.sending,
-            "failures": [{"code": f.code, "reason": f.reason, "count": f.count} for f in self.failures],
-            "cost": {currency: str(total) for currency, total in self.cost.items()},
-            "dry_run": self.dry_run,
-            "started_at": self.started_at.isoformat() if self.started_at else None,
-            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
-        }
-
-
-def campaign_report(session: Session, campaign_id: int) -> CampaignReport:
-    """The campaign's numbers, each counted in SQL; cost summed per currency as Decimal. Raises NotFound."""
-    campaign = get_campaign(session, campaign_id)
-    grouped = queries.count_by_status(session, campaign_id=campaign_id)
-
-    def count(status: str) -> int:
-        return grouped.get(status, (0, 0))[0]
-
-    dry_run, started_at, finished_at = queries.run_summary(session, campaign_id=campaign_id)
-    return CampaignReport(
-        campaign_id=campaign.id,
-        name=campaign.name,
-        channel=campaign.channel,
-        status=campaign.status,
-        recipients=sum(rows for rows, _ in grouped.values()),
-        sent=sum(accepted for _, accepted in grouped.values()),
-        delivered=count("delivered"),
-        failed=count("failed"),
-        unknown=count("unknown"),
-        suppressed=count("suppressed"),
-        cancelled=count("cancelled"),
-        pending=count("pending"),
-        sending=count("sending"),
-        failures=[Failure(code, reason, n)
-                  for code, reason, n in queries.failures_by_reason(session, campaign_id=campaign_id)],
-        cost=queries.cost_by_currency(session, campaign_id=campaign_id),
-        dry_run=dry_run,
-        started_at=started_at,
-        finished_at=finished_at,
-    )
+__all__ = ["CampaignReport", "CampaignStatus", "campaign_report", "campaign_status", "campaign_statuses"]

@@ -61,8 +61,8 @@ def test_a_report_counts_each_outcome_groups_failures_and_sums_cost_per_currency
         ("30003", "Unreachable destination handset", 1),
     ]
     # 4 accepted at the 0.0079 estimate in USD (the undelivered one was charged too), 1 at 0.05 EUR
-    assert report.cost == {"USD": Decimal("0.0316"), "EUR": Decimal("0.05")}
-    assert all(isinstance(total, Decimal) for total in report.cost.values())
+    assert report.cost_by_currency == {"USD": Decimal("0.0316"), "EUR": Decimal("0.05")}
+    assert all(isinstance(total, Decimal) for total in report.cost_by_currency.values())
     assert (report.channel, report.status, report.dry_run) == ("sms", "completed", False)
     assert report.started_at == now and report.finished_at == clock.now()
 

@@ -1,0 +1,468 @@
+"""The campaign report: what a campaign reached, what it cost, what it brought in, and what it caused.
+
+Every number comes from a handful of GROUP BYs (campaigns/report_queries.py) and is assembled here,
+once, into one CampaignReport. The page, the CSV/XLSX export and the API all read that object (its
+`tables()` and `to_dict()`), so they agree to the unit. Money is Decimal in the workspace currency,
+rounded to the cent only when shown; rates are fractions rounded to 4 places when shown.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from campaigns import queries
+from campaigns import report_queries as rq
+from campaigns.ab_test import METRIC_NAMES, variants_of
+from campaigns.lifecycle import get_campaign
+from campaigns.models import Conversion
+from campaigns.stats import Difference, two_proportions, welch
+
+CENT = Decimal("0.01")
+RATE = Decimal("0.0001")
+NOT_SENT = ("suppressed", "capped", "held_out", "waiting", "cancelled")
+SEGMENT_TITLES = {"value_tier": "Value tier", "lifecycle_stage": "Lifecycle stage", "region": "Region"}
+
+
+def money(value: Decimal | None) -> str | None:
+    return None if value is None else str(value.quantize(CENT, ROUND_HALF_UP))
+
+
+def ratio(part: Decimal | int, whole: Decimal | int) -> Decimal | None:
+    return None if not whole else (Decimal(part) / Decimal(whole)).quantize(RATE, ROUND_HALF_UP)
+
+
+@dataclass
+class Slice:
+    """The figures of one part of the audience (a variant, a channel, a tier…) or of all of it."""
+
+    key: str
+    audience: int = 0
+    sent: int = 0
+    delivered: int = 0
+    failed: int = 0
+    opened: int = 0
+    clicked: int = 0
+    unsubscribed: int = 0
+    conversions: int = 0
+    converters: int = 0
+    revenue: Decimal = Decimal(0)
+    cost: Decimal = Decimal(0)  # variable cost in the workspace currency (converted)
+
+    def add_messages(self, row: rq.CubeRow, cost: Decimal) -> None:
+        self.audience += row.rows
+        self.sent += row.sent
+        self.delivered += row.rows if row.status == "delivered" else 0
+        self.failed += row.rows if row.status == "failed" else 0
+        self.opened += row.opened
+        self.clicked += row.clicked
+        self.unsubscribed += row.unsubscribed
+        self.cost += cost
+
+    def add_conversions(self, row: rq.ConversionRow) -> None:
+        self.conversions += row.conversions
+        self.converters += row.converters
+        self.revenue += row.revenue
+
+    def row(self) -> list[Any]:
+        return [self.key, self.audience, self.sent, self.delivered, self.failed, self.opened, self.clicked,
+                str(ratio(self.clicked, self.sent) or ""), self.conversions, self.converters,
+                str(ratio(self.converters, self.sent) or ""), money(self.revenue), money(self.cost)]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "audience": self.audience, "sent": self.sent, "delivered": self.delivered,
+                "failed": self.failed, "opened": self.opened, "clicked": self.clicked,
+                "unsubscribed": self.unsubscribed, "conversions": self.conversions, "converters": self.converters,
+                "click_rate": _s(ratio(self.clicked, self.sent)),
+                "conversion_rate": _s(ratio(self.converters, self.sent)), "revenue": money(self.revenue),
+                "cost": money(self.cost)}
+
+
+SLICE_COLUMNS = ["", "Audience", "Sent", "Delivered", "Failed", "Opened (people)", "Clicked", "Click rate",
+                 "Conversions", "Converted", "Conversion rate", "Revenue", "Cost"]
+
+
+def _s(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+@dataclass(frozen=True)
+class Holdout:
+    """The sent group against the holdout group, over the attribution window after the run started."""
+
+    sent: rq.GroupOutcome
+    held_out: rq.GroupOutcome
+    conversion_rate: Difference  # sent − held out
+    revenue_per_head: Difference  # sent − held out, in the workspace currency
+    incremental_revenue: Decimal  # difference per head × people sent to
+    incremental_low: Decimal
+    incremental_high: Decimal
+    incremental_roi: Decimal | None
+
+    def to_dict(self) -> dict[str, Any]:
+        def side(g: rq.GroupOutcome) -> dict[str, Any]:
+            return {"people": g.people, "buyers": g.buyers, "revenue": money(g.revenue),
+                    "conversion_rate": _s(ratio(g.buyers, g.people)),
+                    "revenue_per_head": money(g.revenue / g.people) if g.people else None}
+        return {"sent": side(self.sent), "held_out": side(self.held_out),
+                "conversion_rate_difference": self.conversion_rate.to_dict(),
+                "revenue_per_head_difference": self.revenue_per_head.to_dict(),
+                "incremental_revenue": money(self.incremental_revenue),
+                "incremental_revenue_low": money(self.incremental_low),
+                "incremental_revenue_high": money(self.incremental_high),
+                "incremental_roi": _s(self.incremental_roi), "significant": self.revenue_per_head.significant}
+
+
+@dataclass(frozen=True)
+class VariantTest:
+    """Which variant leads by the campaign's metric, and whether its lead over the next one is significant."""
+
+    metric: str
+    scores: dict[str, Decimal]  # label -> metric value
+    leader: str | None
+    runner_up: str | None
+    difference: Difference | None
+    winner: str | None  # chosen (by the job or by hand), if it has been
+    decided_at: datetime | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"metric": self.metric, "scores": {k: str(v) for k, v in self.scores.items()}, "leader": self.leader,
+                "runner_up": self.runner_up, "difference": self.difference.to_dict() if self.difference else None,
+                "significant": bool(self.difference and self.difference.significant), "winner": self.winner,
+                "decided_at": self.decided_at.isoformat() if self.decided_at else None}
+
+
+@dataclass(frozen=True)
+class Failure:
+    code: str | None
+    reason: str | None
+    count: int
+
+
+@dataclass
+class CampaignReport:
+    campaign_id: int
+    name: str
+    channel: str
+    kind: str
+    status: str
+    currency: str  # the workspace currency every money figure is in
+    counts: dict[str, int]  # messages by status
+    total: Slice
+    failures: list[Failure]
+    cost_by_currency: dict[str, Decimal]  # variable cost as charged, before conversion
+    variable_cost: Decimal
+    fixed_costs: list[tuple[str, Decimal, str]]
+    fixed_cost: Decimal
+    unconverted: dict[str, Decimal]  # costs in a currency without a rate: left out of ROI, named in the notes
+    attribution: dict[str, tuple[int, Decimal]]  # rule -> (conversions, revenue)
+    window_days: int
+    replied: int
+    holdout: Holdout | None
+    ab: VariantTest | None
+    by_variant: list[Slice]
+    by_channel: list[Slice]
+    by_segment: dict[str, list[Slice]]
+    series_grain: str
+    series: dict[str, dict[str, int]]
+    notes: list[str] = field(default_factory=list)
+    dry_run: bool = False
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+    # ---- derived figures (one definition each, read by the page, the export and the API)
+    @property
+    def cost(self) -> Decimal:
+        return self.variable_cost + self.fixed_cost
+
+    @property
+    def roi(self) -> Decimal | None:
+        return ratio(self.total.revenue - self.cost, self.cost)
+
+    @property
+    def cost_per_conversion(self) -> Decimal | None:
+        return (self.cost / self.total.conversions).quantize(CENT, ROUND_HALF_UP) if self.total.conversions else None
+
+    def count(self, status: str) -> int:
+        return self.counts.get(status, 0)
+
+    # The walking skeleton's names, still read by callers and templates.
+    recipients = property(lambda self: self.total.audience)
+    sent = property(lambda self: self.total.sent)
+    delivered = property(lambda self: self.total.delivered)
+    failed = property(lambda self: self.total.failed)
+    unknown = property(lambda self: self.count("unknown"))
+    suppressed = property(lambda self: self.count("suppressed"))
+    cancelled = property(lambda self: self.count("cancelled"))
+    pending = property(lambda self: self.count("pending"))
+    sending = property(lambda self: self.count("sending"))
+
+    def funnel(self) -> list[tuple[str, int]]:
+        steps = [("Audience", self.total.audience),
+                 ("Reachable", self.total.audience - sum(self.count(s) for s in NOT_SENT[:4])),
+                 ("Sent", self.total.sent), ("Delivered", self.count("delivered"))]
+        if self.channel == "email":
+            steps.append(("Opened", self.total.opened))
+        return [*steps, ("Clicked", self.total.clicked), ("Converted", self.total.converters)]
+
+    def summary(self) -> list[tuple[str, str, Any]]:
+        """(key, label, value) of the headline figures, in the order the page and the export show them."""
+        t = self.total
+        return [
+            ("audience", "Audience", t.audience), ("suppressed", "Suppressed", self.count("suppressed")),
+            ("capped", "Capped", self.count("capped")), ("held_out", "Held out", self.count("held_out")),
+            ("waiting", "Waiting for the A/B winner", self.count("waiting")),
+            ("sent", "Sent", t.sent), ("delivered", "Delivered", t.delivered), ("failed", "Failed", t.failed),
+            ("unknown", "Unknown", self.count("unknown")), ("opened", "Opened (people)", t.opened),
+            ("clicked", "Clicked", t.clicked), ("replied", "Replied", self.replied),
+            ("unsubscribed", "Unsubscribed", t.unsubscribed), ("conversions", "Conversions", t.conversions),
+            ("converted", "Converted (people)", t.converters), ("revenue", "Revenue", money(t.revenue)),
+            ("variable_cost", "Cost of messages", money(self.variable_cost)),
+            ("fixed_cost", "Fixed costs", money(self.fixed_cost)), ("cost", "Cost", money(self.cost)),
+            ("roi", "ROI", _s(self.roi)), ("cost_per_conversion", "Cost per conversion",
+                                          money(self.cost_per_conversion)),
+            ("incremental_revenue", "Incremental revenue",
+             money(self.holdout.incremental_revenue) if self.holdout else None),
+            ("incremental_roi", "Incremental ROI", _s(self.holdout.incremental_roi) if self.holdout else None),
+        ]
+
+    def tables(self) -> list[tuple[str, str, list[str], list[list[Any]]]]:
+        """(key, title, columns, rows) of every table on the page, as exported to CSV and XLSX."""
+        out = [("summary", "Summary", ["Figure", f"Value ({self.currency} for money)"],
+                [[label, value] for _, label, value in self.summary()]),
+               ("funnel", "Funnel", ["Step", "People"], [[k, v] for k, v in self.funnel()]),
+               ("failures", "Failures by reason", ["Code", "Reason", "Messages"],
+                [[f.code, f.reason, f.count] for f in self.failures]),
+               ("costs", "Costs", ["Cost", "Amount", "Currency"],
+                [[f"Messages ({c})", money(a), c] for c, a in sorted(self.cost_by_currency.items())]
+                + [[label, money(amount), cur] for label, amount, cur in self.fixed_costs]),
+               ("attribution", "Conversions by attribution rule", ["Rule", "Conversions", "Revenue"],
+                [[rule, n, money(rev)] for rule, (n, rev) in sorted(self.attribution.items())])]
+        if self.by_variant:
+            out.append(("variants", "By variant", ["Variant", *SLICE_COLUMNS[1:]], [s.row() for s in self.by_variant]))
+        out.append(("channels", "By channel", ["Channel", *SLICE_COLUMNS[1:]], [s.row() for s in self.by_channel]))
+        for column, slices in self.by_segment.items():
+            out.append((f"segment_{column}", f"By {SEGMENT_TITLES[column].lower()}",
+                        [SEGMENT_TITLES[column], *SLICE_COLUMNS[1:]], [s.row() for s in slices]))
+        if self.holdout:
+            h = self.holdout.to_dict()
+            out.append(("holdout", "Sent group against holdout group",
+                        ["Group", "People", "Buyers", "Conversion rate", "Revenue", "Revenue per head"],
+                        [["Sent", *h["sent"].values()], ["Held out", *h["held_out"].values()]]))
+        out.append(("series", f"By {self.series_grain}", [self.series_grain.title(), "Sent", "Delivered", "Clicks",
+                                                          "Conversions"],
+                    [[b, v["sent"], v["delivered"], v["clicked"], v["conversions"]] for b, v in self.series.items()]))
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: money as decimal strings in `currency` (never floats), times as ISO 8601."""
+        summary = {key: value for key, _, value in self.summary()}
+        return {
+            "campaign_id": self.campaign_id, "name": self.name, "channel": self.channel, "kind": self.kind,
+            "status": self.status, "currency": self.currency,
+            # the walking skeleton's fields, unchanged
+            "recipients": self.total.audience, "sent": self.total.sent, "delivered": self.total.delivered,
+            "failed": self.total.failed, "unknown": self.count("unknown"), "suppressed": self.count("suppressed"),
+            "cancelled": self.count("cancelled"), "pending": self.count("pending"), "sending": self.count("sending"),
+            "failures": [{"code": f.code, "reason": f.reason, "count": f.count} for f in self.failures],
+            "cost": {currency: str(total) for currency, total in self.cost_by_currency.items()},
+            "dry_run": self.dry_run,
+            "started_at": self.started_at.isoformat() if self.started_at else None,
+            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+            # engagement, money and effect
+            "summary": summary, "counts": dict(self.counts),
+            "fixed_costs": [{"label": label, "amount": money(a), "currency": c} for label, a, c in self.fixed_costs],
+            "unconverted_costs": {c: str(a) for c, a in self.unconverted.items()},
+            "attribution": {rule: {"conversions": n, "revenue": money(rev)}
+                            for rule, (n, rev) in sorted(self.attribution.items())},
+            "attribution_window_days": self.window_days,
+            "holdout": self.holdout.to_dict() if self.holdout else None,
+            "ab_test": self.ab.to_dict() if self.ab else None,
+            "by_variant": [s.to_dict() for s in self.by_variant],
+            "by_channel": [s.to_dict() for s in self.by_channel],
+            "by_segment": {k: [s.to_dict() for s in v] for k, v in self.by_segment.items()},
+            "funnel": [{"step": k, "people": v} for k, v in self.funnel()],
+            "series": {"grain": self.series_grain, "points": [{"at": b, **v} for b, v in self.series.items()]},
+            "notes": list(self.notes),
+        }
+
+
+def _convert(amount: Decimal, currency: str | None, base: str, rates: Mapping[str, Decimal]) -> Decimal | None:
+    code = (currency or base).upper()
+    if code == base.upper():
+        return amount
+    rate = rates.get(code)
+    return None if rate is None else amount * rate
+
+
+def campaign_report(session: Session, campaign_id: int, *, currency: str = "USD",
+                    rates: Mapping[str, Decimal] | None = None) -> CampaignReport:
+    """Everything the report shows for one campaign, in `currency` (costs converted at `rates`). Raises NotFound."""
+    rates = {k.upper(): Decimal(v) for k, v in (rates or {}).items()}
+    campaign = get_campaign(session, campaign_id)
+    notes: list[str] = []
+    variants = {v.id: v for v in variants_of(session, campaign_id)}
+    columns = rq.segment_columns()
+
+    total = Slice("All")
+    by_variant: dict[int | None, Slice] = {}
+    by_channel: dict[str, Slice] = {}
+    by_segment: dict[str, dict[str, Slice]] = {c: {} for c in columns}
+    counts: dict[str, int] = defaultdict(int)
+    cost_by_currency: dict[str, Decimal] = defaultdict(Decimal)
+    unconverted: dict[str, Decimal] = defaultdict(Decimal)
+
+    def label(variant_id: int | None) -> str:
+        return variants[variant_id].label if variant_id in variants else "—"
+
+    def slices(variant_id, channel, segment) -> Iterable[Slice]:
+        yield total
+        if variants:
+            yield by_variant.setdefault(variant_id, Slice(label(variant_id)))
+        if channel:
+            yield by_channel.setdefault(channel, Slice(channel))
+        for column, value in zip(columns, segment, strict=True):
+            key = value if value not in (None, "") else "—"
+            yield by_segment[column].setdefault(key, Slice(key))
+
+    for row in rq.message_cube(session, campaign_id=campaign_id):
+        counts[row.status] += row.rows
+        converted = Decimal(0)
+        if row.cost:
+            cost_by_currency[row.currency or currency] += row.cost
+            as_base = _convert(row.cost, row.currency, currency, rates)
+            if as_base is None:
+                unconverted[(row.currency or "").upper()] += row.cost
+            else:
+                converted = as_base
+        for s in slices(row.variant_id, row.channel, row.segment):
+            s.add_messages(row, converted)
+
+    attribution: dict[str, tuple[int, Decimal]] = {}
+    for row in rq.conversion_cube(session, campaign_id=campaign_id):
+        n, revenue = attribution.get(row.attribution, (0, Decimal(0)))
+        attribution[row.attribution] = (n + row.conversions, revenue + row.revenue)
+        for s in slices(row.variant_id, row.channel, row.segment):
+            if s is not total:
+                s.add_conversions(row)
+    total.conversions = sum(n for n, _ in attribution.values())
+    total.revenue = sum((rev for _, rev in attribution.values()), Decimal(0))
+    total.converters = session.scalar(select(func.count(func.distinct(Conversion.contact_id)))
+                                      .where(Conversion.campaign_id == campaign_id)) or 0
+
+    fixed = rq.fixed_costs(session, campaign_id=campaign_id)
+    fixed_total = Decimal(0)
+    for _, amount, cur in fixed:
+        as_base = _convert(amount, cur, currency, rates)
+        if as_base is None:
+            unconverted[cur.upper()] += amount
+        else:
+            fixed_total += as_base
+    if unconverted:
+        notes.append("Costs in " + ", ".join(sorted(unconverted)) + f" have no exchange rate to {currency}, so they "
+                     "are left out of the cost, ROI and cost per conversion; add them under [currency.rates] in "
+                     "config.toml.")
+
+    replies = rq.replies_by_variant(session, campaign_id=campaign_id)
+    if replies is None:
+        notes.append("Replies are not recorded by this installation, so replied shows 0.")
+    replied = sum((replies or {}).values())
+
+    window = int(getattr(campaign, "attribution_window_days", 7) or 7)
+    holdout = _holdout(session, campaign_id, window, cost=None) if counts.get("held_out") else None
+    report = CampaignReport(
+        campaign_id=campaign.id, name=campaign.name, channel=campaign.channel, kind=campaign.kind,
+        status=campaign.status, currency=currency, counts=dict(counts), total=total,
+        failures=[Failure(c, r, n) for c, r, n in queries.failures_by_reason(session, campaign_id=campaign_id)],
+        cost_by_currency=dict(cost_by_currency), variable_cost=total.cost, fixed_costs=fixed, fixed_cost=fixed_total,
+        unconverted=dict(unconverted), attribution=attribution, window_days=window, replied=replied,
+        holdout=holdout, ab=None,
+        by_variant=[by_variant[k] for k in sorted(by_variant, key=lambda k: (k is None, k or 0))],
+        by_channel=[by_channel[k] for k in sorted(by_channel)],
+        by_segment={c: [v[k] for k in sorted(v)] for c, v in by_segment.items() if v},
+        series_grain="hour", series={}, notes=notes,
+    )
+    if holdout is not None:
+        report.holdout = _with_roi(holdout, report.cost)
+    if variants:
+        report.ab = _variant_test(session, campaign, variants, by_variant)
+    first, last = rq.activity_span(session, campaign_id=campaign_id)
+    report.series_grain = "day" if first and last and (last - first).total_seconds() > 72 * 3600 else "hour"
+    report.series = rq.time_series(session, campaign_id=campaign_id, grain=report.series_grain)
+    report.dry_run, report.started_at, report.finished_at = queries.run_summary(session, campaign_id=campaign_id)
+    if not columns:
+        notes.append("Contacts have no tier, lifecycle stage or region in this installation, so there is no "
+                     "breakdown by segment.")
+    return report
+
+
+def _holdout(session: Session, campaign_id: int, window_days: int, cost: Decimal | None) -> Holdout | None:
+    groups = rq.holdout_outcomes(session, campaign_id=campaign_id, window_days=window_days)
+    empty = rq.GroupOutcome(0, 0, Decimal(0), Decimal(0))
+    sent, held = groups.get("sent", empty), groups.get("held_out", empty)
+    rate = two_proportions(sent.buyers, sent.people, held.buyers, held.people)
+    per_head = welch(sent.people, float(sent.revenue), float(sent.squares),
+                     held.people, float(held.revenue), float(held.squares))
+    exact = (sent.revenue / sent.people if sent.people else Decimal(0)) - (
+        held.revenue / held.people if held.people else Decimal(0))
+    scale = Decimal(sent.people)
+    width = Decimal(str(per_head.high - per_head.difference))
+    return Holdout(sent, held, rate, per_head, (exact * scale).quantize(CENT, ROUND_HALF_UP),
+                   ((exact - width) * scale).quantize(CENT, ROUND_HALF_UP),
+                   ((exact + width) * scale).quantize(CENT, ROUND_HALF_UP), None)
+
+
+def _with_roi(h: Holdout, cost: Decimal) -> Holdout:
+    return Holdout(h.sent, h.held_out, h.conversion_rate, h.revenue_per_head, h.incremental_revenue,
+                   h.incremental_low, h.incremental_high, ratio(h.incremental_revenue - cost, cost))
+
+
+def variant_scores(session: Session, campaign_id: int, metric: str) -> dict[int, tuple[Decimal, int, int, Decimal,
+                                                                                       Decimal]]:
+    """{variant id: (metric value, recipients sent, hits, Σ revenue, Σ revenue²)} for the A/B test."""
+    report_rows: dict[int, list[Any]] = {}
+    for row in rq.message_cube(session, campaign_id=campaign_id):
+        if row.variant_id is not None:
+            r = report_rows.setdefault(row.variant_id, [0, 0])
+            r[0] += row.sent
+            r[1] += row.clicked
+    money_rows = rq.converters_by_variant(session, campaign_id=campaign_id)
+    out = {}
+    for variant_id, (sent, clicked) in report_rows.items():
+        buyers, revenue, squares = money_rows.get(variant_id, (0, Decimal(0), Decimal(0)))
+        if metric == "click_rate":
+            value, hits = ratio(clicked, sent) or Decimal(0), clicked
+        elif metric == "conversion_rate":
+            value, hits = ratio(buyers, sent) or Decimal(0), buyers
+        else:
+            value, hits = (revenue / sent).quantize(CENT, ROUND_HALF_UP) if sent else Decimal(0), buyers
+        out[variant_id] = (value, sent, hits, revenue, squares)
+    return out
+
+
+def _variant_test(session: Session, campaign: Any, variants: Mapping[int, Any], slices: Mapping[Any, Slice]
+                  ) -> VariantTest:
+    metric = campaign.ab_metric
+    scores = variant_scores(session, campaign.id, metric)
+    ranked = sorted(scores, key=lambda v: (-scores[v][0], v))
+    leader = ranked[0] if ranked else None
+    runner = ranked[1] if len(ranked) > 1 else None
+    difference = None
+    if leader is not None and runner is not None:
+        _, n_a, hits_a, sum_a, sq_a = scores[leader]
+        _, n_b, hits_b, sum_b, sq_b = scores[runner]
+        if metric == "revenue_per_recipient":
+            difference = welch(n_a, float(sum_a), float(sq_a), n_b, float(sum_b), float(sq_b))
+        else:
+            difference = two_proportions(hits_a, n_a, hits_b, n_b)
+    winner = next((v.label for v in variants.values() if v.winner), None)
+    return VariantTest(METRIC_NAMES.get(metric, metric), {variants[v].label: scores[v][0] for v in ranked},
+                       variants[leader].label if leader else None, variants[runner].label if runner else None,
+                       difference, winner, campaign.ab_decided_at)
