@@ -6,17 +6,41 @@ channel and records the answer; apply_channel_events moves statuses forward from
 callbacks; campaign_status and campaign_report count what happened.
 """
 
+from campaigns.attribution import UnknownCurrency
+from campaigns.bounces import FeedbackApplied, apply_email_feedback
 from campaigns.breaker import BreakerSettings, PausedChannel, paused_channels
 from campaigns.callbacks import apply_channel_events
+from campaigns.caps import FrequencyCap
 from campaigns.content import RenderFailed, TemplateInvalid, html_to_text
+from campaigns.conversion_import import import_conversions
+from campaigns.conversions import ConversionReport, ConversionSettings, record_conversion
 from campaigns.dispatch import ChannelContractBroken, Dispatcher, release_expired_leases
+from campaigns.estimate import Estimate, estimate_campaign
+from campaigns.firing import (
+    Firing,
+    due_scheduled_campaigns,
+    fire_due_campaign,
+    fire_scheduled_campaign,
+    next_firings,
+    schedule_campaign,
+    set_campaign_schedule,
+)
 from campaigns.inbox_models import KEYWORD_ACTIONS, REPLY_CLASSES, ChannelHealth, KeywordRule, Reply
-from campaigns.lifecycle import cancel_campaign, create_campaign, get_campaign, list_campaigns, send_campaign
+from campaigns.lifecycle import (
+    cancel_campaign,
+    create_campaign,
+    get_campaign,
+    list_campaigns,
+    send_campaign,
+    update_campaign,
+)
 from campaigns.models import Campaign, Message, MessageEvent, Run, Template
+from campaigns.notices import Fallback, create_event_notice, fallback_of, resend_undelivered
 from campaigns.replies import (
     InboxRow,
     ReplyOutcome,
     Rule,
+    answer_reply,
     contact_replies,
     count_replies,
     create_keyword_rule,
@@ -28,7 +52,19 @@ from campaigns.replies import (
     rules_by_keyword,
 )
 from campaigns.reports import CampaignReport, CampaignStatus, campaign_report, campaign_status, campaign_statuses
+from campaigns.schedules import Schedule, ScheduleDefaults, holiday_date, holiday_names
 from campaigns.sender import ChannelUnavailable, send_campaign_now
+from campaigns.states import (
+    CampaignNotEditable,
+    NotAllowed,
+    Transition,
+    approve_campaign,
+    list_transitions,
+    pause_campaign,
+    reject_campaign,
+    resume_campaign,
+    submit_for_approval,
+)
 from campaigns.templates import (
     Preview,
     create_template,
@@ -38,6 +74,8 @@ from campaigns.templates import (
     update_template,
     validate_template,
 )
+from campaigns.timeline import TimelineEntry, contact_timeline
+from campaigns.tracking import PIXEL_GIF, Fetch, record_click, record_open
 from campaigns.unsubscribe import unsubscribe_recipient
 
 
@@ -48,56 +86,98 @@ def dispatch_due(dispatcher: Dispatcher) -> int:
 
 __all__ = [
     "KEYWORD_ACTIONS",
+    "PIXEL_GIF",
     "REPLY_CLASSES",
     "BreakerSettings",
-    "ChannelHealth",
-    "InboxRow",
-    "KeywordRule",
-    "PausedChannel",
-    "Reply",
-    "ReplyOutcome",
-    "Rule",
-    "contact_replies",
-    "count_replies",
-    "create_keyword_rule",
-    "delete_keyword_rule",
-    "keyword_rules",
-    "list_keyword_rules",
-    "list_replies",
-    "paused_channels",
-    "record_reply",
-    "rules_by_keyword",
     "Campaign",
+    "CampaignNotEditable",
     "CampaignReport",
     "CampaignStatus",
     "ChannelContractBroken",
+    "ChannelHealth",
     "ChannelUnavailable",
+    "ConversionReport",
+    "ConversionSettings",
     "Dispatcher",
+    "Estimate",
+    "Fallback",
+    "FeedbackApplied",
+    "Fetch",
+    "Firing",
+    "FrequencyCap",
+    "InboxRow",
+    "KeywordRule",
     "Message",
     "MessageEvent",
+    "NotAllowed",
+    "PausedChannel",
     "Preview",
     "RenderFailed",
+    "Reply",
+    "ReplyOutcome",
+    "Rule",
     "Run",
+    "Schedule",
+    "ScheduleDefaults",
     "Template",
     "TemplateInvalid",
+    "TimelineEntry",
+    "Transition",
+    "UnknownCurrency",
+    "answer_reply",
     "apply_channel_events",
+    "apply_email_feedback",
+    "approve_campaign",
     "campaign_report",
     "campaign_status",
     "campaign_statuses",
     "cancel_campaign",
+    "contact_replies",
+    "contact_timeline",
+    "count_replies",
     "create_campaign",
+    "create_event_notice",
+    "create_keyword_rule",
     "create_template",
+    "delete_keyword_rule",
     "dispatch_due",
+    "due_scheduled_campaigns",
+    "estimate_campaign",
+    "fallback_of",
+    "fire_due_campaign",
+    "fire_scheduled_campaign",
     "get_campaign",
     "get_template",
+    "holiday_date",
+    "holiday_names",
     "html_to_text",
+    "import_conversions",
+    "keyword_rules",
     "list_campaigns",
+    "list_keyword_rules",
+    "list_replies",
     "list_templates",
+    "list_transitions",
+    "next_firings",
+    "pause_campaign",
+    "paused_channels",
     "preview_template",
+    "record_click",
+    "record_conversion",
+    "record_open",
+    "record_reply",
+    "reject_campaign",
     "release_expired_leases",
+    "resend_undelivered",
+    "resume_campaign",
+    "rules_by_keyword",
+    "schedule_campaign",
     "send_campaign",
     "send_campaign_now",
+    "set_campaign_schedule",
+    "submit_for_approval",
     "unsubscribe_recipient",
+    "update_campaign",
     "update_template",
     "validate_template",
 ]

@@ -1,0 +1,94 @@
+"""A contact's timeline: every message Herald made for them, what happened to each, and their purchases.
+
+One query per source (messages, message events, conversions), each cut at `limit` newest rows, then
+merged by time: the contact page costs three indexed queries however long the history is. Replies
+and clicks join as further sources (one function each, added to SOURCES).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from campaigns.models import Campaign, Conversion, Message, MessageEvent
+
+MAX_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One line of the timeline. `kind` is message, event or conversion (replies and clicks later);
+    `status` the message status or event type; `title` says what it was about (a campaign's name, an
+    order), `detail` the rest in the provider's or the shop's words."""
+
+    time: datetime
+    kind: str
+    title: str
+    detail: str
+    status: str = ""
+    channel: str = ""
+    campaign_id: int | None = None
+    message_id: int | None = None
+
+
+def _messages(session: Session, contact_id: int, limit: int) -> list[TimelineEntry]:
+    # A message never sent (suppressed, capped, pending) is placed at its due time.
+    at = func.coalesce(Message.sent_at, Message.not_before)
+    query = (select(Message, Campaign.name, at.label("at")).join(Campaign, Campaign.id == Message.campaign_id)
+             .where(Message.contact_id == contact_id).order_by(at.desc(), Message.id.desc()).limit(limit))
+    entries = []
+    for message, name, when in session.execute(query):
+        detail = message.error_reason or (f"to {message.address}" if message.address else "")
+        entries.append(TimelineEntry(time=when, kind="message", title=name, detail=detail, status=message.status,
+                                     channel=message.channel, campaign_id=message.campaign_id,
+                                     message_id=message.id))
+    return entries
+
+
+def _events(session: Session, contact_id: int, limit: int) -> list[TimelineEntry]:
+    query = (select(MessageEvent, Message.channel, Message.campaign_id, Campaign.name)
+             .join(Message, Message.id == MessageEvent.message_id)
+             .join(Campaign, Campaign.id == Message.campaign_id)
+             .where(Message.contact_id == contact_id)
+             .order_by(MessageEvent.occurred_at.desc(), MessageEvent.id.desc()).limit(limit))
+    entries = []
+    for event, channel, campaign_id, name in session.execute(query):
+        detail = event.detail or {}
+        words = detail.get("reason") or detail.get("error") or detail.get("url") or detail.get("code") or ""
+        entries.append(TimelineEntry(time=event.occurred_at, kind="event", title=name, detail=str(words),
+                                     status=event.type, channel=channel, campaign_id=campaign_id,
+                                     message_id=event.message_id))
+    return entries
+
+
+def _conversions(session: Session, contact_id: int, limit: int) -> list[TimelineEntry]:
+    query = (select(Conversion, Campaign.name).outerjoin(Campaign, Campaign.id == Conversion.campaign_id)
+             .where(Conversion.contact_id == contact_id)
+             .order_by(Conversion.occurred_at.desc(), Conversion.id.desc()).limit(limit))
+    entries = []
+    for conversion, name in session.execute(query):
+        what = " · ".join(p for p in (conversion.product, conversion.category) if p)
+        credited = f"credited to {name}" if name else "not credited to a campaign"
+        entries.append(TimelineEntry(time=conversion.occurred_at, kind="conversion",
+                                     title=f"order {conversion.order_id}: {conversion.amount} {conversion.currency}",
+                                     detail="; ".join(p for p in (what, credited) if p),
+                                     status=conversion.attribution, campaign_id=conversion.campaign_id,
+                                     message_id=conversion.message_id))
+    return entries
+
+
+SOURCES: tuple[Callable[[Session, int, int], list[TimelineEntry]], ...] = (_messages, _events, _conversions)
+
+
+def contact_timeline(session: Session, contact_id: int, *, limit: int = 100) -> list[TimelineEntry]:
+    """The contact's `limit` newest timeline entries, newest first. An unknown contact has none."""
+    limit = max(1, min(limit, MAX_LIMIT))
+    entries = [entry for source in SOURCES for entry in source(session, contact_id, limit)]
+    # Kind breaks ties so a message comes after (below) the events it caused at the same instant.
+    order = {"conversion": 0, "event": 1, "message": 2}
+    entries.sort(key=lambda e: (e.time, -order.get(e.kind, 1)), reverse=True)
+    return entries[:limit]
