@@ -28,8 +28,10 @@ from campaigns import content, queries
 from campaigns.breaker import BreakerSettings, channels_to_skip, note_answers
 from campaigns.content import RenderFailed
 from campaigns.queries import ClaimedMessage
+from campaigns.tracking import LinkBook, tracker_for
 from channels import Accepted, Channel, Outgoing, RateLimiter, Refused, SendResult, count_sms
 from core.clock import Clock
+from core.config import TrackingConfig
 from core.db import Database
 from core.ids import sign
 
@@ -71,7 +73,8 @@ class Dispatcher:
     def __init__(self, database: Database, channels: Mapping[str, Channel], limiter: RateLimiter, clock: Clock, *,
                  base_url: str, secret_key: str, batch_size: int = 100, lease_seconds: int = 300,
                  max_attempts: int = 5, retry_base_seconds: int = 30, price: Mapping[str, Decimal] | None = None,
-                 currency: str = "USD", breaker: BreakerSettings | None = None) -> None:
+                 currency: str = "USD", breaker: BreakerSettings | None = None,
+                 tracking: TrackingConfig | None = None) -> None:
         self.database = database
         self.channels = channels
         self.limiter = limiter
@@ -86,6 +89,8 @@ class Dispatcher:
         self.currency = currency
         self.host = urlsplit(self.base_url).hostname or "localhost"
         self.breaker = breaker or BreakerSettings()
+        self.tracking = tracking or TrackingConfig()
+        self.links = LinkBook(database)  # numbers tracked links; remembers them for this thread
 
     def dispatch_due(self) -> int:
         """Claim due messages, send them, record what the providers said. Returns how many were handled.
@@ -155,11 +160,15 @@ class Dispatcher:
                     raise RenderFailed(exc.message, field=field, line=exc.line) from None
             return content.render_part(field, compiled[key], context)
 
+        tracker = tracker_for(campaign, message, settings=self.tracking, base_url=self.base_url,
+                              secret=self.secret_key, links=self.links)
         if message.channel == "sms":
-            return Outgoing(message.id, "sms", message.address or "", body=part("body"),
+            body = part("body")
+            body = tracker.text(body) if tracker.links is not None else body  # short links only when asked for
+            return Outgoing(message.id, "sms", message.address or "", body=body,
                             status_callback_url=status_callback_url(self.base_url, message.id))
-        html = part("html")
-        text = part("text") or (content.html_to_text(html) if html else "")
+        html = tracker.html(part("html"))  # links -> /l/…, the open pixel when the campaign tracks opens
+        text = tracker.text(part("text")) or (content.html_to_text(html) if html else "")
         headers = {
             "Message-ID": f"<herald.{message.id}@{self.host}>",
             "List-Unsubscribe": f"<{url}>",

@@ -76,6 +76,7 @@ def make_dispatcher(config: Config, database: Database, channels: dict[str, Chan
         retry_base_seconds=config.retry_base_seconds,
         price={name: ch.price for name, ch in config.channels.items()},
         currency=config.currency,
+        tracking=config.tracking,
         breaker=BreakerSettings(config.breaker_failures, config.breaker_cooldown_seconds),
     )
 

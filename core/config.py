@@ -9,6 +9,7 @@ the result down.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -19,8 +20,9 @@ from typing import Any
 DEFAULT_CONFIG_PATH = Path("config.toml")
 DEV_SECRET_KEY = "dev-only-insecure-secret-change-me"
 # User agents of link scanners and mail-security proxies that fetch every link and image of a message.
+# Not Gmail's or Yahoo's image proxies: they fetch when the person opens the mail, so those opens are real.
 DEFAULT_SCANNER_AGENTS = ("barracuda, mimecast, proofpoint, symantec, forcepoint, trendmicro, safelinks, "
-                          "googleimageproxy, yahoomailproxy, bingpreview, python-requests, curl/, wget/, go-http-client")
+                          "bingpreview, python-requests, curl/, wget/, go-http-client")
 
 
 class ConfigError(Exception):
@@ -76,13 +78,17 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("sender", "max_attempts", "int", 5, minimum=1),
     Setting("sender", "retry_base_seconds", "int", 30, minimum=1),
     Setting("scheduler", "enabled", "bool", True),
+    # Campaign schedules (campaigns/schedules.py, campaigns/firing.py).
+    Setting("scheduler", "misfire_grace_seconds", "int", 43200, minimum=0),
+    Setting("campaigns", "quiet_hours", "str", "21:00-08:00"),
+    Setting("campaigns", "feb29_birthdays", "choice", "feb28", choices=("feb28", "mar1")),
     Setting("celery", "broker_url", "str", "redis://127.0.0.1:6379/0"),
     Setting("channels.email", "url", "str", "log://var/outbox"),
     Setting("channels.email", "from_address", "str", "Herald <herald@localhost>"),
     Setting("channels.email", "price_per_message", "decimal", Decimal("0")),
     Setting("channels.sms", "url", "str", "log://var/outbox"),
     Setting("channels.sms", "price_per_segment", "decimal", Decimal("0.0079")),
-    # Click and open tracking (campaigns/tracking.py), currency rates (campaigns/attribution.py), RFM (campaigns/rfm.py).
+    # Click/open tracking (campaigns/tracking.py), currency rates (campaigns/attribution.py), RFM (campaigns/rfm.py).
     Setting("tracking", "clicks", "bool", True),
     Setting("tracking", "sms_short_links", "bool", False),
     Setting("tracking", "opens", "bool", False),
@@ -106,6 +112,17 @@ SETTINGS: tuple[Setting, ...] = (
     # The circuit breaker per channel (campaigns/breaker.py).
     Setting("sender", "breaker_failures", "int", 5, minimum=1),
     Setting("sender", "breaker_cooldown_seconds", "int", 60, minimum=1),
+    # Email: more sender accounts, the unsubscribe mailbox, bounce and complaint reports (campaigns/bounces.py).
+    # A key whose default is "" is optional: empty means the feature is off.
+    Setting("channels.email", "senders", "senders", {}),
+    Setting("channels.email", "unsubscribe_mailbox", "str", ""),
+    Setting("bounces", "sendgrid_public_key", "str", ""),
+    Setting("bounces", "ses_topic_arns", "str", ""),
+    Setting("bounces", "sns_certificate_file", "str", ""),
+    Setting("bounces", "sns_confirm_subscriptions", "bool", False),
+    Setting("bounces", "post_token", "secret", ""),
+    Setting("bounces", "mailbox_url", "secret", ""),
+    Setting("bounces", "mailbox_minutes", "int", 5, minimum=1),
 )
 
 
@@ -115,6 +132,7 @@ class ChannelConfig:
     url: Secret
     from_address: str = ""
     price: Decimal = Decimal("0")  # per message for email, per segment for SMS
+    label: str = ""  # what the campaign form shows for a named email sender
 
 
 def _keywords(value: str) -> tuple[str, ...]:
@@ -147,6 +165,21 @@ class TrackingConfig:
     machine_seconds: int = 10
     apple_proxy_networks: tuple[str, ...] = ("17.0.0.0/8",)
     scanner_user_agents: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class EmailConfig:
+    """[channels.email] senders and unsubscribe_mailbox, and [bounces]: campaigns/bounces.py, web/email_webhooks.py."""
+
+    senders: Mapping[str, ChannelConfig] = field(default_factory=dict)  # by name; the default is channels["email"]
+    unsubscribe_mailbox: str = ""  # the mailto: of List-Unsubscribe; "" = https only
+    sendgrid_public_key: str = ""
+    ses_topic_arns: tuple[str, ...] = ()
+    sns_certificate_file: str = ""
+    sns_confirm_subscriptions: bool = False
+    post_token: Secret = Secret("")
+    mailbox_url: Secret = Secret("")
+    mailbox_minutes: int = 5
 
 
 @dataclass(frozen=True)
@@ -183,6 +216,10 @@ class Config:
     replies: ReplyConfig = field(default_factory=lambda: ReplyConfig())
     breaker_failures: int = 5
     breaker_cooldown_seconds: int = 60
+    misfire_grace_seconds: int = 43200  # a firing later than this (scheduler down) is recorded as missed
+    quiet_hours: str = "21:00-08:00"  # recipient-local; "" or "off" for none
+    feb29_birthdays: str = "feb28"  # when 29 February dates are greeted in other years: feb28 | mar1
+    email: EmailConfig = field(default_factory=EmailConfig)
 
     @property
     def is_production(self) -> bool:
@@ -284,6 +321,10 @@ def load_config(path: str | os.PathLike[str] | None = None, environ: Mapping[str
         ),
         breaker_failures=v("sender", "breaker_failures"),
         breaker_cooldown_seconds=v("sender", "breaker_cooldown_seconds"),
+        misfire_grace_seconds=v("scheduler", "misfire_grace_seconds"),
+        quiet_hours=_check_quiet_hours(v("campaigns", "quiet_hours")),
+        feb29_birthdays=v("campaigns", "feb29_birthdays"),
+        email=_email_config(v, price=v("channels.email", "price_per_message")),
         source=str(config_path) if config_path.exists() else "defaults",
     )
 
@@ -338,7 +379,7 @@ def _coerce(setting: Setting, raw: Any, origin: str) -> Any:
     if kind in ("str", "secret"):
         if not isinstance(raw, str):
             raise bad("a string")
-        if not raw.strip():
+        if not raw.strip() and setting.default != "":  # a "" default marks an optional key
             raise bad(f"a non-empty value (default {setting.default!r})" if kind == "str" else "a non-empty secret")
         return raw.strip()
     if kind == "choice":
@@ -371,6 +412,8 @@ def _coerce(setting: Setting, raw: Any, origin: str) -> Any:
         return number
     if kind == "rates":
         return _rates(raw, bad)
+    if kind == "senders":
+        return _senders(raw, bad)
     raise AssertionError(f"unknown setting kind {kind}")
 
 
@@ -417,6 +460,16 @@ def _networks(raw: str) -> tuple[str, ...]:
     return tuple(networks)
 
 
+def _check_quiet_hours(value: str) -> str:
+    text = value.strip().lower()
+    if text in ("", "off"):
+        return "off"
+    if not re.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d\s*-\s*([01]?\d|2[0-3]):[0-5]\d", text):
+        raise ConfigError(f"[campaigns] quiet_hours is {value!r}; write a recipient-local window as HH:MM-HH:MM, "
+                          'e.g. "21:00-08:00", or "off" for none')
+    return text
+
+
 def _check_timezone(name: str) -> None:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -427,3 +480,45 @@ def _check_timezone(name: str) -> None:
             f"[app] default_timezone is {name!r}, which is not an IANA time zone — use a name such as "
             "UTC, Asia/Shanghai or America/New_York"
         ) from None
+
+
+_SENDER_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
+
+
+def _senders(raw: Any, bad: Any) -> dict[str, dict[str, str]]:
+    """[channels.email.senders.NAME] tables, each with url and from_address (both optional but not both)."""
+    if not isinstance(raw, Mapping):
+        raise bad('tables such as [channels.email.senders.offers] with url = "smtp://…" and from_address = "…"')
+    senders: dict[str, dict[str, str]] = {}
+    for name, table in raw.items():
+        if not _SENDER_NAME.fullmatch(str(name)):
+            raise bad(f'sender names of lower-case letters, digits, "-" and "_" (up to 40); "{name}" is not one')
+        if not isinstance(table, Mapping) or set(table) - {"url", "from_address", "label"}:
+            raise bad(f"[channels.email.senders.{name}] with the keys url, from_address and label only")
+        values = {key: str(value).strip() for key, value in table.items()}
+        if not values.get("url") and not values.get("from_address"):
+            raise bad(f"[channels.email.senders.{name}] to set url, from_address or both")
+        senders[str(name)] = values
+    return senders
+
+
+def _email_config(v: Any, *, price: Decimal) -> EmailConfig:
+    default_url, default_from = v("channels.email", "url"), v("channels.email", "from_address")
+    senders = {
+        # A sender without its own url sends through the default account with its own From.
+        name: ChannelConfig(f"email:{name}", Secret(table.get("url") or default_url),
+                            from_address=table.get("from_address") or default_from, price=price,
+                            label=table.get("label") or name)
+        for name, table in v("channels.email", "senders").items()
+    }
+    return EmailConfig(
+        senders=senders,
+        unsubscribe_mailbox=v("channels.email", "unsubscribe_mailbox"),
+        sendgrid_public_key=v("bounces", "sendgrid_public_key"),
+        ses_topic_arns=tuple(t.strip() for t in v("bounces", "ses_topic_arns").split(",") if t.strip()),
+        sns_certificate_file=v("bounces", "sns_certificate_file"),
+        sns_confirm_subscriptions=v("bounces", "sns_confirm_subscriptions"),
+        post_token=Secret(v("bounces", "post_token")),
+        mailbox_url=Secret(v("bounces", "mailbox_url")),
+        mailbox_minutes=v("bounces", "mailbox_minutes"),
+    )

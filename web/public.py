@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, Response, current_app, redirect, render_template, request
 from flask_babel import gettext as _
 
 import campaigns
@@ -75,3 +75,45 @@ def unsubscribe(message_id: int, sig: str):
         message=_("You will not receive these messages any more. If this was a mistake, contact the sender."),
         button=None,
     )
+
+
+# ---------------------------------------------------------------- click and open tracking
+def _fetch() -> campaigns.Fetch:
+    # The first address of the forwarding chain: behind a proxy remote_addr is the proxy. A client could
+    # claim any address there, but the only effect is to flag its own open as a machine's.
+    ip = request.access_route[0] if request.access_route else (request.remote_addr or "")
+    return campaigns.Fetch(method=request.method, user_agent=request.headers.get("User-Agent", ""),
+                                      ip=ip, at=current_app.extensions["herald.clock"].now())
+
+
+@bp.route("/l/<token>", methods=["GET", "HEAD"])
+def follow_link(token: str):
+    """A tracked link: record the click, then 302 to the link's own URL. A token that is not genuine gets a
+    404 page and no redirect at all, so the endpoint can never send anyone to an address of a stranger's choice."""
+    config = current_app.extensions["herald.config"]
+    target = campaigns.record_click(get_session(), token, _fetch(), secret=str(config.secret_key),
+                                             settings=config.tracking)
+    if target is None:
+        log.warning("event=click_rejected reason=bad_token")
+        return render_template(
+            "public/unsubscribe.html",
+            title=_("This link is not valid"),
+            message=_("The link is incomplete or has been changed. Open it again from the message you received."),
+            button=None,
+        ), 404
+    response = redirect(target, code=302)
+    response.headers["Cache-Control"] = "no-store"  # every click must reach us, not a cache
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@bp.route("/o/<token>.gif", methods=["GET", "HEAD"])
+def open_pixel(token: str):
+    """The open-tracking pixel: always the same 1x1 GIF (a broken image would show in the mail); 404 when the
+    token is not genuine, and then nothing is recorded."""
+    config = current_app.extensions["herald.config"]
+    recorded = campaigns.record_open(get_session(), token, _fetch(), secret=str(config.secret_key),
+                                              settings=config.tracking)
+    response = Response(campaigns.PIXEL_GIF, status=200 if recorded else 404, mimetype="image/gif")
+    response.headers["Cache-Control"] = "no-store, private"
+    return response
