@@ -8,13 +8,10 @@ callbacks; campaign_status and campaign_report count what happened.
 
 from campaigns.attribution import UnknownCurrency
 from campaigns.bounces import FeedbackApplied, apply_email_feedback
-from campaigns.attribution import UnknownCurrency
 from campaigns.breaker import BreakerSettings, PausedChannel, paused_channels
 from campaigns.callbacks import apply_channel_events
 from campaigns.caps import FrequencyCap
 from campaigns.content import RenderFailed, TemplateInvalid, html_to_text
-from campaigns.conversion_import import import_conversions
-from campaigns.conversions import ConversionReport, ConversionSettings, record_conversion
 from campaigns.conversion_import import import_conversions
 from campaigns.conversions import ConversionReport, ConversionSettings, record_conversion
 from campaigns.dispatch import ChannelContractBroken, Dispatcher, release_expired_leases
@@ -79,7 +76,6 @@ from campaigns.templates import (
 )
 from campaigns.timeline import TimelineEntry, contact_timeline
 from campaigns.tracking import PIXEL_GIF, Fetch, record_click, record_open
-from campaigns.tracking import PIXEL_GIF, Fetch, record_click, record_open
 from campaigns.unsubscribe import unsubscribe_recipient
 
 
@@ -89,15 +85,6 @@ def dispatch_due(dispatcher: Dispatcher) -> int:
 
 
 __all__ = [
-    "PIXEL_GIF",
-    "ConversionReport",
-    "ConversionSettings",
-    "Fetch",
-    "UnknownCurrency",
-    "import_conversions",
-    "record_click",
-    "record_conversion",
-    "record_open",
     "KEYWORD_ACTIONS",
     "PIXEL_GIF",
     "REPLY_CLASSES",

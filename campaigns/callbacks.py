@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from campaigns import queries
 from campaigns.models import Message
+from campaigns.optouts import record_refusal_consent
 from channels import ChannelEvent
 
 log = logging.getLogger("herald.callbacks")
@@ -45,6 +46,7 @@ def apply_channel_events(session: Session, events: Sequence[ChannelEvent], *, no
     by_provider_id = {m.provider_id: m for m in found if m.provider_id}
     changed = 0
     new_events: list[dict[str, Any]] = []
+    opting_out: list[tuple[Message, ChannelEvent]] = []  # failures that say the number opted out or is dead
     for event in events:
         message = by_id.get(event.message_id) if event.message_id is not None else None
         message = message or by_provider_id.get(event.provider_id or "")
@@ -52,6 +54,8 @@ def apply_channel_events(session: Session, events: Sequence[ChannelEvent], *, no
             log.warning("event=callback_for_unknown_message message_id=%s provider_id=%s status=%s",
                         event.message_id, event.provider_id, event.status)
             continue
+        if event.consent:
+            opting_out.append((message, event))
         moved = _move_status(session, message, event, now=now)
         updated = _update_facts(session, message, event, now=now)
         changed += moved or updated
@@ -63,6 +67,8 @@ def apply_channel_events(session: Session, events: Sequence[ChannelEvent], *, no
         })
     queries.add_events(session, new_events)
     session.commit()
+    record_refusal_consent(session, [(m.contact_id, m.channel, e.consent, e.error_code or e.provider_status)
+                                     for m, e in opting_out], now=now)
     return changed
 
 

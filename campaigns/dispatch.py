@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from campaigns import content, queries
 from campaigns.breaker import BreakerSettings, channels_to_skip, note_answers
 from campaigns.content import RenderFailed
+from campaigns.optouts import record_refusal_consent
 from campaigns.queries import ClaimedMessage
 from campaigns.tracking import LinkBook, tracker_for
 from channels import Accepted, Channel, Outgoing, RateLimiter, Refused, SendResult, count_sms
@@ -261,6 +262,9 @@ class Dispatcher:
         queries.add_events(session, events)
         queries.finish_idle_runs(session, {c.message.run_id for c in batch}, now=now)
         session.commit()
+        record_refusal_consent(session, [(by_id[r.message_id].message.contact_id, by_id[r.message_id].message.channel,
+                                          r.consent, r.code) for r in results if isinstance(r, Refused) and r.consent],
+                               now=now)
 
     def _record_accepted(self, sent: list[queries.SentMessage], claimed: ClaimedMessage, result: Accepted,
                          outgoing: Outgoing | None, now: datetime) -> dict[str, Any]:

@@ -26,8 +26,9 @@ from audiences import add_to_list, contact_ids_by_phone, contacts_by_id, get_lis
 from campaigns import queries
 from campaigns.inbox_models import KEYWORD_ACTIONS, REPLY_CLASSES, KeywordRule, Reply
 from campaigns.models import Campaign, Message
+from channels import ChannelConfigError, Outgoing, Refused, open_channel
 from channels.inbound import InboundSms
-from core.config import ReplyConfig
+from core.config import ChannelConfig, ReplyConfig
 from core.errors import Invalid, NotFound
 
 log = logging.getLogger("herald.replies")
@@ -172,6 +173,27 @@ def _act(session: Session, rule: Rule | None, contact_ids: Sequence[int], *, now
             set_consent(session, contact_id, "sms", status, source=CONSENT_SOURCE, now=now)
     elif rule.action == "add_to_list" and rule.list_id is not None:
         add_to_list(session, rule.list_id, contact_ids, now=now)
+
+
+def answer_reply(channel_config: ChannelConfig, *, to: str, text: str, reply_id: int) -> bool:
+    """Send a keyword's answer back through the SMS channel (gateways that, unlike Twilio's TwiML, cannot
+    answer in the webhook's response). Returns whether the provider took it; a refusal is logged with
+    the reply id (the opt-out itself is already recorded, so it never depends on this answer)."""
+    try:
+        channel = open_channel(str(channel_config.url), from_address=channel_config.from_address, setting="sms")
+    except ChannelConfigError as exc:
+        log.warning("event=reply_answer_failed reply_id=%d reason=%r", reply_id, str(exc))
+        return False
+    try:
+        [result] = channel.send([Outgoing(0, "sms", to, body=text)])
+    finally:
+        channel.close()
+    if isinstance(result, Refused):
+        log.warning("event=reply_answer_failed reply_id=%d channel=%s code=%s reason=%r", reply_id,
+                    channel.describe(), result.code, result.reason)
+        return False
+    log.info("event=reply_answered reply_id=%d provider_id=%s", reply_id, result.provider_id)
+    return True
 
 
 # ---------------------------------------------------------------------- the inbox

@@ -57,6 +57,10 @@ class Refused:
     code: str  # the provider's own code, e.g. "21211", "550", "timeout"
     reason: str  # the provider's own words, unedited
     retry_after: float | None = None  # seconds, when the provider said how long to wait
+    # What the refusal says about the recipient, when it says something lasting: "unsubscribed" (they
+    # opted out at the provider, Twilio 21610) or "bounced" (the address or number cannot receive).
+    # campaigns records it as the contact's consent on the channel, so the next campaign skips them.
+    consent: str | None = None
 
 
 SendResult = Accepted | Refused
@@ -84,6 +88,7 @@ class ChannelEvent:
     currency: str | None = None
     segments: int | None = None
     occurred_at: datetime | None = None
+    consent: str | None = None  # as Refused.consent: what a failure means for the recipient's consent
 
 
 @runtime_checkable

@@ -41,7 +41,7 @@ Connection
 - `timeout`  seconds to wait for the gateway (default 10).
 - `rate`     sends per period (default 10/second), e.g. `rate=50/second`.
 
-Delivery reports (POST {base_url}/webhooks/http-sms/status; see parse_http_sms_webhook)
+Delivery reports (POST {base_url}/webhooks/http-sms/status; see http_sms_webhooks.parse_http_sms_webhook)
 - `dr_token`          shared secret, required for reports to be taken; the gateway sends it as the
                       `token` query parameter of the report URL or in the `dr_token_header` header.
 - `dr_token_header`   header carrying the token (default X-Herald-Token).
@@ -59,6 +59,14 @@ Delivery reports (POST {base_url}/webhooks/http-sms/status; see parse_http_sms_w
                       (percent-encoded in the URL); without it Herald answers 204 No Content.
 Status values are compared without regard to case; a status in none of the lists is refused by name.
 
+Incoming SMS (POST {base_url}/webhooks/http-sms/inbound; see http_sms_webhooks.parse_http_sms_inbound),
+proved by the same dr_token and answered with the same dr_reply:
+- `in_id_field`       path of the gateway's id for the incoming message (default `id`); a repeat is one reply.
+- `in_from_field`     path of the sender's number (default `from`).
+- `in_to_field`       path of the number or code it was sent to (default `to`).
+- `in_text_field`     path of the text (default `text`).
+- `in_list_field`     path of the list when the gateway wraps several messages, e.g. `messages`.
+
 Classification (send): HTTP 429 and 5xx, timeouts and connection errors are transient (the
 Retry-After of a 429 or 5xx is honoured); 401/403 mean Herald's credentials are wrong, and a 3xx
 that the URL points at a moved endpoint: both are the operator's to fix, not the recipient's fault,
@@ -68,7 +76,6 @@ so they are transient too and stop the batch (as Twilio's 20003 does); other 4xx
 
 from __future__ import annotations
 
-import hmac
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -83,11 +90,9 @@ import requests
 from channels.base import (
     Accepted,
     ChannelConfigError,
-    ChannelEvent,
     Outgoing,
     Refused,
     SendResult,
-    WebhookRejected,
     send_each,
 )
 from channels.ratelimit import parse_rate
@@ -103,6 +108,7 @@ OPTIONS = (
     "signature", "success_field", "success_value", "id_field", "error_field", "error_code_field", "transient_codes",
     "tls", "timeout", "rate", "dr_token", "dr_token_header", "dr_id_field", "dr_ref_field", "dr_status_field",
     "dr_delivered_values", "dr_sent_values", "dr_failed_values", "dr_error_field", "dr_list_field", "dr_reply",
+    "in_id_field", "in_from_field", "in_to_field", "in_text_field", "in_list_field",
 )
 SECRET_OPTIONS = ("auth_value", "dr_token")
 # SMPP 3.4 Appendix B / CMPP 2.0 final states, the words most carrier gateways pass through.
@@ -144,6 +150,11 @@ class GatewayOptions:
     dr_list_field: str = ""
     dr_reply: str = ""
     dr_statuses: Mapping[str, str] = field(default_factory=dict)  # casefolded gateway word -> Herald status
+    in_id_field: str = "id"
+    in_from_field: str = "from"
+    in_to_field: str = "to"
+    in_text_field: str = "text"
+    in_list_field: str = ""
 
 
 def with_signature(text: str, signature: str) -> str:
@@ -157,39 +168,6 @@ def from_url(url: str, *, from_address: str = "") -> HttpSmsChannel:
     """Open an HTTP SMS gateway channel (no request is made yet). Raises ChannelConfigError naming the fix."""
     parsed, options = _parse(url, from_address=from_address)
     return HttpSmsChannel(options, description=_describe(parsed))
-
-
-def parse_http_sms_webhook(*, url: str, form_or_json: Any, headers: Mapping[str, str],
-                           channel_url: str) -> list[ChannelEvent]:
-    """Check a gateway's delivery report(s) against `dr_token` and turn each into a ChannelEvent.
-
-    `url` is the URL the gateway called (its `token` query parameter may carry the secret);
-    `form_or_json` is the parsed JSON (one report object, or a list of them) or the form fields.
-    Reports are read with the channel URL's dr_* options. Raises WebhookRejected: 403 when dr_token
-    is not configured or the token is missing or wrong; 400 for a report without a status or an id,
-    or with a status in none of the dr_*_values lists (named, with the known ones). A batch is
-    taken whole or not at all.
-    """
-    parsed, options = _parse(channel_url)
-    _check_token(options, url, headers, _describe(parsed))
-    if options.dr_list_field and isinstance(form_or_json, Mapping):
-        form_or_json = _dig(form_or_json, options.dr_list_field)
-        if not isinstance(form_or_json, list):
-            raise WebhookRejected(f'HTTP SMS delivery report has no list of reports at "{options.dr_list_field}" '
-                                  "(dr_list_field in [channels.sms] url)", 400)
-    if isinstance(form_or_json, Mapping):
-        reports: list[Any] = [form_or_json]
-    elif isinstance(form_or_json, list):
-        reports = form_or_json
-    else:
-        raise WebhookRejected("HTTP SMS delivery report is neither a JSON object, a JSON list of reports nor a form",
-                              400)
-    return [_report_event(options, report, n) for n, report in enumerate(reports, start=1)]
-
-
-def http_sms_report_reply(channel_url: str) -> str:
-    """The body to answer a taken delivery report with (the URL's dr_reply), or "" for 204 No Content."""
-    return _parse(channel_url)[1].dr_reply
 
 
 class HttpSmsChannel:
@@ -357,6 +335,11 @@ def _parse(url: str, *, from_address: str = "") -> tuple[ChannelUrl, GatewayOpti
         dr_list_field=q.get("dr_list_field", ""),
         dr_reply=q.get("dr_reply", ""),
         dr_statuses=_dr_statuses(q, refuse),
+        in_id_field=q.get("in_id_field") or "id",
+        in_from_field=q.get("in_from_field") or "from",
+        in_to_field=q.get("in_to_field") or "to",
+        in_text_field=q.get("in_text_field") or "text",
+        in_list_field=q.get("in_list_field", ""),
         **names,
     )
 
@@ -400,52 +383,6 @@ def _describe(parsed: ChannelUrl) -> str:
 
 def _list(value: str) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip()]
-
-
-# ---------------------------------------------------------------------- delivery reports
-def _check_token(options: GatewayOptions, url: str, headers: Mapping[str, str], shown: str) -> None:
-    if not options.dr_token:
-        raise WebhookRejected(f'HTTP SMS delivery report refused: channel URL "{shown}" has no dr_token; add '
-                              "dr_token=<a long random secret> and give the gateway the report URL "
-                              "{base_url}/webhooks/http-sms/status?token=<the same secret>", 403)
-    lower = {k.lower(): v for k, v in headers.items()}
-    given = lower.get(options.dr_token_header.lower()) or _query_token(url)
-    if not given:
-        raise WebhookRejected(f"HTTP SMS delivery report without a token (neither a {options.dr_token_header} "
-                              "header nor a token= query parameter); refused", 403)
-    # Constant time, so the secret cannot be guessed byte by byte from response times.
-    if not hmac.compare_digest(given.encode(), options.dr_token.encode()):
-        raise WebhookRejected("HTTP SMS delivery report has a token that does not match dr_token in "
-                              "[channels.sms] url; refused", 403)
-
-
-def _query_token(url: str) -> str:
-    values = parse_qs(urlsplit(url).query).get("token")
-    return values[-1] if values else ""
-
-
-def _report_event(o: GatewayOptions, report: Any, n: int) -> ChannelEvent:
-    if not isinstance(report, Mapping):
-        raise WebhookRejected(f"HTTP SMS delivery report {n} is not an object; refused", 400)
-    provider_status = (_text(_dig(report, o.dr_status_field)) or "").strip()
-    if not provider_status:
-        raise WebhookRejected(f'HTTP SMS delivery report {n} has no status field "{o.dr_status_field}" '
-                              "(set dr_status_field= in [channels.sms] url)", 400)
-    status = o.dr_statuses.get(provider_status.casefold())
-    if status is None:
-        known = ", ".join(sorted(o.dr_statuses, key=str.upper)).upper()
-        raise WebhookRejected(f'HTTP SMS delivery report {n} has status "{provider_status}", which Herald does not '
-                              f"know; known: {known} — list it in dr_delivered_values, dr_sent_values or "
-                              "dr_failed_values", 400)
-    provider_id = _text(_dig(report, o.dr_id_field)) or None
-    ref = _text(_dig(report, o.dr_ref_field)) if o.dr_ref_field else None
-    message_id = int(ref) if ref and ref.isdigit() else None
-    if provider_id is None and message_id is None:
-        raise WebhookRejected(f'HTTP SMS delivery report {n} has no message id field "{o.dr_id_field}" '
-                              "(set dr_id_field= in [channels.sms] url)", 400)
-    error_code = _text(_dig(report, o.dr_error_field)) if o.dr_error_field else None
-    return ChannelEvent(status=status, provider_id=provider_id, message_id=message_id,
-                        error_code=error_code or None, provider_status=provider_status)
 
 
 # ---------------------------------------------------------------------- reading answers

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
+from xml.sax.saxutils import escape
 
 import requests
 from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
@@ -34,6 +35,7 @@ from channels.base import (
     WebhookRejected,
     send_each,
 )
+from channels.inbound import InboundSms
 from channels.ratelimit import parse_rate
 from channels.urls import ChannelUrl, parse_channel_url
 
@@ -62,14 +64,28 @@ ERROR_CODES: dict[int, tuple[bool, str]] = {
     21612: (PERMANENT, "The 'To' phone number is not currently reachable using the 'From' phone number via SMS"),
     21614: (PERMANENT, "'To' number is not a valid mobile number"),
     21617: (PERMANENT, "The concatenated message body exceeds the 1600 character limit"),
-    # 30xxx come in status callbacks (the carrier's verdict), rarely at send time.
+    # 30xxx come in status callbacks (the carrier's verdict), rarely at send time. A callback's verdict
+    # is final for that message either way; the flag matters if Twilio ever answers a send with one.
     30001: (TRANSIENT, "Queue overflow"),
+    # Twilio's page for 30003 says the handset may be off or out of coverage — temporary — so it fails
+    # this message but, unlike 30006, says nothing lasting about the number (not in CONSENT_EFFECTS).
     30003: (PERMANENT, "Unreachable destination handset"),
     30004: (PERMANENT, "Message blocked"),
     30005: (PERMANENT, "Unknown destination handset"),
     30006: (PERMANENT, "Landline or unreachable carrier"),
     30007: (PERMANENT, "Message filtered"),
     30008: (TRANSIENT, "Unknown error"),
+}
+
+# Codes that say something lasting about the recipient, recorded as their SMS consent (campaigns skips
+# them from then on): 21610 means they texted STOP to our sender (Twilio refuses every message until
+# they text START); 21211 / 21614 / 30006 mean the number is invalid, not a mobile, or a landline,
+# so every retry and every later campaign would fail the same way ("bounced", as a dead mail address).
+CONSENT_EFFECTS: dict[str, str] = {
+    "21610": "unsubscribed",
+    "21211": "bounced",
+    "21614": "bounced",
+    "30006": "bounced",
 }
 
 # Twilio's MessageStatus values (Message resource, "Message Status values") in Herald's words. Every
@@ -251,7 +267,7 @@ class TwilioChannel:
         if throttled and http.last_response is not None:
             retry_after = _retry_after(http.last_response.headers.get("Retry-After"))
         refused = Refused(mid, permanent=classify(code, status), code=str(code or status), reason=reason,
-                          retry_after=retry_after)
+                          retry_after=retry_after, consent=CONSENT_EFFECTS.get(str(code)))
         return refused, throttled or code == 20003 or status == 401
 
 
@@ -264,16 +280,7 @@ def parse_twilio_webhook(*, url: str, form: Mapping[str, str], headers: Mapping[
     message id (`{base_url}/webhooks/twilio/status/{message_id}`). Raises WebhookRejected: 403 for a
     missing or wrong signature, 400 for a missing or unknown status or a missing MessageSid.
     """
-    lower = {k.lower(): v for k, v in headers.items()}
-    signature = lower.get("x-twilio-signature", "")
-    if not signature:
-        raise WebhookRejected("Twilio status callback without an X-Twilio-Signature header; refused", 403)
-    algorithm = get_signature_algorithm(lower.get("x-twilio-webhooks-signature-settings", ""))
-    if not RequestValidator(auth_token).validate(url, form, signature, algorithm):
-        raise WebhookRejected(
-            f"Twilio status callback for {url} has a signature that does not match; check that the auth token in "
-            "[channels.sms] url is the account's primary token and that [app] base_url is the public URL", 403
-        )
+    check_twilio_signature(url=url, form=form, headers=headers, auth_token=auth_token, what="status callback")
     provider_status = (form.get("MessageStatus") or form.get("SmsStatus") or "").strip()
     if not provider_status:
         raise WebhookRejected("Twilio status callback has no MessageStatus", 400)
@@ -300,7 +307,50 @@ def parse_twilio_webhook(*, url: str, form: Mapping[str, str], headers: Mapping[
         price=price,
         currency=(form.get("PriceUnit") or None) if price is not None else None,
         segments=_int(form.get("NumSegments")),
+        consent=CONSENT_EFFECTS.get(code or "") if STATUS_MAP[provider_status] == "failed" else None,
     )]
+
+
+def check_twilio_signature(*, url: str, form: Mapping[str, str], headers: Mapping[str, str], auth_token: str,
+                           what: str) -> None:
+    """Raise WebhookRejected (403) unless X-Twilio-Signature signs `url` and `form` with `auth_token`.
+
+    `url` is what Twilio requested, as Twilio saw it: behind a proxy, the public URL ([app] base_url).
+    """
+    lower = {k.lower(): v for k, v in headers.items()}
+    signature = lower.get("x-twilio-signature", "")
+    if not signature:
+        raise WebhookRejected(f"Twilio {what} without an X-Twilio-Signature header; refused", 403)
+    algorithm = get_signature_algorithm(lower.get("x-twilio-webhooks-signature-settings", ""))
+    if not RequestValidator(auth_token).validate(url, form, signature, algorithm):
+        raise WebhookRejected(
+            f"Twilio {what} for {url} has a signature that does not match; check that the auth token in "
+            "[channels.sms] url is the account's primary token and that [app] base_url is the public URL", 403
+        )
+
+
+def parse_twilio_inbound(*, url: str, form: Mapping[str, str], headers: Mapping[str, str],
+                         auth_token: str) -> InboundSms:
+    """Check an incoming-message webhook's signature and read the SMS (From, To, Body, MessageSid, NumSegments).
+
+    Raises WebhookRejected: 403 for a missing or wrong signature, 400 without MessageSid or From.
+    """
+    check_twilio_signature(url=url, form=form, headers=headers, auth_token=auth_token, what="incoming message")
+    sid = form.get("MessageSid") or form.get("SmsMessageSid") or form.get("SmsSid")
+    if not sid:
+        raise WebhookRejected("Twilio incoming message has no MessageSid", 400)
+    sender = (form.get("From") or "").strip()
+    if not sender:
+        raise WebhookRejected("Twilio incoming message has no From", 400)
+    return InboundSms(provider=SCHEME, provider_id=sid, from_number=sender, to_number=(form.get("To") or "").strip(),
+                      body=form.get("Body") or "", segments=_int(form.get("NumSegments")))
+
+
+def twiml_message(text: str) -> str:
+    """A TwiML answer that sends `text` back to the sender (or sends nothing when it is empty)."""
+    if not text:
+        return '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+    return f'<?xml version="1.0" encoding="UTF-8"?><Response><Message>{escape(text)}</Message></Response>'
 
 
 def _int(value: object) -> int | None:

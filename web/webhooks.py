@@ -14,7 +14,8 @@ from flask import Blueprint, current_app, jsonify, request
 
 import campaigns
 from channels import WebhookRejected, parse_twilio_webhook, twilio_auth_token
-from channels.http_sms import http_sms_report_reply, parse_http_sms_webhook
+from channels.http_sms_webhooks import http_sms_report_reply, parse_http_sms_inbound, parse_http_sms_webhook
+from channels.twilio import parse_twilio_inbound, twiml_message
 from core.config import Config
 from web.db import get_session
 
@@ -78,5 +79,66 @@ def http_sms_status():
         return jsonify(error="WebhookRejected", message=str(exc)), exc.http_status
     clock = current_app.extensions["herald.clock"]
     campaigns.apply_channel_events(get_session(), events, now=clock.now())
+    reply = http_sms_report_reply(sms_url)
+    return (reply, 200, {"Content-Type": "application/json"}) if reply else ("", 204)
+
+
+@bp.post("/twilio/inbound")
+def twilio_inbound():
+    """Twilio's incoming-message webhook (the number's or Messaging Service's "A message comes in" URL).
+
+    The reply is stored and acted on (campaigns.record_reply); the answer is TwiML, with a <Message>
+    when the keyword has a reply text. 403 for a bad or missing signature (nothing is stored); 400 for
+    a request Herald cannot read; 404 when the SMS channel is not Twilio.
+    """
+    config: Config = current_app.extensions["herald.config"]
+    sms_url = str(config.channels["sms"].url)
+    scheme = urlsplit(sms_url).scheme
+    if scheme != "twilio":
+        return jsonify(error="NotFound", message=f"the SMS channel is {scheme}://, not twilio://, so Herald takes no "
+                       "Twilio incoming messages — set [channels.sms] url to twilio://SID:TOKEN@default?from=… "
+                       "to use Twilio"), 404
+    public_url = config.base_url.rstrip("/") + request.full_path.rstrip("?")
+    try:
+        inbound = parse_twilio_inbound(url=public_url, form=request.form, headers=request.headers,
+                                       auth_token=twilio_auth_token(sms_url))
+    except WebhookRejected as exc:
+        log.warning("event=webhook_rejected provider=twilio kind=inbound status=%s reason=%r", exc.http_status,
+                    str(exc))
+        return jsonify(error="WebhookRejected", message=str(exc)), exc.http_status
+    clock = current_app.extensions["herald.clock"]
+    outcome = campaigns.record_reply(get_session(), inbound, config=config.replies,
+                                     default_region=config.default_region, now=clock.now())
+    return twiml_message(outcome.answer), 200, {"Content-Type": "text/xml; charset=utf-8"}
+
+
+@bp.post("/http-sms/inbound")
+def http_sms_inbound():
+    """Incoming SMS pushed by an http-sms:// gateway (one message, a JSON list, or a wrapped list; see
+    the in_* options). Each reply is stored and acted on; a keyword's reply text is sent back through
+    the gateway. 204 when taken (or 200 with dr_reply); 403 for a missing or wrong token; 400 for a
+    message Herald cannot read; 404 when the SMS channel is not http-sms://.
+    """
+    config: Config = current_app.extensions["herald.config"]
+    sms_url = str(config.channels["sms"].url)
+    scheme = urlsplit(sms_url).scheme
+    if scheme != "http-sms":
+        return jsonify(error="NotFound", message=f"the SMS channel is {scheme}://, not http-sms://, so Herald takes no "
+                       "incoming SMS from a gateway — set [channels.sms] url to http-sms://… to use a gateway"), 404
+    payload = request.get_json(silent=True) if request.is_json else request.form
+    try:
+        messages = parse_http_sms_inbound(url=request.full_path, form_or_json=payload, headers=request.headers,
+                                          channel_url=sms_url)
+    except WebhookRejected as exc:
+        log.warning("event=webhook_rejected provider=http-sms kind=inbound status=%s reason=%r", exc.http_status,
+                    str(exc))
+        return jsonify(error="WebhookRejected", message=str(exc)), exc.http_status
+    clock = current_app.extensions["herald.clock"]
+    for inbound in messages:
+        outcome = campaigns.record_reply(get_session(), inbound, config=config.replies,
+                                         default_region=config.default_region, now=clock.now())
+        if outcome.answer:
+            campaigns.answer_reply(config.channels["sms"], to=inbound.from_number, text=outcome.answer,
+                                   reply_id=outcome.reply_id)
     reply = http_sms_report_reply(sms_url)
     return (reply, 200, {"Content-Type": "application/json"}) if reply else ("", 204)

@@ -8,9 +8,15 @@
 It speaks what the SDK sends and expects: form-encoded POST /2010-04-01/Accounts/{Sid}/Messages.json
 with HTTP basic auth, 201 with a message resource, errors as {"code", "message", "more_info",
 "status"}; GET of the list (To, From, DateSent, DateSent>, DateSent>=, DateSent<, DateSent<=) and of
-one message. Scripted faults: `invalid_numbers` (400, 21211), `fail_next(n, status)` (429 -> 20429,
-500 -> 20500, 503 -> 20503), `delay_seconds` (answer late, to trigger client timeouts) and
-`drop_connections(n)` (close the socket without answering).
+one message. Scripted faults: `invalid_numbers` (400, 21211), `opted_out_numbers` (400, 21610: the
+recipient texted STOP), `landline_numbers` (400, 21614), `fail_next(n, status)` (429 -> 20429,
+500 -> 20500, 503 -> 20503), `start_outage(status)` / `end_outage()` (every send fails until ended),
+`delay_seconds` (answer late, to trigger client timeouts) and `drop_connections(n)` (close the socket
+without answering).
+
+Twilio's webhooks, signed as Twilio signs them: `send_status_callbacks` (one per message), `send_status_callback`
+(one message, any status, in any order, as often as wanted, with ErrorCode, Price and NumSegments) and
+`send_inbound` (an incoming SMS to a "A message comes in" URL, answered with TwiML).
 """
 
 from __future__ import annotations
@@ -49,11 +55,15 @@ def twilio_error(code: int, message: str, status: int) -> dict[str, Any]:
 class FakeTwilio:
     def __init__(self, account_sid: str = "AC" + "0" * 31 + "1", auth_token: str = "fake-auth-token-0123456789", *,
                  from_number: str = "+15005550006", invalid_numbers: Iterable[str] = (),
+                 opted_out_numbers: Iterable[str] = (), landline_numbers: Iterable[str] = (),
                  delay_seconds: float = 0.0) -> None:
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.from_number = from_number
         self.invalid_numbers = set(invalid_numbers)
+        self.opted_out_numbers = set(opted_out_numbers)
+        self.landline_numbers = set(landline_numbers)
+        self._outage: int | None = None
         self.delay_seconds = delay_seconds
         self._lock = threading.Lock()
         self._requests: list[dict[str, Any]] = []
@@ -116,6 +126,53 @@ class FakeTwilio:
         with self._lock:
             self._faults.extend([(status, retry_after)] * n)
 
+    def start_outage(self, status: int = 500) -> None:
+        """Answer every send with `status` (500, 503 or 429) until end_outage()."""
+        assert status in FAULTS, f"start_outage supports {sorted(FAULTS)}"
+        with self._lock:
+            self._outage = status
+
+    def end_outage(self) -> None:
+        with self._lock:
+            self._outage = None
+
+    def send_status_callback(self, sid: str, status: str, *, error_code: int | str | None = None,
+                             price: str | None = None, price_unit: str = "USD", num_segments: int | None = None,
+                             auth_token: str | None = None) -> int:
+        """POST one signed status callback for message `sid` (any status, any order, any number of times).
+        Returns the HTTP status the receiver answered."""
+        message = next(m for m in self.messages if m["sid"] == sid)
+        form = {
+            "MessageSid": sid, "SmsSid": sid, "AccountSid": self.account_sid, "From": message["from"] or "",
+            "To": message["to"], "MessageStatus": status, "SmsStatus": status, "ApiVersion": API_VERSION,
+        }
+        if error_code is not None:
+            form["ErrorCode"] = str(error_code)
+        if price is not None:
+            form["Price"], form["PriceUnit"] = price, price_unit
+        if num_segments is not None:
+            form["NumSegments"] = str(num_segments)
+        return self._post_signed(message["_status_callback"], form, auth_token).status_code
+
+    def send_inbound(self, url: str, *, from_number: str, body: str, to: str | None = None, sid: str | None = None,
+                     num_segments: int = 1, auth_token: str | None = None, signed: bool = True) -> requests.Response:
+        """POST an incoming SMS to `url` as Twilio does (form fields and X-Twilio-Signature). `sid` repeats a
+        delivery (Twilio retries a webhook that failed); `signed=False` sends no signature at all."""
+        sid = sid or "SM" + uuid.uuid4().hex
+        form = {
+            "MessageSid": sid, "SmsMessageSid": sid, "SmsSid": sid, "AccountSid": self.account_sid,
+            "From": from_number, "To": to or self.from_number, "Body": body, "NumMedia": "0",
+            "NumSegments": str(num_segments), "SmsStatus": "received", "ApiVersion": API_VERSION,
+            "FromCountry": "US", "ToCountry": "US",
+        }
+        if not signed:
+            return requests.post(url, data=form, timeout=10)
+        return self._post_signed(url, form, auth_token)
+
+    def _post_signed(self, url: str, form: dict[str, str], auth_token: str | None) -> requests.Response:
+        signature = RequestValidator(auth_token or self.auth_token).compute_signature(url, form)
+        return requests.post(url, data=form, headers={"X-Twilio-Signature": signature}, timeout=10)
+
     def drop_connections(self, n: int = 1) -> None:
         """Close the socket of the next n sends without answering."""
         with self._lock:
@@ -163,6 +220,8 @@ class FakeTwilio:
         with self._lock:
             self._requests.append(record)
             fault = self._faults.pop(0) if self._faults else None
+            if fault is None and self._outage is not None:
+                fault = (self._outage, None)
         if fault is not None:
             status, retry_after = fault
             headers = {"Retry-After": f"{retry_after:g}"} if retry_after is not None else {}
@@ -199,6 +258,10 @@ class FakeTwilio:
             return twilio_error(21603, "A 'From' phone number is required.", 400)
         if not body:
             return twilio_error(21602, "Message body is required.", 400)
+        if to in self.opted_out_numbers:
+            return twilio_error(21610, "Attempt to send to unsubscribed recipient", 400)
+        if to in self.landline_numbers:
+            return twilio_error(21614, f"'To' number {to} is not a valid mobile number", 400)
         if to in self.invalid_numbers or not re.fullmatch(r"\+[1-9]\d{6,14}", to):
             return twilio_error(21211, f"The 'To' number {to} is not a valid phone number.", 400)
         if len(body) > 1600:
