@@ -41,7 +41,7 @@ class CubeRow:
     rows: int
     sent: int
     opened: int  # by a person (machine opens left out)
-    clicked: int
+    clicked: int  # by a person, like attribution's clicks
     unsubscribed: int
     cost: Decimal
 
@@ -51,9 +51,10 @@ def message_cube(session: Session, *, campaign_id: int) -> list[CubeRow]:
     machine = func.coalesce(MessageEvent.detail["machine"].as_boolean(), false())
     flags = (
         select(
+            # A scanner's open or click (detail.machine, campaigns/tracking.py) is not a person's.
             MessageEvent.message_id.label("message_id"),
             func.max(case((and_(MessageEvent.type == "opened", ~machine), 1), else_=0)).label("opened"),
-            func.max(case((MessageEvent.type == "clicked", 1), else_=0)).label("clicked"),
+            func.max(case((and_(MessageEvent.type == "clicked", ~machine), 1), else_=0)).label("clicked"),
             func.max(case((MessageEvent.type == "unsubscribed", 1), else_=0)).label("unsubscribed"),
         )
         .join(Message, Message.id == MessageEvent.message_id)
@@ -195,7 +196,7 @@ def time_bucket(session: Session, column: Any, grain: str) -> Any:
 
 def time_series(session: Session, *, campaign_id: int, grain: str) -> dict[str, dict[str, int]]:
     """{bucket: {"sent", "delivered", "clicked", "conversions"}}: sends and deliveries from the messages' own
-    times, clicks from the events (each click, not each clicker), conversions from the attributed orders."""
+    times, clicks from the events (each person's click, not each clicker), conversions from the attributed orders."""
     series: dict[str, dict[str, int]] = {}
 
     def add(name: str, query: Any) -> None:
@@ -209,7 +210,8 @@ def time_series(session: Session, *, campaign_id: int, grain: str) -> dict[str, 
         add(name, select(b, func.count()).where(Message.campaign_id == campaign_id, column.is_not(None)).group_by(b))
     b = time_bucket(session, MessageEvent.occurred_at, grain)
     add("clicked", select(b, func.count()).join(Message, Message.id == MessageEvent.message_id)
-        .where(Message.campaign_id == campaign_id, MessageEvent.type == "clicked").group_by(b))
+        .where(Message.campaign_id == campaign_id, MessageEvent.type == "clicked",
+               ~func.coalesce(MessageEvent.detail["machine"].as_boolean(), false())).group_by(b))
     b = time_bucket(session, Conversion.occurred_at, grain)
     add("conversions", select(b, func.count()).where(Conversion.campaign_id == campaign_id).group_by(b))
     return dict(sorted(series.items()))
