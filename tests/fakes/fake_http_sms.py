@@ -150,6 +150,15 @@ class FakeHttpSms:
         reports = self.delivery_reports(status, only=only, error_code=error_code)
         return requests.post(url, json=reports, headers=headers, timeout=10).status_code
 
+    def send_inbound(self, webhook_url: str, *, phone: str, content: str, mo_id: str | None = None,
+                     dest: str = "106900001234", token: str | None = None) -> requests.Response:
+        """POST an incoming SMS (an "MO" message) to Herald as one JSON object {moId, phone, dest, content},
+        with the token in X-Herald-Token; `mo_id` repeats an earlier push. Returns Herald's answer."""
+        token = self.dr_token if token is None else token
+        body = {"moId": mo_id or "MO" + uuid.uuid4().hex[:12], "phone": phone, "dest": dest, "content": content,
+                "receiveTime": "2026-11-23 12:00:00"}
+        return requests.post(webhook_url, json=body, headers={"X-Herald-Token": token}, timeout=10)
+
     # ------------------------------------------------------------------ the API, called by the handler
     def _send(self, record: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, str]]:
         with self._lock:
