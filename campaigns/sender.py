@@ -12,9 +12,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from campaigns.breaker import BreakerSettings
+from campaigns.caps import FrequencyCap
 from campaigns.dispatch import Dispatcher
 from campaigns.lifecycle import get_campaign, send_campaign
 from campaigns.models import Message, Run
+from campaigns.schedules import ScheduleDefaults, send_now_timing
 from channels import Channel, ChannelConfigError, RateLimiter, open_channel
 from core.clock import Clock
 from core.config import Config
@@ -28,7 +30,8 @@ class ChannelUnavailable(HeraldError):
     http_status = 503
 
 
-def send_campaign_now(session: Session, campaign_id: int, *, config: Config, now: datetime) -> Run:
+def send_campaign_now(session: Session, campaign_id: int, *, config: Config, now: datetime,
+                      user_id: int | None = None) -> Run:
     """Send a draft campaign through its configured channel (the UI's Send now, the API, the CLI).
 
     The run records the channel it goes through (secrets masked) and whether it is a dry run, so the
@@ -36,16 +39,27 @@ def send_campaign_now(session: Session, campaign_id: int, *, config: Config, now
     ChannelUnavailable for a channel URL that cannot be used, and what send_campaign raises.
     """
     campaign = get_campaign(session, campaign_id)
-    settings = config.channels[campaign.channel]
+    description, dry_run = describe_channel(config, campaign.channel)
+    return send_campaign(session, campaign_id, now=now, channel_description=description, dry_run=dry_run,
+                         approval_required=config.approval_required, user_id=user_id,
+                         cap=FrequencyCap(config.cap_messages, config.cap_days),
+                         timing=send_now_timing(campaign, ScheduleDefaults.from_config(config)))
+
+
+def describe_channel(config: Config, channel_name: str) -> tuple[str, bool]:
+    """The configured channel's describe() (secrets masked) and whether it is a dry run (log://).
+
+    Opens the channel only to describe it; the senders open their own to send. Raises ChannelUnavailable.
+    """
+    settings = config.channels[channel_name]
     try:
-        channel = open_channel(str(settings.url), from_address=settings.from_address, setting=campaign.channel)
+        channel = open_channel(str(settings.url), from_address=settings.from_address, setting=channel_name)
     except ChannelConfigError as exc:
         raise ChannelUnavailable(f"nothing was sent: {exc}") from None
     try:
-        description, dry_run = channel.describe(), channel.dry_run
+        return channel.describe(), channel.dry_run
     finally:
         channel.close()
-    return send_campaign(session, campaign_id, now=now, channel_description=description, dry_run=dry_run)
 
 
 def open_configured_channels(config: Config) -> dict[str, Channel]:

@@ -13,6 +13,7 @@ from audiences import first_contact, get_contact, recent_attribute_names
 from campaigns import content
 from campaigns.content import PARTS, RenderFailed, TemplateInvalid
 from campaigns.models import CHANNELS, Template
+from campaigns.states import check_template_editable
 from channels import SmsSize, count_sms
 from core.errors import Invalid, NotFound
 
@@ -76,9 +77,11 @@ def create_template(session: Session, *, name: str, channel: str, subject: str =
 def update_template(session: Session, template_id: int, *, now: datetime, **fields: str) -> Template:
     """Change a template's name or parts (not its channel); checks the result; commits.
 
-    Raises NotFound, Invalid (unknown field) or TemplateInvalid.
+    Raises NotFound, Invalid (unknown field), TemplateInvalid, or CampaignNotEditable while a campaign
+    that uses it waits for approval, is scheduled, running or paused (its content is frozen then).
     """
     template = get_template(session, template_id)
+    check_template_editable(session, template.id, template.name)
     unknown = sorted(set(fields) - set(EDITABLE))
     if unknown:
         raise Invalid(f"template fields {', '.join(unknown)} cannot be changed; editable fields: "

@@ -1,7 +1,8 @@
 """Herald users: who may log in, with which role, and their API tokens.
 
 Roles: admin (everything, including users), marketer (audiences, templates, campaigns),
-analyst (read-only: lists, reports).
+analyst (read-only: lists, reports), approver (reads everything; approves or rejects campaigns when
+approval is required, see campaigns/states.py).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from core.clock import utcnow
 from core.db import Base, UTCDateTime
 from core.ids import hash_token, new_token
 
-ROLES = ("admin", "marketer", "analyst")
+ROLES = ("admin", "marketer", "analyst", "approver")
 MIN_PASSWORD_LENGTH = 8
 
 
@@ -51,11 +52,14 @@ class User(Base):
         return check_password_hash(self.password_hash, password)
 
     def can(self, action: str) -> bool:
-        """`read` for everyone; `write` for admin and marketer; `admin` for admin only."""
+        """`read` for everyone; `write` for admin and marketer; `approve` for admin and approver;
+        `admin` for admin only."""
         if action == "read":
             return True
         if action == "write":
             return self.role in ("admin", "marketer")
+        if action == "approve":
+            return self.role in ("admin", "approver")
         return self.role == "admin"
 
 

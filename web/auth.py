@@ -27,6 +27,7 @@ bp = Blueprint("auth", __name__)
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _page_blueprints: set[str] = set()
 _read_only_views: set[Callable[..., Any]] = set()
+_approval_views: set[Callable[..., Any]] = set()
 
 
 def init_app(app: Flask) -> None:
@@ -83,6 +84,8 @@ def protect(blueprint: Blueprint, *, role: str = "read") -> Blueprint:
         if not current_user.can(role):
             return forbidden(_("This page is for administrators. Ask an admin if you need access."))
         view = current_app.view_functions.get(request.endpoint or "")
+        if view in _approval_views and current_user.can("approve"):
+            return None  # an approver changes nothing but a campaign's approval
         if request.method not in SAFE_METHODS and view not in _read_only_views and not current_user.can("write"):
             return forbidden(_("Your role (%(role)s) can look but not change anything. Ask an admin for the "
                                "marketer role to make changes.", role=role_label(current_user.role)))
@@ -98,6 +101,12 @@ def read_only(view: Callable[..., Any]) -> Callable[..., Any]:
     return view
 
 
+def approval_view(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a POST view that approves or rejects a campaign, so approvers (who may not write) may call it."""
+    _approval_views.add(view)
+    return view
+
+
 def forbidden(message: str):
     if wants_json():
         return jsonify(error="Forbidden", message=message), 403
@@ -105,7 +114,8 @@ def forbidden(message: str):
 
 
 def role_label(role: str) -> str:
-    return {"admin": _("Admin"), "marketer": _("Marketer"), "analyst": _("Analyst")}.get(role, role)
+    return {"admin": _("Admin"), "marketer": _("Marketer"), "analyst": _("Analyst"),
+            "approver": _("Approver")}.get(role, role)
 
 
 def _first_run_goes_to_setup():

@@ -1,0 +1,123 @@
+"""Before sending: how many recipients a campaign reaches, what it will cost, and when it will be done.
+
+The audience is counted with the same parts materialisation uses (campaigns/recipients.py, the
+consent exclusions, the frequency cap), grouped by the status each recipient would get — one
+GROUP BY, nothing written. SMS segments are counted on the template rendered for a sample of real
+recipients (names and links change a message's length, and one Chinese character makes the whole
+message UCS-2), then scaled to the audience. The send window follows from the channel's rate: the
+first message goes at once (or at the earliest recipient's send time), the last when the rate has
+let every message through, or at the latest recipient's send time if that is later.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from limits import parse
+from sqlalchemy import case, func, literal, select
+from sqlalchemy.orm import Session
+
+from audiences import contacts_by_id
+from campaigns import content
+from campaigns.caps import FrequencyCap, cap_exclusions
+from campaigns.lifecycle import get_campaign
+from campaigns.materialise import consent_exclusions
+from campaigns.models import Template
+from campaigns.recipients import recipients_select
+from channels import count_sms
+
+SAMPLE_SIZE = 20
+
+
+@dataclass(frozen=True)
+class Estimate:
+    campaign_id: int
+    channel: str
+    audience: int  # everyone the campaign is for, before exclusions
+    sendable: int  # after consent, the suppression list and the frequency cap
+    excluded: dict[str, int] = field(default_factory=dict)  # code (no_address, opted_out, frequency_cap…) -> rows
+    segments_per_message: Decimal | None = None  # SMS: the sample's average
+    segments: int | None = None  # SMS: estimated total
+    sample_size: int = 0
+    cost: Decimal = Decimal("0")
+    currency: str = "USD"
+    rate: str = ""  # the channel's send rate, e.g. "10/second"
+    first_send_at: datetime | None = None
+    last_send_at: datetime | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "campaign_id": self.campaign_id,
+            "channel": self.channel,
+            "audience": self.audience,
+            "sendable": self.sendable,
+            "excluded": dict(self.excluded),
+            "segments_per_message": str(self.segments_per_message) if self.segments_per_message is not None else None,
+            "segments": self.segments,
+            "sample_size": self.sample_size,
+            "cost": str(self.cost),
+            "currency": self.currency,
+            "rate": self.rate,
+            "first_send_at": self.first_send_at.isoformat() if self.first_send_at else None,
+            "last_send_at": self.last_send_at.isoformat() if self.last_send_at else None,
+        }
+
+
+def estimate_campaign(session: Session, campaign_id: int, *, now: datetime, price: Decimal, currency: str,
+                      rate: str, cap: FrequencyCap | None = None) -> Estimate:
+    """The campaign's pre-send estimate. `price` is per SMS segment or per email; `rate` the channel's send
+    rate ("10/second"); `cap` the configured frequency cap. Raises NotFound."""
+    campaign = get_campaign(session, campaign_id)
+    audience = recipients_select(session, campaign, now=now).subquery("audience")
+    exclusions = consent_exclusions(audience, campaign.channel, operational=campaign.operational)
+    exclusions += cap_exclusions(audience, channel=campaign.channel, cap=FrequencyCap.for_campaign(campaign, cap),
+                                 now=now)
+    code = case(*((e.condition, literal(e.code)) for e in exclusions), else_=literal("")) if exclusions else literal("")
+    grouped = dict(session.execute(select(code, func.count()).select_from(audience).group_by(code)).all())
+    sendable = grouped.pop("", 0)
+    estimate = Estimate(campaign.id, campaign.channel, audience=sendable + sum(grouped.values()), sendable=sendable,
+                        excluded=grouped, currency=currency, rate=rate)
+    if campaign.channel == "sms":
+        sample_ids = list(session.scalars(select(audience.c.contact_id).where(
+            *[~e.condition for e in exclusions]).order_by(audience.c.contact_id).limit(SAMPLE_SIZE)))
+        per_message = _sample_segments(session, campaign, sample_ids)
+        segments = int((per_message * sendable).to_integral_value(ROUND_HALF_UP))
+        estimate = replace(estimate, segments_per_message=per_message, segments=segments,
+                            sample_size=len(sample_ids), cost=price * segments)
+    else:
+        estimate = replace(estimate, cost=price * sendable)
+    first, last = send_window(now, sendable, rate)
+    return replace(estimate, first_send_at=first, last_send_at=last)
+
+
+def send_window(start: datetime, messages: int, rate: str) -> tuple[datetime | None, datetime | None]:
+    """When the first and the last of `messages` go out from `start` at `rate` (None, None for none)."""
+    if messages <= 0:
+        return None, None
+    item = parse(rate)
+    per_second = item.amount / item.get_expiry()
+    # The first `amount` go at once; the window then lets `amount` more through per expiry.
+    seconds = max(0.0, (messages - item.amount) / per_second)
+    return start, start + timedelta(seconds=round(seconds))
+
+
+def _sample_segments(session: Session, campaign: Any, contact_ids: list[int]) -> Decimal:
+    """Average SMS segments of the template rendered for these contacts (a placeholder contact if none)."""
+    template = session.get(Template, campaign.template_id)
+    source = template.body if template else ""
+    compiled = content.compile_part("body", source or "")
+    contacts = contacts_by_id(session, contact_ids) if contact_ids else {}
+    people = [contacts[cid].as_template_context() for cid in contact_ids if cid in contacts] or [
+        content.sample_contact()]
+    total = 0
+    for person in people:
+        context = content.template_context(person, campaign_name=campaign.name, campaign_id=campaign.id,
+                                           unsubscribe_url="https://herald.example/u/000000/xxxxxxxxxxxxxxxx")
+        try:
+            total += count_sms(content.render_part("body", compiled, context)).segments
+        except content.RenderFailed:
+            total += count_sms(source).segments
+    return (Decimal(total) / len(people)).quantize(Decimal("0.01"))
