@@ -36,14 +36,15 @@ def create_app(config: Config | None = None, *, database: Database | None = None
     pages.init_app(app)
 
     # ---- API, webhooks, public endpoints (helper D2 registers its blueprints here) ----
-    from web import api, public, webhooks
+    from web import api, email_webhooks, public, webhooks
 
     app.register_blueprint(api.bp)  # /api/v1, bearer tokens only: a cookie never authenticates it
     app.register_blueprint(webhooks.bp)  # /webhooks, the provider's signature is the check
+    app.register_blueprint(email_webhooks.bp)  # /webhooks/sendgrid, /ses, /email/dsn: signature or token
     app.register_blueprint(public.bp)  # /u/…, the signed link is the check
     # None of them can carry a CSRF token: API clients and providers have no form, and RFC 8058
     # one-click unsubscribe is posted by the mail client. Each checks a token or signature instead.
-    for blueprint in (api.bp, webhooks.bp, public.bp):
+    for blueprint in (api.bp, webhooks.bp, email_webhooks.bp, public.bp):
         auth.csrf.exempt(blueprint)
     # ---- end of D2's spot ----
     return app
