@@ -37,7 +37,8 @@ def sns(tmp_path) -> SnsSigner:
 @pytest.fixture
 def config(tmp_path, db_url, sendgrid, sns):
     return make_config(tmp_path, db_url, HERALD_BOUNCES_SENDGRID_PUBLIC_KEY=sendgrid.public_key_b64,
-                       HERALD_BOUNCES_SES_TOPIC_ARNS=TOPIC, HERALD_BOUNCES_SNS_CERTIFICATE_FILE=str(sns.certificate_file),
+                       HERALD_BOUNCES_SES_TOPIC_ARNS=TOPIC,
+                       HERALD_BOUNCES_SNS_CERTIFICATE_FILE=str(sns.certificate_file),
                        HERALD_BOUNCES_POST_TOKEN="dsn-token-for-tests")
 
 
