@@ -40,7 +40,10 @@ from audiences.custom_fields import (
 from audiences.dates import add_contact_date, contact_dates, remove_contact_date
 from audiences.demo import make_demo_contacts
 from audiences.editing import create_contact, delete_contact, update_contact
-from audiences.importer import ImportReport, RejectedRow, import_contacts, write_error_file
+from audiences.export import ContactExport, export_columns, export_contacts
+from audiences.import_mapping import import_fields, propose_columns
+from audiences.importer import MODES as IMPORT_MODES
+from audiences.importer import DuplicateRow, ImportReport, RejectedRow, import_contacts, write_error_file
 from audiences.lists import add_to_list, contact_lists, create_list, freeze_segment, get_list, list_lists
 from audiences.models import (
     CONSENT_STATUSES,
@@ -150,7 +153,14 @@ __all__ = [
     "Contact",
     "ContactList",
     "ContactPage",
+    "IMPORT_MODES",
+    "ContactExport",
+    "DuplicateRow",
     "ImportReport",
+    "export_columns",
+    "export_contacts",
+    "import_fields",
+    "propose_columns",
     "ListMember",
     "RejectedRow",
     "Segment",

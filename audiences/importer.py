@@ -13,21 +13,24 @@ the mode: "update" overwrites the contact with the row's non-empty cells, "skip"
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
-from sqlalchemy import insert, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from audiences import queries
 from audiences.contacts import check_region, clean_fields, require_address
+from audiences.custom_fields import AttributeValidator, attribute_validator
 from audiences.import_files import Unreadable, open_import_file
 from audiences.import_mapping import ColumnPlan, plan_columns
 from audiences.lists import find_or_add_list
-from audiences.models import CONTACT_FIELDS, Contact
+from audiences.models import CONTACT_FIELDS, Contact, ContactTag
+from audiences.tags import check_tag_name, find_or_add_tag
 from core.errors import Invalid
 
 CHUNK_ROWS = 500
@@ -139,7 +142,12 @@ def neutralise(value: str) -> str:
 class _GoodRow:
     line: int
     fields: dict[str, Any]
-    attributes: dict[str, str]
+    attributes: dict[str, Any]
+    tags: frozenset[str] = frozenset()
+
+
+# A tags cell lists names separated the way people type them in English and Chinese spreadsheets.
+_TAG_SEPARATORS = re.compile(r"[,;，；、|]")
 
 
 def _cell(cells: list[str], index: int) -> str:
@@ -150,17 +158,36 @@ def _cell(cells: list[str], index: int) -> str:
     return value
 
 
-def _parse_row(cells: list[str], line: int, plan: ColumnPlan, region: str) -> _GoodRow:
+def _parse_row(cells: list[str], line: int, plan: ColumnPlan, region: str,
+               validate: AttributeValidator) -> _GoodRow:
     if any("\ufffd" in cell for cell in cells):
         raise Invalid("the row holds characters that could not be decoded — save the file as CSV UTF-8 (or choose "
                       "its encoding, e.g. GBK) and import again")
-    values = {name: _cell(cells, i) for name, i in plan.fields.items()}
-    fields = clean_fields(values, default_region=region, labels=plan.labels)
+    errors: list[str] = []
+    fields: dict[str, Any] = {}
+    try:
+        fields = clean_fields({name: _cell(cells, i) for name, i in plan.fields.items()}, default_region=region,
+                              labels=plan.labels)
+    except Invalid as exc:
+        errors.append(exc.message)
+    # Custom fields defined in Settings are checked and stored typed (a number as a number); others as text.
+    attributes, bad = validate({name: v for name, i in plan.attributes.items() if (v := _cell(cells, i))})
+    errors += [exc.message for exc in bad]
+    tags: set[str] = set()
+    if plan.tags is not None:
+        for name in _TAG_SEPARATORS.split(_cell(cells, plan.tags)):
+            if name.strip():
+                try:
+                    tags.add(check_tag_name(name))
+                except Invalid as exc:
+                    errors.append(exc.message)
+    if errors:
+        raise Invalid("; ".join(errors))
     if not fields.get("external_id"):
         # With an external id the row may update a contact that has an address; checked once matched.
         _require_address(fields, plan)
-    attributes = {name: v for name, i in plan.attributes.items() if (v := _cell(cells, i))}
-    return _GoodRow(line=line, fields=fields, attributes=attributes)
+    return _GoodRow(line=line, fields=fields, tags=frozenset(tags),
+                    attributes={k: v for k, v in attributes.items() if v is not None})
 
 
 def _require_address(fields: Mapping[str, Any], plan: ColumnPlan) -> None:
@@ -172,8 +199,8 @@ class _Rows:
     """The file's good rows, one at a time; blank rows are counted as skipped, bad ones rejected."""
 
     def __init__(self, rows: Iterator[tuple[int, list[str]] | Unreadable], plan: ColumnPlan, region: str,
-                 report: ImportReport, errors: _ErrorFile) -> None:
-        self._rows, self.plan, self._region = rows, plan, region
+                 report: ImportReport, errors: _ErrorFile, validate: AttributeValidator) -> None:
+        self._rows, self.plan, self._region, self._validate = rows, plan, region, validate
         self._report, self._errors = report, errors
 
     def reject(self, line: int, reason: str, values: dict[str, str]) -> None:
@@ -198,7 +225,7 @@ class _Rows:
                 report.skipped += 1
                 continue
             try:
-                yield _parse_row(cells, line, self.plan, self._region), cells
+                yield _parse_row(cells, line, self.plan, self._region, self._validate), cells
             except Invalid as exc:
                 self.reject(line, exc.message, self.values(cells))
 
@@ -217,6 +244,7 @@ class _Record:
     values: dict[str, Any]  # CONTACT_FIELDS plus attributes
     first_line: int | None = None  # the line of this file that first wrote it; None: not written by this file
     changed: bool = False
+    tags: set[str] = field(default_factory=set)  # tags the file gives it (added; tags it has stay)
 
 
 @dataclass
@@ -250,6 +278,7 @@ class _Keys:
 
 
 def _apply(record: _Record, row: _GoodRow) -> None:
+    record.tags |= row.tags
     merged = {**record.values, **row.fields}
     merged["attributes"] = {**(record.values["attributes"] or {}), **row.attributes}
     if merged != record.values:
@@ -268,6 +297,7 @@ class _Run:
     report: ImportReport
     rows: _Rows
     written: dict[int, int] = field(default_factory=dict)  # contact id -> the line that first wrote it
+    tag_ids: dict[str, int] = field(default_factory=dict)  # tag name -> id, found or added once per import
 
 
 def _write_chunk(run: _Run, chunk: list[tuple[_GoodRow, list[str]]]) -> None:
@@ -339,18 +369,35 @@ def _write_chunk(run: _Run, chunk: list[tuple[_GoodRow, list[str]]]) -> None:
             [{**r.values, "created_at": run.now, "updated_at": run.now} for r in new])
         # Two new contacts of one chunk never share a key (the second row would have matched the first),
         # so the keys pair each returned id with the line that created it, whatever order rows come back.
-        line_by_key = {(k, r.values[k]): r.first_line for r in new for k in _KEYS if r.values[k]}
+        by_key = {(k, r.values[k]): r for r in new for k in _KEYS if r.values[k]}
         for found in returned:
             new_ids.append(found.id)
-            key = next((k, getattr(found, k)) for k in _KEYS if getattr(found, k))
-            run.written[found.id] = line_by_key[key] or 0
+            record = by_key[next((k, getattr(found, k)) for k in _KEYS if getattr(found, k))]
+            record.id = found.id
+            run.written[found.id] = record.first_line or 0
     for record in loaded:
         if record.first_line is not None and record.id is not None:
             run.written.setdefault(record.id, record.first_line)
     member_ids = [r.id for r in loaded if r.first_line is not None and r.id is not None] + new_ids + listed
     if run.list_id is not None:
         queries.insert_list_members(session, list_id=run.list_id, contact_ids=member_ids, now=run.now)
+    _add_tags(run, [r for r in (*loaded, *new) if r.tags and r.id is not None])
     session.commit()
+
+
+def _add_tags(run: _Run, records: list[_Record]) -> None:
+    """Give the chunk's contacts the tags their rows name: one lookup of the pairs present, one INSERT."""
+    if not records:
+        return
+    for name in sorted({name for r in records for name in r.tags} - set(run.tag_ids)):
+        run.tag_ids[name] = find_or_add_tag(run.session, name, now=run.now).id
+    wanted = {(r.id, run.tag_ids[name]) for r in records for name in r.tags}
+    ids = sorted({r.id for r in records if r.id is not None})
+    present = set(run.session.execute(select(ContactTag.contact_id, ContactTag.tag_id).where(
+        ContactTag.contact_id.in_(ids), ContactTag.tag_id.in_(sorted({t for _c, t in wanted})))).tuples())
+    rows = [{"contact_id": c, "tag_id": t, "added_at": run.now} for c, t in sorted(wanted - present)]
+    if rows:
+        run.session.execute(insert(ContactTag), rows)
 
 
 # ---------------------------------------------------------------- the entry points
@@ -388,7 +435,7 @@ def import_contacts(
         raise Invalid(f'import mode "{mode}" is not known; use one of: {", ".join(MODES)}', field="mode")
     region = check_region(default_region)
     opened = open_import_file(stream, filename=filename, encoding=encoding)
-    plan = plan_columns(opened.header, filename=filename, changes=columns)
+    plan = plan_columns(opened.header, filename=filename, changes=columns, with_tags=True)
     report = ImportReport(columns=plan.columns, filename=filename, encoding=opened.encoding, mode=mode)
     if list_name is not None:
         report.list_id = find_or_add_list(session, list_name, description=f"imported from {filename}", now=now)
@@ -396,7 +443,7 @@ def import_contacts(
         # lock, and parsing a chunk is the slow part.
         session.commit()
     errors = _ErrorFile(Path(error_file) if error_file is not None else None, plan.names)
-    rows = _Rows(opened.rows, plan, region, report, errors)
+    rows = _Rows(opened.rows, plan, region, report, errors, attribute_validator(session))
     run = _Run(session=session, mode=mode, list_id=report.list_id, now=now, report=report, rows=rows)
     try:
         chunk: list[tuple[_GoodRow, list[str]]] = []

@@ -47,7 +47,7 @@ from audiences.models import CONSENT_STATUSES, Consent, Contact, ListMember
 from core.errors import Invalid
 
 TEXT_FIELDS = ("first_name", "last_name", "email", "phone", "company", "country", "locale", "time_zone",
-               "external_id")
+               "external_id", "region", "source", "lifecycle_stage", "value_tier")
 CONSENT_FIELDS = ("consent.email", "consent.sms")
 FIELDS = (*TEXT_FIELDS, "birthday", "created_at", "attributes.<name>", "list", *CONSENT_FIELDS)
 

@@ -91,13 +91,13 @@ def test_utf8_with_bom_and_chinese_headers(session, clock):
         "公司": "company",
         "生日": "birthday",
         "城市": "attributes.城市",
-        "等级": "attributes.等级",
+        "等级": "value_tier",
     }
     contact = session.scalars(select(Contact)).one()
     assert (contact.external_id, contact.last_name, contact.first_name) == ("C001", "王", "芳")
     assert contact.phone == "+8613800138000"
     assert contact.company == "华为" and contact.birthday == date(1988, 3, 8)
-    assert contact.attributes == {"城市": "北京", "等级": "A"}
+    assert contact.attributes == {"城市": "北京"} and contact.value_tier == "A"
 
 
 def test_gb18030_file_from_chinese_excel_is_detected(session, clock):
@@ -170,10 +170,10 @@ def test_fields_from_aliases_are_normalised(session, clock):
 
 
 def test_semicolon_separated_files_are_read(session, clock):
-    report = run_import(session, clock, "email;first_name;tier\nann@example.com;Ann;A\n")
+    report = run_import(session, clock, "email;first_name;level\nann@example.com;Ann;A\n")
 
     assert report.imported == 1
-    assert contacts_by_email(session)["ann@example.com"].attributes == {"tier": "A"}
+    assert contacts_by_email(session)["ann@example.com"].attributes == {"level": "A"}
 
 
 @pytest.mark.parametrize(
@@ -205,7 +205,7 @@ def test_existing_contacts_are_updated_by_email_phone_and_external_id(session, c
     run_import(
         session,
         clock,
-        "id,email,phone,first_name,tier,city\n"
+        "id,email,phone,first_name,level,city\n"
         "X1,ann@example.com,,Ann,A,Boston\n"
         ",bob@example.com,+12015550100,Bob,B,\n"
         ",,+12015550101,Cat,C,\n",
@@ -214,7 +214,7 @@ def test_existing_contacts_are_updated_by_email_phone_and_external_id(session, c
     report = run_import(
         session,
         clock,
-        "id,email,phone,last_name,tier\n"
+        "id,email,phone,last_name,level\n"
         "X1,ann.new@example.com,,Lee,B\n"  # by external_id: the email changes
         ",BOB@example.com,,Brown,\n"  # by email
         ",cat@example.com,2015550101,,A\n",  # by phone (national form, same number)
@@ -225,9 +225,9 @@ def test_existing_contacts_are_updated_by_email_phone_and_external_id(session, c
     assert set(stored) == {"ann.new@example.com", "bob@example.com", "cat@example.com"}
     ann, bob, cat = stored["ann.new@example.com"], stored["bob@example.com"], stored["cat@example.com"]
     assert (ann.external_id, ann.first_name, ann.last_name) == ("X1", "Ann", "Lee")
-    assert ann.attributes == {"tier": "B", "city": "Boston"}  # merged, not replaced
+    assert ann.attributes == {"level": "B", "city": "Boston"}  # merged, not replaced
     assert (bob.first_name, bob.last_name, bob.phone) == ("Bob", "Brown", "+12015550100")  # empty cells keep values
-    assert (cat.first_name, cat.phone, cat.attributes) == ("Cat", "+12015550101", {"tier": "A"})
+    assert (cat.first_name, cat.phone, cat.attributes) == ("Cat", "+12015550101", {"level": "A"})
     assert ann.updated_at == clock.now() and ann.created_at < clock.now()
 
 
@@ -241,17 +241,17 @@ def test_a_different_external_id_is_a_different_customer_even_with_the_same_emai
 
 def test_within_file_duplicates_update_one_contact(session, clock):
     text = (
-        "email,phone,first_name,tier\n"
+        "email,phone,first_name,level\n"
         "ann@example.com,,Ann,A\n"
         "bob@example.com,,Bob,B\n"
-        "ANN@example.com,+12015550123,,C\n"  # same email: adds the phone, overwrites the tier
+        "ANN@example.com,+12015550123,,C\n"  # same email: adds the phone, overwrites the level
         ",+12015550123,Annie,\n"  # same phone as the row above
     )
     report = run_import(session, clock, text, chunk_rows=2)  # the duplicates straddle a chunk boundary
 
     assert (report.imported, report.duplicates_in_file) == (2, 2)
     ann = contacts_by_email(session)["ann@example.com"]
-    assert (ann.first_name, ann.phone, ann.attributes) == ("Annie", "+12015550123", {"tier": "C"})
+    assert (ann.first_name, ann.phone, ann.attributes) == ("Annie", "+12015550123", {"level": "C"})
     assert session.scalar(select(func.count()).select_from(Contact)) == 2
 
 
@@ -285,7 +285,7 @@ def test_excel_text_wrapped_cells_are_unwrapped(session, clock):
 def test_quoted_multiline_cells_keep_line_numbers_right(session, clock):
     report = run_import(session, clock, 'email,note\nann@example.com,"line one\nline two"\nbad,x\n')
 
-    assert contacts_by_email(session)["ann@example.com"].attributes == {"note": "line one\nline two"}
+    assert contacts_by_email(session)["ann@example.com"].notes == "line one\nline two"
     assert report.rejected[0].row == 4
 
 

@@ -15,10 +15,10 @@ from audiences import Contact, import_contacts
 from audiences.import_mapping import propose_columns
 from core.errors import Invalid
 
-SEED = "id,email,phone,first_name,tier\nX1,ann@example.com,,Ann,A\n,bob@example.com,+12015550100,Bob,B\n"
+SEED = "id,email,phone,first_name,level\nX1,ann@example.com,,Ann,A\n,bob@example.com,+12015550100,Bob,B\n"
 # Row 2 matches Ann by external id, row 3 Bob by phone, row 4 is new, row 5 is bad, row 6 repeats row 4.
 SECOND = (
-    "id,email,phone,first_name,tier\n"
+    "id,email,phone,first_name,level\n"
     "X1,,,Annie,C\n"
     ",,2015550100,Bobby,\n"
     ",cat@example.com,,Cat,A\n"
@@ -52,10 +52,10 @@ def test_update_mode_changes_matches_adds_new_and_reports_duplicates(backend, se
     assert [(d.row, d.first_row, d.matched_by) for d in report.duplicates] == [(6, 4, "email")]
     people = stored(session)
     assert set(people) == {"Annie", "Bobby", "Cat"}
-    assert people["Annie"].attributes == {"tier": "C"}
-    assert people["Cat"].phone == "+12015550111" and people["Cat"].attributes == {"tier": "D"}
+    assert people["Annie"].attributes == {"level": "C"}
+    assert people["Cat"].phone == "+12015550111" and people["Cat"].attributes == {"level": "D"}
     rows = read_error_file(errors)
-    assert rows == [["id", "email", "phone", "first_name", "tier", "error"],
+    assert rows == [["id", "email", "phone", "first_name", "level", "error"],
                     ["", "not-an-email", "", "Dan", "B", rows[1][5]]]
     assert rows[1][5].startswith('line 5: email "not-an-email" is not a valid email address')
 
@@ -70,7 +70,7 @@ def test_skip_mode_leaves_existing_contacts_alone(backend, session, clock):
                                  + report.rejected_count)
     people = stored(session)
     assert set(people) == {"Ann", "Bob", "Cat"}
-    assert people["Ann"].attributes == {"tier": "A"}
+    assert people["Ann"].attributes == {"level": "A"}
     # The skipped contacts were in the file, so they are on its list as well.
     from audiences import count_contacts
     assert count_contacts(session, report.list_id) == 3
@@ -88,7 +88,7 @@ def test_new_only_mode_rejects_rows_of_existing_contacts_into_the_error_file(bac
     assert "external_id matches contact" in reasons[2] and "adds new contacts only" in reasons[2]
     assert "phone matches contact" in reasons[3]
     assert sorted(row[-1].split(":")[0] for row in read_error_file(errors)[1:]) == ["line 2", "line 3", "line 5"]
-    assert stored(session)["Ann"].attributes == {"tier": "A"}
+    assert stored(session)["Ann"].attributes == {"level": "A"}
 
 
 def test_unknown_mode_is_refused(session, clock):
@@ -234,3 +234,34 @@ def test_progress_is_reported_per_chunk(session, clock):
 
     assert [imported for imported, _ in seen] == [10, 20, 30, 40, 50, 50]
     assert seen[-1][1] == 1.0 and all(f is not None and 0 < f <= 1 for _, f in seen)
+
+
+def test_tags_lifecycle_tier_and_typed_custom_fields(backend, session, clock, tmp_path):
+    from audiences import create_custom_field, tags_of
+
+    create_custom_field(session, key="points", label="积分", type="number", now=clock.now())
+    create_custom_field(session, key="member", label="会员", type="boolean", now=clock.now())
+    data = ("邮箱,标签,客户阶段,等级,积分,会员\n"
+            "a@example.com,\"VIP, 展会2026\",忠诚,A类,90,是\n"
+            "b@example.com,展会2026、新客,lead,b,abc,maybe\n"
+            "c@example.com,,,C,1,否\n")
+    errors = tmp_path / "errors.csv"
+
+    report = run(session, clock, data, columns={"积分": "attributes.points", "会员": "attributes.member"},
+                 error_file=errors)
+
+    assert report.columns["标签"] == "tags" and report.columns["客户阶段"] == "lifecycle_stage"
+    assert (report.imported, report.rejected_count) == (2, 1)
+    reason = report.rejected[0].reason
+    assert 'custom field "积分" (points) takes a number; "abc" is not one' in reason
+    assert 'custom field "会员" (member) takes yes or no' in reason
+    people = {c.email: c for c in session.scalars(select(Contact))}
+    a, c = people["a@example.com"], people["c@example.com"]
+    assert (a.lifecycle_stage, a.value_tier, a.attributes) == ("vip", "A", {"points": 90, "member": True}) or \
+        (a.value_tier, a.attributes) == ("A", {"points": 90, "member": True})
+    assert c.attributes == {"points": 1, "member": False} and c.value_tier == "C"
+    assert tags_of(session, [a.id, c.id]) == {a.id: ["VIP", "展会2026"], c.id: []}
+
+    # A second import adds tags; tags the contact has stay.
+    run(session, clock, "邮箱,标签\na@example.com,回访\n")
+    assert tags_of(session, [a.id]) == {a.id: ["VIP", "回访", "展会2026"]}
