@@ -25,6 +25,7 @@ from email.utils import parseaddr
 
 from channels.base import Accepted, ChannelConfigError, Outgoing, Refused, SendResult
 from channels.dkim import DkimSigner
+from channels.email_feedback import enhanced_status, is_hard_bounce
 from channels.mime import _DOT_AT_LINE_START, NeedsSmtpUtf8, address_header, build_email, encode_email
 from channels.ratelimit import parse_rate
 from channels.smtp_pool import DEFAULT_POOL_SIZE, PoolKey, SmtpPool, join_pool, leave_pool
@@ -362,5 +363,11 @@ def _text(reply: bytes | str) -> str:
 
 
 def _refused(message: Outgoing, code: int, reply: bytes | str) -> Refused:
-    # RFC 5321 §4.2.1: 5yz is a permanent negative completion, 4yz a transient one.
-    return Refused(message.message_id, permanent=500 <= code < 600, code=str(code), reason=_text(reply))
+    # RFC 5321 §4.2.1: 5yz is a permanent negative completion, 4yz a transient one. A 5.1.1 "user
+    # unknown" (and kin, channels/email_feedback.py) is a hard bounce at send time: campaigns records
+    # the contact's email consent as bounced, so no later campaign pays for the same refusal.
+    text = _text(reply)
+    permanent = 500 <= code < 600
+    bounced = permanent and is_hard_bounce(enhanced_status(text), f"{code} {text}")
+    return Refused(message.message_id, permanent=permanent, code=str(code), reason=text,
+                   consent="bounced" if bounced else None)

@@ -12,8 +12,10 @@ from sqlalchemy import select
 from audiences import Consent, is_suppressed
 from campaigns import apply_email_feedback
 from campaigns.models import Message, MessageEvent
+from channels import open_channel
 from channels.email_feedback import EmailFeedback, parse_dsn
-from tests.campaigns.factories import make_contact, start_campaign
+from tests.campaigns.factories import make_contact, make_dispatcher, start_campaign
+from tests.fakes.fake_smtp import FakeSmtp
 
 DSN = Path(__file__).resolve().parent.parent / "channels" / "dsn"
 
@@ -117,3 +119,20 @@ def test_feedback_for_an_address_herald_never_mailed_still_protects_the_contact(
                                                            status="5.1.1", source="sendgrid")], now=now)
     assert (applied.unmatched, applied.consent_changed) == (1, 1)
     assert consent(session, contact.id) == "bounced"
+
+
+def test_a_550_5_1_1_at_send_time_over_smtp_bounces_the_contact(backend, session, clock, database):
+    now = clock.now()
+    gone = make_contact(session, now=now, email="gone@example.com", phone=None)
+    busy = make_contact(session, now=now, email="busy@example.com", phone=None)
+    start_campaign(session, now=now, channel="email")
+    with FakeSmtp(refuse={"gone@example.com": (550, "5.1.1 <gone@example.com>: Recipient address rejected: "
+                                                    "User unknown"),
+                          "busy@example.com": (550, "5.7.1 Service unavailable; client host blocked")}) as fake:
+        channel = open_channel(fake.url + "?from=news@shop.example")
+        make_dispatcher(database, channel, clock).dispatch_due()
+        channel.close()
+    assert consent(session, gone.id) == "bounced"
+    assert consent(session, busy.id) is None  # a policy block says nothing about the address
+    failed = {m.address: m.error_code for m in session.scalars(select(Message))}
+    assert failed == {"gone@example.com": "550", "busy@example.com": "550"}

@@ -81,7 +81,7 @@ def test_550_is_permanent_and_451_transient_with_the_servers_words():
                   defer={"grey@example.com": (451, "4.7.1 Greylisted")}) as fake:
         results = open_channel(fake.url + "?from=news@shop.example").send(
             [mail(1, "gone@example.com"), mail(2, "grey@example.com"), mail(3)])
-    assert results[0] == Refused(1, permanent=True, code="550", reason="5.1.1 No such user")
+    assert results[0] == Refused(1, permanent=True, code="550", reason="5.1.1 No such user", consent="bounced")
     assert results[1] == Refused(2, permanent=False, code="451", reason="4.7.1 Greylisted")
     assert isinstance(results[2], Accepted)
 

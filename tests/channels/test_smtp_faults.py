@@ -105,7 +105,8 @@ def test_sender_threads_share_at_most_pool_sessions_and_every_recipient_ends_onc
         kept = fake.accepted_for(f"r{mid}@example.com")
         assert kept == (1 if isinstance(result, Accepted) else 0), (mid, result)
     assert results[13] == Refused(13, permanent=False, code="450", reason="4.2.1 Mailbox busy")
-    assert results[17] == Refused(17, permanent=True, code="550", reason="5.1.1 No such user")
+    assert results[17] == Refused(17, permanent=True, code="550", reason="5.1.1 No such user",
+                            consent="bounced")
     assert isinstance(results[21], Refused) and results[21].code == "disconnected"
     assert all(isinstance(results[i], Accepted) for i in (5, 9))
     # A server that hung up twice running is not tried again for the rest of that batch (r22, r23).

@@ -62,7 +62,7 @@ def test_pipelined_refusals_are_classified_and_the_session_stays_in_step():
         channel = open_channel(fake.url + "?from=news@shop.example")
         results = channel.send([mail(1, "gone@example.com"), mail(2), mail(3, "grey@example.com"), mail(4)])
         channel.close()
-    assert results[0] == Refused(1, permanent=True, code="550", reason="5.1.1 No such user")
+    assert results[0] == Refused(1, permanent=True, code="550", reason="5.1.1 No such user", consent="bounced")
     assert isinstance(results[1], Accepted)
     assert results[2] == Refused(3, permanent=False, code="451", reason="4.7.1 Greylisted")
     assert isinstance(results[3], Accepted)
