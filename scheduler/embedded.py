@@ -99,5 +99,6 @@ class EmbeddedRunner:
         )
         scheduler.add_job("scheduler.jobs:release_leases", "interval", seconds=60, id="housekeeping.release_leases",
                           replace_existing=True)
+        jobs.add_contact_scoring(scheduler)
         scheduler.start()
         self._scheduler = scheduler

@@ -11,6 +11,9 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from apscheduler.schedulers.base import BaseScheduler
+
+import campaigns.rfm
 from campaigns import release_expired_leases
 from campaigns.sender import has_due_messages
 from core.clock import Clock
@@ -51,6 +54,24 @@ def release_leases() -> int:
     if count:
         log.warning("event=leases_released count=%d", count)
     return count
+
+
+def score_contacts() -> str:
+    """Daily: RFM scores from conversions and the dormant rule (campaigns/rfm.py)."""
+    ctx = _ctx()
+    with ctx.database.session() as session:
+        result = campaigns.rfm.score_contacts(session, now=ctx.clock.now(), dormant_days=ctx.config.dormant_days)
+    log.info("event=contacts_scored scored=%d cleared=%d dormant=%d", result.scored, result.cleared, result.dormant)
+    return str(result)
+
+
+def add_contact_scoring(scheduler: BaseScheduler) -> None:
+    """Run score_contacts every night at 03:17 UTC (a quiet hour, off the round minute every cron uses).
+
+    A scheduler that was down at that time still runs it once within 12 hours, then waits for the next night.
+    """
+    scheduler.add_job("scheduler.jobs:score_contacts", "cron", hour=3, minute=17, id="housekeeping.score_contacts",
+                      misfire_grace_time=12 * 3600, replace_existing=True)
 
 
 def wake_if_due() -> bool:

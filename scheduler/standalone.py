@@ -75,6 +75,7 @@ def _build_scheduler(config: Config, database: Database) -> BlockingScheduler:
     )
     scheduler.add_job("scheduler.jobs:release_leases", "interval", seconds=60, id="housekeeping.release_leases",
                       replace_existing=True)
+    jobs.add_contact_scoring(scheduler)
     # In memory, not in the job store: it is re-added at every start and must not pile up misfires.
     scheduler.add_job(jobs.wake_if_due, "interval", seconds=max(1.0, config.poll_seconds), id="wake_if_due",
                       jobstore="memory", replace_existing=True)

@@ -162,8 +162,9 @@ def test_many_rows_land_in_batches_with_bad_ones_reported(session, backend):
     spring = f.campaign(session, now=T0)
     for buyer in buyers:
         f.message(session, buyer, spring, sent_at=T0, delivered_at=T0)
+    bought = (T0 + timedelta(days=1)).isoformat()
     rows = [conversion_input({"order_id": f"B{i}", "email": buyers[i % 3].email, "amount": "10",
-                              "occurred_at": (T0 + timedelta(days=1)).isoformat()}, f.SETTINGS, now=T0 + timedelta(days=2))
+                              "occurred_at": bought}, f.SETTINGS, now=T0 + timedelta(days=2))
             for i in range(1200)]
     rows.append(rows[0])
     report = record_conversions(session, rows, f.SETTINGS, now=T0 + timedelta(days=2))
