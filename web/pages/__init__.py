@@ -12,10 +12,10 @@ from werkzeug.exceptions import NotFound
 
 from web.auth import protect
 from web.errors import wants_json
-from web.pages import audiences, campaigns, dashboard, reports, settings, templates, users
+from web.pages import audiences, campaigns, dashboard, inbox, reports, settings, templates, users
 from web.pages.context import page_helpers
 
-PAGES = (dashboard, audiences, templates, campaigns, reports, settings)
+PAGES = (dashboard, audiences, templates, campaigns, inbox, reports, settings)
 
 # Guards are attached once, at import: a blueprint cannot take new hooks after its first registration,
 # and tests register the same blueprints on many apps.
