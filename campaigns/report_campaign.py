@@ -332,7 +332,8 @@ def campaign_report(session: Session, campaign_id: int, *, currency: str = "USD"
             key = value if value not in (None, "") else "—"
             yield by_segment[column].setdefault(key, Slice(key))
 
-    for row in rq.message_cube(session, campaign_id=campaign_id):
+    cube = rq.message_cube(session, campaign_id=campaign_id)
+    for row in cube:
         counts[row.status] += row.rows
         converted = Decimal(0)
         if row.cost:
@@ -392,15 +393,25 @@ def campaign_report(session: Session, campaign_id: int, *, currency: str = "USD"
     if holdout is not None:
         report.holdout = _with_roi(holdout, report.cost)
     if variants:
-        report.ab = _variant_test(session, campaign, variants, by_variant)
-    first, last = rq.activity_span(session, campaign_id=campaign_id)
-    report.series_grain = "day" if first and last and (last - first).total_seconds() > 72 * 3600 else "hour"
-    report.series = rq.time_series(session, campaign_id=campaign_id, grain=report.series_grain)
+        report.ab = _variant_test(session, campaign, variants, cube)
+    hours = rq.time_series(session, campaign_id=campaign_id)
+    # By the hour while the campaign's activity fits in three days, then by the day (a readable chart).
+    if len(hours) > 1 and _hours_between(min(hours), max(hours)) > 72:
+        report.series_grain, report.series = "day", rq.roll_up_days(hours)
+    else:
+        report.series_grain, report.series = "hour", hours
     report.dry_run, report.started_at, report.finished_at = queries.run_summary(session, campaign_id=campaign_id)
     if not columns:
         notes.append("Contacts have no tier, lifecycle stage or region in this installation, so there is no "
                      "breakdown by segment.")
     return report
+
+
+def _hours_between(first: str, last: str) -> float:
+    def parse(hour: str) -> datetime:
+        return datetime.strptime(hour, "%Y-%m-%d %H")
+
+    return (parse(last) - parse(first)).total_seconds() / 3600
 
 
 def _holdout(session: Session, campaign_id: int, window_days: int, cost: Decimal | None) -> Holdout | None:
@@ -424,11 +435,13 @@ def _with_roi(h: Holdout, cost: Decimal) -> Holdout:
                    h.incremental_low, h.incremental_high, ratio(h.incremental_revenue - cost, cost))
 
 
-def variant_scores(session: Session, campaign_id: int, metric: str) -> dict[int, tuple[Decimal, int, int, Decimal,
-                                                                                       Decimal]]:
-    """{variant id: (metric value, recipients sent, hits, Σ revenue, Σ revenue²)} for the A/B test."""
+def variant_scores(session: Session, campaign_id: int, metric: str, cube: list[rq.CubeRow] | None = None
+                   ) -> dict[int, tuple[Decimal, int, int, Decimal, Decimal]]:
+    """{variant id: (metric value, recipients sent, hits, Σ revenue, Σ revenue²)} for the A/B test.
+
+    `cube` is the report's message_cube when the caller already has it (it is the costly query)."""
     report_rows: dict[int, list[Any]] = {}
-    for row in rq.message_cube(session, campaign_id=campaign_id):
+    for row in cube if cube is not None else rq.message_cube(session, campaign_id=campaign_id):
         if row.variant_id is not None:
             r = report_rows.setdefault(row.variant_id, [0, 0])
             r[0] += row.sent
@@ -447,10 +460,10 @@ def variant_scores(session: Session, campaign_id: int, metric: str) -> dict[int,
     return out
 
 
-def _variant_test(session: Session, campaign: Any, variants: Mapping[int, Any], slices: Mapping[Any, Slice]
+def _variant_test(session: Session, campaign: Any, variants: Mapping[int, Any], cube: list[rq.CubeRow]
                   ) -> VariantTest:
     metric = campaign.ab_metric
-    scores = variant_scores(session, campaign.id, metric)
+    scores = variant_scores(session, campaign.id, metric, cube)
     ranked = sorted(scores, key=lambda v: (-scores[v][0], v))
     leader = ranked[0] if ranked else None
     runner = ranked[1] if len(ranked) > 1 else None

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, case, false, func, literal, or_, select
+from sqlalchemy import and_, case, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from audiences import Contact
@@ -149,30 +149,32 @@ def holdout_outcomes(session: Session, *, campaign_id: int, window_days: int) ->
 
     Attribution does not matter here (a held-out person's purchases are attributed to no campaign):
     the question is how much *everyone* in each group bought. Both groups are counted from the run's
-    start, so they are measured over the same days. The window ends are computed per run in Python and
-    passed in, so the SQL has no date arithmetic (which SQLite and PostgreSQL spell differently).
+    start, so they are measured over the same days; the window is inclusive, as attribution's is.
+    One query per run (a broadcast has one): the run's window is a pair of bound values, so the
+    conversions are summed per contact inside it first (ix_conversions_contact_time), then joined to
+    the run's recipients once — no date arithmetic in SQL, which SQLite and PostgreSQL spell differently.
     """
-    runs = session.execute(select(Run.id, Run.started_at).where(Run.campaign_id == campaign_id)).all()
-    if not runs:
-        return {}
-    started = case(*((Message.run_id == rid, literal(at, Run.started_at.type)) for rid, at in runs))
-    ends = case(*((Message.run_id == rid, literal(at + timedelta(days=window_days), Run.started_at.type))
-                  for rid, at in runs))
-    group = case((Message.status == "held_out", "held_out"), else_="sent").label("grp")
-    per_person = (
-        select(Message.id.label("message_id"), group, func.coalesce(func.sum(Conversion.amount_base), 0).label("x"),
-               func.count(Conversion.id).label("n"))
-        .select_from(Message)
-        .outerjoin(Conversion, and_(Conversion.contact_id == Message.contact_id, Conversion.occurred_at >= started,
-                                    Conversion.occurred_at < ends))
-        .where(Message.campaign_id == campaign_id, or_(Message.status == "held_out", Message.sent_at.is_not(None)))
-        .group_by(Message.id, group).subquery("per_person")
-    )
-    rows = session.execute(
-        select(per_person.c.grp, func.count(), func.sum(case((per_person.c.n > 0, 1), else_=0)),
-               func.sum(per_person.c.x), func.sum(per_person.c.x * per_person.c.x))
-        .group_by(per_person.c.grp))
-    return {grp: GroupOutcome(n, int(buyers or 0), Decimal(s or 0), Decimal(sq or 0)) for grp, n, buyers, s, sq in rows}
+    totals: dict[str, list[Any]] = {}
+    for run_id, started in session.execute(select(Run.id, Run.started_at).where(Run.campaign_id == campaign_id)):
+        bought = (
+            select(Conversion.contact_id.label("contact_id"), func.sum(Conversion.amount_base).label("x"))
+            .where(Conversion.occurred_at >= started, Conversion.occurred_at <= started + timedelta(days=window_days))
+            .group_by(Conversion.contact_id).subquery("bought")
+        )
+        group = case((Message.status == "held_out", "held_out"), else_="sent")
+        rows = session.execute(
+            select(group, func.count(), func.count(bought.c.contact_id), func.sum(bought.c.x),
+                   func.sum(bought.c.x * bought.c.x))
+            .select_from(Message).outerjoin(bought, bought.c.contact_id == Message.contact_id)
+            .where(Message.run_id == run_id, or_(Message.status == "held_out", Message.sent_at.is_not(None)))
+            .group_by(group))
+        for grp, n, buyers, total, squares in rows:
+            acc = totals.setdefault(grp, [0, 0, Decimal(0), Decimal(0)])
+            acc[0] += n
+            acc[1] += buyers
+            acc[2] += Decimal(total or 0)
+            acc[3] += Decimal(squares or 0)
+    return {grp: GroupOutcome(n, buyers, total, squares) for grp, (n, buyers, total, squares) in totals.items()}
 
 
 def replies_by_variant(session: Session, *, campaign_id: int) -> dict[int | None, int] | None:
@@ -187,41 +189,65 @@ def replies_by_variant(session: Session, *, campaign_id: int) -> dict[int | None
     return dict(rows.all())
 
 
-def time_bucket(session: Session, column: Any, grain: str) -> Any:
-    """The hour ("2026-11-23 14") or day ("2026-11-23") of a UTC timestamp column, as text, in either database."""
+def hour_of(session: Session, column: Any) -> Any:
+    """The hour of a UTC timestamp column, in either database; hour_label() turns what comes back into text.
+
+    PostgreSQL truncates (date_trunc on the UTC wall time: cheap, unlike formatting every row with
+    to_char, which cost most of the series query at a million rows); SQLite formats its stored text.
+    """
     if session.get_bind().dialect.name == "postgresql":
-        return func.to_char(func.timezone("UTC", column), "YYYY-MM-DD HH24" if grain == "hour" else "YYYY-MM-DD")
-    return func.strftime("%Y-%m-%d %H" if grain == "hour" else "%Y-%m-%d", column)
+        return func.date_trunc("hour", func.timezone("UTC", column))
+    return func.strftime("%Y-%m-%d %H", column)
 
 
-def time_series(session: Session, *, campaign_id: int, grain: str) -> dict[str, dict[str, int]]:
-    """{bucket: {"sent", "delivered", "clicked", "conversions"}}: sends and deliveries from the messages' own
-    times, clicks from the events (each person's click, not each clicker), conversions from the attributed orders."""
+def hour_label(value: Any) -> str | None:
+    """"2026-11-23 14" for what hour_of() returned (a datetime on PostgreSQL, text on SQLite)."""
+    if value is None:
+        return None
+    return value.strftime("%Y-%m-%d %H") if isinstance(value, datetime) else str(value)
+
+
+def time_series(session: Session, *, campaign_id: int) -> dict[str, dict[str, int]]:
+    """{hour ("2026-11-23 14"): {"sent", "delivered", "clicked", "conversions"}}, hours with something only.
+
+    Sends and deliveries come from the messages' own times (one scan for both), clicks from the events
+    (each person's click, not each clicker), conversions from the attributed orders. By the hour always;
+    roll_up_days() makes days of it, so choosing the grain costs no query.
+    """
     series: dict[str, dict[str, int]] = {}
 
-    def add(name: str, query: Any) -> None:
-        for bucket_, n in session.execute(query):
-            if bucket_ is not None:
-                series.setdefault(str(bucket_), dict.fromkeys(("sent", "delivered", "clicked", "conversions"), 0))
-                series[str(bucket_)][name] += n
+    def add(name: str, hour: Any, n: int) -> None:
+        label = hour_label(hour)
+        if label is not None:
+            point = series.setdefault(label, dict.fromkeys(("sent", "delivered", "clicked", "conversions"), 0))
+            point[name] += n
 
-    for name, column in (("sent", Message.sent_at), ("delivered", Message.delivered_at)):
-        b = time_bucket(session, column, grain)
-        add(name, select(b, func.count()).where(Message.campaign_id == campaign_id, column.is_not(None)).group_by(b))
-    b = time_bucket(session, MessageEvent.occurred_at, grain)
-    add("clicked", select(b, func.count()).join(Message, Message.id == MessageEvent.message_id)
-        .where(Message.campaign_id == campaign_id, MessageEvent.type == "clicked",
-               ~func.coalesce(MessageEvent.detail["machine"].as_boolean(), false())).group_by(b))
-    b = time_bucket(session, Conversion.occurred_at, grain)
-    add("conversions", select(b, func.count()).where(Conversion.campaign_id == campaign_id).group_by(b))
+    sent, delivered = hour_of(session, Message.sent_at), hour_of(session, Message.delivered_at)
+    for sent_at, delivered_at, n in session.execute(
+            select(sent, delivered, func.count())
+            .where(Message.campaign_id == campaign_id, Message.sent_at.is_not(None)).group_by(sent, delivered)):
+        add("sent", sent_at, n)
+        add("delivered", delivered_at, n)
+    b = hour_of(session, MessageEvent.occurred_at)
+    for at, n in session.execute(
+            select(b, func.count()).join(Message, Message.id == MessageEvent.message_id)
+            .where(Message.campaign_id == campaign_id, MessageEvent.type == "clicked",
+                   ~func.coalesce(MessageEvent.detail["machine"].as_boolean(), false())).group_by(b)):
+        add("clicked", at, n)
+    b = hour_of(session, Conversion.occurred_at)
+    for at, n in session.execute(select(b, func.count()).where(Conversion.campaign_id == campaign_id).group_by(b)):
+        add("conversions", at, n)
     return dict(sorted(series.items()))
 
 
-def activity_span(session: Session, *, campaign_id: int) -> tuple[datetime | None, datetime | None]:
-    """First and last send time of the campaign, to choose hours or days for the time series."""
-    row = session.execute(select(func.min(Message.sent_at), func.max(Message.sent_at))
-                          .where(Message.campaign_id == campaign_id)).one()
-    return row[0], row[1]
+def roll_up_days(series: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
+    """The hourly series summed by day ("2026-11-23")."""
+    days: dict[str, dict[str, int]] = {}
+    for hour, point in series.items():
+        day = days.setdefault(hour[:10], dict.fromkeys(point, 0))
+        for name, n in point.items():
+            day[name] += n
+    return days
 
 
 def fixed_costs(session: Session, *, campaign_id: int) -> list[tuple[str, Decimal, str]]:
