@@ -49,6 +49,62 @@ PARTS = {
 }
 
 SCHEMAS: dict[str, Any] = {
+    # ---- conversions (web/api/conversions.py)
+    "ConversionInput": obj(
+        {
+            "order_id": {"type": "string", "description": "the shop's order id; the same id twice is one conversion"},
+            "amount": {"type": ["string", "number"], "description": "in `currency`, e.g. \"128.50\""},
+            "currency": {"type": "string", "description": "ISO 4217; default [app] currency. Another currency "
+                         "needs a rate in [currency.rates], or the conversion is refused (422)"},
+            "occurred_at": {"type": "string", "format": "date-time",
+                            "description": "default now; without a zone, [app] default_timezone"},
+            "external_id": STRING, "email": STRING, "phone": STRING,
+            "product": STRING, "category": STRING,
+            "campaign_code": {"type": "string", "description": "credits the campaign with this code explicitly"},
+        },
+        required=("order_id", "amount"),
+        description="Whose purchase: external_id, email or phone (the first that matches a contact wins).",
+    ),
+    "Conversion": obj({
+        "id": INTEGER,
+        "order_id": STRING,
+        "contact_id": INTEGER,
+        "amount": {"type": "string", "description": "a decimal amount in `currency`"},
+        "currency": STRING,
+        "amount_base": {"type": "string", "description": "the amount in `base_currency`, at the configured rate"},
+        "base_currency": {"type": "string", "description": "the workspace currency, [app] currency"},
+        "occurred_at": TIMESTAMP,
+        "product": STRING,
+        "category": STRING,
+        "campaign_code": nullable("string"),
+        "campaign_id": nullable("integer", description="the campaign it is attributed to"),
+        "message_id": nullable("integer", description="the message clicked or received, when there was one"),
+        "attribution": {"type": "string", "enum": ["code", "click", "receipt", "none"],
+                        "description": "the rule that decided: explicit code; else the last click, else the last "
+                        "message received, within the campaign's attribution window; else none"},
+        "source": {"type": "string", "enum": ["api", "import"]},
+        "created_at": TIMESTAMP,
+        "duplicate": {"type": "boolean", "description": "true: the order id was recorded before; this is that one"},
+    }),
+    "RejectedConversion": obj({
+        "line": nullable("integer", description="the file line; the header is line 1"),
+        "order_id": STRING,
+        "reason": STRING,
+        "values": {"type": "object", "additionalProperties": STRING},
+    }),
+    "ConversionImportReport": obj(
+        {
+            "recorded": INTEGER,
+            "duplicates": {"type": "integer", "description": "order ids recorded before (or earlier in the file)"},
+            "skipped": INTEGER,
+            "rejected": {"type": "array", "items": ref("RejectedConversion")},
+            "rejected_count": INTEGER,
+            "attribution": {"type": "object", "additionalProperties": INTEGER,
+                            "description": "recorded conversions by rule: code, click, receipt, none"},
+            "total_rows": INTEGER,
+        },
+        description="total_rows = recorded + duplicates + rejected_count (blank rows are not counted)",
+    ),
     "Error": obj(
         {"error": STRING, "message": STRING, "field": STRING, "line": INTEGER},
         required=("error", "message"),
@@ -426,6 +482,25 @@ PATHS: dict[str, dict[str, Any]] = {
         "get": operation("campaignReport", "Recipients, delivered, failed with reasons, cost",
                          {"200": answer("the report", ref("CampaignReport"))}, tag="campaigns", found=True),
     },
+    "/conversions": {
+        "post": operation(
+            "recordConversion", "Report a purchase; it is attributed to a campaign at once",
+            {"201": answer("the new conversion", ref("Conversion")),
+             "200": answer("this order id was recorded before: that conversion (duplicate: true)", ref("Conversion"))},
+            tag="conversions", write=True, request=body("ConversionInput"),
+        ),
+    },
+    "/conversions/import": {
+        "post": operation(
+            "importConversions", "Import purchases from a CSV or Excel file; bad rows are listed with line and reason",
+            {"200": answer("what the import did", ref("ConversionImportReport"))}, tag="conversions", write=True,
+            request={"required": True, "content": {"multipart/form-data": {"schema": obj(
+                {"file": {"type": "string", "contentMediaType": "application/octet-stream",
+                          "description": ".csv or .xlsx with columns order_id, amount, currency, occurred_at, "
+                          "external_id/email/phone, product, category, campaign_code (English or Chinese headers)"}},
+            )}}},
+        ),
+    },
     "/openapi.json": {
         "get": {
             "operationId": "openapi", "summary": "This document", "tags": ["meta"], "security": [],
@@ -448,7 +523,8 @@ def document(base_url: str) -> dict[str, Any]:
         },
         "servers": [{"url": base_url.rstrip("/") + bp.url_prefix}],
         "security": [{"bearerToken": []}],
-        "tags": [{"name": name} for name in ("contacts", "lists", "segments", "templates", "campaigns", "meta")],
+        "tags": [{"name": name} for name in ("contacts", "lists", "segments", "templates", "campaigns",
+                                             "conversions", "meta")],
         "paths": PATHS,
         "components": {
             "securitySchemes": {"bearerToken": {"type": "http", "scheme": "bearer",
