@@ -1,0 +1,91 @@
+"""Frequency caps: recipients over the cap get a `capped` row, counted in the report; overrides and notices."""
+
+from __future__ import annotations
+
+import pytest
+
+from campaigns import campaign_report, create_campaign, create_event_notice, create_template, send_campaign
+from campaigns.caps import FrequencyCap
+from tests.campaigns.factories import make_contact, make_dispatcher, make_list, messages_of
+
+
+def _campaign(session, clock, template, *, list_id=None, notice=False, **options):
+    make = create_event_notice if notice else create_campaign
+    return make(session, name="C", channel=template.channel, template_id=template.id, list_id=list_id,
+                now=clock.now(), **options)
+
+
+def _send_all(session, database, channel, clock, campaign, cap=None):
+    run = send_campaign(session, campaign.id, now=clock.now(), channel_description="scripted://test", dry_run=False,
+                        cap=cap)
+    dispatcher = make_dispatcher(database, channel, clock)
+    while dispatcher.dispatch_due():
+        pass
+    return {m.contact_id: m for m in messages_of(session, run.id)}
+
+
+@pytest.fixture
+def sms(session, clock):
+    return create_template(session, name="SMS", channel="sms", body="Sale!", now=clock.now())
+
+
+def test_three_marketing_messages_in_seven_days_cap_the_fourth(backend, session, database, channel, clock, sms):
+    busy = make_contact(session, now=clock.now())
+    quiet = make_contact(session, now=clock.now())
+    regulars = make_list(session, "Regulars", [busy], now=clock.now())
+    for _ in range(3):
+        _send_all(session, database, channel, clock, _campaign(session, clock, sms, list_id=regulars.id))
+        clock.advance(days=1)
+    fourth = _campaign(session, clock, sms)
+    rows = _send_all(session, database, channel, clock, fourth)
+    assert rows[busy.id].status == "capped"
+    assert rows[busy.id].error_code == "frequency_cap"
+    assert "already had 3 marketing sms messages in the last 7 days" in rows[busy.id].error_reason
+    assert rows[quiet.id].status == "sent"
+    report = campaign_report(session, fourth.id)
+    assert report.count("capped") == 1
+    assert report.to_dict()["counts"]["capped"] == 1
+    # Five days later the first message is more than seven days old: two in the window, under the cap.
+    clock.advance(days=5)
+    later = _send_all(session, database, channel, clock, _campaign(session, clock, sms))
+    assert later[busy.id].status == "sent"
+
+
+def test_caps_count_per_channel_and_only_marketing(session, database, channel, clock, sms):
+    person = make_contact(session, now=clock.now())
+    email = create_template(session, name="E", channel="email", subject="Hi", html="<p>Hi</p>", now=clock.now())
+    for _ in range(2):
+        _send_all(session, database, channel, clock, _campaign(session, clock, email))
+        _send_all(session, database, channel, clock, _campaign(session, clock, sms, notice=True))
+    rows = _send_all(session, database, channel, clock, _campaign(session, clock, sms), cap=FrequencyCap(1, 7))
+    assert rows[person.id].status == "sent"  # two emails and two notices do not count towards an SMS cap
+    rows = _send_all(session, database, channel, clock, _campaign(session, clock, sms), cap=FrequencyCap(1, 7))
+    assert rows[person.id].status == "capped"  # one marketing SMS in the window: at the cap
+
+
+def test_a_campaign_may_ignore_or_override_the_cap(session, database, channel, clock, sms):
+    person = make_contact(session, now=clock.now())
+    _send_all(session, database, channel, clock, _campaign(session, clock, sms))
+    one = FrequencyCap(1, 7)
+    assert _send_all(session, database, channel, clock, _campaign(session, clock, sms, ignore_caps=True),
+                     cap=one)[person.id].status == "sent"
+    assert _send_all(session, database, channel, clock, _campaign(session, clock, sms, cap_messages=5),
+                     cap=one)[person.id].status == "sent"
+    assert _send_all(session, database, channel, clock, _campaign(session, clock, sms, cap_messages=3, cap_days=1),
+                     cap=one)[person.id].status == "capped"
+    # Event notices ignore caps whatever they say.
+    assert _send_all(session, database, channel, clock, _campaign(session, clock, sms, notice=True),
+                     cap=one)[person.id].status == "sent"
+    # 0 messages means no cap.
+    assert _send_all(session, database, channel, clock, _campaign(session, clock, sms),
+                     cap=FrequencyCap(0, 7))[person.id].status == "sent"
+
+
+def test_an_opted_out_recipient_is_suppressed_not_capped(session, database, channel, clock, sms):
+    from audiences import set_consent
+
+    person = make_contact(session, now=clock.now())
+    _send_all(session, database, channel, clock, _campaign(session, clock, sms))
+    set_consent(session, person.id, "sms", "unsubscribed", source="test", now=clock.now())
+    rows = _send_all(session, database, channel, clock, _campaign(session, clock, sms), cap=FrequencyCap(1, 7))
+    assert (rows[person.id].status, rows[person.id].error_code) == ("suppressed", "opted_out")
