@@ -30,7 +30,9 @@ from campaigns.models import Campaign, CampaignOccasion, CampaignTransition, Run
 from campaigns.recipients import recipients_select
 from campaigns.schedules import Schedule, ScheduleDefaults, schedule_of
 from campaigns.send_time import Timing
+from campaigns.sender import describe_channel
 from campaigns.states import check_campaign_editable, move_campaign
+from core.config import Config
 from core.db import UTCDateTime
 from core.errors import Conflict, Invalid, NotFound
 
@@ -287,3 +289,25 @@ def _duration(delta: timedelta) -> str:
     if hours and minutes:
         return f"{hours} h {minutes} min"
     return f"{hours} h" if hours else f"{minutes} min"
+
+
+def fire_scheduled_campaign(session: Session, campaign_id: int, *, config: Config, now: datetime) -> Firing:
+    """fire_due_campaign through the configured channel and settings (the scheduler's entry point).
+
+    Raises ChannelUnavailable when the channel cannot be opened; nothing is recorded then, so the
+    next wake-up tries again until the firing is beyond the grace window.
+    """
+    campaign = _campaign(session, campaign_id)
+    if campaign.status != "scheduled" or not campaign.schedule:
+        return Firing(None)
+    description, dry_run = describe_channel(config, campaign.channel)
+    return fire_due_campaign(session, campaign_id, now=now, channel_description=description, dry_run=dry_run,
+                             defaults=ScheduleDefaults.from_config(config))
+
+
+def due_scheduled_campaigns(session: Session) -> list[tuple[int, dict[str, Any]]]:
+    """(id, stored schedule) of every scheduled campaign that has a schedule: what the scheduler keeps jobs for."""
+    rows = session.execute(select(Campaign.id, Campaign.schedule)
+                           .where(Campaign.status == "scheduled", Campaign.schedule.is_not(None))
+                           .order_by(Campaign.id))
+    return [(campaign_id, schedule) for campaign_id, schedule in rows if schedule]

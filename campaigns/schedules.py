@@ -30,7 +30,8 @@ import holidays
 from apscheduler.triggers.cron import CronTrigger
 
 from audiences import check_date_source
-from campaigns.send_time import EARLIEST_ZONE, QuietHours, local_instant, parse_time_of_day, zone_named
+from campaigns.send_time import EARLIEST_ZONE, QuietHours, Timing, local_instant, parse_time_of_day, zone_named
+from core.config import Config
 from core.errors import Invalid
 
 KINDS = ("at", "recurring", "date_rule", "holiday")
@@ -52,6 +53,11 @@ class ScheduleDefaults:
     quiet_hours: str = ""  # [campaigns] quiet_hours, "21:00-08:00" or "" (none)
     feb29: str = "feb28"  # [campaigns] feb29_birthdays
     grace_seconds: int = 12 * 3600  # [scheduler] misfire_grace_seconds
+
+    @classmethod
+    def from_config(cls, config: Config) -> ScheduleDefaults:
+        return cls(default_zone=config.default_timezone, quiet_hours=config.quiet_hours,
+                   feb29=config.feb29_birthdays, grace_seconds=config.misfire_grace_seconds)
 
 
 @dataclass(frozen=True)
@@ -211,6 +217,19 @@ class Schedule:
                 if self.offset_days else "on "
             return f"{shift}{self.date_source} at {self.time_of_day} in {zone}"
         return f"on {self.holiday} ({self.country}) at {self.time_of_day} in {zone}"
+
+
+def send_now_timing(campaign: Any, defaults: ScheduleDefaults) -> Timing:
+    """Timing for Send now: everyone at once, but not inside their quiet hours (the campaign's, else the
+    configured ones); an event notice ignores quiet hours (it is urgent by definition)."""
+    schedule = schedule_of(campaign.schedule)
+    if campaign.kind == "event_notice":
+        quiet = None
+    elif schedule is not None:
+        quiet = schedule.quiet(defaults)
+    else:
+        quiet = QuietHours.parse(defaults.quiet_hours)
+    return Timing(default_zone=defaults.default_zone, quiet=quiet)
 
 
 def schedule_of(stored: dict[str, Any] | None) -> Schedule | None:

@@ -12,6 +12,7 @@ import logging
 import threading
 from collections.abc import Callable
 
+from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -21,6 +22,7 @@ from core.clock import Clock, SystemClock
 from core.config import Config
 from core.db import Database
 from scheduler import jobs
+from scheduler.campaign_jobs import add_campaign_sync
 
 log = logging.getLogger("herald.sender")
 
@@ -90,9 +92,10 @@ class EmbeddedRunner:
                 channel.close()
 
     def _start_scheduler(self) -> None:
-        jobs.bind(jobs.JobContext(self.config, self.database, self.clock))
+        context = jobs.JobContext(self.config, self.database, self.clock, wake=self.wake)
+        jobs.bind(context)
         scheduler = BackgroundScheduler(
-            jobstores={"default": SQLAlchemyJobStore(engine=self.database.engine)},
+            jobstores={"default": SQLAlchemyJobStore(engine=self.database.engine), "memory": MemoryJobStore()},
             # Coalesce: a scheduler that was down runs a missed housekeeping job once, not once per miss.
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
             timezone="UTC",
@@ -100,5 +103,7 @@ class EmbeddedRunner:
         scheduler.add_job("scheduler.jobs:release_leases", "interval", seconds=60, id="housekeeping.release_leases",
                           replace_existing=True)
         jobs.add_contact_scoring(scheduler)
+        add_campaign_sync(scheduler)
+        context.scheduler = scheduler
         scheduler.start()
         self._scheduler = scheduler

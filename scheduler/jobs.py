@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from apscheduler.schedulers.base import BaseScheduler
 
 import campaigns.rfm
-from campaigns import release_expired_leases
+from campaigns import ChannelUnavailable, due_scheduled_campaigns, fire_scheduled_campaign, release_expired_leases
 from campaigns.sender import has_due_messages
 from core.clock import Clock
 from core.config import Config
 from core.db import Database
+from scheduler.campaign_jobs import sync_campaign_jobs
 
 log = logging.getLogger("herald.scheduler")
 
@@ -29,6 +30,7 @@ class JobContext:
     database: Database
     clock: Clock
     wake: Callable[[], None] | None = None  # how to wake the senders (Celery in scaled mode)
+    scheduler: BaseScheduler | None = None  # the running scheduler, whose campaign jobs sync_campaigns keeps
 
 
 _context: JobContext | None = None
@@ -82,3 +84,33 @@ def wake_if_due() -> bool:
     if due and ctx.wake is not None:
         ctx.wake()
     return due
+
+
+def fire_campaign(campaign_id: int) -> bool:
+    """A scheduled campaign's alarm: fire what is due (campaigns/firing.py decides); True if a run was made.
+
+    A channel that cannot be opened is logged and tried again at the next wake-up (sync_campaigns).
+    """
+    ctx = _ctx()
+    try:
+        with ctx.database.session() as session:
+            firing = fire_scheduled_campaign(session, campaign_id, config=ctx.config, now=ctx.clock.now())
+    except ChannelUnavailable as exc:
+        log.error("event=firing_failed campaign_id=%d error=%s", campaign_id, exc.message)
+        return False
+    if firing.run is not None and not firing.missed and ctx.wake is not None:
+        ctx.wake()
+    return firing.run is not None
+
+
+def sync_campaigns() -> int:
+    """Keep one job per scheduled campaign (scheduler/campaign_jobs.py), then fire whatever is due and was
+    not woken — after a restart, or a firing the job store dropped as too late (it is recorded as missed).
+    Returns the runs made."""
+    ctx = _ctx()
+    with ctx.database.session() as session:
+        scheduled = due_scheduled_campaigns(session)
+    if ctx.scheduler is not None:
+        sync_campaign_jobs(ctx.scheduler, scheduled, now=ctx.clock.now(),
+                           grace_seconds=max(1, ctx.config.misfire_grace_seconds))
+    return sum(fire_campaign(campaign_id) for campaign_id, _schedule in scheduled)

@@ -21,6 +21,7 @@ from core.clock import SystemClock
 from core.config import Config
 from core.db import Database
 from scheduler import jobs
+from scheduler.campaign_jobs import add_campaign_sync
 from scheduler.celery_app import configure, wake_workers
 from scheduler.leader import LeaderLock
 
@@ -67,7 +68,8 @@ def run_scheduler(config: Config, database: Database, *, standby_poll_seconds: f
 
 def _build_scheduler(config: Config, database: Database) -> BlockingScheduler:
     configure(config, database)
-    jobs.bind(jobs.JobContext(config, database, SystemClock(), wake=wake_workers))
+    context = jobs.JobContext(config, database, SystemClock(), wake=wake_workers)
+    jobs.bind(context)
     scheduler = BlockingScheduler(
         jobstores={"default": SQLAlchemyJobStore(engine=database.engine), "memory": MemoryJobStore()},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
@@ -75,8 +77,10 @@ def _build_scheduler(config: Config, database: Database) -> BlockingScheduler:
     )
     scheduler.add_job("scheduler.jobs:release_leases", "interval", seconds=60, id="housekeeping.release_leases",
                       replace_existing=True)
-    jobs.add_contact_scoring(scheduler)
     # In memory, not in the job store: it is re-added at every start and must not pile up misfires.
     scheduler.add_job(jobs.wake_if_due, "interval", seconds=max(1.0, config.poll_seconds), id="wake_if_due",
                       jobstore="memory", replace_existing=True)
+    jobs.add_contact_scoring(scheduler)
+    add_campaign_sync(scheduler)
+    context.scheduler = scheduler
     return scheduler

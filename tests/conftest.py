@@ -128,6 +128,8 @@ def make_config(tmp_path: Path, db_url: str, **env: str) -> Config:
         "HERALD_CHANNELS_SMS_URL": f"log://{tmp_path / 'outbox'}",
         "HERALD_SENDER_POLL_SECONDS": "0.05",
         "HERALD_SCHEDULER_ENABLED": "false",
+        # Tests run at any hour of the real day; those about quiet hours set them explicitly.
+        "HERALD_CAMPAIGNS_QUIET_HOURS": "off",
     }
     environ.update(env)
     return load_config(config_file, environ)
