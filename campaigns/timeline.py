@@ -1,8 +1,8 @@
 """A contact's timeline: every message Herald made for them, what happened to each, and their purchases.
 
 One query per source (messages, message events, conversions), each cut at `limit` newest rows, then
-merged by time: the contact page costs three indexed queries however long the history is. Replies
-and clicks join as further sources (one function each, added to SOURCES).
+merged by time: the contact page costs four indexed queries however long the history is. Replies
+are a source; clicks join as a further one (one function each, added to SOURCES).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from campaigns.inbox_models import Reply
 from campaigns.models import Campaign, Conversion, Message, MessageEvent
 
 MAX_LIMIT = 500
@@ -21,7 +22,7 @@ MAX_LIMIT = 500
 
 @dataclass(frozen=True)
 class TimelineEntry:
-    """One line of the timeline. `kind` is message, event or conversion (replies and clicks later);
+    """One line of the timeline. `kind` is message, event, conversion or reply (clicks later);
     `status` the message status or event type; `title` says what it was about (a campaign's name, an
     order), `detail` the rest in the provider's or the shop's words."""
 
@@ -81,7 +82,24 @@ def _conversions(session: Session, contact_id: int, limit: int) -> list[Timeline
     return entries
 
 
-SOURCES: tuple[Callable[[Session, int, int], list[TimelineEntry]], ...] = (_messages, _events, _conversions)
+def _replies(session: Session, contact_id: int, limit: int) -> list[TimelineEntry]:
+    """SMS the contact sent us (campaigns/replies.py), with the campaign of the message they answered."""
+    query = (select(Reply, Message.campaign_id, Campaign.name).outerjoin(Message, Message.id == Reply.message_id)
+             .outerjoin(Campaign, Campaign.id == Message.campaign_id).where(Reply.contact_id == contact_id)
+             .order_by(Reply.received_at.desc(), Reply.id.desc()).limit(limit))
+    entries = []
+    for reply, campaign_id, name in session.execute(query):
+        keyword = f"keyword {reply.keyword} ({reply.classification})" if reply.keyword else ""
+        answered = f"answered: {reply.answer}" if reply.answer else ""
+        about = f"in answer to {name}" if name else ""
+        entries.append(TimelineEntry(time=reply.received_at, kind="reply", title=f"“{reply.body}”",
+                                     detail="; ".join(p for p in (about, keyword, answered) if p), status="replied",
+                                     channel="sms", campaign_id=campaign_id, message_id=reply.message_id))
+    return entries
+
+
+SOURCES: tuple[Callable[[Session, int, int], list[TimelineEntry]], ...] = (_messages, _events, _conversions,
+                                                                           _replies)
 
 
 def contact_timeline(session: Session, contact_id: int, *, limit: int = 100) -> list[TimelineEntry]:
@@ -89,6 +107,6 @@ def contact_timeline(session: Session, contact_id: int, *, limit: int = 100) -> 
     limit = max(1, min(limit, MAX_LIMIT))
     entries = [entry for source in SOURCES for entry in source(session, contact_id, limit)]
     # Kind breaks ties so a message comes after (below) the events it caused at the same instant.
-    order = {"conversion": 0, "event": 1, "message": 2}
+    order = {"conversion": 0, "reply": 0, "event": 1, "message": 2}
     entries.sort(key=lambda e: (e.time, -order.get(e.kind, 1)), reverse=True)
     return entries[:limit]

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from audiences import Consent, ListMember, create_list
 from campaigns import (
     Reply,
+    contact_timeline,
     create_keyword_rule,
     delete_keyword_rule,
     keyword_rules,
@@ -168,3 +169,13 @@ def test_send_campaign_counts_contacts_who_opted_out_by_reply(session, database,
     assert channel.sent == []
     (message,) = messages_of(session, run.id)
     assert (message.contact_id, message.status, message.error_code) == (ann.id, "suppressed", "opted_out")
+
+
+def test_a_reply_appears_on_the_contact_timeline_with_the_campaign_it_answered(session, database, clock, channel):
+    ann = make_contact(session, now=clock.now(), phone="+12015550101")
+    campaign, _run = start_campaign(session, now=clock.now())
+    make_dispatcher(database, channel, clock).dispatch_due()
+    reply(session, clock, "+12015550101", "退订", sid="SMtimeline")
+    (entry,) = [e for e in contact_timeline(session, ann.id) if e.kind == "reply"]
+    assert (entry.title, entry.status, entry.campaign_id) == ("“退订”", "replied", campaign.id)
+    assert "keyword 退订 (unsubscribe)" in entry.detail and "answered: You are unsubscribed" in entry.detail

@@ -83,6 +83,7 @@ def all_status_labels() -> dict[str, str]:
         "unsubscribed": _("Unsubscribed"),
         "bounced": _("Bounced"),
         "complained": _("Complained"),
+        "replied": _("Replied"),
     }
 
 
