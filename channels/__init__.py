@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from channels import http_sms, log, smtp, twilio
+from channels import http_sms, https_email, log, smtp, twilio
 from channels.base import (
     Accepted,
     Channel,
@@ -25,6 +25,7 @@ from channels.twilio import parse_twilio_webhook, twilio_auth_token
 
 REGISTRY: dict[str, Callable[..., Channel]] = {
     http_sms.SCHEME: http_sms.from_url,
+    https_email.SCHEME: https_email.from_url,
     log.SCHEME: log.from_url,
     smtp.SCHEME: smtp.from_url,
     twilio.SCHEME: twilio.from_url,

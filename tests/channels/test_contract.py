@@ -17,6 +17,7 @@ import pytest
 from channels import Accepted, Channel, Outgoing, Refused, open_channel
 from channels.ratelimit import parse_rate
 from tests.fakes.fake_http_sms import FakeHttpSms
+from tests.fakes.fake_sendgrid import FakeSendGrid
 from tests.fakes.fake_smtp import FakeSmtp
 from tests.fakes.fake_twilio import FakeTwilio
 
@@ -41,7 +42,7 @@ def sms(mid: int, to: str) -> Outgoing:
     return Outgoing(mid, "sms", to, body="Spring sale: 20% off")
 
 
-@pytest.fixture(params=["log", "smtp", "twilio", "http-sms"])
+@pytest.fixture(params=["log", "smtp", "https-email", "twilio", "http-sms"])
 def peer(request, tmp_path: Path, closed_port: int) -> Iterator[Peer]:
     opened: list[Channel] = []
 
@@ -73,6 +74,23 @@ def peer(request, tmp_path: Path, closed_port: int) -> Iterator[Peer]:
                 slow=lambda: track(open_channel(slow.url + "?from=news@example.com&timeout=0.3")),
                 unreachable=lambda: track(open_channel(f"smtp://127.0.0.1:{closed_port}?from=news@example.com")),
                 secret="smtp-secret-pw",
+            )
+    elif request.param == "https-email":
+        with FakeSendGrid(invalid={"gone@example.com"}) as fake, FakeSendGrid(delay_seconds=3) as slow:
+            channel = track(open_channel(fake.channel_url()))
+
+            def transient_email(mid: int) -> Outgoing:
+                fake.fail_next(1, 503)  # the next request, i.e. this message's, gets a 503
+                return email(mid, "busy@example.com")
+
+            yield Peer(
+                "https-email", channel,
+                good=lambda mid: email(mid, f"reader{mid}@example.com"),
+                permanent=lambda mid: email(mid, "gone@example.com"),  # 400 "Does not contain a valid address."
+                transient=transient_email,
+                slow=lambda: track(open_channel(slow.channel_url(timeout="0.3"))),
+                unreachable=lambda: track(open_channel(fake.channel_url(api_base=f"http://127.0.0.1:{closed_port}"))),
+                secret=fake.api_key,
             )
     elif request.param == "http-sms":
         with FakeHttpSms(invalid_numbers={"+15550000000"}) as fake, FakeHttpSms(delay_seconds=3) as slow:
