@@ -323,6 +323,20 @@ class RatePlan(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class RatePlanUsage(Base):
+    """Units (SMS segments or emails) priced through a rate plan in a calendar month, for its free quota.
+
+    A counter row per (plan, month), moved with one conditional UPDATE per batch, so concurrent senders
+    never both take the same free units and no send-time query counts the messages table.
+    """
+
+    __tablename__ = "rate_plan_usage"
+
+    plan_id: Mapped[int] = mapped_column(ForeignKey("rate_plans.id", ondelete="CASCADE"), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)  # "2026-11", UTC
+    units: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class CampaignCost(Base):
     """A fixed cost of a campaign (creative, gifts, agency), added to what its messages cost."""
 

@@ -46,6 +46,15 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_rate_plans")),
     )
     op.create_table(
+        "rate_plan_usage",
+        sa.Column("plan_id", sa.Integer(), nullable=False),
+        sa.Column("month", sa.String(length=7), nullable=False),
+        sa.Column("units", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(["plan_id"], ["rate_plans.id"], name=op.f("fk_rate_plan_usage_plan_id_rate_plans"),
+                                ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("plan_id", "month", name=op.f("pk_rate_plan_usage")),
+    )
+    op.create_table(
         "campaign_costs",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("campaign_id", sa.Integer(), nullable=False),
@@ -79,5 +88,6 @@ def downgrade() -> None:
             batch.drop_column(column)
     op.drop_index("ix_campaign_costs_campaign", table_name="campaign_costs")
     op.drop_table("campaign_costs")
+    op.drop_table("rate_plan_usage")
     op.drop_table("rate_plans")
     op.drop_table("campaign_variants")
