@@ -97,8 +97,13 @@ from audiences.suppression import (
     split_addresses,
 )
 from audiences.tags import contact_tags, delete_tag, list_tags, tags_of
+from audiences.topics import contact_topic_ids, set_contact_topics, set_topic, topic_lists
 
 __all__ = [
+    "contact_topic_ids",
+    "set_contact_topics",
+    "set_topic",
+    "topic_lists",
     "BULK_ACTIONS",
     "ContactSelection",
     "bulk_add_tag",

@@ -36,6 +36,7 @@ from campaigns.lifecycle import (
 )
 from campaigns.models import Campaign, Message, MessageEvent, Run, Template
 from campaigns.notices import Fallback, create_event_notice, fallback_of, resend_undelivered
+from campaigns.preferences import Preferences, contact_preferences, save_preferences
 from campaigns.replies import (
     InboxRow,
     ReplyOutcome,
@@ -85,6 +86,9 @@ def dispatch_due(dispatcher: Dispatcher) -> int:
 
 
 __all__ = [
+    "Preferences",
+    "contact_preferences",
+    "save_preferences",
     "KEYWORD_ACTIONS",
     "PIXEL_GIF",
     "REPLY_CLASSES",

@@ -1,9 +1,10 @@
 """Public endpoints a recipient reaches from a message: no login, the signed link is the check.
 
-GET /u/<message_id>/<sig> only shows a confirmation: mail scanners and link previewers fetch
-links, and a GET that unsubscribed would unsubscribe people who never clicked. The POST does it,
-both from the page's button and as RFC 8058 one-click from the mail client (List-Unsubscribe-Post),
-which cannot carry a CSRF token: the blueprint is exempt, the signature stands in for it.
+GET /u/<message_id>/<sig> only shows the preference page (one-click unsubscribe, channels, topics):
+mail scanners and link previewers fetch links, and a GET that unsubscribed would unsubscribe people
+who never clicked. The POST does it, from the page's forms and as RFC 8058 one-click from the mail
+client (List-Unsubscribe-Post), which cannot carry a CSRF token: the blueprint is exempt, the
+signature stands in for it. /l/<token> and /o/<token>.gif are the tracked links and the open pixel.
 """
 
 from __future__ import annotations
@@ -40,41 +41,72 @@ def _not_valid():
 
 @bp.get("/u/<int:message_id>/<sig>")
 def unsubscribe_page(message_id: int, sig: str):
+    """The preference page: one-click unsubscribe from this channel, or choose channels and topics. Changes nothing."""
     if not _signed(message_id, sig):
         return _not_valid()
-    return render_template(
-        "public/unsubscribe.html",
-        title=_("Unsubscribe"),
-        message=_("Do you want to stop receiving these messages? Confirm below and we will not send you any more."),
-        button=_("Unsubscribe"),
-    )
+    try:
+        preferences = campaigns.contact_preferences(get_session(), message_id)
+    except NotFound:
+        # The POST will say the message is gone; the confirmation still reads right until then.
+        return render_template(
+            "public/unsubscribe.html",
+            title=_("Unsubscribe"),
+            message=_("Do you want to stop receiving these messages? Confirm below and we will not send you any "
+                      "more."),
+            button=_("Unsubscribe"),
+        )
+    return render_template("public/preferences.html", preferences=preferences, saved=False)
 
 
 @bp.post("/u/<int:message_id>/<sig>")
 def unsubscribe(message_id: int, sig: str):
-    """Unsubscribe the message's contact from that channel; answering 200 again for a repeat is harmless."""
+    """Unsubscribe the message's contact from that channel (one-click, RFC 8058), or save the preference form.
+
+    A repeated one-click answers 200 again: mail clients and scanners may post it more than once.
+    """
     if not _signed(message_id, sig):
         log.warning("event=unsubscribe_rejected reason=bad_signature message_id=%s", message_id)
         return _not_valid()
+    if request.form.get("preferences"):
+        return _save_preferences(message_id)
     clock = current_app.extensions["herald.clock"]
     try:
         campaigns.unsubscribe_recipient(get_session(), message_id, now=clock.now())
     except NotFound:
         # Signed, so genuine, but the message is gone (its campaign was deleted): say so rather than
         # call the link broken, and point to a way out that does not depend on it.
-        return render_template(
-            "public/unsubscribe.html",
-            title=_("This message is no longer on record"),
-            message=_("We could not find the message this link came from, so nothing was changed. Reply to the "
-                      "sender to be taken off the list."),
-            button=None,
-        ), 404
+        return _gone()
     return render_template(
         "public/unsubscribe.html",
         title=_("You are unsubscribed"),
         message=_("You will not receive these messages any more. If this was a mistake, contact the sender."),
         button=None,
     )
+
+
+def _save_preferences(message_id: int):
+    clock = current_app.extensions["herald.clock"]
+    wanted = set(request.form.getlist("channel"))
+    topics = {int(t) for t in request.form.getlist("topic") if t.isdigit()}
+    session = get_session()
+    try:
+        current = campaigns.contact_preferences(session, message_id)
+        preferences = campaigns.save_preferences(
+            session, message_id, channels={c: c in wanted for c in current.channels}, topic_ids=topics,
+            now=clock.now())
+    except NotFound:
+        return _gone()
+    return render_template("public/preferences.html", preferences=preferences, saved=True)
+
+
+def _gone():
+    return render_template(
+        "public/unsubscribe.html",
+        title=_("This message is no longer on record"),
+        message=_("We could not find the message this link came from, so nothing was changed. Reply to the "
+                  "sender to be taken off the list."),
+        button=None,
+    ), 404
 
 
 # ---------------------------------------------------------------- click and open tracking
