@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from campaigns import content, queries
 from campaigns.breaker import BreakerSettings, channels_to_skip, note_answers
 from campaigns.content import RenderFailed
+from campaigns.costs import Unpriced, price_unpriced
 from campaigns.optouts import record_refusal_consent
 from campaigns.queries import ClaimedMessage
 from campaigns.tracking import LinkBook, tracker_for
@@ -59,6 +60,16 @@ def unsubscribe_url(base_url: str, secret_key: str, message_id: int) -> str:
     return f"{base_url}/u/{message_id}/{sign(secret_key, f'u:{message_id}')}"
 
 
+def list_unsubscribe(url: str, mailbox: str, secret_key: str, message_id: int) -> str:
+    """The List-Unsubscribe header (RFC 2369): the https link (one-click, RFC 8058) and, when an unsubscribe
+    mailbox is configured, a mailto: whose subject carries the same signed token, so the mailbox reader
+    (campaigns/mailbox.py) can unsubscribe whoever sends it without trusting the sender's address."""
+    if not mailbox:
+        return f"<{url}>"
+    token = f"{message_id}.{sign(secret_key, f'u:{message_id}')}"
+    return f"<{url}>, <mailto:{mailbox}?subject=unsubscribe%20{token}>"
+
+
 def status_callback_url(base_url: str, message_id: int) -> str:
     return f"{base_url}/webhooks/twilio/status/{message_id}"
 
@@ -75,7 +86,7 @@ class Dispatcher:
                  base_url: str, secret_key: str, batch_size: int = 100, lease_seconds: int = 300,
                  max_attempts: int = 5, retry_base_seconds: int = 30, price: Mapping[str, Decimal] | None = None,
                  currency: str = "USD", breaker: BreakerSettings | None = None,
-                 tracking: TrackingConfig | None = None) -> None:
+                 tracking: TrackingConfig | None = None, unsubscribe_mailbox: str = "") -> None:
         self.database = database
         self.channels = channels
         self.limiter = limiter
@@ -92,6 +103,7 @@ class Dispatcher:
         self.breaker = breaker or BreakerSettings()
         self.tracking = tracking or TrackingConfig()
         self.links = LinkBook(database)  # numbers tracked links; remembers them for this thread
+        self.unsubscribe_mailbox = unsubscribe_mailbox
 
     def dispatch_due(self) -> int:
         """Claim due messages, send them, record what the providers said. Returns how many were handled.
@@ -172,11 +184,11 @@ class Dispatcher:
         text = tracker.text(part("text")) or (content.html_to_text(html) if html else "")
         headers = {
             "Message-ID": f"<herald.{message.id}@{self.host}>",
-            "List-Unsubscribe": f"<{url}>",
+            "List-Unsubscribe": list_unsubscribe(url, self.unsubscribe_mailbox, self.secret_key, message.id),
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         }
         return Outgoing(message.id, "email", message.address or "", body=text, subject=part("subject"), html=html,
-                        headers=headers)
+                        headers=headers, sender=campaign.sender or "")
 
     def send_by_channel(self, outgoing: Mapping[int, Outgoing]) -> tuple[list[SendResult], list[Exception]]:
         """Send each channel's group; what one channel raises is kept, not allowed to stop the other."""
@@ -196,6 +208,11 @@ class Dispatcher:
     def send(self, key: str, messages: Sequence[Outgoing]) -> list[SendResult]:
         """Wait for the channel's rate, send, and check the answer names exactly the messages given."""
         channel = self.channels.get(key)
+        if channel is None and key.startswith("email:"):
+            name = key.partition(":")[2]
+            reason = (f'the campaign\'s sender "{name}" is not configured; add [channels.email.senders.{name}] to '
+                      "config.toml or choose another sender on the campaign")
+            return [Refused(m.message_id, permanent=True, code="no_sender", reason=reason) for m in messages]
         if channel is None:
             reason = f"no {key} channel is configured; set [channels.{key}] url in config.toml"
             return [Refused(m.message_id, permanent=True, code="no_channel", reason=reason) for m in messages]
@@ -247,12 +264,14 @@ class Dispatcher:
         failed: list[queries.RefusedMessage] = []
         retried: list[queries.RefusedMessage] = []
         events: list[dict[str, Any]] = []
+        plan_prices = self._plan_prices(session, by_id, outgoing, results, now)
         for result in results:
             claimed = by_id.get(result.message_id)
             if claimed is None:
                 raise ChannelContractBroken(f"a result for message {result.message_id}, which is not in this batch")
             if isinstance(result, Accepted):
-                events.append(self._record_accepted(sent, claimed, result, outgoing.get(result.message_id), now))
+                events.append(self._record_accepted(sent, claimed, result, outgoing.get(result.message_id), now,
+                                                    plan_prices.get(result.message_id)))
             else:
                 events.append(self._record_refused(failed, retried, claimed, result, now,
                                                    (paused or {}).get(claimed.message.channel)))
@@ -266,14 +285,33 @@ class Dispatcher:
                                           r.consent, r.code) for r in results if isinstance(r, Refused) and r.consent],
                                now=now)
 
+    def _plan_prices(self, session: Session, by_id: Mapping[int, ClaimedMessage], outgoing: Mapping[int, Outgoing],
+                     results: Sequence[SendResult], now: datetime) -> dict[int, tuple[Decimal, str]]:
+        """Prices from the rate plans (campaigns/costs.py) for the accepted messages the provider did not price."""
+        unpriced = []
+        for result in results:
+            claimed = by_id.get(result.message_id)
+            if not isinstance(result, Accepted) or result.cost is not None or claimed is None:
+                continue
+            message = claimed.message
+            units = result.segments or (count_sms(outgoing[message.id].body).segments
+                                        if message.channel == "sms" and message.id in outgoing else 1)
+            channel = self.channels.get(message.channel)
+            unpriced.append(Unpriced(message.id, message.channel, getattr(channel, "name", ""), message.address or "",
+                                     units))
+        return price_unpriced(session, unpriced, now=now)
+
     def _record_accepted(self, sent: list[queries.SentMessage], claimed: ClaimedMessage, result: Accepted,
-                         outgoing: Outgoing | None, now: datetime) -> dict[str, Any]:
+                         outgoing: Outgoing | None, now: datetime,
+                         plan_price: tuple[Decimal, str] | None = None) -> dict[str, Any]:
         message = claimed.message
         segments = result.segments
         if segments is None and message.channel == "sms" and outgoing is not None:
             segments = count_sms(outgoing.body).segments
         if result.cost is not None:
             cost, currency = result.cost, result.currency or self.currency
+        elif plan_price is not None:  # the rate plan in force, after the month's free quota
+            cost, currency = plan_price
         else:
             unit = self.price.get(message.channel, Decimal("0"))
             cost = unit * (segments or 1) if message.channel == "sms" else unit
@@ -308,10 +346,12 @@ class Dispatcher:
 
 
 def group_by_channel(outgoing: Mapping[int, Outgoing]) -> dict[str, list[Outgoing]]:
-    """{"email": [...], "sms": [...]} in message id order."""
+    """{"email": [...], "email:offers": [...], "sms": [...]} in message id order: a named email sender
+    (campaign.sender) is a channel of its own, "email:NAME" (campaigns/sender.py opens it)."""
     groups: dict[str, list[Outgoing]] = defaultdict(list)
     for message_id in sorted(outgoing):
-        groups[outgoing[message_id].channel].append(outgoing[message_id])
+        message = outgoing[message_id]
+        groups[f"{message.channel}:{message.sender}" if message.sender else message.channel].append(message)
     return dict(groups)
 
 
