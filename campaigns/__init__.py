@@ -53,7 +53,8 @@ from campaigns.replies import (
     rules_by_keyword,
 )
 from campaigns.reports import CampaignReport, CampaignStatus, campaign_report, campaign_status, campaign_statuses
-from campaigns.schedules import Schedule, ScheduleDefaults, holiday_date, holiday_names
+from campaigns.runs import RunSummary, campaign_runs
+from campaigns.schedules import Schedule, ScheduleDefaults, holiday_date, holiday_names, schedule_of
 from campaigns.sender import ChannelUnavailable, send_campaign_now
 from campaigns.states import (
     CampaignNotEditable,
@@ -86,9 +87,6 @@ def dispatch_due(dispatcher: Dispatcher) -> int:
 
 
 __all__ = [
-    "Preferences",
-    "contact_preferences",
-    "save_preferences",
     "KEYWORD_ACTIONS",
     "PIXEL_GIF",
     "REPLY_CLASSES",
@@ -115,12 +113,14 @@ __all__ = [
     "MessageEvent",
     "NotAllowed",
     "PausedChannel",
+    "Preferences",
     "Preview",
     "RenderFailed",
     "Reply",
     "ReplyOutcome",
     "Rule",
     "Run",
+    "RunSummary",
     "Schedule",
     "ScheduleDefaults",
     "Template",
@@ -133,9 +133,11 @@ __all__ = [
     "apply_email_feedback",
     "approve_campaign",
     "campaign_report",
+    "campaign_runs",
     "campaign_status",
     "campaign_statuses",
     "cancel_campaign",
+    "contact_preferences",
     "contact_replies",
     "contact_timeline",
     "count_replies",
@@ -175,7 +177,9 @@ __all__ = [
     "resend_undelivered",
     "resume_campaign",
     "rules_by_keyword",
+    "save_preferences",
     "schedule_campaign",
+    "schedule_of",
     "send_campaign",
     "send_campaign_now",
     "set_campaign_schedule",
