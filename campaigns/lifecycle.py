@@ -27,21 +27,26 @@ CANCELLABLE = ("draft", "pending_approval", "scheduled", "running", "paused")
 def create_campaign(session: Session, *, name: str, channel: str, template_id: int, list_id: int | None = None,
                     created_by: int | None = None, guarantee: str = "at_most_once", now: datetime,
                     segment_id: int | None = None, operational: bool = False, ignore_caps: bool = False,
-                    cap_messages: int | None = None, cap_days: int | None = None) -> Campaign:
+                    cap_messages: int | None = None, cap_days: int | None = None,
+                    sender: str | None = None) -> Campaign:
     """Create a draft campaign; commits.
 
     Raises Invalid naming the field: unknown channel or guarantee, a template that does not exist or is
     for the other channel, a list or segment that does not exist, a cap below 0 (messages) or 1 (days).
     `list_id=None` means all contacts; `segment_id` narrows them to the segment's members at send time.
     `cap_messages`/`cap_days` replace the configured frequency cap for this campaign; `ignore_caps` skips it.
+    `sender` names an email sender account ([channels.email.senders.NAME]); None is the default one. The
+    caller checks the name against the configuration (web, API); a sender removed from it later makes
+    the messages fail with a reason that says so.
     """
     _check_campaign(session, name=name, channel=channel, guarantee=guarantee, template_id=template_id,
-                    list_id=list_id, segment_id=segment_id, cap_messages=cap_messages, cap_days=cap_days)
+                    list_id=list_id, segment_id=segment_id, cap_messages=cap_messages, cap_days=cap_days,
+                    sender=sender)
     name = name.strip()
     campaign = Campaign(name=name, channel=channel, template_id=template_id, list_id=list_id, guarantee=guarantee,
                         created_by=created_by, status="draft", created_at=now, updated_at=now,
                         segment_id=segment_id, operational=operational, ignore_caps=ignore_caps,
-                        cap_messages=cap_messages, cap_days=cap_days)
+                        cap_messages=cap_messages, cap_days=cap_days, sender=sender or None)
     session.add(campaign)
     session.flush()
     record_transition(session, campaign_id=campaign.id, from_status="", to_status="draft", user_id=created_by,
@@ -50,7 +55,8 @@ def create_campaign(session: Session, *, name: str, channel: str, template_id: i
     return campaign
 
 
-EDITABLE = ("name", "template_id", "list_id", "segment_id", "operational", "ignore_caps", "cap_messages", "cap_days")
+EDITABLE = ("name", "template_id", "list_id", "segment_id", "operational", "ignore_caps", "cap_messages", "cap_days",
+            "sender")
 
 
 def update_campaign(session: Session, campaign_id: int, *, now: datetime, **changes: Any) -> Campaign:
@@ -68,6 +74,7 @@ def update_campaign(session: Session, campaign_id: int, *, now: datetime, **chan
     merged = {key: changes.get(key, getattr(campaign, key)) for key in EDITABLE}
     _check_campaign(session, channel=campaign.channel, guarantee=campaign.guarantee, **merged)
     merged["name"] = merged["name"].strip()
+    merged["sender"] = merged["sender"] or None
     for key, value in merged.items():
         setattr(campaign, key, value)
     campaign.updated_at = now
@@ -77,7 +84,7 @@ def update_campaign(session: Session, campaign_id: int, *, now: datetime, **chan
 
 def _check_campaign(session: Session, *, name: str, channel: str, guarantee: str, template_id: int,
                     list_id: int | None, segment_id: int | None, cap_messages: int | None, cap_days: int | None,
-                    **_: Any) -> None:
+                    sender: str | None = None, **_: Any) -> None:
     """Raise Invalid naming the first field that cannot be accepted."""
     if not (name or "").strip():
         raise Invalid("a campaign needs a name", field="name")
@@ -104,6 +111,11 @@ def _check_campaign(session: Session, *, name: str, channel: str, guarantee: str
                       field="cap_messages")
     if cap_days is not None and cap_days < 1:
         raise Invalid(f"the frequency cap counts {cap_days} days back; use at least 1", field="cap_days")
+    if sender and channel != "email":
+        raise Invalid(f'sender "{sender}" is an email sender account, but the campaign sends by {channel}; leave '
+                      "the sender empty", field="sender")
+    if sender and (len(sender) > 40 or not sender.replace("-", "").replace("_", "").isalnum()):
+        raise Invalid(f'sender "{sender}" is not a sender name from [channels.email.senders]', field="sender")
 
 
 def get_campaign(session: Session, campaign_id: int) -> Campaign:

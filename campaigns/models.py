@@ -74,6 +74,8 @@ class Campaign(Base):
     list_id: Mapped[int | None] = mapped_column(ForeignKey("lists.id"), nullable=True)  # None = all contacts
     status: Mapped[str] = mapped_column(String(20), default="draft")
     guarantee: Mapped[str] = mapped_column(String(20), default="at_most_once")
+    # Email only: the sender account, a name from [channels.email.senders]; None = [channels.email] itself.
+    sender: Mapped[str | None] = mapped_column(String(40), nullable=True)
     # Holdout and A/B (campaigns/holdout.py, campaigns/ab_test.py): the share of the audience held out
     # to measure what the campaign caused; the share that tests the variants first (0 = every recipient
     # gets a variant at once); the metric that picks the winner, and after how many hours (None = by hand).

@@ -39,19 +39,25 @@ def send_campaign_now(session: Session, campaign_id: int, *, config: Config, now
     ChannelUnavailable for a channel URL that cannot be used, and what send_campaign raises.
     """
     campaign = get_campaign(session, campaign_id)
-    description, dry_run = describe_channel(config, campaign.channel)
+    description, dry_run = describe_channel(config, campaign.channel, sender=campaign.sender)
     return send_campaign(session, campaign_id, now=now, channel_description=description, dry_run=dry_run,
                          approval_required=config.approval_required, user_id=user_id,
                          cap=FrequencyCap(config.cap_messages, config.cap_days),
                          timing=send_now_timing(campaign, ScheduleDefaults.from_config(config)))
 
 
-def describe_channel(config: Config, channel_name: str) -> tuple[str, bool]:
+def describe_channel(config: Config, channel_name: str, *, sender: str | None = None) -> tuple[str, bool]:
     """The configured channel's describe() (secrets masked) and whether it is a dry run (log://).
 
+    `sender` names an email sender account ([channels.email.senders.NAME]) instead of the default.
     Opens the channel only to describe it; the senders open their own to send. Raises ChannelUnavailable.
     """
     settings = config.channels[channel_name]
+    if sender and channel_name == "email":
+        if sender not in config.email.senders:
+            raise ChannelUnavailable(f'nothing was sent: the campaign\'s sender "{sender}" is not configured; add '
+                                     f"[channels.email.senders.{sender}] to config.toml or choose another sender")
+        settings = config.email.senders[sender]
     try:
         channel = open_channel(str(settings.url), from_address=settings.from_address, setting=channel_name)
     except ChannelConfigError as exc:
@@ -68,6 +74,8 @@ def open_configured_channels(config: Config) -> dict[str, Channel]:
     try:
         for name, channel in config.channels.items():
             opened[name] = open_channel(str(channel.url), from_address=channel.from_address)
+        for name, channel in config.email.senders.items():  # "email:NAME", as dispatch.group_by_channel keys them
+            opened[f"email:{name}"] = open_channel(str(channel.url), from_address=channel.from_address)
     except Exception:
         for channel in opened.values():
             channel.close()
@@ -92,6 +100,7 @@ def make_dispatcher(config: Config, database: Database, channels: dict[str, Chan
         currency=config.currency,
         tracking=config.tracking,
         breaker=BreakerSettings(config.breaker_failures, config.breaker_cooldown_seconds),
+        unsubscribe_mailbox=config.email.unsubscribe_mailbox,
     )
 
 

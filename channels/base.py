@@ -39,6 +39,7 @@ class Outgoing:
     html: str = ""
     headers: Mapping[str, str] = field(default_factory=dict)  # email only: List-Unsubscribe, Message-ID…
     status_callback_url: str = ""  # where the provider should report delivery for this message
+    sender: str = ""  # email: the named sender account ([channels.email.senders.NAME]); "" = the default
 
 
 @dataclass(frozen=True)

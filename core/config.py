@@ -506,7 +506,7 @@ def _email_config(v: Any, *, price: Decimal) -> EmailConfig:
     default_url, default_from = v("channels.email", "url"), v("channels.email", "from_address")
     senders = {
         # A sender without its own url sends through the default account with its own From.
-        name: ChannelConfig(f"email:{name}", Secret(table.get("url") or default_url),
+        name: ChannelConfig(f"email:{name}", Secret(table.get("url") or _without_from(default_url)),
                             from_address=table.get("from_address") or default_from, price=price,
                             label=table.get("label") or name)
         for name, table in v("channels.email", "senders").items()
@@ -522,3 +522,10 @@ def _email_config(v: Any, *, price: Decimal) -> EmailConfig:
         mailbox_url=Secret(v("bounces", "mailbox_url")),
         mailbox_minutes=v("bounces", "mailbox_minutes"),
     )
+
+
+def _without_from(url: str) -> str:
+    """A channel URL without its from= option, so a sender's own from_address applies."""
+    base, sep, query = url.partition("?")
+    kept = [pair for pair in query.split("&") if pair and not pair.startswith("from=")]
+    return base + ("?" + "&".join(kept) if kept else "")
