@@ -7,6 +7,7 @@ from typing import Any
 from flask import current_app
 
 import campaigns
+from core.errors import Invalid
 from web.api import (
     api_user,
     bp,
@@ -15,11 +16,13 @@ from web.api import (
     json_body,
     now,
     optional_int,
+    optional_str,
     reject_unknown,
     required_str,
     token_required,
 )
 from web.db import get_session
+from web.senders import checked_sender
 
 
 def campaign_json(campaign: campaigns.Campaign) -> dict[str, Any]:
@@ -32,6 +35,15 @@ def campaign_json(campaign: campaigns.Campaign) -> dict[str, Any]:
         "list_id": campaign.list_id,
         "status": campaign.status,
         "guarantee": campaign.guarantee,
+        "sender": campaign.sender,
+        "segment_id": campaign.segment_id,
+        "operational": campaign.operational,
+        "ignore_caps": campaign.ignore_caps,
+        "cap_messages": campaign.cap_messages,
+        "cap_days": campaign.cap_days,
+        "fallback_of_id": campaign.fallback_of_id,
+        "approved_by": campaign.approved_by,
+        "approved_at": iso(campaign.approved_at),
         "created_by": campaign.created_by,
         "created_at": iso(campaign.created_at),
         "updated_at": iso(campaign.updated_at),
@@ -61,8 +73,25 @@ def list_campaigns():
 @token_required("write")
 def create_campaign():
     data = json_body()
-    reject_unknown(data, ("name", "channel", "template_id", "list_id"))
-    campaign = campaigns.create_campaign(
+    reject_unknown(data, ("name", "channel", "template_id", "list_id", "kind", "segment_id", "operational",
+                          "ignore_caps", "cap_messages", "cap_days", "sender"))
+    kind = optional_str(data, "kind", "broadcast")
+    if kind not in ("broadcast", "event_notice"):
+        raise Invalid(f'kind "{kind}" is not known here; use broadcast or event_notice (schedules: '
+                      "/campaigns/{id}/schedule)", field="kind")
+    options = {key: optional_int(data, key) for key in ("segment_id", "cap_messages", "cap_days")}
+    for key in ("operational", "ignore_caps"):
+        if not isinstance(data.get(key, False), bool):
+            raise Invalid(f"{key} must be true or false", field=key)
+    options["operational"] = data.get("operational", False)
+    if kind == "broadcast":
+        options["ignore_caps"] = data.get("ignore_caps", False)
+    else:  # notices ignore frequency caps whatever they say
+        options.pop("cap_messages")
+        options.pop("cap_days")
+    sender = checked_sender(current_app.extensions["herald.config"], optional_str(data, "sender"))
+    make = campaigns.create_event_notice if kind == "event_notice" else campaigns.create_campaign
+    campaign = make(
         get_session(),
         name=required_str(data, "name"),
         channel=required_str(data, "channel"),
@@ -70,7 +99,10 @@ def create_campaign():
         list_id=optional_int(data, "list_id"),
         created_by=api_user().id,
         now=now(),
+        **options,
     )
+    if sender:  # checked above, so this cannot refuse a campaign that now exists
+        campaign = campaigns.update_campaign(get_session(), campaign.id, now=now(), sender=sender)
     return campaign_json(campaign), 201
 
 
@@ -84,7 +116,7 @@ def get_campaign(campaign_id: int):
 @token_required("write")
 def send_campaign(campaign_id: int):
     """Start sending now: 202 with the run; the sender delivers in the background. 409 if it was sent."""
-    run = campaigns.send_campaign_now(get_session(), campaign_id, config=config(), now=now())
+    run = campaigns.send_campaign_now(get_session(), campaign_id, config=config(), now=now(), user_id=api_user().id)
     wake = current_app.extensions.get("herald.wake")
     if wake is not None:
         wake()  # the sender would find the messages on its next poll anyway; this saves the wait

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from audiences import BULK_ACTIONS, CUSTOM_FIELD_TYPES, LIFECYCLE_STAGES, VALUE_TIERS
 from web.api import MAX_PER_PAGE, bp, config
 
 JSON = "application/json"
@@ -41,6 +42,8 @@ INTEGER = {"type": "integer"}
 BOOLEAN = {"type": "boolean"}
 TIMESTAMP = {"type": "string", "format": "date-time"}
 CHANNEL = {"type": "string", "enum": ["email", "sms"]}
+SENDER = nullable("string", description="email only: a sender name from [channels.email.senders]; null or "
+                                        "empty: the default sender of [channels.email]")
 PARTS = {
     "subject": {"type": "string", "description": "email: the subject line (Jinja)"},
     "html": {"type": "string", "description": "email: the HTML part (Jinja)"},
@@ -124,21 +127,84 @@ SCHEMAS: dict[str, Any] = {
         "locale": nullable("string"),
         "time_zone": nullable("string", description="IANA time zone"),
         "birthday": nullable("string", format="date"),
-        "attributes": {"type": "object", "description": "custom attributes"},
+        "region": {"type": "string", "description": "province, state or city"},
+        "owner_id": nullable("integer", description="the Herald user who looks after the contact"),
+        "lifecycle_stage": nullable("string", enum=[*LIFECYCLE_STAGES, None]),
+        "value_tier": nullable("string", enum=[*VALUE_TIERS, None]),
+        "source": STRING,
+        "notes": STRING,
+        "rfm": obj({"recency": nullable("integer"), "frequency": nullable("integer"), "monetary": nullable("integer"),
+                    "updated_at": nullable("string", format="date-time")},
+                   description="RFM quintile scores 1-5, computed from conversions by a scheduled job (read-only)"),
+        "attributes": {"type": "object", "description": "custom attributes; defined custom fields hold typed values "
+                       "(number, boolean, date as YYYY-MM-DD, choice)"},
+        "tags": {"type": "array", "items": STRING},
+        "dates": {"type": "array", "items": ref("ContactDate")},
         "created_at": TIMESTAMP,
         "updated_at": TIMESTAMP,
     }),
+    "ContactDate": obj({"id": INTEGER, "kind": {"type": "string", "description": "e.g. company_anniversary, "
+                        "contract_renewal, membership"}, "date": {"type": "string", "format": "date"}, "note": STRING}),
+    "ContactDateInput": obj({"kind": STRING, "date": {"type": "string", "format": "date"}, "note": STRING},
+                            required=("kind", "date")),
     "ContactInput": obj(
         {
             **{name: STRING for name in ("external_id", "email", "phone", "first_name", "last_name", "name",
                                          "company", "country", "locale", "time_zone")},
             "birthday": {"type": "string", "format": "date"},
-            "attributes": {"type": "object"},
+            **{name: STRING for name in ("region", "lifecycle_stage", "value_tier", "source", "notes")},
+            "owner_id": nullable("integer", description="a Herald user's id"),
+            "attributes": {"type": "object", "description": "custom values; those of a defined custom field are "
+                           "checked against its type (422 naming the field otherwise)"},
+            "tags": {"type": "array", "items": STRING},
+            "dates": {"type": "array", "items": ref("ContactDateInput")},
         },
         required=(),
         description="At least an email or a phone. Phones without a country code use [app] default_region; "
-        "`name` is split into first and last name unless those are given.",
+        "`name` is split into first and last name unless those are given. In a PATCH only the fields sent "
+        "change: null or \"\" clears a field, attributes merge (null removes a key), tags and dates replace "
+        "the whole set.",
     ),
+    "ContactSelection": obj(
+        {"search": STRING, "list_id": INTEGER, "tag": STRING,
+         "owner_id": {"type": "integer", "description": "0: contacts with no owner"},
+         "segment_id": INTEGER, "contact_ids": {"type": "array", "items": INTEGER}},
+        required=(), description="Which contacts: every part given must hold. Empty means every contact.",
+    ),
+    "BulkAction": obj(
+        {"action": {"type": "string", "enum": list(BULK_ACTIONS)},
+         "selection": ref("ContactSelection"),
+         "tag": {"type": "string", "description": "add_tag, remove_tag"},
+         "list_id": {"type": "integer", "description": "add_to_list, remove_from_list"},
+         "owner_id": nullable("integer", description="assign_owner; null for nobody"),
+         "expected_count": {"type": "integer", "description": "delete: the number of contacts the user confirmed; "
+                            "409 when the selection holds another number now"}},
+        required=("action",),
+    ),
+    "BulkResult": obj({"action": STRING, "changed": {"type": "integer", "description": "contacts changed"}}),
+    "CustomField": obj({"id": INTEGER, "key": STRING, "label": STRING,
+                        "type": {"type": "string", "enum": list(CUSTOM_FIELD_TYPES)},
+                        "choices": {"type": "array", "items": STRING}, "created_at": TIMESTAMP}),
+    "CustomFieldInput": obj(
+        {"key": {"type": "string", "description": "lowercase letters, digits and _; fixed once created"},
+         "label": STRING, "type": {"type": "string", "enum": list(CUSTOM_FIELD_TYPES)},
+         "choices": {"type": "array", "items": STRING, "description": "a choice field's values"}},
+        required=("key", "type"), description="In a PATCH: label, type and choices only.",
+    ),
+    "Suppression": obj({"id": INTEGER, "channel": CHANNEL, "address": STRING, "reason": STRING, "source": STRING,
+                        "created_at": TIMESTAMP}),
+    "SuppressionPage": obj({"items": {"type": "array", "items": ref("Suppression")}, "total": INTEGER,
+                            "page": INTEGER, "per_page": INTEGER}),
+    "SuppressionInput": obj(
+        {"addresses": {"type": "array", "items": STRING},
+         "channel": {"type": "string", "enum": ["email", "sms"],
+                     "description": "default: email for addresses with an @, else sms"},
+         "reason": STRING},
+        required=("addresses",),
+    ),
+    "SuppressionReport": obj({"added": INTEGER, "already": INTEGER,
+                              "rejected": {"type": "array", "items": STRING,
+                                           "description": "one sentence per address not understood"}}),
     "ContactPage": obj({
         "items": {"type": "array", "items": ref("Contact")},
         "total": INTEGER,
@@ -257,6 +323,7 @@ SCHEMAS: dict[str, Any] = {
         "list_id": nullable("integer", description="null: all contacts"),
         "status": STRING,
         "guarantee": {"type": "string", "enum": ["at_most_once", "at_least_once"]},
+        "sender": SENDER,
         "segment_id": nullable("integer", description="a saved segment narrowing the audience on the day it sends"),
         "operational": BOOLEAN,
         "ignore_caps": BOOLEAN,
@@ -278,14 +345,14 @@ SCHEMAS: dict[str, Any] = {
          "operational": {"type": "boolean", "description": "also send to addresses on the suppression list"},
          "ignore_caps": BOOLEAN,
          "cap_messages": nullable("integer", description="this campaign's frequency cap; 0 = none"),
-         "cap_days": nullable("integer")},
+         "cap_days": nullable("integer"), "sender": SENDER},
         required=("name", "channel", "template_id"),
     ),
     # ---- lifecycle and controls (web/api/campaign_controls.py, campaigns/states.py)
     "CampaignUpdate": obj(
         {"name": STRING, "template_id": INTEGER, "list_id": nullable("integer"), "segment_id": nullable("integer"),
          "operational": BOOLEAN, "ignore_caps": BOOLEAN, "cap_messages": nullable("integer"),
-         "cap_days": nullable("integer")},
+         "cap_days": nullable("integer"), "sender": SENDER},
         required=(), description="any of the fields; only a draft can change",
     ),
     "CommentInput": obj({"comment": STRING}, required=(),
@@ -475,6 +542,9 @@ PATHS: dict[str, dict[str, Any]] = {
             parameters=[
                 query("search", STRING, "matches name, email or phone"),
                 query("list_id", INTEGER, "only the members of this list"),
+                query("tag", STRING, "only contacts with this tag"),
+                query("owner_id", INTEGER, "only contacts of this owner; 0 for contacts with no owner"),
+                query("segment_id", INTEGER, "only contacts matching this saved segment today"),
                 query("page", {"type": "integer", "minimum": 1, "default": 1}, "page number, from 1"),
                 query("per_page", {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": 50},
                       f"contacts per page, at most {MAX_PER_PAGE}"),
@@ -489,6 +559,55 @@ PATHS: dict[str, dict[str, Any]] = {
         "parameters": [CONTACT_ID],
         "get": operation("getContact", "One contact", {"200": answer("the contact", ref("Contact"))},
                          tag="contacts", found=True),
+        "patch": operation("updateContact", "Change a contact: only the fields sent change",
+                           {"200": answer("the contact as it is now", ref("Contact"))}, tag="contacts", write=True,
+                           found=True, request=body("ContactInput")),
+        "delete": operation("deleteContact", "Delete a contact with its lists, tags, dates, consents and messages",
+                            {"204": answer("deleted")}, tag="contacts", write=True, found=True),
+    },
+    "/contacts/bulk": {
+        "post": operation(
+            "bulkContacts", "One action on many contacts: add/remove a tag or a list, assign an owner, delete",
+            {"200": answer("how many contacts changed", ref("BulkResult")),
+             "409": error("delete: the selection no longer holds expected_count contacts; nothing was deleted")},
+            tag="contacts", write=True, found=True, request=body("BulkAction"),
+        ),
+    },
+    "/custom-fields": {
+        "get": operation("listCustomFields", "The custom field definitions",
+                         {"200": answer("every definition", items("CustomField"))}, tag="contacts"),
+        "post": operation("createCustomField", "Define a custom field",
+                          {"201": answer("the new definition", ref("CustomField"))}, tag="contacts", write=True,
+                          request=body("CustomFieldInput")),
+    },
+    "/custom-fields/{field_id}": {
+        "parameters": [path_id("field_id", "custom field")],
+        "patch": operation("updateCustomField", "Change a custom field's label, type or choices",
+                           {"200": answer("the definition", ref("CustomField"))}, tag="contacts", write=True,
+                           found=True, request=body("CustomFieldInput")),
+        "delete": operation("deleteCustomField", "Delete a definition; contacts keep the values as free attributes",
+                            {"204": answer("deleted")}, tag="contacts", write=True, found=True),
+    },
+    "/suppressions": {
+        "get": operation(
+            "listSuppressions", "The global suppression list, newest first",
+            {"200": answer("a page of the list", ref("SuppressionPage"))}, tag="contacts",
+            parameters=[query("channel", CHANNEL, "only this channel"),
+                        query("search", STRING, "part of an address"),
+                        query("page", {"type": "integer", "minimum": 1, "default": 1}, "page number, from 1"),
+                        query("per_page", {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": 50},
+                              f"addresses per page, at most {MAX_PER_PAGE}")],
+        ),
+        "post": operation("addSuppressions", "Put addresses on the suppression list (no campaign but an "
+                          "operational one messages them)",
+                          {"200": answer("added, already listed, and refused with the reason",
+                                         ref("SuppressionReport"))}, tag="contacts", write=True,
+                          request=body("SuppressionInput")),
+    },
+    "/suppressions/{suppression_id}": {
+        "parameters": [path_id("suppression_id", "suppression")],
+        "delete": operation("removeSuppression", "Take an address off the suppression list",
+                            {"204": answer("removed")}, tag="contacts", write=True, found=True),
     },
     "/contacts/import": {
         "post": operation(

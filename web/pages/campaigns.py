@@ -13,15 +13,21 @@ from campaigns import (
     campaign_status,
     campaign_statuses,
     create_campaign,
+    create_event_notice,
     get_campaign,
     get_template,
     list_campaigns,
     list_templates,
     send_campaign_now,
+    set_campaign_schedule,
+    update_campaign,
 )
 from core.errors import Invalid
 from web.db import get_session
+from web.pages.campaign_controls import control_fields, control_options, controls_context, segment_options
+from web.pages.campaign_schedule import schedule_context, schedule_fields, schedule_form_context, schedule_from_form
 from web.pages.context import all_status_labels, channel_info, config, now
+from web.senders import checked_sender, sender_options
 
 bp = Blueprint("campaigns", __name__)
 
@@ -45,16 +51,27 @@ def new():
         "channel": request.values.get("channel", "sms"),
         "template_id": request.values.get("template", request.form.get("template_id", "")),
         "list_id": request.values.get("list_id", ""),
+        "sender": request.values.get("sender", ""),
+        **control_fields(request.values),
+        **schedule_fields(request.values),
     }
     errors: dict[str, str] = {}
     if request.method == "POST":
         try:
-            made = create_campaign(
+            schedule = schedule_from_form(form)  # checked first: a bad schedule creates nothing
+            # SMS has no sender accounts: a choice left over from switching channels is dropped, not refused.
+            sender = checked_sender(config(), form["sender"]) if form["channel"] == "email" else None
+            make = create_event_notice if form["kind"] == "event_notice" else create_campaign
+            made = make(
                 db_session, name=form["name"], channel=form["channel"], template_id=_int(form["template_id"],
                                                                                           "template_id"),
                 list_id=_int(form["list_id"], "list_id") if form["list_id"] else None,
-                created_by=current_user.id, now=now(),
+                created_by=current_user.id, now=now(), **control_options(form),
             )
+            if sender:
+                update_campaign(db_session, made.id, sender=sender, now=now())
+            if schedule is not None:
+                set_campaign_schedule(db_session, made.id, schedule, now=now())
         except Invalid as exc:
             errors[exc.field or "name"] = exc.message
         else:
@@ -65,7 +82,10 @@ def new():
                                               count=format_decimal(members)))
                          for contact_list, members in list_lists(db_session)]
     return render_template("campaigns/form.html", form=form, errors=errors, templates=list_templates(db_session),
-                           audience_options=audience_options, channels=CHANNELS), (422 if errors else 200)
+                           audience_options=audience_options, channels=CHANNELS,
+                           segment_options=segment_options(db_session), sender_options=sender_options(config()),
+                           cap_default=(config().cap_messages, config().cap_days),
+                           **schedule_form_context(form)), (422 if errors else 200)
 
 
 @bp.get("/campaigns/<int:campaign_id>")
@@ -78,14 +98,14 @@ def detail(campaign_id: int):
         template=get_template(db_session, campaign.template_id),
         audience_list=get_list(db_session, campaign.list_id) if campaign.list_id else None,
         audience=audience, channel=channel_info(campaign.channel),
-        status_labels=all_status_labels(),
+        status_labels=all_status_labels(), **controls_context(campaign), **schedule_context(campaign),
     )
 
 
 @bp.post("/campaigns/<int:campaign_id>/send")
 def send(campaign_id: int):
     try:
-        run = send_campaign_now(get_session(), campaign_id, config=config(), now=now())
+        run = send_campaign_now(get_session(), campaign_id, config=config(), now=now(), user_id=current_user.id)
     except ChannelUnavailable as exc:
         flash(_("The channel cannot be opened, so nothing was sent: %(error)s", error=exc.message), "error")
         return redirect(url_for("campaigns.detail", campaign_id=campaign_id), 303)
