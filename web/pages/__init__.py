@@ -12,10 +12,26 @@ from werkzeug.exceptions import NotFound
 
 from web.auth import protect
 from web.errors import wants_json
-from web.pages import audiences, campaigns, dashboard, inbox, reports, settings, templates, users
+from web.pages import (
+    audiences,
+    campaign_controls,
+    campaign_schedule,
+    campaign_tracking,
+    campaigns,
+    contact_settings,
+    conversions,
+    dashboard,
+    inbox,
+    reports,
+    settings,
+    templates,
+    topics,
+    users,
+)
 from web.pages.context import page_helpers
 
-PAGES = (dashboard, audiences, templates, campaigns, inbox, reports, settings)
+PAGES = (dashboard, audiences, templates, campaigns, campaign_controls, campaign_schedule, inbox, reports, settings,
+         contact_settings, conversions, campaign_tracking, topics)
 
 # Guards are attached once, at import: a blueprint cannot take new hooks after its first registration,
 # and tests register the same blueprints on many apps.

@@ -67,11 +67,13 @@ def status_label(status: str) -> str:
 def all_status_labels() -> dict[str, str]:
     return {
         "draft": _("Draft"),
+        "pending_approval": _("Waiting for approval"),
         "scheduled": _("Scheduled"),
         "running": _("Sending"),
         "paused": _("Paused"),
         "completed": _("Completed"),
         "cancelled": _("Cancelled"),
+        "missed": _("Missed"),
         "pending": _("Pending"),
         "sending": _("In progress"),
         "sent": _("Sent"),
@@ -79,6 +81,7 @@ def all_status_labels() -> dict[str, str]:
         "failed": _("Failed"),
         "unknown": _("Unknown"),
         "suppressed": _("Suppressed"),
+        "capped": _("Capped"),
         "subscribed": _("Subscribed"),
         "unsubscribed": _("Unsubscribed"),
         "bounced": _("Bounced"),
