@@ -201,4 +201,15 @@ def iso(value: datetime | date | None) -> str | None:
 
 
 # Routes register themselves on `bp` when their modules are imported.
-from web.api import campaign_controls, campaigns, contacts, conversions, lists, openapi, schedules, segments, templates  # noqa: E402, F401
+from web.api import (  # noqa: E402, F401
+    campaign_controls,
+    campaigns,
+    contact_settings,
+    contacts,
+    conversions,
+    lists,
+    openapi,
+    schedules,
+    segments,
+    templates,
+)
