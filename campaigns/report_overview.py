@@ -1,0 +1,219 @@
+"""The overview report: every campaign that started in a period, by channel, by kind and by month, and
+the retention view — dormant contacts the campaigns brought back.
+
+Four GROUP BYs over all the period's campaigns at once (messages, person clicks, attributed
+conversions, fixed costs) and one for retention, whatever the number of campaigns; money is
+summed in SQL as NUMERIC and converted to the workspace currency here, like the campaign report.
+
+Dormant, for the retention view, is judged from purchases, not from the contact's stage today (a
+contact brought back is no longer dormant): a recipient who had bought nothing in the DORMANT_DAYS
+before the campaign started. Reactivated: such a recipient with a conversion attributed to the campaign.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import and_, case, exists, false, func, literal, select
+from sqlalchemy.orm import Session
+
+from campaigns.models import Campaign, CampaignCost, Conversion, Message, MessageEvent, Run
+from campaigns.report_campaign import money, ratio
+
+DORMANT_DAYS = 180
+
+
+@dataclass
+class Line:
+    """One campaign, or a group of them (a channel, a kind, a month)."""
+
+    key: str
+    campaigns: int = 0
+    audience: int = 0
+    sent: int = 0
+    delivered: int = 0
+    clicked: int = 0
+    conversions: int = 0
+    revenue: Decimal = Decimal(0)
+    cost: Decimal = Decimal(0)
+
+    def add(self, other: Line) -> None:
+        self.campaigns += other.campaigns
+        for name in ("audience", "sent", "delivered", "clicked", "conversions", "revenue", "cost"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    @property
+    def roi(self) -> Decimal | None:
+        return ratio(self.revenue - self.cost, self.cost)
+
+    def row(self) -> list[Any]:
+        return [self.key, self.campaigns, self.audience, self.sent, self.delivered, self.clicked, self.conversions,
+                money(self.revenue), money(self.cost), "" if self.roi is None else str(self.roi)]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "campaigns": self.campaigns, "audience": self.audience, "sent": self.sent,
+                "delivered": self.delivered, "clicked": self.clicked, "conversions": self.conversions,
+                "revenue": money(self.revenue), "cost": money(self.cost),
+                "roi": None if self.roi is None else str(self.roi)}
+
+
+LINE_COLUMNS = ["Campaigns", "Audience", "Sent", "Delivered", "Clicked", "Conversions", "Revenue", "Cost", "ROI"]
+
+
+@dataclass(frozen=True)
+class CampaignLine:
+    campaign_id: int
+    name: str
+    channel: str
+    kind: str
+    status: str
+    started_at: datetime
+    figures: Line
+    dormant_sent: int
+    reactivated: int
+
+
+@dataclass
+class OverviewReport:
+    start: datetime
+    end: datetime
+    currency: str
+    campaigns: list[CampaignLine]
+    total: Line
+    by_channel: list[Line]
+    by_kind: list[Line]
+    by_month: list[Line]
+    unconverted: dict[str, Decimal] = field(default_factory=dict)
+
+    @property
+    def dormant_sent(self) -> int:
+        return sum(c.dormant_sent for c in self.campaigns)
+
+    @property
+    def reactivated(self) -> int:
+        return sum(c.reactivated for c in self.campaigns)
+
+    def tables(self) -> list[tuple[str, str, list[str], list[list[Any]]]]:
+        campaigns = [[c.name, c.channel, c.kind, c.status, c.started_at.date().isoformat(), *c.figures.row()[2:]]
+                     for c in self.campaigns]
+        retention = [[c.name, c.dormant_sent, c.reactivated, str(ratio(c.reactivated, c.dormant_sent) or "")]
+                     for c in self.campaigns if c.dormant_sent]
+        return [
+            ("campaigns", "Campaigns", ["Campaign", "Channel", "Kind", "Status", "Started", *LINE_COLUMNS[1:]],
+             campaigns),
+            ("channels", "By channel", ["Channel", *LINE_COLUMNS], [line.row() for line in self.by_channel]),
+            ("kinds", "By kind", ["Kind", *LINE_COLUMNS], [line.row() for line in self.by_kind]),
+            ("months", "By month", ["Month", *LINE_COLUMNS], [line.row() for line in self.by_month]),
+            ("retention", "Dormant contacts reactivated",
+             ["Campaign", "Dormant contacts sent to", "Dormant contacts reactivated", "Reactivation rate"], retention),
+        ]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "start": self.start.isoformat(), "end": self.end.isoformat(), "currency": self.currency,
+            "total": self.total.to_dict(), "dormant_days": DORMANT_DAYS, "dormant_sent": self.dormant_sent,
+            "reactivated": self.reactivated,
+            "campaigns": [{"campaign_id": c.campaign_id, "name": c.name, "channel": c.channel, "kind": c.kind,
+                           "status": c.status, "started_at": c.started_at.isoformat(), **c.figures.to_dict(),
+                           "dormant_sent": c.dormant_sent, "reactivated": c.reactivated} for c in self.campaigns],
+            "by_channel": [line.to_dict() for line in self.by_channel],
+            "by_kind": [line.to_dict() for line in self.by_kind],
+            "by_month": [line.to_dict() for line in self.by_month],
+            "unconverted_costs": {c: str(a) for c, a in self.unconverted.items()},
+        }
+
+
+def _convert(amount: Decimal, currency: str | None, base: str, rates: Mapping[str, Decimal]) -> Decimal | None:
+    code = (currency or base).upper()
+    return amount if code == base.upper() else (amount * rates[code] if code in rates else None)
+
+
+def overview_report(session: Session, *, start: datetime, end: datetime, currency: str,
+                    rates: Mapping[str, Decimal] | None = None) -> OverviewReport:
+    """Campaigns whose first run started in [start, end), newest first, with their totals and groupings."""
+    rates = {k.upper(): Decimal(v) for k, v in (rates or {}).items()}
+    started = func.min(Run.started_at)
+    found = session.execute(
+        select(Campaign.id, Campaign.name, Campaign.channel, Campaign.kind, Campaign.status, started)
+        .join(Run, Run.campaign_id == Campaign.id)
+        .group_by(Campaign.id, Campaign.name, Campaign.channel, Campaign.kind, Campaign.status)
+        .having(and_(started >= start, started < end))
+        .order_by(started.desc(), Campaign.id.desc())).all()
+    ids = [row[0] for row in found]
+    lines = {cid: Line(name, campaigns=1) for cid, name, *_ in found}
+    unconverted: dict[str, Decimal] = defaultdict(Decimal)
+
+    def add_cost(cid: int, amount: Decimal, cur: str | None) -> None:
+        as_base = _convert(amount, cur, currency, rates)
+        if as_base is None:
+            unconverted[(cur or "").upper()] += amount
+        else:
+            lines[cid].cost += as_base
+
+    if ids:
+        for cid, status, cur, n, sent, cost in session.execute(
+                select(Message.campaign_id, Message.status, Message.currency, func.count(), func.count(Message.sent_at),
+                       func.sum(Message.cost))
+                .where(Message.campaign_id.in_(ids)).group_by(Message.campaign_id, Message.status, Message.currency)):
+            line = lines[cid]
+            line.audience += n
+            line.sent += sent
+            line.delivered += n if status == "delivered" else 0
+            if cost is not None:
+                add_cost(cid, Decimal(cost), cur)
+        person = ~func.coalesce(MessageEvent.detail["machine"].as_boolean(), false())
+        for cid, n in session.execute(
+                select(Message.campaign_id, func.count(func.distinct(MessageEvent.message_id)))
+                .join(Message, Message.id == MessageEvent.message_id)
+                .where(Message.campaign_id.in_(ids), MessageEvent.type == "clicked", person)
+                .group_by(Message.campaign_id)):
+            lines[cid].clicked = n
+        for cid, n, revenue in session.execute(
+                select(Conversion.campaign_id, func.count(), func.sum(Conversion.amount_base))
+                .where(Conversion.campaign_id.in_(ids)).group_by(Conversion.campaign_id)):
+            lines[cid].conversions, lines[cid].revenue = n, Decimal(revenue or 0)
+        for cid, cur, amount in session.execute(
+                select(CampaignCost.campaign_id, CampaignCost.currency, func.sum(CampaignCost.amount))
+                .where(CampaignCost.campaign_id.in_(ids)).group_by(CampaignCost.campaign_id, CampaignCost.currency)):
+            add_cost(cid, Decimal(amount), cur)
+    retention = _retention(session, {row[0]: row[5] for row in found})
+
+    campaigns = [CampaignLine(cid, name, channel, kind, status, at, lines[cid], *retention.get(cid, (0, 0)))
+                 for cid, name, channel, kind, status, at in found]
+    total = Line("All")
+    groups: dict[str, dict[str, Line]] = {"channel": {}, "kind": {}, "month": {}}
+    for c in campaigns:
+        total.add(c.figures)
+        for name, key in (("channel", c.channel), ("kind", c.kind), ("month", c.started_at.strftime("%Y-%m"))):
+            groups[name].setdefault(key, Line(key)).add(c.figures)
+    return OverviewReport(start, end, currency, campaigns, total,
+                          *[[g[k] for k in sorted(g)] for g in groups.values()], unconverted=dict(unconverted))
+
+
+def _retention(session: Session, started: Mapping[int, datetime]) -> dict[int, tuple[int, int]]:
+    """{campaign id: (dormant recipients sent to, of them with a conversion attributed to the campaign)}.
+
+    One query for all campaigns: each campaign's reference time is a bound value (a CASE on the campaign
+    id), so no date arithmetic runs in SQL. The anti-join on earlier purchases uses ix_conversions_contact_time.
+    """
+    if not started:
+        return {}
+    since = case(*((Message.campaign_id == cid, literal(at - timedelta(days=DORMANT_DAYS), Run.started_at.type))
+                   for cid, at in started.items()))
+    until = case(*((Message.campaign_id == cid, literal(at, Run.started_at.type)) for cid, at in started.items()))
+    earlier = Conversion.__table__.alias("earlier")
+    bought_before = exists().where(earlier.c.contact_id == Message.contact_id, earlier.c.occurred_at >= since,
+                                   earlier.c.occurred_at < until)
+    brought_back = exists().where(Conversion.contact_id == Message.contact_id,
+                                  Conversion.campaign_id == Message.campaign_id)
+    rows = session.execute(
+        select(Message.campaign_id, func.count(func.distinct(Message.contact_id)),
+               func.count(func.distinct(case((brought_back, Message.contact_id)))))
+        .where(Message.campaign_id.in_(list(started)), Message.sent_at.is_not(None), ~bought_before)
+        .group_by(Message.campaign_id))
+    return {cid: (dormant, back) for cid, dormant, back in rows}
