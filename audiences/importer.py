@@ -13,7 +13,6 @@ the mode: "update" overwrites the contact with the row's non-empty cells, "skip"
 from __future__ import annotations
 
 import csv
-import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -23,14 +22,15 @@ from typing import Any, BinaryIO, TextIO
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from audiences import queries
-from audiences.contacts import check_region, clean_fields, require_address
-from audiences.custom_fields import AttributeValidator, attribute_validator
+from audiences import import_sql
+from audiences.contacts import check_region
+from audiences.custom_fields import list_custom_fields
 from audiences.import_files import Unreadable, open_import_file
-from audiences.import_mapping import ColumnPlan, plan_columns
+from audiences.import_mapping import plan_columns
+from audiences.import_rows import PARALLEL_AFTER, Bad, GoodRow, RowCheck, check_rows, worker_count
 from audiences.lists import find_or_add_list
 from audiences.models import CONTACT_FIELDS, Contact, ContactTag
-from audiences.tags import check_tag_name, find_or_add_tag
+from audiences.tags import find_or_add_tag
 from core.errors import Invalid
 
 CHUNK_ROWS = 500
@@ -138,70 +138,14 @@ def neutralise(value: str) -> str:
 
 
 # ---------------------------------------------------------------- rows
-@dataclass
-class _GoodRow:
-    line: int
-    fields: dict[str, Any]
-    attributes: dict[str, Any]
-    tags: frozenset[str] = frozenset()
-
-
-# A tags cell lists names separated the way people type them in English and Chinese spreadsheets.
-_TAG_SEPARATORS = re.compile(r"[,;，；、|]")
-
-
-def _cell(cells: list[str], index: int) -> str:
-    value = cells[index].strip() if index < len(cells) else ""
-    # Excel writes ="00123" to keep leading zeros; the value is what is inside the quotes.
-    if value.startswith('="') and value.endswith('"') and len(value) >= 3:
-        value = value[2:-1].strip()
-    return value
-
-
-def _parse_row(cells: list[str], line: int, plan: ColumnPlan, region: str,
-               validate: AttributeValidator) -> _GoodRow:
-    if any("\ufffd" in cell for cell in cells):
-        raise Invalid("the row holds characters that could not be decoded — save the file as CSV UTF-8 (or choose "
-                      "its encoding, e.g. GBK) and import again")
-    errors: list[str] = []
-    fields: dict[str, Any] = {}
-    try:
-        fields = clean_fields({name: _cell(cells, i) for name, i in plan.fields.items()}, default_region=region,
-                              labels=plan.labels)
-    except Invalid as exc:
-        errors.append(exc.message)
-    # Custom fields defined in Settings are checked and stored typed (a number as a number); others as text.
-    attributes, bad = validate({name: v for name, i in plan.attributes.items() if (v := _cell(cells, i))})
-    errors += [exc.message for exc in bad]
-    tags: set[str] = set()
-    if plan.tags is not None:
-        for name in _TAG_SEPARATORS.split(_cell(cells, plan.tags)):
-            if name.strip():
-                try:
-                    tags.add(check_tag_name(name))
-                except Invalid as exc:
-                    errors.append(exc.message)
-    if errors:
-        raise Invalid("; ".join(errors))
-    if not fields.get("external_id"):
-        # With an external id the row may update a contact that has an address; checked once matched.
-        _require_address(fields, plan)
-    return _GoodRow(line=line, fields=fields, tags=frozenset(tags),
-                    attributes={k: v for k, v in attributes.items() if v is not None})
-
-
-def _require_address(fields: Mapping[str, Any], plan: ColumnPlan) -> None:
-    require_address(fields, email_label=plan.labels.get("email", "email"),
-                    phone_label=plan.labels.get("phone", "phone"))
-
-
 class _Rows:
     """The file's good rows, one at a time; blank rows are counted as skipped, bad ones rejected."""
 
-    def __init__(self, rows: Iterator[tuple[int, list[str]] | Unreadable], plan: ColumnPlan, region: str,
-                 report: ImportReport, errors: _ErrorFile, validate: AttributeValidator) -> None:
-        self._rows, self.plan, self._region, self._validate = rows, plan, region, validate
-        self._report, self._errors = report, errors
+    def __init__(self, rows: Iterator[tuple[int, list[str]] | Unreadable], check: RowCheck, report: ImportReport,
+                 errors: _ErrorFile, *, workers: int, parallel_after: int) -> None:
+        self._rows, self.check, self._report, self._errors = rows, check, report, errors
+        self._workers, self._parallel_after = workers, parallel_after
+        self._unreadable: Unreadable | None = None
 
     def reject(self, line: int, reason: str, values: dict[str, str]) -> None:
         rejected = RejectedRow(row=line, reason=reason, values=values)
@@ -211,23 +155,29 @@ class _Rows:
         self._errors.write(rejected)
 
     def values(self, cells: list[str]) -> dict[str, str]:
-        return {name: (cells[i] if i < len(cells) else "") for i, name in enumerate(self.plan.names)}
+        return {name: (cells[i] if i < len(cells) else "") for i, name in enumerate(self.check.plan.names)}
 
-    def __iter__(self) -> Iterator[tuple[_GoodRow, list[str]]]:
+    def _raw(self) -> Iterator[tuple[int, list[str]]]:
         report = self._report
         for item in self._rows:
             report.total_rows += 1
             if isinstance(item, Unreadable):
-                self.reject(item.line, item.reason, {})
+                self._unreadable = item  # reported after the rows before it, to keep the error file in order
                 return
-            line, cells = item
-            if not any(cell.strip() for cell in cells):
+            if any(cell.strip() for cell in item[1]):
+                yield item
+            else:
                 report.skipped += 1
-                continue
-            try:
-                yield _parse_row(cells, line, self.plan, self._region, self._validate), cells
-            except Invalid as exc:
-                self.reject(line, exc.message, self.values(cells))
+
+    def __iter__(self) -> Iterator[tuple[GoodRow, list[str]]]:
+        for result, cells in check_rows(self._raw(), self.check, workers=self._workers,
+                                        parallel_after=self._parallel_after):
+            if isinstance(result, Bad):
+                self.reject(result.line, result.reason, self.values(cells))
+            else:
+                yield result, cells
+        if self._unreadable is not None:
+            self.reject(self._unreadable.line, self._unreadable.reason, {})
 
 
 # ---------------------------------------------------------------- writing a chunk
@@ -277,7 +227,7 @@ class _Keys:
         return None, ""
 
 
-def _apply(record: _Record, row: _GoodRow) -> None:
+def _apply(record: _Record, row: GoodRow) -> None:
     record.tags |= row.tags
     merged = {**record.values, **row.fields}
     merged["attributes"] = {**(record.values["attributes"] or {}), **row.attributes}
@@ -300,11 +250,11 @@ class _Run:
     tag_ids: dict[str, int] = field(default_factory=dict)  # tag name -> id, found or added once per import
 
 
-def _write_chunk(run: _Run, chunk: list[tuple[_GoodRow, list[str]]]) -> None:
+def _write_chunk(run: _Run, chunk: list[tuple[GoodRow, list[str]]]) -> None:
     """Match, update and insert one chunk with a fixed number of statements, then commit."""
     session, report = run.session, run.report
     rows = [row for row, _cells in chunk]
-    existing = queries.find_contacts_by_keys(
+    existing = import_sql.find_contacts(
         session,
         external_ids={r.fields["external_id"] for r in rows if r.fields.get("external_id")},
         emails={r.fields["email"] for r in rows if r.fields.get("email")},
@@ -325,7 +275,7 @@ def _write_chunk(run: _Run, chunk: list[tuple[_GoodRow, list[str]]]) -> None:
         record, matched_by = keys.match(row.fields)
         if record is None:
             try:
-                _require_address(row.fields, run.rows.plan)
+                run.rows.check.require_address(row.fields)
             except Invalid as exc:
                 run.rows.reject(row.line, exc.message, run.rows.values(cells))
                 continue
@@ -358,15 +308,9 @@ def _write_chunk(run: _Run, chunk: list[tuple[_GoodRow, list[str]]]) -> None:
         # ORM bulk UPDATE by primary key: one executemany for the chunk (every dict has the same keys).
         # It also refreshes copies of these contacts the caller holds in this session.
         session.execute(update(Contact), [{"id": r.id, **r.values, "updated_at": run.now} for r in changed])
-    # Every new record came from a good row, so all new ids go on the list: no need to pair ids with
-    # rows. (Asking for that pairing, sort_by_parameter_order, makes SQLite insert row by row.)
     new_ids: list[int] = []
     if new:
-        # Core, not ORM, insert: the ORM leaves out None values, which splits rows with different empty
-        # fields into separate statements; the table's columns still apply their types (JSON, UTC).
-        returned = session.execute(
-            insert(_CONTACTS).returning(_CONTACTS.c.id, *(getattr(_CONTACTS.c, k) for k in _KEYS)),
-            [{**r.values, "created_at": run.now, "updated_at": run.now} for r in new])
+        returned = import_sql.insert_contacts(session, [r.values for r in new], now=run.now)
         # Two new contacts of one chunk never share a key (the second row would have matched the first),
         # so the keys pair each returned id with the line that created it, whatever order rows come back.
         by_key = {(k, r.values[k]): r for r in new for k in _KEYS if r.values[k]}
@@ -380,7 +324,7 @@ def _write_chunk(run: _Run, chunk: list[tuple[_GoodRow, list[str]]]) -> None:
             run.written.setdefault(record.id, record.first_line)
     member_ids = [r.id for r in loaded if r.first_line is not None and r.id is not None] + new_ids + listed
     if run.list_id is not None:
-        queries.insert_list_members(session, list_id=run.list_id, contact_ids=member_ids, now=run.now)
+        import_sql.add_list_members(session, list_id=run.list_id, contact_ids=member_ids, now=run.now)
     _add_tags(run, [r for r in (*loaded, *new) if r.tags and r.id is not None])
     session.commit()
 
@@ -415,6 +359,8 @@ def import_contacts(
     error_file: str | Path | None = None,
     on_progress: Progress | None = None,
     chunk_rows: int = CHUNK_ROWS,
+    workers: int | None = None,
+    parallel_after: int = PARALLEL_AFTER,
 ) -> ImportReport:
     """Import contacts from a CSV file (UTF-8, UTF-8 with BOM, GBK/GB18030, UTF-16) or an .xlsx workbook.
 
@@ -425,6 +371,7 @@ def import_contacts(
     earlier row wrote are merged into it and reported as duplicates. With `list_name`, the list is
     created if missing and every good row's contact is put on it. Rejected rows are written to
     `error_file` (CSV, made only when a row is rejected). `on_progress` is called after every chunk.
+    Past `parallel_after` rows, rows are checked in `workers` processes (default: the cores but one).
     Commits after every `chunk_rows` rows, so an interrupted import keeps what it wrote and a re-run
     updates it.
 
@@ -443,10 +390,13 @@ def import_contacts(
         # lock, and parsing a chunk is the slow part.
         session.commit()
     errors = _ErrorFile(Path(error_file) if error_file is not None else None, plan.names)
-    rows = _Rows(opened.rows, plan, region, report, errors, attribute_validator(session))
+    check = RowCheck(plan=plan, region=region, custom_fields=[(f.key, f.label, f.type, list(f.choices or []))
+                                                              for f in list_custom_fields(session)])
+    rows = _Rows(opened.rows, check, report, errors, parallel_after=parallel_after,
+                 workers=worker_count() if workers is None else workers)
     run = _Run(session=session, mode=mode, list_id=report.list_id, now=now, report=report, rows=rows)
     try:
-        chunk: list[tuple[_GoodRow, list[str]]] = []
+        chunk: list[tuple[GoodRow, list[str]]] = []
         for item in rows:
             chunk.append(item)
             if len(chunk) >= chunk_rows:

@@ -55,15 +55,18 @@ COMPARE = ("gt", "gte", "lt", "lte", "between")
 TEXT_OPS = ("eq", "neq", "contains", "starts_with", "in", "not_in", "empty", "not_empty", *COMPARE)
 OPS_BY_KIND = {
     "text": TEXT_OPS,
-    "attribute": TEXT_OPS,
+    # A date custom field ("YYYY-MM-DD", audiences/custom_fields.py) relative to today.
+    "attribute": (*TEXT_OPS, "in_next_days", "in_last_days", "not_in_last_days"),
     "birthday": ("eq", "neq", "empty", "not_empty", *COMPARE, "birthday_within_days"),
     "created_at": (*COMPARE, "older_than_days", "newer_than_days"),
     "list": ("in", "not_in"),
     "consent": ("eq", "neq", "in", "not_in"),
 }
-OPERATORS = tuple(dict.fromkeys(op for ops in OPS_BY_KIND.values() for op in ops))
 NO_VALUE_OPS = ("empty", "not_empty")
-DAY_OPS = ("birthday_within_days", "older_than_days", "newer_than_days")
+# Each negative operator is exactly NOT its positive (with a missing value counted as "no match").
+NEGATIONS = {"neq": "eq", "not_in": "in", "not_empty": "empty", "not_in_last_days": "in_last_days"}
+DAY_OPS = ("birthday_within_days", "older_than_days", "newer_than_days", "in_next_days", "in_last_days",
+           "not_in_last_days")
 
 # Bounds that keep one segment's SQL small: a tree from the API cannot grow a statement without limit.
 MAX_DEPTH = 8
@@ -93,6 +96,47 @@ class Group:
     path: str
     kind: str  # "all" | "any"
     items: tuple[Group | Condition, ...]
+
+
+@dataclass(frozen=True)
+class ConditionKind:
+    """A kind of condition defined outside this module: tags, RFM scores, important dates (segment_fields.py),
+    and message events and conversions, which campaigns registers (audiences never imports campaigns).
+
+    `check(op, value, fail)` returns the value as `compile` wants it or raises `fail("what it must be")`;
+    `compile(condition, today)` returns the SQL for a positive operator (negatives are NOT of those).
+    `never_null`: the compiled SQL is never NULL, so its negation needs no COALESCE.
+    """
+
+    ops: tuple[str, ...]
+    check: Callable[[str, Any, Callable[[str], Exception]], Any]
+    compile: Callable[[Condition, date], ColumnElement[bool]]
+    never_null: bool = True
+
+
+# field name -> kind; a name ending in "." (e.g. "date.") covers every field under it ("date.renewal").
+_REGISTERED: dict[str, ConditionKind] = {}
+
+
+def register_condition(field: str, kind: ConditionKind) -> None:
+    """Make `field` a segment condition. Registering a field twice replaces it (modules may be reloaded)."""
+    _REGISTERED[field] = kind
+
+
+def registered_kind(field: str) -> ConditionKind | None:
+    if field in _REGISTERED and not field.endswith("."):
+        return _REGISTERED[field]
+    prefix = field.partition(".")[0] + "."
+    return _REGISTERED.get(prefix) if "." in field and len(field) > len(prefix) else None
+
+
+def known_fields() -> tuple[str, ...]:
+    return (*FIELDS, *(f + "<name>" if f.endswith(".") else f for f in _REGISTERED))
+
+
+def operators() -> tuple[str, ...]:
+    ops = [op for ops in OPS_BY_KIND.values() for op in ops] + [op for k in _REGISTERED.values() for op in k.ops]
+    return tuple(dict.fromkeys(ops))
 
 
 # ---------------------------------------------------------------- checking
@@ -142,7 +186,17 @@ def field_kind(field: str) -> str | None:
         return "consent"
     if field.startswith("attributes."):
         return "attribute"
+    if registered_kind(field) is not None:
+        return "registered"
     return None
+
+
+def _ops_for(kind: str, field: str) -> tuple[str, ...]:
+    if kind == "registered":
+        registered = registered_kind(field)
+        assert registered is not None
+        return registered.ops
+    return OPS_BY_KIND[kind]
 
 
 def _check_condition(node: Any, path: str) -> Condition:
@@ -157,15 +211,16 @@ def _check_condition(node: Any, path: str) -> Condition:
     kind = field_kind(field) if isinstance(field, str) else None
     if kind is None:
         shown = f'"{field}"' if isinstance(field, str) else ("missing" if field is None else _what(field))
-        raise SegmentRuleInvalid(f"{path}.field", f"{shown} is not a contact field; known: {', '.join(FIELDS)}")
+        raise SegmentRuleInvalid(f"{path}.field", f"{shown} is not a contact field; known: "
+                                                  f"{', '.join(known_fields())}")
     if kind == "attribute":
         _check_attribute_name(field, path)
-    if not isinstance(op, str) or op not in OPERATORS:
+    if not isinstance(op, str) or op not in operators():
         shown = f'"{op}"' if isinstance(op, str) else ("missing" if op is None else _what(op))
-        raise SegmentRuleInvalid(f"{path}.op", f"{shown} is not an operator; known: {', '.join(OPERATORS)}")
-    if op not in OPS_BY_KIND[kind]:
+        raise SegmentRuleInvalid(f"{path}.op", f"{shown} is not an operator; known: {', '.join(operators())}")
+    if op not in _ops_for(kind, field):
         raise SegmentRuleInvalid(f"{path}.op", f'"{op}" does not apply to {field}; use one of: '
-                                               f"{', '.join(OPS_BY_KIND[kind])}")
+                                               f"{', '.join(_ops_for(kind, field))}")
     value = node.get("value")
     if op in NO_VALUE_OPS:
         if value is not None:
@@ -188,6 +243,11 @@ def _check_attribute_name(field: str, path: str) -> None:
 def _check_value(kind: str, field: str, op: str, value: Any, path: str) -> Any:
     def fail(expected: str) -> SegmentRuleInvalid:
         return SegmentRuleInvalid(path, f'must be {expected} for {field} "{op}", not {_what(value)}')
+
+    if kind == "registered":
+        registered = registered_kind(field)
+        assert registered is not None
+        return registered.check(op, value, fail)
 
     if op in DAY_OPS:
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_DAYS:
@@ -284,15 +344,18 @@ def compile_rules(tree: Group, *, today: date) -> ColumnElement[bool]:
 
 def compile_condition(rule: Condition, *, today: date) -> ColumnElement[bool]:
     """One condition as SQL. `neq`/`not_in`/`not_empty` are NOT of their positive, NULL counted as false."""
-    negate = {"neq": "eq", "not_in": "in", "not_empty": "empty"}
-    if rule.op in negate:
-        positive = Condition(rule.path, rule.field, negate[rule.op], rule.value)
+    if rule.op in NEGATIONS:
+        positive = Condition(rule.path, rule.field, NEGATIONS[rule.op], rule.value)
         compiled = compile_condition(positive, today=today)
         # NOT of a NULL is NULL, which would drop the contacts with no value; COALESCE makes it false
         # first. Skipped where the positive is never NULL, as it is the one part PostgreSQL cannot
         # simplify away (measured: ~5% of a 10-condition count at 1M contacts).
         return ~compiled if _never_null(positive) else ~func.coalesce(compiled, false())
     kind = field_kind(rule.field)
+    if kind == "registered":
+        registered = registered_kind(rule.field)
+        assert registered is not None
+        return registered.compile(rule, today)
     if kind == "list":
         return exists().where(ListMember.contact_id == Contact.id, ListMember.list_id.in_(rule.value))
     if kind == "consent":
@@ -303,7 +366,7 @@ def compile_condition(rule: Condition, *, today: date) -> ColumnElement[bool]:
         since = datetime.combine(today - timedelta(days=rule.value), time(), tzinfo=UTC)
         return Contact.created_at < since if rule.op == "older_than_days" else Contact.created_at >= since
     if kind == "attribute":
-        return _attribute_condition(rule)
+        return _attribute_condition(rule, today)
     column = getattr(Contact, rule.field)
     if rule.op == "empty":
         return func.coalesce(column, "") == "" if kind == "text" else column.is_(None)
@@ -332,6 +395,9 @@ NOT_NULL_TEXT = ("first_name", "last_name", "company")
 
 def _never_null(rule: Condition) -> bool:
     kind = field_kind(rule.field)
+    if kind == "registered":
+        registered = registered_kind(rule.field)
+        return registered is not None and registered.never_null
     return rule.op == "empty" or kind in ("list", "consent") or (kind == "text" and rule.field in NOT_NULL_TEXT)
 
 
@@ -356,11 +422,17 @@ def _compare(value: Any, op: str, operand: Any, *, text: bool) -> ColumnElement[
     return comparisons[op]()
 
 
-def _attribute_condition(rule: Condition) -> ColumnElement[bool]:
+def _attribute_condition(rule: Condition, today: date) -> ColumnElement[bool]:
     name = rule.field.removeprefix("attributes.")
     accessor = Contact.attributes[name]
     if rule.op == "empty":
         return func.coalesce(accessor.as_string(), "") == ""
+    if rule.op in ("in_next_days", "in_last_days"):
+        # Dates are stored as ISO text, which sorts as dates do: a window is a text range.
+        low, high = (today, today + timedelta(days=rule.value)) if rule.op == "in_next_days" else \
+            (today - timedelta(days=rule.value), today)
+        text_date = case((json_is(name, "string"), accessor.as_string()), else_=None)
+        return _compare(text_date, "between", [low.isoformat(), high.isoformat()], text=True)
     sample = rule.value[0] if isinstance(rule.value, list) else rule.value
     if isinstance(sample, bool):
         return json_is(name, "true" if sample else "false")

@@ -14,6 +14,7 @@ from sqlalchemy import ColumnElement, Select, and_, case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+import audiences.segment_fields  # noqa: F401 - registers the tag, RFM, owner and important-date conditions
 from audiences.models import Contact, Segment
 from audiences.segment_rules import Condition, Group, check_rules, compile_rules
 from core.errors import Invalid, NotFound

@@ -265,3 +265,21 @@ def test_tags_lifecycle_tier_and_typed_custom_fields(backend, session, clock, tm
     # A second import adds tags; tags the contact has stay.
     run(session, clock, "邮箱,标签\na@example.com,回访\n")
     assert tags_of(session, [a.id]) == {a.id: ["VIP", "回访", "展会2026"]}
+
+
+def test_checking_rows_in_worker_processes_gives_the_same_import(backend, session, clock, tmp_path):
+    lines = ["id,email,phone,level"]
+    for n in range(3000):
+        email = f"user{n % 2500}@example.com" if n % 11 else f"broken{n}@"  # bad rows and repeats
+        lines.append(f"C{n % 2800},{email},+1201555{n % 10_000:04d},{'AB'[n % 2]}")
+    data = "\n".join(lines) + "\n"
+    serial_errors, parallel_errors = tmp_path / "serial.csv", tmp_path / "parallel.csv"
+
+    serial = run(session, clock, data, list_name="serial", error_file=serial_errors, workers=0)
+    parallel = run(session, clock, data, list_name="parallel", error_file=parallel_errors, workers=2,
+                   parallel_after=100)
+
+    assert serial.rejected_count == parallel.rejected_count > 0
+    assert serial.imported + serial.duplicates_in_file == parallel.updated + parallel.duplicates_in_file
+    assert [r.row for r in serial.rejected] == [r.row for r in parallel.rejected]
+    assert serial_errors.read_bytes() == parallel_errors.read_bytes()
