@@ -6,11 +6,25 @@ import time
 
 import click
 
+from campaigns.caps import FrequencyCap
+from campaigns.estimate import estimate_campaign
+from campaigns.lifecycle import cancel_campaign, get_campaign
+from campaigns.notices import DEFAULT_FALLBACK_MINUTES, OTHER_CHANNEL, resend_undelivered
 from campaigns.reports import campaign_report, campaign_status
-from campaigns.sender import send_campaign_now, send_until_idle
+from campaigns.sender import describe_channel, send_campaign_now, send_until_idle
+from campaigns.states import (
+    approve_campaign,
+    list_transitions,
+    pause_campaign,
+    reject_campaign,
+    resume_campaign,
+    submit_for_approval,
+)
+from channels import ChannelConfigError, open_channel
 from core.cli import Context, cli, echo_json, pass_context
 from core.clock import SystemClock
 from core.errors import HeraldError
+from core.users import find_user_by_email
 
 
 @cli.group()
@@ -82,3 +96,115 @@ def report(obj: Context, campaign_id: int, fmt: str) -> None:
         return
     for key, value in data.items():
         click.echo(f"{key:>14}: {value}")
+
+
+# ------------------------------------------------------------------ lifecycle controls (campaigns/states.py)
+def _user(session, email: str | None):
+    """The user named by --as, or None (the operator at the console, recorded as Herald)."""
+    if not email:
+        return None
+    user = find_user_by_email(session, email)
+    if user is None:
+        raise click.ClickException(f"no user with email {email}; list them with `herald user list`")
+    return user
+
+
+def _control(obj: Context, campaign_id: int, action: str, email: str | None, comment: str) -> None:
+    with obj.database.session() as session:
+        user = _user(session, email)
+        now = SystemClock().now()
+        try:
+            if action in ("approve", "reject", "submit"):
+                if user is None:
+                    raise click.ClickException(f"say who {action}s with --as EMAIL")
+                call = {"approve": approve_campaign, "reject": reject_campaign, "submit": submit_for_approval}[action]
+                call(session, campaign_id, user=user, now=now, comment=comment)
+            elif action == "cancel":
+                cancelled = cancel_campaign(session, campaign_id, now=now, user_id=user.id if user else None,
+                                            comment=comment)
+                click.echo(f"{cancelled} messages not yet sent are cancelled")
+            else:
+                call = {"pause": pause_campaign, "resume": resume_campaign}[action]
+                call(session, campaign_id, user_id=user.id if user else None, now=now, comment=comment)
+            campaign = get_campaign(session, campaign_id)
+        except HeraldError as exc:
+            raise click.ClickException(exc.message) from None
+        click.echo(f'campaign {campaign_id} "{campaign.name}" is now {campaign.status}')
+
+
+def _control_command(action: str, help_text: str) -> None:
+    @campaigns.command(action, help=help_text)
+    @click.argument("campaign_id", type=int)
+    @click.option("--as", "email", help="The user making the change (required to submit, approve or reject).")
+    @click.option("--comment", default="", help="Recorded in the campaign's history.")
+    @pass_context
+    def command(obj: Context, campaign_id: int, email: str | None, comment: str) -> None:
+        _control(obj, campaign_id, action, email, comment)
+
+
+for _action, _help in (("submit", "Submit a draft for approval."),
+                       ("approve", "Approve a campaign waiting for approval (an approver or admin, --as EMAIL)."),
+                       ("reject", "Reject a campaign back to draft; --comment says why."),
+                       ("pause", "Pause a running campaign: no new messages go out."),
+                       ("resume", "Resume a paused campaign."),
+                       ("cancel", "Cancel a campaign: messages not yet sent are cancelled.")):
+    _control_command(_action, _help)
+
+
+@campaigns.command("history")
+@click.argument("campaign_id", type=int)
+@pass_context
+def campaigns_history(obj: Context, campaign_id: int) -> None:
+    """Every change of a campaign's status, with who and when."""
+    with obj.database.session() as session:
+        try:
+            get_campaign(session, campaign_id)
+        except HeraldError as exc:
+            raise click.ClickException(exc.message) from None
+        for t in list_transitions(session, campaign_id):
+            click.echo(f"{t.at.isoformat()}  {t.from_status or '-':>16} -> {t.to_status:<16} "
+                       f"{t.user_email or 'Herald'}  {t.comment}".rstrip())
+
+
+@campaigns.command("estimate")
+@click.argument("campaign_id", type=int)
+@pass_context
+def campaigns_estimate(obj: Context, campaign_id: int) -> None:
+    """Before sending: recipients after consent, suppression and caps; SMS segments and cost; send window."""
+    config = obj.config
+    with obj.database.session() as session:
+        try:
+            campaign = get_campaign(session, campaign_id)
+            channel = open_channel(str(config.channels[campaign.channel].url),
+                                   from_address=config.channels[campaign.channel].from_address)
+            rate = channel.rate
+            channel.close()
+            estimate = estimate_campaign(session, campaign_id, now=SystemClock().now(),
+                                         price=config.channels[campaign.channel].price, currency=config.currency,
+                                         rate=rate, cap=FrequencyCap(config.cap_messages, config.cap_days))
+        except (HeraldError, ChannelConfigError) as exc:
+            raise click.ClickException(getattr(exc, "message", str(exc))) from None
+    echo_json(estimate.to_dict())
+
+
+@campaigns.command("fallback")
+@click.argument("campaign_id", type=int)
+@click.option("--template", "template_id", type=int, required=True, help="A template of the other channel.")
+@click.option("--after-minutes", type=int, default=DEFAULT_FALLBACK_MINUTES, show_default=True,
+              help="Re-send to recipients not delivered this long after their message went out.")
+@click.option("--as", "email", help="The user making the re-send.")
+@pass_context
+def campaigns_fallback(obj: Context, campaign_id: int, template_id: int, after_minutes: int,
+                       email: str | None) -> None:
+    """Re-send an event notice through the other channel to everyone not yet delivered."""
+    with obj.database.session() as session:
+        user = _user(session, email)
+        try:
+            notice = get_campaign(session, campaign_id)
+            description, dry_run = describe_channel(obj.config, OTHER_CHANNEL[notice.channel])
+            made = resend_undelivered(session, campaign_id, template_id=template_id, after_minutes=after_minutes,
+                                      now=SystemClock().now(), channel_description=description, dry_run=dry_run,
+                                      user_id=user.id if user else None)
+        except HeraldError as exc:
+            raise click.ClickException(exc.message) from None
+    click.echo(f"campaign {made.campaign.id} re-sends by {made.campaign.channel} to {made.recipients} contacts")
