@@ -15,7 +15,10 @@ from apscheduler.schedulers.base import BaseScheduler
 
 import campaigns.rfm
 from campaigns import ChannelUnavailable, due_scheduled_campaigns, fire_scheduled_campaign, release_expired_leases
+from campaigns.mailbox import handle_mailbox_message
 from campaigns.sender import has_due_messages
+from channels import ChannelConfigError
+from channels.mailbox import MailboxUnavailable, open_mailbox
 from core.clock import Clock
 from core.config import Config
 from core.db import Database
@@ -74,6 +77,39 @@ def add_contact_scoring(scheduler: BaseScheduler) -> None:
     """
     scheduler.add_job("scheduler.jobs:score_contacts", "cron", hour=3, minute=17, id="housekeeping.score_contacts",
                       misfire_grace_time=12 * 3600, replace_existing=True)
+
+
+def read_bounce_mailbox() -> str:
+    """Every [bounces] mailbox_minutes: bounce reports and List-Unsubscribe mail (campaigns/mailbox.py)."""
+    ctx = _ctx()
+    url = str(ctx.config.email.mailbox_url)
+    if not url:
+        return "off"
+    try:
+        mailbox = open_mailbox(url)
+    except ChannelConfigError as exc:
+        log.error("event=mailbox_misconfigured reason=%r", str(exc))
+        return "misconfigured"
+
+    def handle(raw: bytes) -> bool:
+        with ctx.database.session() as session:
+            return bool(handle_mailbox_message(session, raw, secret_key=str(ctx.config.secret_key),
+                                               now=ctx.clock.now()))
+
+    try:
+        run = mailbox.read(handle)
+    except MailboxUnavailable as exc:  # the next run tries again; nothing was deleted that was not applied
+        log.warning("event=mailbox_unavailable reason=%r", str(exc))
+        return "unavailable"
+    log.info("event=mailbox_read read=%d understood=%d left=%d", run.read, run.understood, run.left)
+    return f"read {run.read}, understood {run.understood}, left {run.left}"
+
+
+def add_mailbox_reading(scheduler: BaseScheduler, config: Config) -> None:
+    """Read the bounce mailbox every [bounces] mailbox_minutes, when [bounces] mailbox_url is set."""
+    if str(config.email.mailbox_url):
+        scheduler.add_job("scheduler.jobs:read_bounce_mailbox", "interval", minutes=config.email.mailbox_minutes,
+                          id="housekeeping.read_bounce_mailbox", replace_existing=True)
 
 
 def wake_if_due() -> bool:
