@@ -6,6 +6,7 @@ channel and records the answer; apply_channel_events moves statuses forward from
 callbacks; campaign_status and campaign_report count what happened.
 """
 
+import campaigns.segment_conditions  # noqa: F401 - registers message and conversion segment conditions
 from campaigns.attribution import UnknownCurrency
 from campaigns.bounces import FeedbackApplied, apply_email_feedback
 from campaigns.breaker import BreakerSettings, PausedChannel, paused_channels
