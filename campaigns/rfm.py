@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, exists, false, func, or_, select, text, update
+from sqlalchemy import bindparam, exists, false, func, or_, select, text, type_coerce, update
 from sqlalchemy.orm import Session
 
 from audiences import Contact
@@ -108,3 +108,10 @@ def mark_dormant(session: Session, *, now: datetime, dormant_days: int) -> int:
         .execution_options(synchronize_session=False)
     )
     return session.execute(statement).rowcount
+
+
+def last_scored_at(session: Session) -> datetime | None:
+    """When RFM scores were last computed (the latest rfm_updated_at), or None if never."""
+    value = session.scalar(select(type_coerce(func.max(Contact.rfm_updated_at), UTCDateTime())))
+    session.rollback()
+    return value

@@ -36,8 +36,9 @@ def campaign(session, *, now: datetime, channel: str = "email", window_days: int
                         updated_at=now)
     session.add(template)
     session.flush()
-    row = Campaign(name=f"Campaign {n}", channel=channel, template_id=template.id, status="running",
-                   attribution_window_days=window_days, code=code, created_at=now, updated_at=now, **fields)
+    fields.setdefault("name", f"Campaign {n}")
+    row = Campaign(channel=channel, template_id=template.id, status="running", attribution_window_days=window_days,
+                   code=code, created_at=now, updated_at=now, **fields)
     session.add(row)
     session.commit()
     return row
