@@ -37,7 +37,7 @@ from audiences.custom_fields import (
     update_custom_field,
     validate_attributes,
 )
-from audiences.dates import add_contact_date, contact_dates, remove_contact_date
+from audiences.dates import add_contact_date, contact_dates, dates_of, remove_contact_date
 from audiences.demo import make_demo_contacts
 from audiences.editing import create_contact, delete_contact, update_contact
 from audiences.export import ContactExport, export_columns, export_contacts
@@ -128,6 +128,7 @@ __all__ = [
     "validate_attributes",
     "add_contact_date",
     "contact_dates",
+    "dates_of",
     "remove_contact_date",
     "delete_contact",
     "update_contact",

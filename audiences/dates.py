@@ -7,6 +7,7 @@ contact_dates(kind, date); DATE_KINDS are the kinds the UI suggests, any short k
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from datetime import date
 
 from sqlalchemy import select
@@ -62,6 +63,18 @@ def remove_contact_date(session: Session, contact_id: int, date_id: int) -> None
         raise NotFound(f"contact {contact_id} has no important date {date_id} — it may have been removed")
     session.delete(row)
     session.commit()
+
+
+def dates_of(session: Session, contact_ids: Collection[int]) -> dict[int, list[ContactDate]]:
+    """{contact id: [dates]} for many contacts (an API page), in one query."""
+    found: dict[int, list[ContactDate]] = {cid: [] for cid in contact_ids}
+    if not contact_ids:
+        return found
+    query = (select(ContactDate).where(ContactDate.contact_id.in_(list(contact_ids)))
+             .order_by(ContactDate.kind, ContactDate.date))
+    for row in session.scalars(query):
+        found[row.contact_id].append(row)
+    return found
 
 
 def contact_dates(session: Session, contact_id: int) -> list[ContactDate]:

@@ -34,6 +34,7 @@ class SuppressionReport:
     added: int = 0
     already: int = 0
     rejected: list[str] = field(default_factory=list)  # one sentence per bad address
+    rejected_addresses: list[str] = field(default_factory=list)  # those addresses as given, to fix and resend
 
 
 def normalise_address(channel: str, address: str, *, default_region: str) -> str:
@@ -74,6 +75,7 @@ def add_suppressions(session: Session, addresses: Iterable[str], *, channel: str
             wanted.setdefault((target, normalise_address(target, raw, default_region=default_region)), raw)
         except Invalid as exc:
             report.rejected.append(exc.message)
+            report.rejected_addresses.append(raw)
     if not wanted:
         return report
     listed = _listed(session, wanted)

@@ -37,7 +37,7 @@ def test_every_page_renders_with_data(backend, logged_in_client, data):
         "/": "Spring SMS",
         "/contacts": "ann@example.com",
         f"/contacts/{data['ann']}": "tier",
-        "/contacts/new": "Custom attributes",
+        "/contacts/new": "Custom fields",
         "/lists": "VIP",
         "/contacts/import": "CSV file",
         "/templates": "Hello SMS",

@@ -1,7 +1,8 @@
-"""/api/v1/contacts: list and search, create one, read one, import a CSV or Excel file."""
+"""/api/v1/contacts: list and filter, create, read, change and delete one, bulk actions, import a file."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from flask import request
@@ -14,6 +15,7 @@ from web.api import (
     iso,
     json_body,
     now,
+    optional_int,
     optional_str,
     pagination,
     query_int,
@@ -22,11 +24,22 @@ from web.api import (
 )
 from web.db import get_session
 
-# What POST /contacts takes: the contact fields, "name" (split into first/last) and custom attributes.
-CONTACT_INPUT_FIELDS = (*audiences.CONTACT_FIELDS, "name", "attributes")
+# Text fields a client writes as strings, as in a CSV; a number or list there is a client bug, named.
+TEXT_INPUT_FIELDS = (*audiences.CONTACT_FIELDS, "name")
+# What POST /contacts and PATCH /contacts/{id} take.
+CONTACT_INPUT_FIELDS = (*TEXT_INPUT_FIELDS, "owner_id", "attributes", "tags", "dates")
+SELECTION_FIELDS = ("search", "list_id", "tag", "owner_id", "segment_id", "contact_ids")
+BULK_FIELDS = ("action", "selection", "tag", "list_id", "owner_id", "expected_count")
 
 
-def contact_json(contact: audiences.Contact) -> dict[str, Any]:
+def contact_json(contact: audiences.Contact, *, tags: list[str] | None = None,
+                 dates: list[audiences.ContactDate] | None = None) -> dict[str, Any]:
+    """A contact as the API shows it. `tags` and `dates` come from one batched query per page
+    (audiences.tags_of, dates_of); without them they are read for this contact alone."""
+    if tags is None or dates is None:
+        session = get_session()
+        tags = [t.name for t in audiences.contact_tags(session, contact.id)] if tags is None else tags
+        dates = audiences.contact_dates(session, contact.id) if dates is None else dates
     return {
         "id": contact.id,
         "external_id": contact.external_id,
@@ -36,45 +49,89 @@ def contact_json(contact: audiences.Contact) -> dict[str, Any]:
         "last_name": contact.last_name,
         "name": contact.name,
         "company": contact.company,
+        "region": contact.region or "",
         "country": contact.country,
         "locale": contact.locale,
         "time_zone": contact.time_zone,
         "birthday": iso(contact.birthday),
+        "owner_id": contact.owner_id,
+        "lifecycle_stage": contact.lifecycle_stage,
+        "value_tier": contact.value_tier,
+        "source": contact.source or "",
+        "notes": contact.notes or "",
+        "rfm": {"recency": contact.rfm_recency, "frequency": contact.rfm_frequency,
+                "monetary": contact.rfm_monetary, "updated_at": iso(contact.rfm_updated_at)},
         "attributes": dict(contact.attributes or {}),
+        "tags": tags,
+        "dates": [{"id": d.id, "kind": d.kind, "date": iso(d.date), "note": d.note} for d in dates],
         "created_at": iso(contact.created_at),
         "updated_at": iso(contact.updated_at),
     }
+
+
+def contacts_json(contacts: list[audiences.Contact]) -> list[dict[str, Any]]:
+    """Many contacts with their tags and dates: two queries for the whole page, not two per contact."""
+    session = get_session()
+    ids = [c.id for c in contacts]
+    tags, dates = audiences.tags_of(session, ids), audiences.dates_of(session, ids)
+    return [contact_json(c, tags=tags[c.id], dates=dates[c.id]) for c in contacts]
+
+
+def _selection(data: Mapping[str, Any], where: str) -> audiences.ContactSelection:
+    if not isinstance(data, Mapping):
+        raise Invalid(f'{where} must be an object such as {{"tag": "vip"}}', field=where)
+    reject_unknown(data, SELECTION_FIELDS)
+    ids = data.get("contact_ids") or []
+    if not isinstance(ids, list) or any(isinstance(i, bool) or not isinstance(i, int) for i in ids):
+        raise Invalid(f"{where}.contact_ids must be an array of contact ids", field="contact_ids")
+    return audiences.ContactSelection(
+        search=optional_str(data, "search").strip() or None, list_id=optional_int(data, "list_id"),
+        tag=optional_str(data, "tag").strip() or None, owner_id=optional_int(data, "owner_id"),
+        segment_id=optional_int(data, "segment_id"), contact_ids=ids)
+
+
+def _input(data: dict[str, Any]) -> dict[str, Any]:
+    """The body's fields, type-checked, as the domain functions take them."""
+    reject_unknown(data, CONTACT_INPUT_FIELDS)
+    fields: dict[str, Any] = {name: (None if data[name] is None else optional_str(data, name))
+                              for name in TEXT_INPUT_FIELDS if name in data}
+    if "owner_id" in data:
+        fields["owner_id"] = optional_int(data, "owner_id")
+    if "attributes" in data:
+        if not isinstance(data["attributes"], dict):
+            raise Invalid('attributes must be a JSON object of custom values, e.g. {"level": "Gold"}',
+                          field="attributes")
+        fields["attributes"] = data["attributes"]
+    if "tags" in data:
+        tags = data["tags"]
+        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+            raise Invalid('tags must be an array of tag names, e.g. ["vip"]', field="tags")
+        fields["tags"] = tags
+    if "dates" in data:
+        if not isinstance(data["dates"], list):
+            raise Invalid('dates must be an array of {"kind": …, "date": "YYYY-MM-DD", "note": …}', field="dates")
+        fields["dates"] = data["dates"]
+    return fields
 
 
 @bp.get("/contacts")
 @token_required("read")
 def list_contacts():
     page, per_page = pagination()
-    found = audiences.list_contacts(
-        get_session(),
-        search=request.args.get("search", "").strip() or None,
-        list_id=query_int("list_id", None),
-        page=page,
-        per_page=per_page,
-    )
-    return {"items": [contact_json(c) for c in found.items], "total": found.total, "page": found.page,
+    selection = audiences.ContactSelection(
+        search=request.args.get("search", "").strip() or None, list_id=query_int("list_id", None),
+        tag=request.args.get("tag", "").strip() or None, owner_id=query_int("owner_id", None, minimum=0),
+        segment_id=query_int("segment_id", None))
+    found = audiences.list_selection(get_session(), selection, today=now().date(), page=page, per_page=per_page)
+    return {"items": contacts_json(found.items), "total": found.total, "page": found.page,
             "per_page": found.per_page}
 
 
 @bp.post("/contacts")
 @token_required("write")
 def create_contact():
-    data = json_body()
-    reject_unknown(data, CONTACT_INPUT_FIELDS)
-    # Field values are text, as in a CSV; a number or list here is a client bug, named rather than str()-ed.
-    fields: dict[str, Any] = {name: optional_str(data, name) for name in CONTACT_INPUT_FIELDS
-                              if name != "attributes" and name in data}
-    attributes = data.get("attributes")
-    if attributes is not None:
-        if not isinstance(attributes, dict):
-            raise Invalid('attributes must be a JSON object of custom values, e.g. {"tier": "A"}', field="attributes")
-        fields["attributes"] = attributes
-    contact = audiences.create_contact(get_session(), default_region=config().default_region, now=now(), **fields)
+    contact = audiences.create_contact(get_session(), default_region=config().default_region, now=now(),
+                                       **_input(json_body()))
     return contact_json(contact), 201
 
 
@@ -82,6 +139,51 @@ def create_contact():
 @token_required("read")
 def get_contact(contact_id: int):
     return contact_json(audiences.get_contact(get_session(), contact_id))
+
+
+@bp.patch("/contacts/<int:contact_id>")
+@token_required("write")
+def update_contact(contact_id: int):
+    """Only the fields sent change; null or "" clears one. attributes merge (null removes a key);
+    tags and dates, when sent, replace the contact's whole set."""
+    changes = _input(json_body())
+    session = get_session()
+    try:
+        contact = audiences.update_contact(session, contact_id, default_region=config().default_region, now=now(),
+                                           changes=changes)
+    except Invalid:
+        session.rollback()
+        raise
+    return contact_json(contact)
+
+
+@bp.delete("/contacts/<int:contact_id>")
+@token_required("write")
+def delete_contact(contact_id: int):
+    audiences.delete_contact(get_session(), contact_id)
+    return {"id": contact_id, "deleted": True}
+
+
+@bp.post("/contacts/bulk")
+@token_required("write")
+def bulk_contacts():
+    """One bulk action on a selection (the same filter as GET /contacts, or contact_ids). Deleting needs
+    `expected_count`, the number the client showed and the user confirmed."""
+    data = json_body()
+    reject_unknown(data, BULK_FIELDS)
+    action = optional_str(data, "action")
+    if action not in audiences.BULK_ACTIONS:
+        raise Invalid(f'action "{action}" is not known; use one of {", ".join(audiences.BULK_ACTIONS)}',
+                      field="action")
+    selection = _selection(data.get("selection") or {}, "selection")
+    if action == "delete" and selection.is_everyone:
+        raise Invalid("deleting every contact needs a selection (a filter or contact_ids) — this endpoint will not "
+                      "empty the whole audience", field="selection")
+    changed = audiences.run_bulk_action(
+        get_session(), action, selection, today=now().date(), now=now(), tag=optional_str(data, "tag") or None,
+        list_id=optional_int(data, "list_id"), owner_id=optional_int(data, "owner_id"),
+        expected=optional_int(data, "expected_count"))
+    return {"action": action, "changed": changed}
 
 
 @bp.post("/contacts/import")

@@ -143,6 +143,8 @@ SCHEMAS: dict[str, Any] = {
         "created_at": TIMESTAMP,
         "updated_at": TIMESTAMP,
     }),
+    "Deleted": obj({"id": INTEGER, "deleted": {"type": "boolean", "const": True}},
+                   description="The record with this id is gone."),
     "ContactDate": obj({"id": INTEGER, "kind": {"type": "string", "description": "e.g. company_anniversary, "
                         "contract_renewal, membership"}, "date": {"type": "string", "format": "date"}, "note": STRING}),
     "ContactDateInput": obj({"kind": STRING, "date": {"type": "string", "format": "date"}, "note": STRING},
@@ -563,7 +565,7 @@ PATHS: dict[str, dict[str, Any]] = {
                            {"200": answer("the contact as it is now", ref("Contact"))}, tag="contacts", write=True,
                            found=True, request=body("ContactInput")),
         "delete": operation("deleteContact", "Delete a contact with its lists, tags, dates, consents and messages",
-                            {"204": answer("deleted")}, tag="contacts", write=True, found=True),
+                            {"200": answer("deleted", ref("Deleted"))}, tag="contacts", write=True, found=True),
     },
     "/contacts/bulk": {
         "post": operation(
@@ -586,7 +588,7 @@ PATHS: dict[str, dict[str, Any]] = {
                            {"200": answer("the definition", ref("CustomField"))}, tag="contacts", write=True,
                            found=True, request=body("CustomFieldInput")),
         "delete": operation("deleteCustomField", "Delete a definition; contacts keep the values as free attributes",
-                            {"204": answer("deleted")}, tag="contacts", write=True, found=True),
+                            {"200": answer("deleted", ref("Deleted"))}, tag="contacts", write=True, found=True),
     },
     "/suppressions": {
         "get": operation(
@@ -607,7 +609,7 @@ PATHS: dict[str, dict[str, Any]] = {
     "/suppressions/{suppression_id}": {
         "parameters": [path_id("suppression_id", "suppression")],
         "delete": operation("removeSuppression", "Take an address off the suppression list",
-                            {"204": answer("removed")}, tag="contacts", write=True, found=True),
+                            {"200": answer("removed", ref("Deleted"))}, tag="contacts", write=True, found=True),
     },
     "/contacts/import": {
         "post": operation(

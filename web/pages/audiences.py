@@ -1,4 +1,5 @@
-"""Audience pages: contacts (list, search, detail, create), lists, and CSV import with its result."""
+"""Audience pages: lists, and CSV import with its result. The contact pages are in web/pages/contacts.py,
+on this same blueprint."""
 
 from __future__ import annotations
 
@@ -12,12 +13,8 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_babel import gettext as _
 
 from audiences import (
-    contact_lists,
-    create_contact,
     create_list,
-    get_contact,
     import_contacts,
-    list_contacts,
     list_lists,
     write_error_file,
 )
@@ -27,66 +24,8 @@ from web.pages.context import config, now
 
 bp = Blueprint("audiences", __name__)
 
-PER_PAGE = 50
-CONTACT_FORM_FIELDS = ("first_name", "last_name", "email", "phone", "company", "country", "birthday",
-                       "time_zone", "locale", "external_id")
 # An import's id names its files; nothing else may reach the file system through the URL.
 _IMPORT_ID = re.compile(r"^[0-9a-f]{32}$")
-_ATTRIBUTE_LINE = re.compile(r"\s*([^:=：]*[^:=：\s])\s*[:=：](.*)$")
-
-
-# ---------------------------------------------------------------- contacts
-@bp.get("/contacts")
-def contacts():
-    search = request.args.get("q", "").strip()
-    list_id = request.args.get("list", type=int)
-    page_number = max(1, request.args.get("page", 1, type=int))
-    db_session = get_session()
-    page = list_contacts(db_session, search=search or None, list_id=list_id, page=page_number, per_page=PER_PAGE)
-    return render_template("audiences/contacts.html", page=page, search=search, list_id=list_id,
-                           lists=list_lists(db_session))
-
-
-@bp.get("/contacts/<int:contact_id>")
-def contact(contact_id: int):
-    db_session = get_session()
-    found = get_contact(db_session, contact_id)
-    return render_template("audiences/contact.html", contact=found, member_of=contact_lists(db_session, contact_id),
-                           default_timezone=config().default_timezone)
-
-
-@bp.route("/contacts/new", methods=["GET", "POST"])
-def new_contact():
-    form = {name: request.form.get(name, "").strip() for name in CONTACT_FORM_FIELDS}
-    form["attributes"] = request.form.get("attributes", "")
-    errors: dict[str, str] = {}
-    if request.method == "POST":
-        try:
-            attributes = parse_attributes(form["attributes"])
-            fields = {k: v for k, v in form.items() if k != "attributes" and v}
-            made = create_contact(get_session(), default_region=config().default_region, now=now(),
-                                  attributes=attributes, **fields)
-        except Invalid as exc:
-            errors[exc.field or "form"] = exc.message
-        else:
-            flash(_("Contact %(name)s created.", name=made.name or made.email or made.phone), "success")
-            return redirect(url_for("audiences.contact", contact_id=made.id), 303)
-    return render_template("audiences/contact_form.html", form=form, errors=errors,
-                           default_region=config().default_region), (422 if errors else 200)
-
-
-def parse_attributes(text: str) -> dict[str, str]:
-    """Custom attributes typed one per line as `name: value` (or `name=value`, or with a full-width colon)."""
-    attributes: dict[str, str] = {}
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        match = _ATTRIBUTE_LINE.match(line)
-        if match is None:
-            raise Invalid(_("Line %(line)d of the custom attributes, “%(text)s”, has no name — write it as "
-                            "name: value.", line=number, text=line.strip()), field="attributes", line=number)
-        attributes[match.group(1)] = match.group(2).strip()
-    return attributes
 
 
 # ---------------------------------------------------------------- lists
@@ -170,3 +109,7 @@ def _load_import(import_id: str) -> dict[str, Any]:
     if not path.exists():
         abort(404, _("This import result is no longer available."))
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+# The contact pages register their routes on `bp` when imported.
+from web.pages import contacts as _contacts  # noqa: E402, F401
