@@ -19,7 +19,6 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from campaigns import queries
-from campaigns.models import Message
 from campaigns.optouts import record_refusal_consent
 from channels import ChannelEvent
 
@@ -33,76 +32,96 @@ MOVING_STATUSES = ("sent", "delivered", "failed")
 def apply_channel_events(session: Session, events: Sequence[ChannelEvent], *, now: datetime) -> int:
     """Apply provider events to their messages; commits. Returns how many events changed a message row.
 
-    Messages are found by Herald id or provider id in one query. An event for no known message is
-    logged and skipped. A price replaces the estimated cost (and currency); a segment count replaces
-    the estimate.
+    A message is found by Herald id, else by provider id. An event for no known message is logged and
+    skipped. A price replaces the estimated cost (and currency); a segment count replaces the estimate.
+
+    No message is loaded: each event is one conditional UPDATE … RETURNING that moves the status and
+    writes the facts together, and all events are one INSERT — the hot path of a callback storm is
+    one UPDATE, one INSERT and the commit. Only an event that changes nothing (a repeat, a late "sent")
+    costs a second UPDATE for its facts and, if that changes nothing either, a SELECT to find the row.
     """
-    found = queries.find_messages(
-        session,
-        message_ids={e.message_id for e in events if e.message_id is not None},
-        provider_ids={e.provider_id for e in events if e.provider_id},
-    )
-    by_id = {m.id: m for m in found}
-    by_provider_id = {m.provider_id: m for m in found if m.provider_id}
     changed = 0
     new_events: list[dict[str, Any]] = []
-    opting_out: list[tuple[Message, ChannelEvent]] = []  # failures that say the number opted out or is dead
+    opting_out: list[tuple[int, str, ChannelEvent]] = []  # failures saying the number opted out or is dead
     for event in events:
-        message = by_id.get(event.message_id) if event.message_id is not None else None
-        message = message or by_provider_id.get(event.provider_id or "")
-        if message is None:
+        found, moved, updated = _apply_one(session, event, now=now)
+        if found is None:
             log.warning("event=callback_for_unknown_message message_id=%s provider_id=%s status=%s",
                         event.message_id, event.provider_id, event.status)
             continue
+        message_id, contact_id, channel = found
         if event.consent:
-            opting_out.append((message, event))
-        moved = _move_status(session, message, event, now=now)
-        updated = _update_facts(session, message, event, now=now)
+            opting_out.append((contact_id, channel, event))
         changed += moved or updated
         new_events.append({
-            "message_id": message.id,
+            "message_id": message_id,
             "type": event.status,
             "occurred_at": event.occurred_at or now,
             "detail": _detail(event, moved),
         })
-    queries.add_events(session, new_events)
+    queries.add_events_now(session, new_events)
     session.commit()
-    record_refusal_consent(session, [(m.contact_id, m.channel, e.consent, e.error_code or e.provider_status)
-                                     for m, e in opting_out], now=now)
+    record_refusal_consent(session, [(contact_id, channel, e.consent, e.error_code or e.provider_status)
+                                     for contact_id, channel, e in opting_out], now=now)
     return changed
 
 
-def _move_status(session: Session, message: Message, event: ChannelEvent, *, now: datetime) -> bool:
-    if event.status not in MOVING_STATUSES:
-        return False
+def _apply_one(session: Session, event: ChannelEvent, *,
+               now: datetime) -> tuple[tuple[int, int, str] | None, bool, bool]:
+    """((message id, contact id, channel) or None if unknown, whether the status moved, whether facts changed)."""
+    facts = _facts(event)
+    for match in _matches(event):
+        if event.status in MOVING_STATUSES:
+            row = queries.move_message_by(session, match=match, status=event.status,
+                                          values=_move_values(event, now=now) | facts)
+            if row is not None:
+                return row, True, False
+        if facts:
+            row = queries.update_message_facts_by(session, match=match, values=facts, now=now)
+            if row is not None:
+                return row, False, True
+        row = queries.find_message_by(session, match=match)
+        if row is not None:
+            return row, False, False
+    return None, False, False
+
+
+def _matches(event: ChannelEvent) -> list[tuple[str, Any]]:
+    """Where to look for the event's message, in order: Herald's id, then the provider's."""
+    found: list[tuple[str, Any]] = []
+    if event.message_id is not None:
+        found.append(("id", event.message_id))
+    if event.provider_id:
+        found.append(("provider_id", event.provider_id))
+    return found
+
+
+def _move_values(event: ChannelEvent, *, now: datetime) -> dict[str, Any]:
+    """Plain values for queries.move_message_by, which keeps a provider_id and sent_at the row already has."""
     at = event.occurred_at or now
     values: dict[str, Any] = {"updated_at": now, "lease_expires_at": None}
-    if event.provider_id and not message.provider_id:
+    if event.provider_id:
         values["provider_id"] = event.provider_id
     if event.status == "sent":
-        values["sent_at"] = message.sent_at or at
+        values["sent_at"] = at
     elif event.status == "delivered":
         values["delivered_at"] = at
-        values["sent_at"] = message.sent_at or at
+        values["sent_at"] = at
     else:
         values["error_code"] = event.error_code or event.provider_status or "failed"
         values["error_reason"] = event.error_reason or f"the provider reported {event.provider_status or 'failed'}"
-    return queries.move_message_status(session, message_id=message.id, status=event.status, values=values)
+    return values
 
 
-def _update_facts(session: Session, message: Message, event: ChannelEvent, *, now: datetime) -> bool:
-    """The provider's price and segment count replace Herald's estimates, whatever the status."""
+def _facts(event: ChannelEvent) -> dict[str, Any]:
+    """The provider's price and segment count, which replace Herald's estimates whatever the status."""
     values: dict[str, Any] = {}
     if event.price is not None:
-        currency = (event.currency or message.currency or "").upper() or None
-        if message.cost != event.price or message.currency != currency:
-            values.update(cost=event.price, currency=currency)
-    if event.segments is not None and event.segments != message.segments:
+        values["cost"] = event.price
+        values["currency"] = (event.currency or "").upper() or None  # None keeps the row's currency
+    if event.segments is not None:
         values["segments"] = event.segments
-    if not values:
-        return False
-    values["updated_at"] = now
-    return queries.update_message(session, message_id=message.id, values=values)
+    return values
 
 
 def _detail(event: ChannelEvent, moved: bool) -> dict[str, Any]:
