@@ -136,9 +136,13 @@ def fire_due_campaign(session: Session, campaign_id: int, *, now: datetime, chan
     latest, earlier = due[-1], due[:-1]
     grace = timedelta(seconds=defaults.grace_seconds)
     notes = []
-    if earlier:
+    if earlier and schedule.kind == "recurring":
         notes.append(f"{len(earlier)} earlier firing(s) from {_iso(earlier[0])} to {_iso(earlier[-1])} were not "
                      "sent on their own: the scheduler was not running then; they are coalesced into this one")
+    elif earlier:  # each day of a date rule or holiday greets other people: say whose day was missed
+        days = ", ".join(schedule.day_of(f).isoformat() for f in earlier[-5:])
+        notes.append(f"{len(earlier)} earlier day(s) were missed while the scheduler was not running (last: {days}); "
+                     "nothing was sent for them")
     late = now - latest
     if late > grace:
         notes.append(f"missed: due at {_iso(latest)}, the scheduler only ran at {_iso(now)} ({_duration(late)} "
