@@ -95,7 +95,7 @@ def campaign_template(session, campaign):
     return session.get(Template, campaign.template_id)
 
 
-def test_email_links_become_signed_redirects_except_herald_own_and_mailto(session, database, channel, clock):
+def test_email_links_become_signed_redirects_except_herald_own_and_mailto(session, database, channel, clock, backend):
     campaign, message, sent = _sent_email(session, database, channel, clock)
     links = {link.url: link.id for link in session.scalars(select(Link).where(Link.campaign_id == campaign.id))}
     assert set(links) == {"https://shop.example/sale?a=1&b=2", "https://shop.example/"}
@@ -108,7 +108,7 @@ def test_email_links_become_signed_redirects_except_herald_own_and_mailto(sessio
     assert "/o/" not in sent.html  # no pixel: off by default
 
 
-def test_links_are_numbered_once_per_campaign(session, database, channel, clock):
+def test_links_are_numbered_once_per_campaign(session, database, channel, clock, backend):
     campaign, _, _ = _sent_email(session, database, channel, clock)
     second = f.message(session, f.contact(session, now=clock.now()), campaign, sent_at=None, due=clock.now())
     make_dispatcher(database, channel, clock, tracking=SETTINGS).dispatch_due()
