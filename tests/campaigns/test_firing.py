@@ -261,3 +261,24 @@ def test_a_cancelled_campaign_no_longer_fires(session):
     cancel_campaign(session, campaign.id, now=now)
     assert fire(session, campaign, utc(2027, 3, 1, 10)).run is None
     assert next_firings(session, session.get(Campaign, campaign.id), now=now) == []
+
+
+def test_send_now_waits_out_each_recipients_quiet_hours_but_an_event_notice_does_not(tmp_path, db_url, session,
+                                                                                    backend):
+    from campaigns import send_campaign_now
+    from tests.conftest import make_config
+
+    config = make_config(tmp_path, db_url, HERALD_CAMPAIGNS_QUIET_HOURS="21:00-08:00")
+    now = utc(2027, 1, 15, 14)  # 22:00 in Shanghai, 14:00 in London
+    shanghai = person(session, now, zone="Asia/Shanghai")
+    london = person(session, now, zone="Europe/London")
+    template = create_template(session, name="T", channel="sms", body="Hi", now=now)
+    marketing = create_campaign(session, name="Sale", channel="sms", template_id=template.id, now=now)
+    run = send_campaign_now(session, marketing.id, config=config, now=now)
+    assert due_times(session, run.id) == {shanghai.id: ("pending", utc(2027, 1, 16, 0)),
+                                          london.id: ("pending", now)}
+    notice = create_campaign(session, name="Gate B7", channel="sms", template_id=template.id, now=now)
+    notice.kind = "event_notice"
+    session.commit()
+    run = send_campaign_now(session, notice.id, config=config, now=now)
+    assert due_times(session, run.id) == {shanghai.id: ("pending", now), london.id: ("pending", now)}
