@@ -74,3 +74,21 @@ def test_import_reports_bad_rows(api, document, buyer):
     check_response(document, "/conversions/import", "post", response)
     assert (response.json["recorded"], response.json["rejected_count"]) == (1, 1)
     assert response.json["rejected"][0]["line"] == 3
+
+
+def test_campaign_tracking_settings_read_and_change(api, document, session):
+    campaign = f.campaign(session, now=datetime(2025, 1, 1, tzinfo=UTC))
+    read = api.get(f"/campaigns/{campaign.id}/tracking")
+    check_response(document, "/campaigns/{campaign_id}/tracking", "get", read)
+    assert read.json == {"campaign_id": campaign.id, "code": None, "attribution_window_days": 7, "track_clicks": True,
+                         "track_opens": False, "utm_source": "", "utm_medium": "", "utm_campaign": ""}
+    changed = api.put(f"/campaigns/{campaign.id}/tracking", json={"code": "VIP9", "attribution_window_days": 3})
+    check_response(document, "/campaigns/{campaign_id}/tracking", "put", changed)
+    assert (changed.json["code"], changed.json["attribution_window_days"], changed.json["track_clicks"]) == (
+        "VIP9", 3, True)
+    for body, field in (({"track_clicks": "yes"}, "track_clicks"), ({"attribution_window_days": 365},
+                                                                     "attribution_window_days")):
+        refused = api.put(f"/campaigns/{campaign.id}/tracking", json=body)
+        check_response(document, "/campaigns/{campaign_id}/tracking", "put", refused)
+        assert refused.status_code == 422 and refused.json["field"] == field
+    assert api.get("/campaigns/9999/tracking").status_code == 404

@@ -203,6 +203,7 @@ def iso(value: datetime | date | None) -> str | None:
 # Routes register themselves on `bp` when their modules are imported.
 from web.api import (  # noqa: E402, F401
     campaign_controls,
+    campaign_tracking,
     campaigns,
     contact_settings,
     contacts,

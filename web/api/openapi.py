@@ -89,6 +89,19 @@ SCHEMAS: dict[str, Any] = {
         "created_at": TIMESTAMP,
         "duplicate": {"type": "boolean", "description": "true: the order id was recorded before; this is that one"},
     }),
+    "CampaignTracking": obj({
+        "campaign_id": INTEGER,
+        "code": nullable("string", description="credits purchases reported with this code to the campaign"),
+        "attribution_window_days": {"type": "integer", "minimum": 1, "maximum": 90},
+        "track_clicks": {"type": "boolean", "description": "links go through {base_url}/l/…"},
+        "track_opens": {"type": "boolean", "description": "email open pixel; only when [tracking] opens is on"},
+        "utm_source": STRING, "utm_medium": STRING, "utm_campaign": STRING,
+    }),
+    "CampaignTrackingUpdate": obj(
+        {"code": nullable("string"), "attribution_window_days": INTEGER, "track_clicks": BOOLEAN,
+         "track_opens": BOOLEAN, "utm_source": STRING, "utm_medium": STRING, "utm_campaign": STRING},
+        required=(), description="The fields to change; fields left out keep their value.",
+    ),
     "RejectedConversion": obj({
         "line": nullable("integer", description="the file line; the header is line 1"),
         "order_id": STRING,
@@ -797,6 +810,14 @@ PATHS: dict[str, dict[str, Any]] = {
         "parameters": [CAMPAIGN_ID],
         "get": operation("campaignReport", "Recipients, delivered, failed with reasons, cost",
                          {"200": answer("the report", ref("CampaignReport"))}, tag="campaigns", found=True),
+    },
+    "/campaigns/{campaign_id}/tracking": {
+        "parameters": [CAMPAIGN_ID],
+        "get": operation("campaignTracking", "A campaign's code, attribution window, click/open tracking and UTM",
+                         {"200": answer("the settings", ref("CampaignTracking"))}, tag="campaigns", found=True),
+        "put": operation("updateCampaignTracking", "Change them; they apply to messages and purchases from now on",
+                         {"200": answer("the settings", ref("CampaignTracking"))}, tag="campaigns", write=True,
+                         found=True, request=body("CampaignTrackingUpdate")),
     },
     "/conversions": {
         "post": operation(
