@@ -26,13 +26,20 @@ from campaigns.models import Conversion
 from campaigns.stats import Difference, two_proportions, welch
 
 CENT = Decimal("0.01")
+SUB_CENT = Decimal("0.0001")
 RATE = Decimal("0.0001")
 NOT_SENT = ("suppressed", "capped", "held_out", "waiting", "cancelled")
 SEGMENT_TITLES = {"value_tier": "Value tier", "lifecycle_stage": "Lifecycle stage", "region": "Region"}
 
 
 def money(value: Decimal | None) -> str | None:
-    return None if value is None else str(value.quantize(CENT, ROUND_HALF_UP))
+    """Money as shown everywhere: to the cent, or to 4 places when it has fractions of a cent (an SMS at
+    0.0079 must not show as 0.01, nor a thousand of them as 7.90 when they cost 7.9000 exactly)."""
+    if value is None:
+        return None
+    fine = value.quantize(SUB_CENT, ROUND_HALF_UP)
+    cents = fine.quantize(CENT)
+    return str(cents) if fine == cents else str(fine)
 
 
 def ratio(part: Decimal | int, whole: Decimal | int) -> Decimal | None:

@@ -173,7 +173,7 @@ def test_every_number_in_the_report_matches_the_truth_table(backend, session, da
 
     # the page's numbers, the API's and the exports are the same values
     data = report.to_dict()
-    assert data["summary"]["revenue"] == "215.00" and data["summary"]["cost"] == str(cost.quantize(Decimal("0.01")))
+    assert data["summary"]["revenue"] == "215.00" and data["summary"]["cost"] == str(cost.quantize(Decimal("0.0001")))
     assert data["summary"]["roi"] == str(report.roi)
     summary_csv = list(csv.reader(io.StringIO(report_csv(report, "summary"))))
     assert dict(summary_csv[1:]) == {label: "" if v is None else str(v) for _, label, v in report.summary()}

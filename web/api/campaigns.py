@@ -132,4 +132,7 @@ def campaign_status(campaign_id: int):
 @bp.get("/campaigns/<int:campaign_id>/report")
 @token_required("read")
 def campaign_report(campaign_id: int):
-    return campaigns.campaign_report(get_session(), campaign_id).to_dict()
+    # The same report as the page and its exports: money in the workspace currency at the configured rates.
+    settings = current_app.extensions["herald.config"]
+    return campaigns.campaign_report(get_session(), campaign_id, currency=settings.currency,
+                                     rates=settings.currency_rates).to_dict()

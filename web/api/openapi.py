@@ -40,6 +40,16 @@ def obj(properties: dict[str, Any], *, required: tuple[str, ...] | None = None, 
 STRING = {"type": "string"}
 INTEGER = {"type": "integer"}
 BOOLEAN = {"type": "boolean"}
+NUMBER = {"type": "number"}
+# The campaign report's headline figures (campaigns/report_campaign.py CampaignReport.summary).
+_COUNT, _MONEY, _MAYBE = ["integer"], ["string"], ["string", "null"]
+REPORT_SUMMARY = {
+    "audience": _COUNT, "suppressed": _COUNT, "capped": _COUNT, "held_out": _COUNT, "waiting": _COUNT,
+    "sent": _COUNT, "delivered": _COUNT, "failed": _COUNT, "unknown": _COUNT, "opened": _COUNT, "clicked": _COUNT,
+    "replied": _COUNT, "unsubscribed": _COUNT, "conversions": _COUNT, "converted": _COUNT, "revenue": _MONEY,
+    "variable_cost": _MONEY, "fixed_cost": _MONEY, "cost": _MONEY, "roi": _MAYBE, "cost_per_conversion": _MAYBE,
+    "incremental_revenue": _MAYBE, "incremental_roi": _MAYBE,
+}
 TIMESTAMP = {"type": "string", "format": "date-time"}
 CHANNEL = {"type": "string", "enum": ["email", "sms"]}
 SENDER = nullable("string", description="email only: a sender name from [channels.email.senders]; null or "
@@ -491,6 +501,59 @@ SCHEMAS: dict[str, Any] = {
         "dry_run": BOOLEAN,
         "started_at": nullable("string", format="date-time"),
         "finished_at": nullable("string", format="date-time"),
+        # Issue 6: engagement, money and effect. Money is a decimal string in `currency`, rates are
+        # fractions as decimal strings ("0.1250" = 12.5%); the page and the CSV/XLSX exports show the same.
+        "kind": STRING,
+        "currency": {"type": "string", "description": "the workspace currency every money figure is in"},
+        "summary": obj({key: {"type": kinds} for key, kinds in REPORT_SUMMARY.items()},
+                       description="the headline figures, as the page and the Summary export show them"),
+        "counts": {"type": "object", "additionalProperties": INTEGER, "description": "messages by status"},
+        "fixed_costs": {"type": "array", "items": obj({"label": STRING, "amount": STRING, "currency": STRING})},
+        "unconverted_costs": {"type": "object", "additionalProperties": STRING,
+                              "description": "costs in a currency without an exchange rate, left out of ROI"},
+        "attribution": {"type": "object", "additionalProperties": obj({"conversions": INTEGER, "revenue": STRING}),
+                        "description": "conversions and revenue by the rule that attributed them: code, click, "
+                                       "receipt"},
+        "attribution_window_days": INTEGER,
+        "holdout": {"oneOf": [ref("ReportHoldout"), {"type": "null"}]},
+        "ab_test": {"oneOf": [ref("ReportAbTest"), {"type": "null"}]},
+        "by_variant": {"type": "array", "items": ref("ReportSlice")},
+        "by_channel": {"type": "array", "items": ref("ReportSlice")},
+        "by_segment": {"type": "object", "additionalProperties": {"type": "array", "items": ref("ReportSlice")},
+                       "description": "value_tier, lifecycle_stage, region -> slices"},
+        "funnel": {"type": "array", "items": obj({"step": STRING, "people": INTEGER})},
+        "series": obj({"grain": {"type": "string", "enum": ["hour", "day"]},
+                       "points": {"type": "array", "items": obj({
+                           "at": {"type": "string", "description": "2026-11-23 14 (hour) or 2026-11-23 (day), UTC"},
+                           "sent": INTEGER, "delivered": INTEGER, "clicked": INTEGER, "conversions": INTEGER})}}),
+        "notes": {"type": "array", "items": STRING},
+    }),
+    "ReportSlice": obj({
+        "key": {"type": "string", "description": "the variant label, channel, tier, stage or region; — for none"},
+        "audience": INTEGER, "sent": INTEGER, "delivered": INTEGER, "failed": INTEGER, "opened": INTEGER,
+        "clicked": INTEGER, "unsubscribed": INTEGER, "conversions": INTEGER, "converters": INTEGER,
+        "click_rate": nullable("string"), "conversion_rate": nullable("string"), "revenue": STRING, "cost": STRING,
+    }),
+    "ReportDifference": obj({
+        "difference": NUMBER, "low": NUMBER, "high": NUMBER,
+        "p_value": nullable("number"), "significant": BOOLEAN,
+    }, description="a minus b with its 95% confidence interval; significant when p < 0.05"),
+    "ReportHoldoutGroup": obj({
+        "people": INTEGER, "buyers": INTEGER, "revenue": STRING, "conversion_rate": nullable("string"),
+        "revenue_per_head": nullable("string"),
+    }),
+    "ReportHoldout": obj({
+        "sent": ref("ReportHoldoutGroup"), "held_out": ref("ReportHoldoutGroup"),
+        "conversion_rate_difference": ref("ReportDifference"),
+        "revenue_per_head_difference": ref("ReportDifference"),
+        "incremental_revenue": STRING, "incremental_revenue_low": STRING, "incremental_revenue_high": STRING,
+        "incremental_roi": nullable("string"), "significant": BOOLEAN,
+    }, description="everyone's purchases within the attribution window, sent group against holdout group"),
+    "ReportAbTest": obj({
+        "metric": STRING, "scores": {"type": "object", "additionalProperties": STRING},
+        "leader": nullable("string"), "runner_up": nullable("string"),
+        "difference": {"oneOf": [ref("ReportDifference"), {"type": "null"}]}, "significant": BOOLEAN,
+        "winner": nullable("string"), "decided_at": nullable("string", format="date-time"),
     }),
 }
 

@@ -1,35 +1,226 @@
-"""Report pages: what each sent campaign reached, what failed and why, and what it cost."""
+"""Report pages: the overview of campaigns in a period, and each campaign's report with its exports.
+
+The page, the CSV/XLSX files and the API read one CampaignReport (campaigns/report_campaign.py), so
+the numbers agree to the unit; the tables on the page are drawn from the same rows the files hold.
+"""
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 
-from flask import Blueprint, Response, render_template
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
-from campaigns import campaign_report, campaign_statuses, list_campaigns
+from campaigns import campaign_report as build_campaign_report
+from campaigns.ab_test import choose_winner
+from campaigns.costs import add_fixed_cost, fixed_costs_of, remove_fixed_cost
+from campaigns.report_campaign import money, variant_scores
+from campaigns.report_export import report_csv, report_xlsx
+from campaigns.report_overview import overview_report
+from core.errors import Invalid
+from web.charts import funnel_svg, series_svg
 from web.db import get_session
+from web.pages.context import config, now
 
 bp = Blueprint("reports", __name__)
 
+# The report's own (English) names for rows, columns and steps, as the reader's language shows them.
+LABELS = {
+    "Audience": _l("Audience"), "Reachable": _l("Reachable"), "Sent": _l("Sent"), "Delivered": _l("Delivered"),
+    "Failed": _l("Failed"), "Opened": _l("Opened"), "Opened (people)": _l("Opened (people)"),
+    "Clicked": _l("Clicked"), "Converted": _l("Converted"), "Converted (people)": _l("Converted (people)"),
+    "Click rate": _l("Click rate"), "Conversions": _l("Conversions"), "Conversion rate": _l("Conversion rate"),
+    "Revenue": _l("Revenue"), "Cost": _l("Cost"), "Suppressed": _l("Suppressed"), "Capped": _l("Capped"),
+    "Held out": _l("Held out"), "Waiting for the A/B winner": _l("Waiting for the A/B winner"),
+    "Unknown": _l("Unknown"), "Replied": _l("Replied"), "Unsubscribed": _l("Unsubscribed"),
+    "Cost of messages": _l("Cost of messages"), "Fixed costs": _l("Fixed costs"), "ROI": _l("ROI"),
+    "Cost per conversion": _l("Cost per conversion"), "Incremental revenue": _l("Incremental revenue"),
+    "Incremental ROI": _l("Incremental ROI"), "Figure": _l("Figure"), "Step": _l("Step"), "People": _l("People"),
+    "Code": _l("Code"), "Reason": _l("Reason"), "Messages": _l("Messages"), "Amount": _l("Amount"),
+    "Currency": _l("Currency"), "Rule": _l("Rule"), "Variant": _l("Variant"), "Channel": _l("Channel"),
+    "Value tier": _l("Value tier"), "Lifecycle stage": _l("Lifecycle stage"), "Region": _l("Region"),
+    "Group": _l("Group"), "Buyers": _l("Buyers"), "Revenue per head": _l("Revenue per head"), "Hour": _l("Hour"),
+    "Day": _l("Day"), "Clicks": _l("Clicks"), "Summary": _l("Summary"), "Funnel": _l("Funnel"),
+    "Failures by reason": _l("Failures by reason"), "Costs": _l("Costs"),
+    "Conversions by attribution rule": _l("Conversions by attribution rule"), "By variant": _l("By variant"),
+    "By channel": _l("By channel"), "By value tier": _l("By value tier"),
+    "By lifecycle stage": _l("By lifecycle stage"), "By region": _l("By region"),
+    "Sent group against holdout group": _l("Sent group against holdout group"), "By hour": _l("By hour"),
+    "By day": _l("By day"), "click": _l("last click"), "receipt": _l("last message received"),
+    "code": _l("campaign code"), "none": _l("not attributed"), "Campaigns": _l("Campaigns"),
+    "Kind": _l("Kind"), "Month": _l("Month"), "Campaign": _l("Campaign"), "Status": _l("Status"),
+    "By kind": _l("By kind"), "By month": _l("By month"), "Dormant contacts reactivated": _l(
+        "Dormant contacts reactivated"), "Dormant contacts sent to": _l("Dormant contacts sent to"),
+    "Bought within the window": _l("Bought within the window"), "Reactivation rate": _l("Reactivation rate"),
+    "click rate": _l("click rate"), "conversion rate": _l("conversion rate"),
+    "revenue per recipient": _l("revenue per recipient"), "Started": _l("Started"),
+    "broadcast": _l("Broadcast"), "recurring": _l("Recurring"), "date_rule": _l("Date rule"),
+    "event_notice": _l("Event notice"), "email": _l("Email"), "sms": _l("SMS"), "All": _l("All"),
+}
 
-@bp.get("/reports")
-def index():
-    db_session = get_session()
-    sent = [campaign for campaign in list_campaigns(db_session) if campaign.status != "draft"]
-    statuses = campaign_statuses(db_session, [campaign.id for campaign in sent])
-    rows = [(campaign, statuses[campaign.id]) for campaign in sent]
-    return render_template("reports/list.html", rows=rows)
+
+def label(text: object) -> str:
+    """The reader's words for one of the report's names; other text (a tier, a region) as it is."""
+    if text is None:
+        return ""
+    key = str(text)
+    if key.startswith("Value (") and key.endswith(" for money)"):
+        return _("Value (%(currency)s for money)", currency=key[len("Value ("):-len(" for money)")])
+    if key.startswith("Messages (") and key.endswith(")"):
+        return _("Messages (%(currency)s)", currency=key[len("Messages ("):-1])
+    return str(LABELS.get(key, key))
+
+
+@bp.app_context_processor
+def _report_helpers() -> dict[str, object]:
+    return {"report_label": label, "cash": cash}
+
+
+def cash(value: Decimal | None) -> Decimal | None:
+    """A money figure rounded as the exports and the API round it (report_campaign.money), for |money."""
+    shown = money(value)
+    return None if shown is None else Decimal(shown)
+
+
+def _campaign_report(campaign_id: int):
+    settings = config()
+    return build_campaign_report(get_session(), campaign_id, currency=settings.currency,
+                                 rates=settings.currency_rates)
+
+
+def _series_labels() -> dict[str, str]:
+    return {"sent": _("Sent"), "delivered": _("Delivered"), "clicked": _("Clicks"), "conversions": _("Conversions")}
+
+
+def _page_context(campaign_id: int) -> dict[str, object]:
+    report = _campaign_report(campaign_id)
+    return {
+        "report": report,
+        "funnel_chart": funnel_svg([(label(step), n) for step, n in report.funnel()]),
+        "series_chart": series_svg(report.series, _series_labels()),
+        "fixed_costs": fixed_costs_of(get_session(), campaign_id),
+        "variant_ids": {v.label: v.id for v in _variants(campaign_id)},
+    }
+
+
+def _variants(campaign_id: int):
+    from campaigns.ab_test import variants_of
+
+    return variants_of(get_session(), campaign_id)
 
 
 @bp.get("/reports/campaigns/<int:campaign_id>")
 def campaign(campaign_id: int):
-    return render_template("reports/campaign.html", report=campaign_report(get_session(), campaign_id))
+    return render_template("reports/campaign.html", **_page_context(campaign_id))
+
+
+@bp.get("/reports/campaigns/<int:campaign_id>/print")
+def campaign_print(campaign_id: int):
+    """The same report without navigation or forms, laid out for paper (print CSS)."""
+    return render_template("reports/campaign_print.html", printing=True, printed_at=now(),
+                           **_page_context(campaign_id))
 
 
 @bp.get("/reports/campaigns/<int:campaign_id>.json")
 def campaign_json(campaign_id: int):
     """The same report as a file, for spreadsheets and scripts (the API has it too)."""
-    data = campaign_report(get_session(), campaign_id).to_dict()
-    body = json.dumps(data, ensure_ascii=False, indent=2)
+    body = json.dumps(_campaign_report(campaign_id).to_dict(), ensure_ascii=False, indent=2)
     return Response(body, mimetype="application/json",
                     headers={"Content-Disposition": f'attachment; filename="campaign-{campaign_id}-report.json"'})
+
+
+@bp.get("/reports/campaigns/<int:campaign_id>/<key>.csv")
+def campaign_csv(campaign_id: int, key: str):
+    # A byte-order mark, so Excel opens the UTF-8 (Chinese names, ¥) as UTF-8.
+    body = "\ufeff" + report_csv(_campaign_report(campaign_id), key)
+    return Response(body, mimetype="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="campaign-{campaign_id}-{key}.csv"'})
+
+
+@bp.get("/reports/campaigns/<int:campaign_id>.xlsx")
+def campaign_xlsx(campaign_id: int):
+    return Response(report_xlsx(_campaign_report(campaign_id)),
+                    mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": f'attachment; filename="campaign-{campaign_id}-report.xlsx"'})
+
+
+@bp.post("/reports/campaigns/<int:campaign_id>/costs")
+def add_cost(campaign_id: int):
+    form = request.form
+    cost = add_fixed_cost(get_session(), campaign_id, label=form.get("label", ""), amount=form.get("amount", ""),
+                          currency=form.get("currency", "") or config().currency, now=now())
+    flash(_("Added the fixed cost “%(label)s”.", label=cost.label), "success")
+    return redirect(url_for("reports.campaign", campaign_id=campaign_id) + "#costs", 303)
+
+
+@bp.post("/reports/campaigns/<int:campaign_id>/costs/<int:cost_id>/delete")
+def remove_cost(campaign_id: int, cost_id: int):
+    remove_fixed_cost(get_session(), campaign_id, cost_id)
+    flash(_("Removed the fixed cost."), "success")
+    return redirect(url_for("reports.campaign", campaign_id=campaign_id) + "#costs", 303)
+
+
+@bp.post("/reports/campaigns/<int:campaign_id>/winner")
+def winner(campaign_id: int):
+    """Choose the A/B winner by hand (or by the metric, with no variant named); the rest get it now."""
+    session = get_session()
+    raw = request.form.get("variant_id", "")
+    if raw and not raw.isdigit():
+        raise Invalid(f'variant "{raw}" is not a variant id; pick one of the variants listed', field="variant_id")
+    from campaigns import get_campaign
+
+    metric = get_campaign(session, campaign_id).ab_metric
+    scores = {v: value for v, (value, *_rest) in variant_scores(session, campaign_id, metric).items()}
+    chosen = choose_winner(session, campaign_id, now=now(), variant_id=int(raw) if raw else None, results=scores)
+    flash(_("Variant %(label)s is the winner; it is being sent to the rest of the audience.", label=chosen.label),
+          "success")
+    return redirect(url_for("reports.campaign", campaign_id=campaign_id) + "#ab-test", 303)
+
+
+# ---------------------------------------------------------------- overview
+def _period() -> tuple[date, date]:
+    """The period from ?from=&to= (inclusive days), by default the last 90 days up to today."""
+    today = now().date()
+    try:
+        end = date.fromisoformat(request.args.get("to", "")) if request.args.get("to") else today
+        start = date.fromisoformat(request.args.get("from", "")) if request.args.get("from") else (
+            end - timedelta(days=89))
+    except ValueError:
+        raise Invalid(_("Write the period's dates as YYYY-MM-DD, e.g. %(example)s.", example=today.isoformat()),
+                      field="from") from None
+    if start > end:
+        raise Invalid(_("The period starts after it ends; swap the two dates."), field="from")
+    return start, end
+
+
+def _overview():
+    start, end = _period()
+    settings = config()
+    report = overview_report(get_session(), start=datetime.combine(start, time.min, tzinfo=UTC),
+                             end=datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC),
+                             currency=settings.currency, rates=settings.currency_rates)
+    return report, start, end
+
+
+@bp.get("/reports")
+def index():
+    report, start, end = _overview()
+    return render_template("reports/overview.html", overview=report, start=start, end=end)
+
+
+@bp.get("/reports/overview/<key>.csv")
+def overview_csv(key: str):
+    report, start, end = _overview()
+    return Response("\ufeff" + report_csv(report, key), mimetype="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="overview-{start}-{end}-{key}.csv"'})
+
+
+@bp.get("/reports/overview.xlsx")
+def overview_xlsx():
+    report, start, end = _overview()
+    return Response(report_xlsx(report),
+                    mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": f'attachment; filename="overview-{start}-{end}.xlsx"'})
