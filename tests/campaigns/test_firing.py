@@ -282,3 +282,28 @@ def test_send_now_waits_out_each_recipients_quiet_hours_but_an_event_notice_does
     session.commit()
     run = send_campaign_now(session, notice.id, config=config, now=now)
     assert due_times(session, run.id) == {shanghai.id: ("pending", now), london.id: ("pending", now)}
+
+
+def test_two_schedulers_firing_the_same_birthday_at_once_greet_each_person_once(database, session, backend):
+    import threading
+
+    now = utc(2027, 3, 1)
+    people = [person(session, now, birthday=date(1990, 3, 14)) for _ in range(20)]
+    campaign = scheduled(session, now, {"kind": "date_rule", "date_source": "birthday", "time_of_day": "09:00"})
+    start = threading.Barrier(2)
+    results = []
+
+    def fire_in_own_session() -> None:
+        with database.session() as own:
+            start.wait()
+            results.append(fire_due_campaign(own, campaign.id, now=utc(2027, 3, 14, 9), channel_description="x",
+                                             dry_run=True, defaults=DEFAULTS).run)
+
+    threads = [threading.Thread(target=fire_in_own_session) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(run is None for run in results) == [False, True]  # one made the run, the other found it made
+    greeted = session.scalars(select(Message.contact_id).where(Message.campaign_id == campaign.id)).all()
+    assert sorted(greeted) == sorted(p.id for p in people)
