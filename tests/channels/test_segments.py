@@ -35,6 +35,18 @@ CASES = [
     ("35 emoji fill one segment", "🎉" * 35, 1, "UCS-2", 70, 70, 0),
     ("surrogate pair is not split at a part boundary", "a" * 66 + "🎉" + "b" * 5, 2, "UCS-2", 73, 67, 60),
     ("lone ESC is not a GSM character", "\x1b", 1, "UCS-2", 1, 70, 69),
+    # Real messages: plain ASCII, extension characters in a sentence, Chinese with a signature and an emoji.
+    ("plain ASCII notice", "Your order #1234 has shipped. Track it at https://example.com/t/abc?x=1 - reply STOP to "
+     "opt out.", 1, "GSM-7", 96, 160, 64),
+    ("{ } and € in a sentence count two each", "Sale: 20% off {today} only, €5 voucher inside", 1, "GSM-7", 48, 160,
+     112),
+    ("one euro tips 159 letters into two parts", "a" * 159 + "€", 2, "GSM-7", 161, 153, 145),
+    ("one euro after 158 letters still fits", "a" * 158 + "€", 1, "GSM-7", 160, 160, 0),
+    ("160 braces: 76 per part, three parts", "{}" * 80, 3, "GSM-7", 320, 153, 137),
+    ("signed Chinese SMS with an emoji", "【花店】亲爱的会员，您的积分已到账🎉 回T退订", 1, "UCS-2", 24, 70, 46),
+    ("mixed Latin, Chinese and emoji", "Hi Ann, 你好 🎉", 1, "UCS-2", 13, 70, 57),
+    ("34 emoji and a letter fit one segment", "🎉" * 34 + "a", 1, "UCS-2", 69, 70, 1),
+    ("a ZWJ family emoji is 8 UTF-16 units", "👨\u200d👩\u200d👧", 1, "UCS-2", 8, 70, 62),
 ]
 
 
