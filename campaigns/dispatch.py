@@ -142,15 +142,17 @@ class Dispatcher:
         outgoing: dict[int, Outgoing] = {}
         refused: list[SendResult] = []
         compiled: dict[tuple[int, str], Any] = {}  # a batch usually shares one template: compile it once
-        for claimed in batch:
-            if not claimed.message.address:  # materialise suppresses these; an address edited away since
-                refused.append(Refused(claimed.message.id, permanent=True, code="no_address",
-                                       reason="the message has no address to send to"))
-                continue
-            try:
-                outgoing[claimed.message.id] = self.render_message(claimed, compiled)
-            except RenderFailed as exc:
-                refused.append(Refused(claimed.message.id, permanent=True, code="template", reason=exc.reason))
+        with self.links.batch():  # new tracked links are numbered once for the whole batch
+            for claimed in batch:
+                if not claimed.message.address:  # materialise suppresses these; an address edited away since
+                    refused.append(Refused(claimed.message.id, permanent=True, code="no_address",
+                                           reason="the message has no address to send to"))
+                    continue
+                try:
+                    outgoing[claimed.message.id] = self.render_message(claimed, compiled)
+                except RenderFailed as exc:
+                    refused.append(Refused(claimed.message.id, permanent=True, code="template", reason=exc.reason))
+            outgoing = self.links.settle(outgoing, self.base_url, self.secret_key)
         return outgoing, refused
 
     def render_message(self, claimed: ClaimedMessage, compiled: dict[tuple[int, str], Any] | None = None) -> Outgoing:

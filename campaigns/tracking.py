@@ -21,8 +21,9 @@ import hmac
 import html as html_lib
 import ipaddress
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -33,6 +34,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from campaigns.models import Campaign, Link, Message, MessageEvent
+from channels import Outgoing
+from core.clock import utcnow
 from core.config import TrackingConfig
 from core.db import Database
 
@@ -46,6 +49,7 @@ _HREF = re.compile(r"""(<a\b[^>]*?\bhref\s*=\s*)(["'])(.*?)\2""", re.IGNORECASE 
 # A URL in plain text (email text part, SMS body); trailing punctuation belongs to the sentence.
 _TEXT_URL = re.compile(r"""https?://[^\s<>"'\u3000-\u303f\uff01-\uff5e]+""", re.IGNORECASE)
 _TRAILING = ".,;:!?)]}'\""
+_PLACEHOLDER = re.compile("\x00(\\d+)\x00")  # a link of the batch still to be numbered (LinkBook.batch)
 
 
 # ---------------------------------------------------------------- tokens
@@ -137,31 +141,79 @@ def _trackable(url: str, base_url: str) -> bool:
 class LinkBook:
     """Numbers a campaign's links: finds or adds the `links` row of each URL, remembering what it saw.
 
-    One per Dispatcher (so per sender thread). The find-or-add is an INSERT … ON CONFLICT DO NOTHING
-    then a SELECT, in its own short transaction, so two senders numbering the same URL agree.
+    One per Dispatcher (so per sender thread). Inside `batch()`, a URL not seen before gets a
+    placeholder, and `settle()` numbers all of the batch's new URLs at once — one INSERT … ON CONFLICT
+    DO NOTHING and one SELECT — so personalised links (one URL per contact) cost two statements per
+    batch, not a transaction per message. Outside a batch each new URL is numbered at once. Two
+    senders numbering the same URL agree: the unique (campaign, url_hash) decides.
     """
+
+    CACHE_LIMIT = 50_000  # personalised URLs would otherwise grow the cache without end
 
     def __init__(self, database: Database) -> None:
         self.database = database
         self._ids: dict[tuple[int, str], int] = {}
+        self._pending: list[tuple[int, int, str]] | None = None  # (message id, campaign id, url) within a batch
 
     def link_id(self, campaign_id: int, url: str) -> int:
         key = (campaign_id, url)
         if key not in self._ids:
-            self._ids[key] = self._find_or_add(campaign_id, url)
+            self._remember(self._find_or_add({key}))
         return self._ids[key]
 
-    def _find_or_add(self, campaign_id: int, url: str) -> int:
-        url_hash = hashlib.sha256(url.encode()).hexdigest()
+    def click_url(self, base_url: str, secret: str, message_id: int, campaign_id: int, url: str) -> str:
+        known = self._ids.get((campaign_id, url))
+        if known is None and self._pending is not None:
+            self._pending.append((message_id, campaign_id, url))
+            return f"\x00{len(self._pending) - 1}\x00"
+        link_id = known if known is not None else self.link_id(campaign_id, url)
+        return click_url(base_url, secret, message_id, link_id)
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        self._pending = []
+        try:
+            yield
+        finally:
+            self._pending = None
+
+    def settle(self, outgoing: Mapping[int, Outgoing], base_url: str, secret: str) -> dict[int, Outgoing]:
+        """Number the batch's new URLs and put their click URLs where the placeholders are."""
+        pending = self._pending or []
+        if not pending:
+            return dict(outgoing)
+        ids = self._find_or_add({(campaign_id, url) for _, campaign_id, url in pending})
+        self._remember(ids)
+        urls = [click_url(base_url, secret, message_id, ids[(campaign_id, url)])
+                for message_id, campaign_id, url in pending]
+
+        def fill(text: str) -> str:
+            return _PLACEHOLDER.sub(lambda m: urls[int(m.group(1))], text) if "\x00" in text else text
+
+        self._pending = []
+        return {key: replace(o, body=fill(o.body), html=fill(o.html)) for key, o in outgoing.items()}
+
+    def _remember(self, ids: Mapping[tuple[int, str], int]) -> None:
+        if len(self._ids) + len(ids) > self.CACHE_LIMIT:
+            self._ids.clear()
+        self._ids.update(ids)
+
+    def _find_or_add(self, keys: set[tuple[int, str]]) -> dict[tuple[int, str], int]:
+        hashed = {(campaign_id, hashlib.sha256(url.encode()).hexdigest()): (campaign_id, url)
+                  for campaign_id, url in keys}
+        insert = postgresql.insert if self.database.dialect == "postgresql" else sqlite.insert
+        found: dict[tuple[int, str], int] = {}
         with self.database.session() as session:
-            insert = postgresql.insert if self.database.dialect == "postgresql" else sqlite.insert
-            session.execute(insert(Link).values(campaign_id=campaign_id, url=url, url_hash=url_hash)
-                            .on_conflict_do_nothing(index_elements=[Link.campaign_id, Link.url_hash]))
-            link_id = session.scalar(select(Link.id).where(Link.campaign_id == campaign_id,
-                                                           Link.url_hash == url_hash))
+            session.execute(insert(Link).on_conflict_do_nothing(index_elements=[Link.campaign_id, Link.url_hash]),
+                            [{"campaign_id": c, "url": hashed[(c, h)][1], "url_hash": h, "created_at": utcnow()}
+                             for c, h in hashed])
+            rows = session.execute(select(Link.id, Link.campaign_id, Link.url_hash).where(
+                Link.campaign_id.in_({c for c, _ in hashed}), Link.url_hash.in_({h for _, h in hashed})))
+            for link_id, campaign_id, url_hash in rows:
+                if (campaign_id, url_hash) in hashed:
+                    found[hashed[(campaign_id, url_hash)]] = link_id
             session.commit()
-        assert link_id is not None
-        return link_id
+        return found
 
 
 @dataclass(frozen=True)
@@ -181,7 +233,7 @@ class Tracker:
             return original
         if self.links is None:
             return with_utm(original, self.utm)  # not tracked, but the UTM parameters still go on
-        return click_url(self.base_url, self.secret, self.message_id, self.links.link_id(self.campaign_id, original))
+        return self.links.click_url(self.base_url, self.secret, self.message_id, self.campaign_id, original)
 
     def html(self, source: str) -> str:
         def replace(match: re.Match[str]) -> str:

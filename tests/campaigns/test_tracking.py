@@ -229,3 +229,24 @@ def test_too_soon_counts_from_delivery_as_well():
     custom = TrackingConfig(machine_seconds=0, apple_proxy_networks=(), scanner_user_agents=("acme-scan",))
     scanner = replace(fetch, user_agent="ACME-Scan/2")
     assert machine_reason(scanner, sent_at=T0, delivered_at=None, settings=custom) == "scanner_user_agent"
+
+
+def test_personalised_links_are_numbered_once_per_batch_and_fill_every_message(session, database, channel, clock,
+                                                                                backend):
+    campaign = f.campaign(session, now=clock.now())
+    template = campaign_template(session, campaign)
+    template.html = '<a href="https://shop.example/c?who={{ contact.external_id }}">Your coupon</a>'
+    template.text = ""
+    session.commit()
+    buyers = [f.contact(session, now=clock.now()) for _ in range(5)]
+    messages = [f.message(session, buyer, campaign, sent_at=None, due=clock.now()) for buyer in buyers]
+    make_dispatcher(database, channel, clock, tracking=SETTINGS).dispatch_due()
+    links = {link.url: link.id for link in session.scalars(select(Link).where(Link.campaign_id == campaign.id))}
+    session.commit()
+    assert set(links) == {f"https://shop.example/c?who={b.external_id}" for b in buyers}
+    sent = {o.message_id: o for o in channel.sent}
+    for buyer, message in zip(buyers, messages, strict=True):
+        token = click_token("test-secret", message.id, links[f"https://shop.example/c?who={buyer.external_id}"])
+        assert f"https://herald.example.com/l/{token}" in sent[message.id].html
+        assert f"https://herald.example.com/l/{token}" in sent[message.id].body
+        assert "\x00" not in sent[message.id].html + sent[message.id].body
