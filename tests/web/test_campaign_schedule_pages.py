@@ -65,3 +65,27 @@ def test_a_spring_festival_greeting_is_offered_the_countrys_holidays(logged_in_c
     html = logged_in_client.get(response.headers["Location"]).get_data(as_text=True)
     assert "2027-02-06 Sat 09:00, each recipient&#39;s time" in html
     assert "2027-02-05 19:00" in html  # fires when 6 February begins in the earliest zone (UTC+14)
+
+
+def test_a_drafts_schedule_is_changed_on_its_own_page_and_can_go_back_to_send_now(logged_in_client, api_token, app):
+    app.extensions["herald.clock"].set(datetime(2027, 3, 1, tzinfo=UTC))
+    api = Api(logged_in_client, api_token("marketer"))
+    template = api.post("/templates", json={"name": "T", "channel": "sms", "body": "Hi"}).json
+    page = new_campaign(logged_in_client, template["id"]).headers["Location"]
+    campaign_id = int(page.rstrip("/").rsplit("/", 1)[1])
+    html = logged_in_client.get(page).get_data(as_text=True)
+    assert 'id="schedule-instead"' in html
+    edit = f"/campaigns/{campaign_id}/schedule/edit"
+    bad = logged_in_client.post(edit, data={"when": "at", "s_send_at": "soon"})
+    assert bad.status_code == 422 and "YYYY-MM-DDTHH:MM" in bad.get_data(as_text=True)
+    saved = logged_in_client.post(edit, data={"when": "recurring", "s_cron": "0 10 * * 1", "s_max_runs": "4",
+                                              "s_time_zone": "Asia/Shanghai"})
+    assert saved.status_code == 303
+    assert api.get(f"/campaigns/{campaign_id}/schedule").json["schedule"] == {
+        "kind": "recurring", "cron": "0 10 * * 1", "max_runs": 4, "time_zone": "Asia/Shanghai",
+        "per_recipient": False, "offset_days": 0}
+    form = logged_in_client.get(edit).get_data(as_text=True)
+    assert 'value="0 10 * * 1"' in form and 'value="recurring" data-when-choice checked' in form
+    assert logged_in_client.post(edit, data={"when": "now"}).status_code == 303
+    assert api.get(f"/campaigns/{campaign_id}").json["kind"] == "broadcast"
+    assert api.get(f"/campaigns/{campaign_id}/schedule").json["schedule"] is None

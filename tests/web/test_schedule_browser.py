@@ -60,6 +60,11 @@ def test_a_birthday_rule_is_made_scheduled_and_shows_its_firings_and_runs(browse
     page.wait_for_selector("#schedule")
     assert page.locator("#next-firings tbody tr").count() == 10
     shoot("h5-02-campaign-draft-schedule")
+    page.click("#edit-schedule")
+    assert page.is_visible("#f-s_time_of_day") and page.input_value("#f-s_zone_mode") == "recipient"
+    shoot("h5-02b-change-schedule")
+    page.click("#schedule-form button[type=submit]")
+    page.wait_for_selector("#arm-schedule")
     page.click("#arm-schedule")
     page.wait_for_selector("text=Scheduled: the scheduler fires it")
     campaign_id = int(page.url.rstrip("/").rsplit("/", 1)[1])

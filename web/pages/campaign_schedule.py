@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, flash, redirect, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -19,10 +19,12 @@ from campaigns import (
     Schedule,
     ScheduleDefaults,
     campaign_runs,
+    get_campaign,
     holiday_names,
     next_firings,
     schedule_campaign,
     schedule_of,
+    set_campaign_schedule,
 )
 from core.errors import Invalid
 from web.db import get_session
@@ -134,6 +136,43 @@ def when_label(campaign: Campaign) -> str:
     schedule = schedule_of(campaign.schedule)
     labels = {"at": _("At a time"), "recurring": _("Recurring"), "date_rule": _("Date rule"), "holiday": _("Holiday")}
     return labels[schedule.kind] if schedule else _("Send now")
+
+
+def form_from_schedule(schedule: Schedule | None, kind: str) -> dict[str, str]:
+    """The "When" fields filled from a stored schedule (the edit form starts from what is there)."""
+    form = {f"s_{name}": "" for name in FIELDS}
+    form.update(when=schedule.kind if schedule else "now", kind=kind)
+    if schedule is None:
+        return form
+    for name, attribute in FORM_TO_SCHEDULE.items():
+        value = getattr(schedule, attribute)
+        form[f"s_{name}"] = "" if value in (None, 0) and name != "offset_days" else str(value)
+    form["s_offset_days"] = str(schedule.offset_days) if schedule.offset_days else ""
+    form["s_zone_mode"] = "recipient" if schedule.per_recipient else "sender"
+    form["s_time_zone"] = schedule.time_zone
+    form["s_quiet_hours"] = schedule.quiet_hours or ""
+    return form
+
+
+@bp.route("/campaigns/<int:campaign_id>/schedule/edit", methods=["GET", "POST"])
+def edit(campaign_id: int):
+    """Change when a draft sends (or make it Send now again)."""
+    db_session = get_session()
+    campaign = get_campaign(db_session, campaign_id)
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        form = {**schedule_fields(request.form), "kind": campaign.kind}
+        try:
+            set_campaign_schedule(db_session, campaign_id, schedule_from_form(form), now=now())
+        except Invalid as exc:
+            errors[exc.field or "when"] = exc.message
+        else:
+            flash(_("Schedule saved."), "success")
+            return redirect(url_for("campaigns.detail", campaign_id=campaign_id), 303)
+    else:
+        form = form_from_schedule(schedule_of(campaign.schedule), campaign.kind)
+    return render_template("campaigns/schedule_form.html", campaign=campaign, form=form, errors=errors,
+                           **schedule_form_context(form)), (422 if errors else 200)
 
 
 @bp.post("/campaigns/<int:campaign_id>/schedule")
