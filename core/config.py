@@ -97,6 +97,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("tracking", "scanner_user_agents", "str", DEFAULT_SCANNER_AGENTS),
     Setting("currency", "rates", "rates", {}),
     Setting("rfm", "dormant_days", "int", 180, minimum=1),
+    # The weekly report by email (scheduler/jobs.py send_weekly_report): users' emails, comma-separated.
+    Setting("reports", "weekly_to", "str", ""),
+    Setting("reports", "weekly_day", "choice", "mon", choices=("mon", "tue", "wed", "thu", "fri", "sat", "sun")),
+    Setting("reports", "weekly_hour", "int", 8, minimum=0),
     # Campaign approval and frequency caps (campaigns/states.py, campaigns/caps.py).
     Setting("approval", "required", "bool", False),
     Setting("caps", "messages", "int", 3, minimum=0),
@@ -210,6 +214,9 @@ class Config:
     # What one unit of each foreign currency is worth in `currency` ([currency.rates]).
     currency_rates: Mapping[str, Decimal] = field(default_factory=dict)
     dormant_days: int = 180
+    weekly_report_to: tuple[str, ...] = ()  # [reports] weekly_to: the users who get the weekly report
+    weekly_report_day: str = "mon"
+    weekly_report_hour: int = 8  # UTC
     approval_required: bool = False
     cap_messages: int = 3  # marketing messages per contact and channel in cap_days; 0 = no cap
     cap_days: int = 7
@@ -311,6 +318,9 @@ def load_config(path: str | os.PathLike[str] | None = None, environ: Mapping[str
         ),
         currency_rates=v("currency", "rates"),
         dormant_days=v("rfm", "dormant_days"),
+        weekly_report_to=tuple(a.strip().lower() for a in v("reports", "weekly_to").split(",") if a.strip()),
+        weekly_report_day=v("reports", "weekly_day"),
+        weekly_report_hour=min(23, v("reports", "weekly_hour")),
         approval_required=v("approval", "required"),
         cap_messages=v("caps", "messages"),
         cap_days=v("caps", "days"),

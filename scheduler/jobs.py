@@ -13,15 +13,19 @@ from dataclasses import dataclass
 
 from apscheduler.schedulers.base import BaseScheduler
 
+import campaigns.ab_test
+import campaigns.report_campaign
+import campaigns.report_mail
 import campaigns.rfm
 from campaigns import ChannelUnavailable, due_scheduled_campaigns, fire_scheduled_campaign, release_expired_leases
 from campaigns.mailbox import handle_mailbox_message
 from campaigns.sender import has_due_messages
-from channels import ChannelConfigError
+from channels import ChannelConfigError, open_channel
 from channels.mailbox import MailboxUnavailable, open_mailbox
 from core.clock import Clock
 from core.config import Config
 from core.db import Database
+from core.errors import HeraldError
 from scheduler.campaign_jobs import sync_campaign_jobs
 
 log = logging.getLogger("herald.scheduler")
@@ -77,6 +81,60 @@ def add_contact_scoring(scheduler: BaseScheduler) -> None:
     """
     scheduler.add_job("scheduler.jobs:score_contacts", "cron", hour=3, minute=17, id="housekeeping.score_contacts",
                       misfire_grace_time=12 * 3600, replace_existing=True)
+
+
+def decide_ab_tests() -> int:
+    """Every 5 minutes: A/B tests whose test phase has run its hours get their winner, sent to the rest."""
+    ctx = _ctx()
+    decided = 0
+    with ctx.database.session() as session:
+        for campaign_id in campaigns.ab_test.due_ab_tests(session, now=ctx.clock.now()):
+            metric = campaigns.get_campaign(session, campaign_id).ab_metric
+            scores = {v: value for v, (value, *_rest) in
+                      campaigns.report_campaign.variant_scores(session, campaign_id, metric).items()}
+            try:
+                winner = campaigns.ab_test.choose_winner(session, campaign_id, now=ctx.clock.now(), results=scores)
+            except HeraldError as exc:  # chosen by hand meanwhile, or the campaign was changed
+                session.rollback()
+                log.warning("event=ab_winner_skipped campaign_id=%d reason=%r", campaign_id, exc.message)
+                continue
+            decided += 1
+            log.info("event=ab_winner campaign_id=%d variant=%s metric=%s", campaign_id, winner.label, metric)
+    if decided and ctx.wake is not None:
+        ctx.wake()
+    return decided
+
+
+def send_weekly_report() -> str:
+    """Weekly: the last seven days' overview emailed to the users in [reports] weekly_to."""
+    ctx = _ctx()
+    settings = ctx.config.channels.get("email")
+    if not ctx.config.weekly_report_to or settings is None:
+        return "off"
+    try:
+        channel = open_channel(str(settings.url), from_address=settings.from_address, setting="email")
+    except ChannelConfigError as exc:
+        log.error("event=weekly_report_failed reason=%r", str(exc))
+        return "misconfigured"
+    try:
+        with ctx.database.session() as session:
+            sent, refused = campaigns.report_mail.send_weekly_report(
+                session, channel, emails=ctx.config.weekly_report_to, now=ctx.clock.now(),
+                currency=ctx.config.currency, rates=ctx.config.currency_rates, base_url=ctx.config.base_url)
+    finally:
+        channel.close()
+    log.info("event=weekly_report_sent sent=%d refused=%d", sent, refused)
+    return f"sent {sent}, refused {refused}"
+
+
+def add_report_jobs(scheduler: BaseScheduler, config: Config) -> None:
+    """A/B decisions every 5 minutes; the weekly report on [reports] weekly_day at weekly_hour (UTC), if wanted."""
+    scheduler.add_job("scheduler.jobs:decide_ab_tests", "interval", minutes=5, id="reports.decide_ab_tests",
+                      replace_existing=True)
+    if config.weekly_report_to:
+        scheduler.add_job("scheduler.jobs:send_weekly_report", "cron", day_of_week=config.weekly_report_day,
+                          hour=config.weekly_report_hour, minute=0, id="reports.weekly",
+                          misfire_grace_time=6 * 3600, replace_existing=True)
 
 
 def read_bounce_mailbox() -> str:

@@ -82,6 +82,7 @@ def _build_scheduler(config: Config, database: Database) -> BlockingScheduler:
                       jobstore="memory", replace_existing=True)
     jobs.add_contact_scoring(scheduler)
     jobs.add_mailbox_reading(scheduler, config)
+    jobs.add_report_jobs(scheduler, config)
     add_campaign_sync(scheduler)
     context.scheduler = scheduler
     return scheduler
