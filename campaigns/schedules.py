@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -177,11 +177,7 @@ class Schedule:
             if instant > after:
                 yield instant
         elif self.kind == "recurring":
-            trigger = cron_trigger(str(self.cron), self.time_zone, end_date=self.end_date)
-            moment = after + timedelta(seconds=1)  # cron has whole seconds: strictly after
-            while (instant := trigger.get_next_fire_time(None, moment)) is not None:
-                yield instant
-                moment = instant + timedelta(seconds=1)
+            yield from self._cron_firings(after)
         elif self.kind == "date_rule":
             day = after.astimezone(self.fire_zone()).date() - timedelta(days=1)
             while True:
@@ -194,6 +190,28 @@ class Schedule:
                 day = holiday_date(str(self.country), str(self.holiday), year)
                 if day is not None and (instant := self.fire_at(day)) > after:
                     yield instant
+
+    def _cron_firings(self, after: datetime) -> Iterator[datetime]:
+        """The cron rule's firings after `after`, with the DST edges decided as for every local time here.
+
+        APScheduler's CronTrigger fires a wall time the clocks skip at the old offset (02:30 -> 03:30)
+        and a repeated one twice, and asked just after the second it can answer that same instant
+        again. Each answer is taken as a wall time and re-read with local_instant (a skipped minute
+        moves to the next valid one, a repeated one is the first occurrence); only strictly later
+        instants are yielded, so the sequence always advances.
+        """
+        zone = self.zone()
+        trigger = cron_trigger(str(self.cron), self.time_zone, end_date=self.end_date)
+        last = after
+        moment = after.astimezone(UTC) + timedelta(seconds=1)  # cron has whole seconds: strictly after
+        while (raw := trigger.get_next_fire_time(None, moment)) is not None:
+            wall = raw.replace(tzinfo=None)
+            instant = local_instant(wall.date(), wall.time(), zone)
+            if instant > last:
+                yield instant
+                last = instant
+            # In UTC: arithmetic on a local datetime drops its fold, and 01:00 EST would become 01:00 EDT.
+            moment = max(moment + timedelta(minutes=1), raw.astimezone(UTC) + timedelta(seconds=1))
 
     def next_firings(self, after: datetime, count: int = 10) -> list[datetime]:
         found: list[datetime] = []

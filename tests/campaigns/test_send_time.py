@@ -163,3 +163,17 @@ def test_a_schedule_round_trips_through_its_stored_form():
 def test_cron_trigger_is_an_apscheduler_trigger_in_the_senders_zone():
     trigger = cron_trigger("30 8 * * 1-5", "America/New_York")
     assert trigger.get_next_fire_time(None, utc(2027, 3, 6)) == datetime(2027, 3, 8, 8, 30, tzinfo=NEW_YORK)
+
+
+def test_a_cron_rule_across_dst_edges_fires_each_wall_time_once_and_a_skipped_one_at_the_next_valid_minute():
+    every_quarter = Schedule.from_dict({"kind": "recurring", "cron": "*/15 * * * *", "time_zone": "America/New_York",
+                                        "max_runs": 99}, today=TODAY)
+    # Fall back, 7 November 2027: 01:00–01:59 happens twice; each wall time fires once (the first time).
+    fall = every_quarter.next_firings(utc(2027, 11, 7, 5, 10), 5)
+    assert [f.strftime("%H:%M") for f in fall] == ["05:15", "05:30", "05:45", "07:00", "07:15"]
+    # Spring forward, 14 March 2027: 02:00–02:59 does not exist; its firings become one, at 03:00 EDT.
+    spring = every_quarter.next_firings(utc(2027, 3, 14, 6, 10), 5)
+    assert [f.strftime("%H:%M") for f in spring] == ["06:15", "06:30", "06:45", "07:00", "07:15"]
+    nightly = Schedule.from_dict({"kind": "recurring", "cron": "30 2 * * *", "time_zone": "America/New_York",
+                                  "max_runs": 9}, today=TODAY)
+    assert nightly.next_firings(utc(2027, 3, 13, 12), 2) == [utc(2027, 3, 14, 7, 0), utc(2027, 3, 15, 6, 30)]
