@@ -125,12 +125,7 @@ def fire_due_campaign(session: Session, campaign_id: int, *, now: datetime, chan
     schedule = schedule_of(campaign.schedule)
     if schedule is None or campaign.status != "scheduled":
         return Firing(None)
-    since = _last_firing(session, campaign) or campaign.created_at
-    due: list[datetime] = []
-    for instant in schedule.firings(since):
-        if instant > now or len(due) >= _MAX_FIRINGS_SCANNED:
-            break
-        due.append(instant)
+    due = _due_firings(session, campaign, schedule, now)
     if not due:
         return Firing(None)
     latest, earlier = due[-1], due[:-1]
@@ -158,6 +153,17 @@ def fire_due_campaign(session: Session, campaign_id: int, *, now: datetime, chan
         notes.append(f"fired {_duration(late)} late (due at {_iso(latest)}, the scheduler was not running); "
                      f"within the grace window of {_duration(grace)}, so it was sent once, now")
     return Firing(_fire(session, campaign, schedule, latest, now, notes, channel_description, dry_run, defaults))
+
+
+def _due_firings(session: Session, campaign: Campaign, schedule: Schedule, now: datetime) -> list[datetime]:
+    """The firings after the last one handled, up to now (oldest first)."""
+    since = _last_firing(session, campaign) or campaign.created_at
+    due: list[datetime] = []
+    for instant in schedule.firings(since):
+        if instant > now or len(due) >= _MAX_FIRINGS_SCANNED:
+            break
+        due.append(instant)
+    return due
 
 
 def _fire(session: Session, campaign: Campaign, schedule: Schedule, firing: datetime, now: datetime,
@@ -302,7 +308,10 @@ def fire_scheduled_campaign(session: Session, campaign_id: int, *, config: Confi
     next wake-up tries again until the firing is beyond the grace window.
     """
     campaign = _campaign(session, campaign_id)
-    if campaign.status != "scheduled" or not campaign.schedule:
+    schedule = schedule_of(campaign.schedule)
+    # Checked before the channel is opened: the scheduler asks every few seconds, and is mostly told "not yet".
+    if campaign.status != "scheduled" or schedule is None or not _due_firings(session, campaign, schedule, now):
+        session.rollback()  # end the read: on SQLite an open transaction holds the write lock
         return Firing(None)
     description, dry_run = describe_channel(config, campaign.channel)
     return fire_due_campaign(session, campaign_id, now=now, channel_description=description, dry_run=dry_run,
