@@ -146,3 +146,40 @@ def test_the_reconcile_pass_runs_from_memory_at_start(scheduler):
     add_campaign_sync(aps)
     job = aps.get_job("sync_campaigns", jobstore="memory")
     assert job is not None and job.func_ref == "scheduler.jobs:sync_campaigns"
+
+
+def test_herald_serve_embedded_scheduler_fires_a_scheduled_campaign_and_sends_it(tmp_path, db_url):
+    """The wiring end to end: EmbeddedRunner's scheduler reconciles at start, fires the due campaign with its
+    clock, and its senders deliver through log://."""
+    import time
+
+    from core.db import Database
+    from scheduler.embedded import EmbeddedRunner
+
+    config = make_config(tmp_path, db_url, HERALD_SCHEDULER_ENABLED="true")
+    database = Database(str(config.database_url))
+    clock = FrozenClock(utc(2027, 3, 1))
+    try:
+        with database.session() as session:
+            make_contact(session, now=clock.now())
+            campaign_id = scheduled(session, clock.now(), {"kind": "at", "send_at": "2027-03-02T09:00"})
+        clock.set(utc(2027, 3, 2, 9, 0, 30))
+        runner = EmbeddedRunner(config, database, clock=clock).start()
+        try:
+            deadline = time.monotonic() + 20
+            statuses: list[str] = []
+            while time.monotonic() < deadline:
+                with database.session() as session:
+                    statuses = list(session.scalars(select(Message.status).where(Message.campaign_id == campaign_id)))
+                if statuses == ["sent"]:
+                    break
+                time.sleep(0.1)  # waiting on real threads; the campaign's time comes from the frozen clock
+            assert statuses == ["sent"]
+        finally:
+            runner.stop()
+        with database.session() as session:
+            run = session.scalars(select(Run).where(Run.campaign_id == campaign_id)).one()
+            assert (run.occasion_key, run.fired_at) == ("once", utc(2027, 3, 2, 9))
+    finally:
+        jobs.bind(None)
+        database.dispose()
