@@ -111,3 +111,29 @@ def test_custom_fields_and_suppressions_through_the_api(api, seen, api_token, cl
 
     analyst = Api(client, api_token("analyst"))
     seen("/suppressions", "post", analyst.post("/suppressions", json={"addresses": ["a@example.com"]}), 403)
+
+
+def test_consent_and_timeline_of_a_contact(api, seen):
+    contact = api.post("/contacts", json={"email": "ann@example.com"}).json
+    state = seen("/contacts/{contact_id}/consent", "get", api.get(f"/contacts/{contact['id']}/consent"), 200)
+    assert state["current"]["email"] == {"status": "subscribed", "source": "", "changed_at": None}
+    assert state["history"] == []
+    changed = seen("/contacts/{contact_id}/consent", "post", api.post(f"/contacts/{contact['id']}/consent", json={
+        "channel": "email", "status": "unsubscribed", "source": "shop preferences"}), 200)
+    assert changed["current"]["email"]["status"] == "unsubscribed"
+    assert [(h["status"], h["source"]) for h in changed["history"]] == [("unsubscribed", "shop preferences")]
+    assert changed["history"][0]["changed_by"] is not None
+    bad = seen("/contacts/{contact_id}/consent", "post", api.post(f"/contacts/{contact['id']}/consent", json={
+        "channel": "fax", "status": "subscribed"}), 422)
+    assert 'channel "fax" is not known' in bad["message"]
+    seen("/contacts/{contact_id}/consent", "get", api.get("/contacts/999/consent"), 404)
+    assert seen("/contacts/{contact_id}/timeline", "get", api.get(f"/contacts/{contact['id']}/timeline"),
+                200) == {"items": []}
+
+    template = api.post("/templates", json={"name": "T", "channel": "email", "subject": "Hi", "html": "<p>Hi</p>"})
+    campaign = api.post("/campaigns", json={"name": "Spring", "channel": "email", "template_id": template.json["id"]})
+    assert api.post(f"/campaigns/{campaign.json['id']}/send").status_code in (200, 202)
+    timeline = seen("/contacts/{contact_id}/timeline", "get", api.get(f"/contacts/{contact['id']}/timeline"), 200)
+    # Unsubscribed from email above, so the message is suppressed, and the timeline says why.
+    assert [(e["kind"], e["status"], e["title"]) for e in timeline["items"]] == [("message", "suppressed", "Spring")]
+    assert "opted out" in timeline["items"][0]["detail"]

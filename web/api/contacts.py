@@ -1,4 +1,5 @@
-"""/api/v1/contacts: list and filter, create, read, change and delete one, bulk actions, import a file."""
+"""/api/v1/contacts: list and filter, create, read, change and delete one, bulk actions, import a file,
+one contact's consent (with its history) and timeline."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from typing import Any
 from flask import request
 
 import audiences
+from campaigns import contact_timeline
 from core.errors import Invalid
 from web.api import (
+    api_user,
     bp,
     config,
     iso,
@@ -207,3 +210,49 @@ def import_contacts():
         now=now(),
     )
     return report.to_dict()
+
+
+# ---------------------------------------------------------------- consent and timeline of one contact
+def _consent_json(session: Any, contact_id: int) -> dict[str, Any]:
+    current = audiences.current_consents(session, contact_id)
+    return {
+        "current": {channel: {"status": current[channel].status if channel in current else "subscribed",
+                              "source": current[channel].source if channel in current else "",
+                              "changed_at": iso(current[channel].changed_at) if channel in current else None}
+                    for channel in audiences.CHANNELS},
+        "history": [{"channel": c.channel, "status": c.status, "source": c.source, "changed_at": iso(c.changed_at),
+                     "changed_by": c.changed_by} for c in audiences.consent_history(session, contact_id)],
+    }
+
+
+@bp.get("/contacts/<int:contact_id>/consent")
+@token_required("read")
+def get_consent(contact_id: int):
+    """The consent per channel now (no record: subscribed) and every change, newest first."""
+    session = get_session()
+    audiences.get_contact(session, contact_id)
+    return _consent_json(session, contact_id)
+
+
+@bp.post("/contacts/<int:contact_id>/consent")
+@token_required("write")
+def set_consent(contact_id: int):
+    """Record a consent change (e.g. from a shop's preference centre); kept in the history with its source."""
+    data = json_body()
+    reject_unknown(data, ("channel", "status", "source"))
+    session = get_session()
+    audiences.set_consent(session, contact_id, optional_str(data, "channel"), optional_str(data, "status"),
+                          source=optional_str(data, "source") or "api", now=now(), changed_by=api_user().id)
+    return _consent_json(session, contact_id)
+
+
+@bp.get("/contacts/<int:contact_id>/timeline")
+@token_required("read")
+def get_timeline(contact_id: int):
+    """Every message, message event and purchase of the contact, newest first (at most `limit`, 100 by default)."""
+    session = get_session()
+    audiences.get_contact(session, contact_id)
+    limit = query_int("limit", 100, maximum=500) or 100
+    return {"items": [{"time": iso(e.time), "kind": e.kind, "title": e.title, "detail": e.detail,
+                       "status": e.status, "channel": e.channel or None, "campaign_id": e.campaign_id,
+                       "message_id": e.message_id} for e in contact_timeline(session, contact_id, limit=limit)]}

@@ -168,6 +168,25 @@ SCHEMAS: dict[str, Any] = {
     }),
     "Deleted": obj({"id": INTEGER, "deleted": {"type": "boolean", "const": True}},
                    description="The record with this id is gone."),
+    "ConsentInput": obj({"channel": CHANNEL,
+                         "status": {"type": "string", "enum": ["subscribed", "unsubscribed", "bounced", "complained"]},
+                         "source": {"type": "string", "description": "where the change came from; default \"api\""}},
+                        required=("channel", "status")),
+    "ConsentState": obj({
+        "current": {"type": "object", "description": "per channel (email, sms); no recorded change means subscribed",
+                    "additionalProperties": obj({"status": STRING, "source": STRING,
+                                                 "changed_at": nullable("string", format="date-time")})},
+        "history": {"type": "array", "items": obj({"channel": CHANNEL, "status": STRING, "source": STRING,
+                                                   "changed_at": TIMESTAMP,
+                                                   "changed_by": nullable("integer", description="a Herald user")})},
+    }),
+    "TimelineEntry": obj({
+        "time": TIMESTAMP,
+        "kind": {"type": "string", "description": "message, event or conversion (more kinds as Herald grows)"},
+        "title": STRING, "detail": STRING,
+        "status": {"type": "string", "description": "the message status, event type or attribution rule"},
+        "channel": nullable("string"), "campaign_id": nullable("integer"), "message_id": nullable("integer"),
+    }),
     "ContactDate": obj({"id": INTEGER, "kind": {"type": "string", "description": "e.g. company_anniversary, "
                         "contract_renewal, membership"}, "date": {"type": "string", "format": "date"}, "note": STRING}),
     "ContactDateInput": obj({"kind": STRING, "date": {"type": "string", "format": "date"}, "note": STRING},
@@ -642,6 +661,24 @@ PATHS: dict[str, dict[str, Any]] = {
                            found=True, request=body("ContactInput")),
         "delete": operation("deleteContact", "Delete a contact with its lists, tags, dates, consents and messages",
                             {"200": answer("deleted", ref("Deleted"))}, tag="contacts", write=True, found=True),
+    },
+    "/contacts/{contact_id}/consent": {
+        "parameters": [CONTACT_ID],
+        "get": operation("getConsent", "A contact's consent per channel and every change, newest first",
+                         {"200": answer("current consent and history", ref("ConsentState"))}, tag="contacts",
+                         found=True),
+        "post": operation("setConsent", "Record a consent change (kept in the history with its source)",
+                          {"200": answer("current consent and history", ref("ConsentState"))}, tag="contacts",
+                          write=True, found=True, request=body("ConsentInput")),
+    },
+    "/contacts/{contact_id}/timeline": {
+        "parameters": [CONTACT_ID],
+        "get": operation(
+            "getTimeline", "A contact's messages, message events and purchases, newest first",
+            {"200": answer("the timeline", items("TimelineEntry"))}, tag="contacts", found=True,
+            parameters=[query("limit", {"type": "integer", "minimum": 1, "maximum": 500, "default": 100},
+                              "at most this many entries")],
+        ),
     },
     "/contacts/bulk": {
         "post": operation(
