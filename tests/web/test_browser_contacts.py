@@ -6,11 +6,15 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
+from sqlalchemy import select
 from werkzeug.serving import make_server
 
+import campaigns
 from audiences import add_contact_date, create_contact, create_custom_field, create_list, set_consent
+from campaigns.models import Conversion, Message, MessageEvent
 from tests.web.conftest import PASSWORD
 from tests.web.test_browser import browser  # noqa: F401 - the shared chromium fixture
 from web.app import create_app
@@ -40,7 +44,7 @@ def people(database, clock, make_user):
                               region="上海", value_tier="ABCD"[n % 4], lifecycle_stage="repeat").id
                for n, name in enumerate(["王芳", "李雷", "韩梅梅", "欧阳娜娜"])]
         wang = ids[0]
-        create_contact(session, default_region="CN", now=now, email="mary@example.com", name="Mary Smith",
+        mary = create_contact(session, default_region="CN", now=now, email="mary@example.com", name="Mary Smith",
                        owner_id=owner.id, tags=["vip", "展会2026"], company="Acme", region="Bavaria",
                        value_tier="A", lifecycle_stage="vip", source="trade fair",
                        notes="Prefers email.\nCall before renewal.",
@@ -49,6 +53,21 @@ def people(database, clock, make_user):
         set_consent(session, wang, "sms", "unsubscribed", source="reply TD", now=now - timedelta(days=3))
         set_consent(session, wang, "sms", "subscribed", source="changed by hand", now=now, changed_by=owner.id)
         create_list(session, "Spring fair", now=now)
+        # Mary's timeline: a campaign message, its delivery, and a purchase credited to it.
+        template = campaigns.create_template(session, name="News", channel="email", subject="Spring news",
+                                             html="<p>Hello</p>", now=now)
+        campaign = campaigns.create_campaign(session, name="Spring newsletter", channel="email",
+                                             template_id=template.id, now=now)
+        campaigns.send_campaign(session, campaign.id, now=now, channel_description="log://", dry_run=True)
+        message = session.scalar(select(Message).where(Message.contact_id == mary.id))
+        message.status, message.sent_at = "delivered", now + timedelta(minutes=1)
+        session.add(MessageEvent(message_id=message.id, type="delivered", occurred_at=now + timedelta(minutes=2),
+                                 detail={"reason": "250 OK"}))
+        session.add(Conversion(contact_id=mary.id, order_id="SO-1042", amount=Decimal("389.00"), currency="EUR",
+                               amount_base=Decimal("389.00"), occurred_at=now + timedelta(days=2),
+                               product="Tea set", campaign_id=campaign.id, message_id=message.id,
+                               attribution="receipt", created_at=now))
+        session.commit()
     return ids
 
 
@@ -81,6 +100,7 @@ def test_bulk_bar_and_contact_page_in_the_browser(browser, server, people, tmp_p
     page.screenshot(path=str(tmp_path / "contact.png"), full_page=True)
     page.goto(server + "/contacts?tag=vip")
     page.click("text=Mary Smith")
+    expect(page.locator("#timeline")).to_contain_text("order SO-1042")
     page.screenshot(path=str(tmp_path / "contact-full.png"), full_page=True)
     page.goto(server + f"/contacts/{people[0]}/edit")
     page.screenshot(path=str(tmp_path / "contact-edit.png"), full_page=True)
