@@ -40,6 +40,7 @@ def test_a_birthday_rule_is_made_from_the_form_scheduled_and_shows_its_firings_a
         assert fired.run is not None
     html = logged_in_client.get(page).get_data(as_text=True)
     assert 'id="runs"' in html and "date:2027-03-02" in html
+    assert "Date rule" in logged_in_client.get("/campaigns").get_data(as_text=True)
 
 
 def test_a_bad_schedule_is_shown_at_its_field_and_creates_nothing(logged_in_client, api_token):

@@ -25,7 +25,13 @@ from campaigns import (
 from core.errors import Invalid
 from web.db import get_session
 from web.pages.campaign_controls import control_fields, control_options, controls_context, segment_options
-from web.pages.campaign_schedule import schedule_context, schedule_fields, schedule_form_context, schedule_from_form
+from web.pages.campaign_schedule import (
+    schedule_context,
+    schedule_fields,
+    schedule_form_context,
+    schedule_from_form,
+    when_label,
+)
 from web.pages.context import all_status_labels, channel_info, config, now
 from web.senders import checked_sender, sender_options
 
@@ -40,7 +46,7 @@ def index():
     campaigns = list_campaigns(db_session)
     statuses = campaign_statuses(db_session, [campaign.id for campaign in campaigns])
     rows = [(campaign, statuses[campaign.id]) for campaign in campaigns]
-    return render_template("campaigns/list.html", rows=rows)
+    return render_template("campaigns/list.html", rows=rows, when_label=when_label)
 
 
 @bp.route("/campaigns/new", methods=["GET", "POST"])
