@@ -80,6 +80,19 @@ def apply_email_feedback(session: Session, feedback: Sequence[EmailFeedback], *,
     return applied
 
 
+def suppress_bounced_addresses(session: Session, messages: Sequence[Message], *, now: datetime) -> int:
+    """Addresses refused as non-existent at send time (the dispatcher already set the contacts' consent):
+    on the suppression list, and the contacts' other pending email suppressed. Commits; returns pending rows
+    suppressed."""
+    if not messages:
+        return 0
+    addresses = sorted({(m.address or "").lower() for m in messages if m.address})
+    add_suppressions(session, addresses, channel="email", reason="bounced: refused at send time as unknown",
+                     source="smtp", default_region="US", now=now)
+    item = EmailFeedback(kind="bounce", address="", hard=True, source="smtp")
+    return _suppress_pending(session, {m.contact_id for m in messages}, "bounced", item, now=now)
+
+
 def _find_message(session: Session, item: EmailFeedback, address: str) -> Message | None:
     found = queries.find_messages(session, message_ids={item.message_id} if item.message_id is not None else set(),
                                   provider_ids={item.provider_id} if item.provider_id else set())

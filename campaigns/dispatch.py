@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.orm import Session
 
 from campaigns import content, queries
+from campaigns.bounces import suppress_bounced_addresses
 from campaigns.breaker import BreakerSettings, channels_to_skip, note_answers
 from campaigns.content import RenderFailed
 from campaigns.costs import Unpriced, price_unpriced
@@ -286,6 +287,10 @@ class Dispatcher:
         record_refusal_consent(session, [(by_id[r.message_id].message.contact_id, by_id[r.message_id].message.channel,
                                           r.consent, r.code) for r in results if isinstance(r, Refused) and r.consent],
                                now=now)
+        # An address that bounced at send time (550 5.1.1) goes on the suppression list too.
+        suppress_bounced_addresses(session, [by_id[r.message_id].message for r in results if isinstance(r, Refused)
+                                             and r.consent == "bounced" and by_id[r.message_id].message.channel
+                                             == "email"], now=now)
 
     def _plan_prices(self, session: Session, by_id: Mapping[int, ClaimedMessage], outgoing: Mapping[int, Outgoing],
                      results: Sequence[SendResult], now: datetime) -> dict[int, tuple[Decimal, str]]:

@@ -134,5 +134,7 @@ def test_a_550_5_1_1_at_send_time_over_smtp_bounces_the_contact(backend, session
         channel.close()
     assert consent(session, gone.id) == "bounced"
     assert consent(session, busy.id) is None  # a policy block says nothing about the address
+    assert is_suppressed(session, "email", "gone@example.com")
+    assert not is_suppressed(session, "email", "busy@example.com")
     failed = {m.address: m.error_code for m in session.scalars(select(Message))}
     assert failed == {"gone@example.com": "550", "busy@example.com": "550"}
