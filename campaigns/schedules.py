@@ -104,7 +104,11 @@ class Schedule:
         if quiet is not None:
             parsed = QuietHours.parse(str(quiet))
             quiet = str(parsed) if parsed else "off"
-        values: dict[str, Any] = {"kind": kind, "time_zone": zone, "per_recipient": bool(data.get("per_recipient")),
+        per_recipient = data.get("per_recipient", False)
+        if not isinstance(per_recipient, bool):
+            raise Invalid(f"per_recipient is {per_recipient!r}; use true (each recipient's zone) or false (the "
+                          "sender's)", field="per_recipient")
+        values: dict[str, Any] = {"kind": kind, "time_zone": zone, "per_recipient": per_recipient,
                                   "quiet_hours": quiet}
         if kind == "at":
             values["send_at"] = _check_local_datetime(data.get("send_at"))

@@ -121,6 +121,7 @@ def test_a_recurring_schedule_stops_after_its_end_date():
      "Mid-Autumn Festival"),
     ({"kind": "holiday", "time_of_day": "09:00", "country": "XX", "holiday": "Christmas Day"}, "country", "ISO"),
     ({"kind": "at", "send_at": "2027-01-15T09:00", "colour": "red"}, "schedule", "colour"),
+    ({"kind": "at", "send_at": "2027-01-15T09:00", "per_recipient": "false"}, "per_recipient", "use true"),
 ])
 def test_a_bad_schedule_is_refused_naming_the_field_and_the_fix(data, field, words):
     with pytest.raises(Invalid) as caught:
