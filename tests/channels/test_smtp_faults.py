@@ -31,6 +31,15 @@ def test_a_421_then_ok_delivers_the_message_once_on_a_new_session():
     assert fake.connections == 2  # the 421 closed the first session
 
 
+def test_a_421_after_the_message_means_not_taken_so_it_is_resent_once():
+    with FakeSmtp(script={"a@example.com": [("data", 421, "4.3.2 Shutting down, message not queued")]}) as fake:
+        channel = open_channel(fake.url + "?from=news@shop.example")
+        [result] = channel.send([mail(1, "a@example.com")])
+        channel.close()
+    assert isinstance(result, Accepted)
+    assert fake.accepted_for("a@example.com") == 1 and fake.connections == 2
+
+
 def test_a_connection_dropped_at_rcpt_is_resent_once_on_a_new_session():
     with FakeSmtp(script={"a@example.com": ["drop"]}) as fake:
         channel = open_channel(fake.url + "?from=news@shop.example")

@@ -29,7 +29,8 @@ OPENS = [
 ]
 
 REFUSES = [
-    ("twillio://AC123:tok@default?from=+1555", 'unknown scheme "twillio"; known schemes: http-sms, https-email, log, smtp, twilio'),
+    ("twillio://AC123:tok@default?from=+1555",
+     'unknown scheme "twillio"; known schemes: http-sms, https-email, log, smtp, twilio'),
     ("var/outbox", "has no scheme"),
     ("log://", "names no directory"),
     ("log://var/outbox?rate=fast", 'rate="fast" is not a rate'),

@@ -92,6 +92,9 @@ class _Handler:
         step = getattr(envelope, "herald_step", None)
         if isinstance(step, tuple):
             _phase, code, text = step
+            if code == 421:
+                server.transport.write(f"{code} {text}\r\n".encode())
+                server.transport.close()
             return f"{code} {text}"
         raw = envelope.original_content or envelope.content
         parsed = email.message_from_bytes(raw, policy=email.policy.default)
