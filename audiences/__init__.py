@@ -39,7 +39,7 @@ from audiences.custom_fields import (
 )
 from audiences.dates import add_contact_date, contact_dates, dates_of, remove_contact_date
 from audiences.demo import make_demo_contacts
-from audiences.editing import create_contact, delete_contact, update_contact
+from audiences.editing import create_contact, delete_contact, owned_contact_counts, update_contact
 from audiences.export import ContactExport, export_columns, export_contacts
 from audiences.import_mapping import import_fields, propose_columns
 from audiences.importer import MODES as IMPORT_MODES
@@ -132,6 +132,7 @@ __all__ = [
     "remove_contact_date",
     "delete_contact",
     "update_contact",
+    "owned_contact_counts",
     "CUSTOM_FIELD_TYPES",
     "DATE_KINDS",
     "LIFECYCLE_STAGES",

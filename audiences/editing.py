@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -169,6 +169,12 @@ def update_contact(session: Session, contact_id: int, *, default_region: str, no
         set_contact_tags(session, contact_id, list(tags), now=now)
     _commit(session, cleaned)
     return contact
+
+
+def owned_contact_counts(session: Session) -> dict[int, int]:
+    """{user id: how many contacts they own}, for users who own any. One GROUP BY."""
+    query = select(Contact.owner_id, func.count()).where(Contact.owner_id.is_not(None)).group_by(Contact.owner_id)
+    return {owner: count for owner, count in session.execute(query)}
 
 
 def delete_contact(session: Session, contact_id: int) -> None:

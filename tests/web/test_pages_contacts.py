@@ -170,3 +170,14 @@ def test_the_suppression_list_takes_pasted_addresses_and_reports_bad_ones(logged
         add_suppressions(session, ["bob@example.com"], default_region="US", now=clock.now())
     found = logged_in_client.get("/settings/suppressions?q=bob").get_data(as_text=True)
     assert "bob@example.com" in found and "ann@example.com" not in found
+
+
+def test_the_users_page_counts_the_contacts_each_user_owns(logged_in_client, ann, database):
+    from core.users import find_user_by_email
+
+    with database.session() as session:
+        mia = find_user_by_email(session, "mia@example.com")
+    page = logged_in_client.get("/users").get_data(as_text=True)
+    assert f'href="/contacts?owner={mia.id}">1</a>' in page
+    listed = logged_in_client.get(f"/contacts?owner={mia.id}").get_data(as_text=True)
+    assert "ann@example.com" in listed

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from audiences import owned_contact_counts
 from core.users import ROLES, UserError, create_user, find_user_by_email, issue_api_token, list_users
 from web.auth import role_label
 from web.db import get_session
@@ -43,7 +44,9 @@ def token():
 
 
 def _page(*, form: dict[str, str], errors: dict[str, str]) -> str:
+    # Any user can own contacts (the company owns the customer; the owner looks after them).
     return render_template("users/list.html", users=list_users(get_session()), form=form, errors=errors,
+                           owned=owned_contact_counts(get_session()),
                            role_options=[(role, role_label(role)) for role in ROLES])
 
 
