@@ -119,3 +119,46 @@ def test_the_overview_lists_the_periods_campaigns_and_exports_them(logged_in_cli
     assert {"Campaigns", "By channel", "By kind", "By month"} <= set(book.sheetnames)
     bad = logged_in_client.get("/reports?from=yesterday", follow_redirects=True).get_data(as_text=True)
     assert "YYYY-MM-DD" in bad
+
+
+def test_the_experiment_page_saves_holdout_and_variants_and_names_mistakes(logged_in_client, database, clock):
+    now = clock.now()
+    with database.session() as session:
+        a = campaigns.create_template(session, name="Version A", channel="sms", body="A", now=now)
+        b = campaigns.create_template(session, name="Version B", channel="sms", body="B", now=now)
+        campaign = campaigns.create_campaign(session, name="Split", channel="sms", template_id=a.id, now=now)
+        campaign_id, a_id, b_id = campaign.id, a.id, b.id
+    url = f"/campaigns/{campaign_id}/experiment"
+    assert "Version B" in logged_in_client.get(url).get_data(as_text=True)
+    assert "Holdout and A/B test" in logged_in_client.get(f"/campaigns/{campaign_id}").get_data(as_text=True)
+    bad = logged_in_client.post(url, data={"holdout_percent": "60", "template_0": a_id, "template_1": b_id})
+    assert bad.status_code == 422 and "hold out 0 to 50%" in bad.get_data(as_text=True)
+    one = logged_in_client.post(url, data={"holdout_percent": "10", "template_0": a_id})
+    assert one.status_code == 422 and "2 to 5 variants" in one.get_data(as_text=True)
+    saved = logged_in_client.post(url, data={"holdout_percent": "10", "label_0": "A", "template_0": a_id,
+                                             "weight_0": "1", "label_1": "B", "template_1": b_id, "weight_1": "3",
+                                             "test_percent": "20", "metric": "conversion_rate", "wait_hours": "6"})
+    assert saved.status_code == 303
+    with database.session() as session:
+        campaign = campaigns.get_campaign(session, campaign_id)
+        assert (campaign.holdout_percent, campaign.ab_test_percent, campaign.ab_metric, campaign.ab_wait_hours) == (
+            10, 20, "conversion_rate", 6)
+        assert [(v.label, v.weight) for v in session.query(CampaignVariant).order_by(CampaignVariant.id)] == [
+            ("A", 1), ("B", 3)]
+
+
+def test_rate_plans_are_added_and_ended_in_settings(logged_in_client):
+    assert "No rate plans yet" in logged_in_client.get("/settings/rate-plans").get_data(as_text=True)
+    assert "Rate plans" in logged_in_client.get("/settings").get_data(as_text=True)
+    bad = logged_in_client.post("/settings/rate-plans", data={"channel": "sms", "country_prefix": "86",
+                                                              "unit_price": "0.05", "currency": "CNY"})
+    assert bad.status_code == 422 and "must look like +86" in bad.get_data(as_text=True)
+    ok = logged_in_client.post("/settings/rate-plans", data={
+        "channel": "sms", "country_prefix": "+86", "unit_price": "0.05", "currency": "CNY",
+        "monthly_free_quota": "2000", "effective_from": "2026-01-01"})
+    assert ok.status_code == 303
+    page = logged_in_client.get("/settings/rate-plans").get_data(as_text=True)
+    assert "+86" in page and "2,000" in page and "End now" in page
+    plan_id = re.search(r'/settings/rate-plans/(\d+)/end', page).group(1)
+    assert logged_in_client.post(f"/settings/rate-plans/{plan_id}/end").status_code == 303
+    assert "End now" not in logged_in_client.get("/settings/rate-plans").get_data(as_text=True)

@@ -21,8 +21,11 @@ from web.pages import (
     contact_settings,
     conversions,
     dashboard,
+    experiments,
     inbox,
+    rate_plans,
     reports,
+    segments,
     settings,
     templates,
     topics,
@@ -31,7 +34,7 @@ from web.pages import (
 from web.pages.context import page_helpers
 
 PAGES = (dashboard, audiences, templates, campaigns, campaign_controls, campaign_schedule, inbox, reports, settings,
-         contact_settings, conversions, campaign_tracking, topics)
+         contact_settings, conversions, campaign_tracking, topics, segments, experiments, rate_plans)
 
 # Guards are attached once, at import: a blueprint cannot take new hooks after its first registration,
 # and tests register the same blueprints on many apps.
