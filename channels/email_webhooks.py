@@ -20,7 +20,7 @@ import re
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -31,7 +31,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
-from channels.base import WebhookRejected
+from channels.base import ChannelEvent, WebhookRejected
 from channels.email_feedback import EmailFeedback, enhanced_status, herald_message_id, is_hard_bounce
 
 log = logging.getLogger("herald.channels")
@@ -65,8 +65,9 @@ def load_sendgrid_key(text: str) -> ec.EllipticCurvePublicKey:
 
 
 def parse_sendgrid_events(body: bytes, headers: Mapping[str, str], public_key: ec.EllipticCurvePublicKey, *,
-                          now: float | None = None) -> list[EmailFeedback]:
-    """Check the signature, then turn bounce, blocked, dropped, deferred and spamreport events into feedback.
+                          now: float | None = None) -> tuple[list[EmailFeedback], list[ChannelEvent]]:
+    """Check the signature, then turn bounce, blocked, dropped, deferred and spamreport events into feedback,
+    and delivered events into ChannelEvents (the message moves to delivered).
 
     Raises WebhookRejected: 403 for a missing, wrong or stale signature; 400 for a body that is not
     SendGrid's JSON list of events.
@@ -89,7 +90,12 @@ def parse_sendgrid_events(body: bytes, headers: Mapping[str, str], public_key: e
         events = None
     if not isinstance(events, list):
         raise WebhookRejected("the body is not a JSON list of SendGrid events", 400)
-    return [fb for event in events if isinstance(event, dict) and (fb := _sendgrid_feedback(event))]
+    events = [event for event in events if isinstance(event, dict)]
+    delivered = [ChannelEvent("delivered", provider_id=str(e.get("sg_message_id", "")).split(".")[0] or None,
+                              message_id=_int(e.get(HERALD_ID_FIELD)), provider_status="delivered",
+                              error_reason=str(e.get("response") or "") or None, occurred_at=_epoch(e.get("timestamp")))
+                 for e in events if e.get("event") == "delivered"]
+    return [fb for event in events if (fb := _sendgrid_feedback(event))], delivered
 
 
 def _sendgrid_feedback(event: dict[str, Any]) -> EmailFeedback | None:
@@ -133,6 +139,7 @@ class SnsSettings:
 class SnsResult:
     feedback: list[EmailFeedback]
     note: str  # what was done, for the log and the response body
+    delivered: list[ChannelEvent] = field(default_factory=list)
 
 
 _cert_cache: dict[str, Any] = {}
@@ -181,7 +188,21 @@ def parse_sns(body: bytes, settings: SnsSettings, *, fetch: Any = requests.get) 
         notification = None
     if not isinstance(notification, dict):
         return SnsResult([], "the SNS message is not an SES notification; ignored")
-    return SnsResult(parse_ses_notification(notification), "ok")
+    return SnsResult(parse_ses_notification(notification), "ok", ses_delivery(notification))
+
+
+def ses_delivery(notification: dict[str, Any]) -> list[ChannelEvent]:
+    """An SES Delivery notification as a "delivered" ChannelEvent; any other notification gives nothing."""
+    if (notification.get("notificationType") or notification.get("eventType")) != "Delivery":
+        return []
+    mail = notification.get("mail") or {}
+    herald_id = herald_message_id(str((mail.get("commonHeaders") or {}).get("messageId") or
+                                      _header(mail, "Message-ID")))
+    delivery = notification.get("delivery") or {}
+    # Herald sends one recipient per message, so one delivery is one message delivered.
+    return [ChannelEvent("delivered", provider_id=str(mail.get("messageId") or "") or None, message_id=herald_id,
+                         provider_status="Delivery", error_reason=str(delivery.get("smtpResponse") or "") or None,
+                         occurred_at=_iso(delivery.get("timestamp")))]
 
 
 def parse_ses_notification(notification: dict[str, Any]) -> list[EmailFeedback]:

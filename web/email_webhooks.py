@@ -38,13 +38,15 @@ def _rejected(provider: str, exc: WebhookRejected):
     return jsonify(error="WebhookRejected", message=str(exc)), exc.http_status
 
 
-def _apply(provider: str, feedback: list) -> dict[str, int]:
+def _apply(provider: str, feedback: list, delivered: list | None = None) -> dict[str, int]:
     clock = current_app.extensions["herald.clock"]
+    moved = campaigns.apply_channel_events(get_session(), delivered, now=clock.now()) if delivered else 0
     applied = campaigns.apply_email_feedback(get_session(), feedback, now=clock.now())
     log.info("event=email_feedback provider=%s reports=%d events=%d unmatched=%d consent_changed=%d suppressed=%d",
              provider, len(feedback), applied.events, applied.unmatched, applied.consent_changed, applied.suppressed)
     return {"reports": len(feedback), "events": applied.events, "unmatched": applied.unmatched,
-            "consent_changed": applied.consent_changed, "suppressed": applied.suppressed}
+            "consent_changed": applied.consent_changed, "suppressed": applied.suppressed,
+            "delivered": len(delivered or []), "moved": moved}
 
 
 @bp.post("/sendgrid/events")
@@ -59,10 +61,10 @@ def sendgrid_events():
         log.error("event=webhook_misconfigured provider=sendgrid reason=%r", str(exc))
         return jsonify(error="Misconfigured", message=str(exc)), 500
     try:
-        feedback = parse_sendgrid_events(request.get_data(), request.headers, key)
+        feedback, delivered = parse_sendgrid_events(request.get_data(), request.headers, key)
     except WebhookRejected as exc:
         return _rejected("sendgrid", exc)
-    return jsonify(_apply("sendgrid", feedback))
+    return jsonify(_apply("sendgrid", feedback, delivered))
 
 
 @bp.post("/ses")
@@ -77,10 +79,10 @@ def ses_notifications():
         result = parse_sns(request.get_data(), settings)
     except WebhookRejected as exc:
         return _rejected("ses", exc)
-    if not result.feedback:
+    if not result.feedback and not result.delivered:
         log.info("event=sns_message note=%r", result.note)
         return jsonify(reports=0, note=result.note)
-    return jsonify(_apply("ses", result.feedback))
+    return jsonify(_apply("ses", result.feedback, result.delivered))
 
 
 @bp.post("/email/dsn")

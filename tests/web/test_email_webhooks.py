@@ -97,6 +97,22 @@ def test_sendgrid_hard_bounce_and_spam_report(client, session, sendgrid, sent):
     assert is_suppressed(session, "email", "gone@example.com")
 
 
+def test_sendgrid_and_ses_deliveries_move_the_message_to_delivered(client, session, sendgrid, sns, sent):
+    ann, gone = sent["ann@example.com"], sent["gone@example.com"]
+    body, headers = sendgrid.sign([{"event": "delivered", "email": "ann@example.com", "timestamp": 1763889247,
+                                    "response": "250 2.0.0 OK", "herald_message_id": ann.id,
+                                    "sg_message_id": "14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.0"}])
+    response = client.post("/webhooks/sendgrid/events", data=body, headers=headers)
+    assert response.status_code == 200 and response.json["moved"] == 1
+    delivery = {"notificationType": "Delivery", "mail": {"messageId": "0100017b-ses-id",
+                                                         "commonHeaders": {"messageId": our_id(gone)}},
+                "delivery": {"timestamp": "2026-11-23T09:14:09.000Z", "smtpResponse": "250 ok",
+                             "recipients": ["gone@example.com"]}}
+    assert client.post("/webhooks/ses", data=sns.notification(TOPIC, delivery)).json["moved"] == 1
+    assert state(session, ann) == ("delivered", None, ["delivered"])
+    assert state(session, gone) == ("delivered", None, ["delivered"])
+
+
 def test_sendgrid_blocked_and_deferred_are_soft(client, session, sendgrid, sent):
     ann = sent["ann@example.com"]
     body, headers = sendgrid.sign([
