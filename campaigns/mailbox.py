@@ -1,4 +1,5 @@
-"""What arrives in the bounce mailbox, applied: bounce reports (RFC 3464) and List-Unsubscribe mail.
+"""What arrives in the bounce mailbox, applied: bounce reports (RFC 3464), spam complaints from feedback
+loops (RFC 5965) and List-Unsubscribe mail.
 
 The scheduler reads [bounces] mailbox_url every mailbox_minutes (scheduler/jobs.py) and hands each
 message here. A bounce report goes to campaigns/bounces.py. A mail to the List-Unsubscribe mailto:
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from campaigns.bounces import apply_email_feedback
 from campaigns.unsubscribe import unsubscribe_recipient
-from channels.email_feedback import NotADsn, parse_dsn
+from channels.email_feedback import NotADsn, parse_complaint_report, parse_dsn
 from core.errors import NotFound
 from core.ids import verify
 
@@ -29,16 +30,20 @@ _UNSUBSCRIBE = re.compile(r"\bunsubscribe\s+(\d{1,18})\.([0-9a-f]{32})\b", re.IG
 
 
 def handle_mailbox_message(session: Session, raw: bytes, *, secret_key: str, now: datetime) -> str:
-    """Apply one message; returns what it was: "bounce", "unsubscribe", or "" when not understood."""
-    try:
-        feedback = parse_dsn(raw)
-    except NotADsn:
-        feedback = None
+    """Apply one message; returns what it was: "report" (bounce or complaint), "unsubscribe", or "" when not
+    understood."""
+    feedback = None
+    for parse in (parse_dsn, parse_complaint_report):
+        try:
+            feedback = parse(raw)
+            break
+        except NotADsn:
+            continue
     if feedback is not None:
         applied = apply_email_feedback(session, feedback, now=now)
-        log.info("event=mailbox_bounce reports=%d events=%d consent_changed=%d", len(feedback), applied.events,
+        log.info("event=mailbox_report reports=%d events=%d consent_changed=%d", len(feedback), applied.events,
                  applied.consent_changed)
-        return "bounce"
+        return "report"
     message = email.message_from_bytes(raw, policy=email.policy.default)
     match = _UNSUBSCRIBE.search(str(message.get("Subject", "")))
     if match is None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage, Message
 from email.parser import BytesHeaderParser
+from email.utils import parseaddr
 
 FEEDBACK_KINDS = ("bounce", "delay", "complaint")
 _HERALD_MESSAGE_ID = re.compile(r"<herald\.(\d+)@[^>]+>")
@@ -103,26 +104,57 @@ def parse_dsn(raw: bytes) -> list[EmailFeedback]:
     return feedback
 
 
-def _find_report(message: EmailMessage) -> Message | None:
+def parse_complaint_report(raw: bytes) -> list[EmailFeedback]:
+    """A mailbox provider's spam complaint in the Abuse Reporting Format (RFC 5965, "feedback loop").
+
+    The complaining recipient is Original-Rcpt-To, or else the returned message's To; a report whose
+    recipient was redacted names nobody and gives nothing. Raises NotADsn for anything but a
+    multipart/report; report-type=feedback-report of Feedback-Type abuse.
+    """
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    report = _find_report(message, "feedback-report")
+    fields_part = next((p for p in report.iter_parts() if p.get_content_type() == "message/feedback-report"),
+                       None) if report is not None else None
+    if fields_part is None:
+        raise NotADsn("not a complaint report (RFC 5965): no multipart/report with report-type=feedback-report")
+    payload = fields_part.get_payload()
+    fields = payload[0] if isinstance(payload, list) and payload else fields_part
+    if str(fields.get("Feedback-Type", "")).strip().lower() != "abuse":
+        return []
+    original_id, original_to = _original_headers(report)
+    address = _address(str(fields.get("Original-Rcpt-To") or "")) or parseaddr(original_to)[1].lower()
+    if "@" not in address:
+        return []
+    return [EmailFeedback(kind="complaint", address=address, message_id=herald_message_id(original_id),
+                          provider_id=original_id or None, reason=str(fields.get("User-Agent") or "abuse report"),
+                          source="arf", occurred_at=_date(message))]
+
+
+def _find_report(message: EmailMessage, report_type: str = "delivery-status") -> Message | None:
     for part in message.walk():
         if (part.get_content_type() == "multipart/report"
-                and str(part.get_param("report-type", "")).lower() == "delivery-status"):
+                and str(part.get_param("report-type", "")).lower() == report_type):
             return part
     return None
 
 
 def _original_message_id(report: Message) -> str:
+    return _original_headers(report)[0]
+
+
+def _original_headers(report: Message) -> tuple[str, str]:
+    """The returned message's Message-ID and To, from its message/rfc822 or text/rfc822-headers part."""
     for part in report.iter_parts() if isinstance(report, EmailMessage) else report.get_payload():
         kind = part.get_content_type()
         if kind == "message/rfc822":
             inner = part.get_payload()
             original = inner[0] if isinstance(inner, list) else inner
-            return str(original.get("Message-ID", "")).strip()
-        if kind == "text/rfc822-headers":
-            headers = BytesHeaderParser(policy=email.policy.default).parsebytes(
-                part.get_payload(decode=True) or b"")
-            return str(headers.get("Message-ID", "")).strip()
-    return ""
+        elif kind == "text/rfc822-headers":
+            original = BytesHeaderParser(policy=email.policy.default).parsebytes(part.get_payload(decode=True) or b"")
+        else:
+            continue
+        return str(original.get("Message-ID", "")).strip(), str(original.get("To", "")).strip()
+    return "", ""
 
 
 def _address(field: str) -> str:

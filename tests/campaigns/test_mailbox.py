@@ -54,6 +54,7 @@ def test_the_job_applies_reports_and_unsubscribes_and_leaves_the_rest(protocol, 
         (DSN / "hard_5_1_1.eml").read_text().replace("{message_id}", str(sent[gone.id].id)).encode(),
         (DSN / "soft_4_2_2.eml").read_text().replace("{message_id}", str(sent[full.id].id)).encode(),
         unsubscribe_mail(sent[ann.id].id),
+        (DSN / "complaint_arf.eml").read_text().replace("{message_id}", str(sent[ann.id].id)).encode(),
         unsubscribe_mail(sent[full.id].id, secret="a-guess"),  # forged: unsubscribes nobody, stays
         b"From: boss@shop.example\r\nSubject: Out of office\r\n\r\n.Back on Monday.\r\n",
     ]
@@ -68,12 +69,12 @@ def test_the_job_applies_reports_and_unsubscribes_and_leaves_the_rest(protocol, 
         finally:
             jobs.bind(None)
         left = [m.raw for m in box.messages]
-    assert outcome == "read 5, understood 3, left 2"
+    assert outcome == "read 6, understood 4, left 2"
     assert again == ("read 0, understood 0, left 0" if protocol.startswith("imap")  # unseen only
                      else "read 2, understood 0, left 2")
     assert len(left) == 2 and b"Out of office" in left[1]
     assert consent(session, gone.id) == "bounced"
-    assert consent(session, ann.id) == "unsubscribed"
+    assert consent(session, ann.id) == "complained"  # unsubscribed by mail, then the spam complaint
     assert consent(session, full.id) is None  # a delay, and a forged unsubscribe
 
 

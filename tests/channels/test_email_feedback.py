@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from channels.email_feedback import NotADsn, herald_message_id, is_hard_bounce, parse_dsn
+from channels.email_feedback import NotADsn, herald_message_id, is_hard_bounce, parse_complaint_report, parse_dsn
 
 DSN = Path(__file__).resolve().parent / "dsn"
 
@@ -58,3 +58,13 @@ def test_only_message_ids_herald_wrote_name_a_herald_message():
     assert herald_message_id("<herald.42@herald.example>") == 42
     assert herald_message_id("<CAF=abc@mail.gmail.com>") is None
     assert herald_message_id(None) is None
+
+
+def test_a_feedback_loop_complaint_names_the_recipient_from_the_returned_message():
+    [report] = parse_complaint_report(sample("complaint_arf", 77))
+    assert (report.kind, report.address, report.message_id, report.source) == ("complaint", "ann@example.com", 77,
+                                                                               "arf")
+    redacted = sample("complaint_arf").replace(b"To: Ann Example <ann@example.com>", b"To: redacted")
+    assert parse_complaint_report(redacted) == []  # the provider hid who complained: nobody to act on
+    with pytest.raises(NotADsn, match="RFC 5965"):
+        parse_complaint_report(sample("hard_5_1_1"))
