@@ -29,6 +29,8 @@ CENT = Decimal("0.01")
 SUB_CENT = Decimal("0.0001")
 RATE = Decimal("0.0001")
 NOT_SENT = ("suppressed", "capped", "held_out", "waiting", "cancelled")
+HOLDOUT_COLUMNS = {"people": "People", "buyers": "Buyers", "conversion_rate": "Conversion rate", "revenue": "Revenue",
+                   "revenue_per_head": "Revenue per head"}
 SEGMENT_TITLES = {"value_tier": "Value tier", "lifecycle_stage": "Lifecycle stage", "region": "Region"}
 
 
@@ -261,8 +263,9 @@ class CampaignReport:
         if self.holdout:
             h = self.holdout.to_dict()
             out.append(("holdout", "Sent group against holdout group",
-                        ["Group", "People", "Buyers", "Conversion rate", "Revenue", "Revenue per head"],
-                        [["Sent", *h["sent"].values()], ["Held out", *h["held_out"].values()]]))
+                        ["Group", *HOLDOUT_COLUMNS.values()],
+                        [[label, *(h[side][key] for key in HOLDOUT_COLUMNS)]
+                         for side, label in (("sent", "Sent"), ("held_out", "Held out"))]))
         out.append(("series", f"By {self.series_grain}", [self.series_grain.title(), "Sent", "Delivered", "Clicks",
                                                           "Conversions"],
                     [[b, v["sent"], v["delivered"], v["clicked"], v["conversions"]] for b, v in self.series.items()]))
