@@ -215,3 +215,22 @@ def test_import_without_an_order_column_is_refused_before_anything_lands(session
     with pytest.raises(Invalid, match="no column for order_id"):
         import_conversions(session, io.BytesIO(b"email,amount\na@example.com,5\n"), filename="x.csv",
                            settings=f.SETTINGS, now=T0)
+
+
+def test_the_same_order_reported_at_once_by_many_requests_is_one_conversion(session, database, backend):
+    from concurrent.futures import ThreadPoolExecutor
+
+    buyer = f.contact(session, now=T0)
+    email = buyer.email
+    session.rollback()
+
+    def report(_: int) -> tuple[int, bool]:
+        with database.session() as own:
+            conversion, created = record(own, order_id="RACE-1", email=email, amount="10")
+            return conversion.id, created
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        answers = list(pool.map(report, range(12)))
+    assert len({conversion_id for conversion_id, _ in answers}) == 1
+    assert sum(created for _, created in answers) == 1
+    assert session.scalar(select(func.count()).select_from(Conversion)) == 1
