@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -34,6 +35,14 @@ class TimelineEntry:
     channel: str = ""
     campaign_id: int | None = None
     message_id: int | None = None
+    # The parts of title and detail, for a page that words them in the reader's language.
+    campaign: str = ""
+    address: str = ""
+    reason: str = ""
+    order_id: str = ""
+    amount: Decimal | None = None
+    currency: str = ""
+    product: str = ""
 
 
 def _messages(session: Session, contact_id: int, limit: int) -> list[TimelineEntry]:
@@ -46,7 +55,8 @@ def _messages(session: Session, contact_id: int, limit: int) -> list[TimelineEnt
         detail = message.error_reason or (f"to {message.address}" if message.address else "")
         entries.append(TimelineEntry(time=when, kind="message", title=name, detail=detail, status=message.status,
                                      channel=message.channel, campaign_id=message.campaign_id,
-                                     message_id=message.id))
+                                     message_id=message.id, campaign=name, address=message.address or "",
+                                     reason=message.error_reason or ""))
     return entries
 
 
@@ -62,7 +72,7 @@ def _events(session: Session, contact_id: int, limit: int) -> list[TimelineEntry
         words = detail.get("reason") or detail.get("error") or detail.get("url") or detail.get("code") or ""
         entries.append(TimelineEntry(time=event.occurred_at, kind="event", title=name, detail=str(words),
                                      status=event.type, channel=channel, campaign_id=campaign_id,
-                                     message_id=event.message_id))
+                                     message_id=event.message_id, campaign=name, reason=str(words)))
     return entries
 
 
@@ -78,7 +88,9 @@ def _conversions(session: Session, contact_id: int, limit: int) -> list[Timeline
                                      title=f"order {conversion.order_id}: {conversion.amount} {conversion.currency}",
                                      detail="; ".join(p for p in (what, credited) if p),
                                      status=conversion.attribution, campaign_id=conversion.campaign_id,
-                                     message_id=conversion.message_id))
+                                     message_id=conversion.message_id, campaign=name or "",
+                                     order_id=conversion.order_id, amount=conversion.amount,
+                                     currency=conversion.currency, product=what))
     return entries
 
 

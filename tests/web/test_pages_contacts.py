@@ -65,7 +65,7 @@ def test_the_contact_page_shows_every_section(logged_in_client, ann):
     assert "Contract renewal" in page and "3-year deal" in page
     assert "unsubscribe link" in page  # consent history
     assert 'data-kind="message"' in page and 'data-kind="event"' in page and 'data-kind="conversion"' in page
-    assert "order A-7: 120.00 USD" in page and "Spring SMS" in page
+    assert "Order A-7:" in page and "120.00" in page and "Spring SMS" in page
     assert "Not computed yet" in page  # RFM scores, read-only
 
 
