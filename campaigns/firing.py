@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, literal, select
+from sqlalchemy import and_, func, insert, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -42,6 +42,7 @@ KIND_OF_SCHEDULE = {None: "broadcast", "at": "broadcast", "recurring": "recurrin
                     "holiday": "holiday"}
 # A scheduler down for a year under a once-a-minute rule must not loop for ever counting what it missed.
 _MAX_FIRINGS_SCANNED = 100_000
+_WHY_LATE = "the scheduler was not running, or the campaign was paused"
 
 
 def _campaign(session: Session, campaign_id: int) -> Campaign:
@@ -118,12 +119,14 @@ def fire_due_campaign(session: Session, campaign_id: int, *, now: datetime, chan
                       defaults: ScheduleDefaults) -> Firing:
     """Fire the campaign's latest due firing (see the module doc for misfires); commits.
 
-    Only a `scheduled` campaign with a schedule fires. The run records its firing time and notes. The
-    last firing of a schedule moves the campaign to running, and it completes when its last run does.
+    A scheduled campaign with a schedule fires, and so does a running one whose schedule has firings
+    left (a run still sending, or waiting for its recipients' local time); a paused one does not. A
+    firing moves the campaign to running; when its runs finish it is scheduled again until the last
+    firing's run, then completed (queries.finish_idle_runs, by next_fire_at).
     """
     campaign = _campaign(session, campaign_id)
     schedule = schedule_of(campaign.schedule)
-    if schedule is None or campaign.status != "scheduled":
+    if schedule is None or not _fires(campaign):
         return Firing(None)
     due = _due_firings(session, campaign, schedule, now)
     if not due:
@@ -133,11 +136,11 @@ def fire_due_campaign(session: Session, campaign_id: int, *, now: datetime, chan
     notes = []
     if earlier and schedule.kind == "recurring":
         notes.append(f"{len(earlier)} earlier firing(s) from {_iso(earlier[0])} to {_iso(earlier[-1])} were not "
-                     "sent on their own: the scheduler was not running then; they are coalesced into this one")
+                     f"sent on their own ({_WHY_LATE}); they are coalesced into this one")
     elif earlier:  # each day of a date rule or holiday greets other people: say whose day was missed
         days = ", ".join(schedule.day_of(f).isoformat() for f in earlier[-5:])
-        notes.append(f"{len(earlier)} earlier day(s) were missed while the scheduler was not running (last: {days}); "
-                     "nothing was sent for them")
+        notes.append(f"{len(earlier)} earlier day(s) were missed ({_WHY_LATE}; last: {days}); nothing was sent "
+                     "for them")
     late = now - latest
     if late > grace:
         notes.append(f"missed: due at {_iso(latest)}, the scheduler only ran at {_iso(now)} ({_duration(late)} "
@@ -150,7 +153,7 @@ def fire_due_campaign(session: Session, campaign_id: int, *, now: datetime, chan
         session.commit()
         return Firing(run, missed=True)
     if late > timedelta(minutes=1):
-        notes.append(f"fired {_duration(late)} late (due at {_iso(latest)}, the scheduler was not running); "
+        notes.append(f"fired {_duration(late)} late (due at {_iso(latest)}; {_WHY_LATE}); "
                      f"within the grace window of {_duration(grace)}, so it was sent once, now")
     return Firing(_fire(session, campaign, schedule, latest, now, notes, channel_description, dry_run, defaults))
 
@@ -169,10 +172,11 @@ def _due_firings(session: Session, campaign: Campaign, schedule: Schedule, now: 
 def _fire(session: Session, campaign: Campaign, schedule: Schedule, firing: datetime, now: datetime,
           notes: list[str], channel_description: str, dry_run: bool, defaults: ScheduleDefaults) -> Run | None:
     last = _is_last(session, campaign, schedule, firing)
-    if last:
+    if campaign.status == "scheduled":
         move_campaign(session, campaign, allowed_from=("scheduled",), to_status="running", user_id=None, now=now,
-                      comment="last firing of its schedule",
+                      comment="last firing of its schedule" if last else f"fired {_occasion_key(schedule, firing)}",
                       refusal='campaign {id} "{name}" is {status}; only a scheduled campaign fires')
+    campaign.next_fire_at = None if last else schedule.next_firings(firing, 1)[0]
     run = Run(campaign_id=campaign.id, occasion_key=_occasion_key(schedule, firing), status="running",
               channel_url=channel_description[:300], dry_run=dry_run, started_at=now, fired_at=firing,
               notes="\n".join(notes) or None)
@@ -246,12 +250,24 @@ def _record_missed(session: Session, campaign: Campaign, schedule: Schedule, fir
 
 def _finish_if_last(session: Session, campaign: Campaign, schedule: Schedule, firing: datetime,
                     now: datetime) -> None:
-    if _is_last(session, campaign, schedule, firing):
-        open_runs = session.scalar(select(func.count()).select_from(Run).where(
-            Run.campaign_id == campaign.id, Run.status.in_(("running", "paused"))))
-        move_campaign(session, campaign, allowed_from=("scheduled",), to_status="running" if open_runs else "completed",
-                      user_id=None, now=now, comment="last firing of its schedule",
+    """After a missed firing: note the next one; after the last, complete the campaign (or let its open
+    runs complete it)."""
+    if not _is_last(session, campaign, schedule, firing):
+        if campaign.status == "running":
+            campaign.next_fire_at = schedule.next_firings(firing, 1)[0]
+        return
+    campaign.next_fire_at = None
+    open_runs = session.scalar(select(func.count()).select_from(Run).where(
+        Run.campaign_id == campaign.id, Run.status.in_(("running", "paused"))))
+    target = "running" if open_runs else "completed"
+    if campaign.status != target:
+        move_campaign(session, campaign, allowed_from=("scheduled", "running"), to_status=target, user_id=None,
+                      now=now, comment="last firing of its schedule",
                       refusal='campaign {id} "{name}" is {status}; only a scheduled campaign fires')
+
+
+def _fires(campaign: Campaign) -> bool:
+    return campaign.status == "scheduled" or (campaign.status == "running" and campaign.next_fire_at is not None)
 
 
 def _is_last(session: Session, campaign: Campaign, schedule: Schedule, firing: datetime) -> bool:
@@ -310,7 +326,7 @@ def fire_scheduled_campaign(session: Session, campaign_id: int, *, config: Confi
     campaign = _campaign(session, campaign_id)
     schedule = schedule_of(campaign.schedule)
     # Checked before the channel is opened: the scheduler asks every few seconds, and is mostly told "not yet".
-    if campaign.status != "scheduled" or schedule is None or not _due_firings(session, campaign, schedule, now):
+    if schedule is None or not _fires(campaign) or not _due_firings(session, campaign, schedule, now):
         session.rollback()  # end the read: on SQLite an open transaction holds the write lock
         return Firing(None)
     description, dry_run = describe_channel(config, campaign.channel)
@@ -319,8 +335,10 @@ def fire_scheduled_campaign(session: Session, campaign_id: int, *, config: Confi
 
 
 def due_scheduled_campaigns(session: Session) -> list[tuple[int, dict[str, Any]]]:
-    """(id, stored schedule) of every scheduled campaign that has a schedule: what the scheduler keeps jobs for."""
+    """(id, stored schedule) of every campaign that can still fire: what the scheduler keeps jobs for."""
     rows = session.execute(select(Campaign.id, Campaign.schedule)
-                           .where(Campaign.status == "scheduled", Campaign.schedule.is_not(None))
+                           .where(Campaign.schedule.is_not(None),
+                                  or_(Campaign.status == "scheduled",
+                                      and_(Campaign.status == "running", Campaign.next_fire_at.is_not(None))))
                            .order_by(Campaign.id))
     return [(campaign_id, schedule) for campaign_id, schedule in rows if schedule]

@@ -109,6 +109,9 @@ class Campaign(Base):
     # JSON — at a time (sender's or each recipient's zone), a cron rule, a date rule, a holiday — plus
     # its quiet hours. Validated by Schedule.from_dict before it is stored.
     schedule: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # Set by each firing: the schedule's next one (None: none left, or it has not fired yet). A campaign
+    # with firings left goes back to `scheduled` when its runs finish, not `completed` (finish_idle_runs).
+    next_fire_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     approved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)

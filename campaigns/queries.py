@@ -326,17 +326,19 @@ def finish_idle_runs(session: Session, run_ids: Iterable[int], *, now: datetime)
     if not finished:
         return []
     open_runs = exists().where(Run.campaign_id == Campaign.id, Run.status.in_(("running", "paused")))
-    completed = list(session.execute(
+    # A campaign whose schedule has firings left (campaigns/firing.py) waits for the next one instead.
+    idle = session.execute(
         update(Campaign)
         .where(Campaign.id.in_(set(finished)), Campaign.status == "running", ~open_runs)
-        .values(status="completed", updated_at=now)
-        .returning(Campaign.id)
-    ).scalars())
-    if completed:  # the campaign's history shows when it finished (by Herald itself: no user)
+        .values(status=case((Campaign.next_fire_at.is_(None), "completed"), else_="scheduled"), updated_at=now)
+        .returning(Campaign.id, Campaign.status)
+    ).all()
+    if idle:  # the campaign's history shows when it finished (by Herald itself: no user)
         session.execute(insert(CampaignTransition), [
-            {"campaign_id": cid, "from_status": "running", "to_status": "completed", "user_id": None, "comment": "",
-             "at": now} for cid in completed])
-    return completed
+            {"campaign_id": cid, "from_status": "running", "to_status": status, "user_id": None,
+             "comment": "" if status == "completed" else "run finished; waiting for the next firing", "at": now}
+            for cid, status in idle])
+    return [cid for cid, status in idle if status == "completed"]
 
 
 # ------------------------------------------------------------------ expired leases

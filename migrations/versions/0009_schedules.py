@@ -1,4 +1,4 @@
-"""Campaign schedules: when a campaign sends (campaigns.schedule), what each firing did (runs.fired_at,
+"""Campaign schedules: when a campaign sends (campaigns.schedule, next_fire_at), what each firing did (runs.fired_at,
 runs.notes), and the once-per-person-per-occasion guard of date rules (campaign_occasions).
 
 Revision ID: 0009
@@ -19,6 +19,7 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("campaigns") as batch:
         batch.add_column(sa.Column("schedule", sa.JSON(), nullable=True))
+        batch.add_column(sa.Column("next_fire_at", core.db.UTCDateTime(timezone=True), nullable=True))
     with op.batch_alter_table("runs") as batch:
         batch.add_column(sa.Column("fired_at", core.db.UTCDateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("notes", sa.Text(), nullable=True))
@@ -47,4 +48,5 @@ def downgrade() -> None:
         batch.drop_column("notes")
         batch.drop_column("fired_at")
     with op.batch_alter_table("campaigns") as batch:
+        batch.drop_column("next_fire_at")
         batch.drop_column("schedule")

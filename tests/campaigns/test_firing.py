@@ -50,6 +50,18 @@ def due_times(session, run_id: int) -> dict[int, tuple[str, datetime]]:
     return {contact_id: (status, not_before) for contact_id, status, not_before in rows}
 
 
+def finish(session, run: Run) -> None:
+    """What the senders do when a run's last message is sent: mark them, then finish idle runs."""
+    from sqlalchemy import update
+
+    from campaigns.queries import finish_idle_runs
+
+    session.execute(update(Message).where(Message.run_id == run.id).values(status="sent"))
+    finish_idle_runs(session, [run.id], now=utc(2027, 3, 9))
+    session.commit()
+    session.expire_all()
+
+
 def runs_of(session, campaign_id: int) -> list[Run]:
     session.expire_all()
     return list(session.scalars(select(Run).where(Run.campaign_id == campaign_id).order_by(Run.id)))
@@ -113,12 +125,16 @@ def test_a_recurring_campaign_makes_one_run_per_firing_with_its_own_snapshot_and
     run1 = fire(session, campaign, utc(2027, 3, 1, 2)).run
     second = person(session, now)  # joins after the first run: only in the second one's snapshot
     assert fire(session, campaign, utc(2027, 3, 5)).run is None
-    assert session.get(Campaign, campaign.id).status == "scheduled"
+    assert session.get(Campaign, campaign.id).status == "running"  # run 1 is still sending
+    finish(session, run1)
+    assert session.get(Campaign, campaign.id).status == "scheduled"  # until the next firing
     run2 = fire(session, campaign, utc(2027, 3, 8, 2)).run
     assert (run1.occasion_key, run2.occasion_key) == ("2027-03-01T02:00Z", "2027-03-08T02:00Z")
     assert set(due_times(session, run1.id)) == {first.id}
     assert set(due_times(session, run2.id)) == {first.id, second.id}
     assert session.get(Campaign, campaign.id).status == "running"  # its last run is sending
+    finish(session, run2)
+    assert session.get(Campaign, campaign.id).status == "completed"
     assert fire(session, campaign, utc(2027, 3, 15, 2)).run is None
     assert next_firings(session, session.get(Campaign, campaign.id), now=utc(2027, 3, 9)) == []
 
@@ -151,7 +167,8 @@ def test_a_birthday_greeting_goes_once_a_year_even_if_the_job_runs_twice_and_the
     assert sorted(greeted) == sorted([ann.id, bob.id])
     occasions = session.execute(select(CampaignOccasion.contact_id, CampaignOccasion.occasion)).all()
     assert sorted(occasions) == sorted([(ann.id, "birthday:2027"), (bob.id, "birthday:2027")])
-    assert session.get(Campaign, campaign.id).status == "scheduled"  # a date rule goes on
+    campaign = session.get(Campaign, campaign.id)
+    assert campaign.status == "running" and campaign.next_fire_at == utc(2027, 3, 20, 19)  # a date rule goes on
 
 
 def test_a_29_february_birthday_is_greeted_on_28_february_in_other_years(session, backend):
@@ -307,3 +324,18 @@ def test_two_schedulers_firing_the_same_birthday_at_once_greet_each_person_once(
     assert sorted(run is None for run in results) == [False, True]  # one made the run, the other found it made
     greeted = session.scalars(select(Message.contact_id).where(Message.campaign_id == campaign.id)).all()
     assert sorted(greeted) == sorted(p.id for p in people)
+
+
+def test_a_paused_recurring_campaign_does_not_fire_and_resumes_with_the_next_firing(session, backend):
+    from campaigns import pause_campaign, resume_campaign
+
+    now = utc(2027, 3, 1)
+    person(session, now)
+    campaign = scheduled(session, now, {"kind": "recurring", "cron": "0 10 * * *", "max_runs": 10})
+    fire(session, campaign, utc(2027, 3, 1, 10))
+    pause_campaign(session, campaign.id, user_id=None, now=utc(2027, 3, 1, 10, 5))
+    assert fire(session, campaign, utc(2027, 3, 2, 10)).run is None  # paused: nothing fires
+    resume_campaign(session, campaign.id, user_id=None, now=utc(2027, 3, 3, 9))
+    firing = fire(session, campaign, utc(2027, 3, 3, 10))
+    assert firing.run.occasion_key == "2027-03-03T10:00Z"
+    assert "1 earlier firing(s)" in firing.run.notes and "paused" in firing.run.notes
