@@ -277,9 +277,11 @@ def _record_chunk(session: Session, chunk: list[ConversionInput], settings: Conv
     dialect_insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     # Another request may record the same order between our read and this insert: DO NOTHING makes the
     # second one a duplicate instead of an error, and RETURNING says which rows really went in.
-    statement = (dialect_insert(Conversion).values(values).on_conflict_do_nothing(index_elements=[Conversion.order_id])
+    # executemany, not one multi-row VALUES: the statement compiles once (and is cached) however many rows;
+    # SQLAlchemy batches the rows into few round trips ("insertmanyvalues") and still returns the ids.
+    statement = (dialect_insert(Conversion).on_conflict_do_nothing(index_elements=[Conversion.order_id])
                  .returning(Conversion.id))
-    inserted = list(session.scalars(statement))
+    inserted = list(session.connection().execute(statement, values).scalars())
     session.commit()
     report.duplicates += len(values) - len(inserted)
     report.recorded += len(inserted)

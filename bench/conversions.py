@@ -1,0 +1,147 @@
+"""Benchmark: recording conversions (contact lookup, currency, attribution, idempotent insert) and the RFM job,
+each against the plainest hand-written SQL for the same rows, timed in the same run.
+
+    .venv/bin/python bench/conversions.py [--contacts 100000] [--conversions 500000] [--record 20000]
+                                          [--pg-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres] [--keep]
+
+On a fresh PostgreSQL database it fills N contacts, a campaign whose messages reached every contact
+(half of them clicked), and M past conversions (one INSERT … SELECT each). Then it times:
+  1. record: --record new conversions through campaigns.conversions.record_conversions (chunks of 500:
+     contacts found by email, amounts converted, last click / last receipt attribution, ON CONFLICT insert)
+     vs one executemany INSERT of the same rows with the contact id and attribution already known;
+  2. rfm: campaigns.rfm.score_contacts (quintiles by window functions, clearing, the dormant rule)
+     vs one hand-written GROUP BY of conversions per contact (what any RFM needs to read at least).
+It prints both times and the ratio Herald / hand-written. Compare ratios, not times: the box is shared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from campaigns.conversions import ConversionInput, ConversionSettings, record_conversions  # noqa: E402
+from campaigns.rfm import score_contacts  # noqa: E402
+from core.db import Database  # noqa: E402
+from core.migrate import upgrade_database  # noqa: E402
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+SETTINGS = ConversionSettings("USD", {"CNY": Decimal("0.138")}, "UTC", "CN")
+
+FILL = [
+    # name: contacts
+    """INSERT INTO contacts (email, first_name, last_name, company, attributes, created_at, updated_at, source, notes,
+                             region)
+       SELECT 'b' || g || '@example.com', 'Ann', 'Lee', '', '{}', :now - interval '400 days', :now, '', '', ''
+       FROM generate_series(1, :contacts) AS g""",
+    # name: one campaign and its run
+    """INSERT INTO templates (name, channel, subject, html, text, body, created_at, updated_at)
+       VALUES ('T', 'email', 'Hi', '<p>Hi</p>', '', '', :now, :now)""",
+    """INSERT INTO campaigns (name, kind, channel, template_id, status, guarantee, created_at, updated_at)
+       SELECT 'Bench', 'broadcast', 'email', id, 'completed', 'at_most_once', :now, :now FROM templates""",
+    """INSERT INTO runs (campaign_id, occasion_key, status, channel_url, dry_run, started_at)
+       SELECT id, 'once', 'completed', 'log://', false, :now FROM campaigns""",
+    # name: a delivered message to everyone, a click from every other contact
+    """INSERT INTO messages (run_id, campaign_id, contact_id, channel, address, status, priority, not_before, attempts,
+                             sent_at, delivered_at)
+       SELECT r.id, r.campaign_id, c.id, 'email', c.email, 'delivered', 100, :now - interval '2 days', 1,
+              :now - interval '2 days', :now - interval '2 days'
+       FROM contacts c CROSS JOIN runs r""",
+    """INSERT INTO message_events (message_id, type, occurred_at, detail)
+       SELECT id, 'clicked', :now - interval '1 day', '{"machine": false}' FROM messages WHERE contact_id % 2 = 0""",
+    # name: past conversions, spread over contacts and the last year
+    """INSERT INTO conversions (contact_id, order_id, amount, currency, amount_base, occurred_at, product, category,
+                                attribution, source, created_at)
+       SELECT 1 + (g * 7919) % :contacts, 'OLD-' || g, (g % 500) + 0.99, 'USD', (g % 500) + 0.99,
+              :now - make_interval(days => (g * 31) % 365), '', '', 'none', 'import', :now
+       FROM generate_series(1, :conversions) AS g""",
+]
+
+BASELINE_INSERT = text("""
+INSERT INTO conversions (contact_id, order_id, amount, currency, amount_base, occurred_at, product, category,
+                         campaign_id, message_id, attribution, source, created_at)
+VALUES (:contact_id, :order_id, :amount, 'USD', :amount, :occurred_at, '', '', NULL, NULL, 'none', 'import', :now)
+""")
+BASELINE_RFM = text("""
+SELECT contact_id, MAX(occurred_at), COUNT(*), SUM(amount_base) FROM conversions GROUP BY contact_id
+""")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--contacts", type=int, default=100_000)
+    parser.add_argument("--conversions", type=int, default=500_000)
+    parser.add_argument("--record", type=int, default=20_000)
+    parser.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    args = parser.parse_args()
+
+    name = f"herald_bench_conv_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(args.pg_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(args.pg_url).set(database=name).render_as_string(hide_password=False)
+    try:
+        run(url, args)
+    finally:
+        if not args.keep:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def run(url: str, args: argparse.Namespace) -> None:
+    upgrade_database(url)
+    database = Database(url)
+    started = time.perf_counter()
+    with database.engine.begin() as conn:
+        for statement in FILL:
+            conn.execute(text(statement), {"now": NOW, "contacts": args.contacts, "conversions": args.conversions})
+        conn.execute(text("ANALYZE"))
+    print(f"filled {args.contacts:,} contacts, {args.contacts:,} messages, {args.contacts // 2:,} clicks, "
+          f"{args.conversions:,} conversions in {time.perf_counter() - started:.1f} s")
+
+    rows = [ConversionInput(order_id=f"NEW-{i}", amount=Decimal("19.90"), currency="CNY" if i % 3 == 0 else "USD",
+                            occurred_at=NOW - timedelta(hours=i % 20),
+                            email=f"b{1 + (i * 13) % args.contacts}@example.com")
+            for i in range(args.record)]
+    with database.session() as session:
+        started = time.perf_counter()
+        report = record_conversions(session, rows, SETTINGS, now=NOW, source="import")
+        herald_record = time.perf_counter() - started
+    assert report.recorded == args.record, report.to_dict()
+    plain = [{"contact_id": 1 + (i * 13) % args.contacts, "order_id": f"BASE-{i}", "amount": Decimal("19.90"),
+              "occurred_at": NOW - timedelta(hours=i % 20), "now": NOW} for i in range(args.record)]
+    with database.engine.begin() as conn:
+        started = time.perf_counter()
+        conn.execute(BASELINE_INSERT, plain)
+        baseline_record = time.perf_counter() - started
+    print(f"record {args.record:,}: Herald {herald_record:.2f} s ({args.record / herald_record:,.0f}/s; "
+          f"attribution {report.attribution}), plain INSERT {baseline_record:.2f} s, "
+          f"ratio {herald_record / baseline_record:.2f}")
+
+    with database.engine.connect() as conn:
+        started = time.perf_counter()
+        conn.execute(BASELINE_RFM).fetchall()
+        baseline_rfm = time.perf_counter() - started
+    with database.session() as session:
+        started = time.perf_counter()
+        result = score_contacts(session, now=NOW, dormant_days=180)
+        herald_rfm = time.perf_counter() - started
+    print(f"rfm over {args.conversions + 2 * args.record:,} conversions: Herald {herald_rfm:.2f} s ({result}), "
+          f"hand-written GROUP BY {baseline_rfm:.2f} s, ratio {herald_rfm / baseline_rfm:.2f}")
+    database.dispose()
+
+
+if __name__ == "__main__":
+    main()
