@@ -91,11 +91,12 @@ class ColumnPlan:
 
 
 def plan_columns(header: list[str], *, filename: str, changes: Mapping[str, str] | None = None,
-                 with_tags: bool = False) -> ColumnPlan:
+                 with_tags: bool = False, need_address: bool = True) -> ColumnPlan:
     """The proposal for `header` with the user's `changes` ({column name: target}) applied, checked.
 
     Raises Invalid when a column name appears twice, a change names a column the file lacks or a
-    target that does not exist, two columns go to the same field, or no column holds an email or phone.
+    target that does not exist, two columns go to the same field, or (with `need_address`) no column
+    holds an email or phone.
     """
     names = column_names(header)
     seen: dict[str, int] = {}
@@ -132,7 +133,7 @@ def plan_columns(header: list[str], *, filename: str, changes: Mapping[str, str]
         else:
             plan.fields[target] = i
             plan.labels[target] = name if header_key(name) == target else f"{name} ({target})"
-    if "email" not in plan.fields and "phone" not in plan.fields:
+    if need_address and "email" not in plan.fields and "phone" not in plan.fields:
         looks_like_data = any("@" in cell or sum(c.isdigit() for c in cell) >= 7 for cell in header)
         hint = ("the first line looks like a contact, not a header: add a header line such as email,phone,name"
                 if looks_like_data else "name a column email (or 邮箱) or phone (or 手机), or map one to them")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import re
 
 import pytest
@@ -127,49 +126,7 @@ def test_a_list_is_created_and_a_duplicate_name_is_refused_in_the_form(logged_in
     assert "already exists" in response.get_data(as_text=True)
 
 
-CSV = (
-    b"email,phone,name,tier\n"
-    b"ann@example.com,,Ann Lee,A\n"
-    b"not-an-email,,Bad Row,B\n"
-    b"bob@example.com,+12015550102,Bob Smith,C\n"
-    b",,Nobody,\n"
-)
-
-
-def test_an_import_shows_counts_and_rejected_rows_and_offers_the_error_file(backend, logged_in_client, config):
-    response = logged_in_client.post("/contacts/import", data={"file": (io.BytesIO(CSV), "people.csv"),
-                                                               "list_name": "Imported"},
-                                     content_type="multipart/form-data")
-    assert response.status_code == 303
-    result_url = response.headers["Location"]
-    page = logged_in_client.get(result_url).get_data(as_text=True)
-    assert re.search(r'data-count="imported">2<', page)
-    assert re.search(r'data-count="rejected">2<', page)
-    rows = re.findall(r'<tr class="rejected-row">\s*<td class="num">(\d+)</td>\s*<td>([^<]+)</td>', page)
-    assert [row for row, _ in rows] == ["3", "5"]
-    assert "not-an-email" in rows[0][1]
-    download = logged_in_client.get(result_url + "/errors.csv")
-    assert download.status_code == 200
-    assert "attachment" in download.headers["Content-Disposition"]
-    text = download.get_data().decode("utf-8-sig")
-    assert "not-an-email" in text and "error" in text.splitlines()[0]
-    assert list((config.data_dir / "imports").glob("*.errors.csv"))
-    assert "Imported" in logged_in_client.get("/lists").get_data(as_text=True)
-
-
-def test_an_import_without_a_file_or_with_a_bad_file_says_what_to_do(logged_in_client):
-    response = logged_in_client.post("/contacts/import", data={}, content_type="multipart/form-data")
-    assert response.status_code == 422 and "Choose a CSV file" in response.get_data(as_text=True)
-    response = logged_in_client.post("/contacts/import", data={"file": (io.BytesIO(b"name,city\nAnn,Paris\n"),
-                                                                        "x.csv")},
-                                     content_type="multipart/form-data")
-    assert response.status_code == 422
-    assert "email" in response.get_data(as_text=True)
-
-
-def test_import_results_cannot_reach_other_files(logged_in_client):
-    assert logged_in_client.get("/contacts/import/..%2F..%2Fetc%2Fpasswd").status_code == 404
-    assert logged_in_client.get("/contacts/import/" + "0" * 32).status_code == 404
+# The import pages are tested in tests/web/test_pages_imports.py.
 
 
 def test_a_template_is_created_and_edited(logged_in_client):
