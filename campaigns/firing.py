@@ -172,21 +172,23 @@ def _due_firings(session: Session, campaign: Campaign, schedule: Schedule, now: 
 def _fire(session: Session, campaign: Campaign, schedule: Schedule, firing: datetime, now: datetime,
           notes: list[str], channel_description: str, dry_run: bool, defaults: ScheduleDefaults) -> Run | None:
     last = _is_last(session, campaign, schedule, firing)
-    if campaign.status == "scheduled":
-        move_campaign(session, campaign, allowed_from=("scheduled",), to_status="running", user_id=None, now=now,
-                      comment="last firing of its schedule" if last else f"fired {_occasion_key(schedule, firing)}",
-                      refusal='campaign {id} "{name}" is {status}; only a scheduled campaign fires')
-    campaign.next_fire_at = None if last else schedule.next_firings(firing, 1)[0]
     run = Run(campaign_id=campaign.id, occasion_key=_occasion_key(schedule, firing), status="running",
               channel_url=channel_description[:300], dry_run=dry_run, started_at=now, fired_at=firing,
               notes="\n".join(notes) or None)
     session.add(run)
     try:
+        # The run first: its unique (campaign_id, occasion_key) picks the one scheduler that fires this
+        # occasion; a second one waits here for the first to commit, then gives up.
         session.flush()
-    except IntegrityError:
-        session.rollback()  # another scheduler (or a Send now) made this occasion's run first
-        log.info("event=firing_already_done campaign_id=%d occasion=%s", campaign.id, run.occasion_key)
+        if campaign.status == "scheduled":
+            move_campaign(session, campaign, allowed_from=("scheduled",), to_status="running", user_id=None,
+                          now=now, comment="last firing of its schedule" if last else f"fired {run.occasion_key}",
+                          refusal='campaign {id} "{name}" is {status}; only a scheduled campaign fires')
+    except (IntegrityError, Conflict):
+        session.rollback()  # another scheduler (or a Send now, or a cancel) got there first
+        log.info("event=firing_already_done campaign_id=%d occasion=%s", campaign.id, _occasion_key(schedule, firing))
         return None
+    campaign.next_fire_at = None if last else schedule.next_firings(firing, 1)[0]
     day = schedule.day_of(firing) if schedule.kind != "recurring" else None
     timing = Timing(default_zone=defaults.default_zone, sender_zone=schedule.time_zone, day=day,
                     at=schedule.local_time() if day else None, per_recipient=schedule.per_recipient,
