@@ -27,7 +27,8 @@ def test_import_prints_what_landed_and_each_bad_line(config, session, tmp_path):
                     f"2,{buyer.email},5,GBP,2025-06-01\n")
     result = herald(config, "conversions", "import", str(path))
     assert result.exit_code == 1  # some rows were refused: scripts can tell
-    assert "orders.csv: 1 recorded (code 0, click 0, receipt 0, none 1), 0 already recorded, 1 rejected" in result.output
+    summary = "orders.csv: 1 recorded (code 0, click 0, receipt 0, none 1), 0 already recorded, 1 rejected"
+    assert summary in result.output
     assert 'line 3: currency "GBP" has no exchange rate' in result.output
     again = herald(config, "conversions", "import", str(path), "--format", "json")
     assert '"duplicates": 1' in again.output
