@@ -22,7 +22,17 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from audiences import add_to_list, contact_ids_by_phone, contacts_by_id, get_list, normalise_phone, set_consent
+from audiences import (
+    add_suppressions,
+    add_to_list,
+    contact_ids_by_phone,
+    contacts_by_id,
+    get_list,
+    list_suppressions,
+    normalise_phone,
+    remove_suppression,
+    set_consent,
+)
 from campaigns import queries
 from campaigns.inbox_models import KEYWORD_ACTIONS, REPLY_CLASSES, KeywordRule, Reply
 from campaigns.models import Campaign, Message
@@ -124,7 +134,7 @@ def record_reply(session: Session, inbound: InboundSms, *, config: ReplyConfig, 
         queries.add_events(session, [{"message_id": last.id, "type": "replied", "occurred_at": values["received_at"],
                                       "detail": {"reply_id": reply_id, "classification": classification,
                                                  "keyword": values["keyword"]}}])
-    _act(session, rule, contact_ids, now=now)
+    _act(session, rule, contact_ids, number=number, default_region=default_region, now=now)
     session.commit()
     log.info("event=reply reply_id=%d contact_id=%s message_id=%s class=%s provider=%s", reply_id, contact_id,
              values["message_id"], classification, inbound.provider)
@@ -163,9 +173,23 @@ def _e164(number: str, region: str) -> str:
         return number.strip()  # a short code or alphanumeric sender: kept as written, matches no contact
 
 
-def _act(session: Session, rule: Rule | None, contact_ids: Sequence[int], *, now: datetime) -> None:
-    """The keyword's effect on the sender's contacts, in the same transaction as the stored reply."""
-    if rule is None or not contact_ids:
+def _act(session: Session, rule: Rule | None, contact_ids: Sequence[int], *, number: str, default_region: str,
+         now: datetime) -> None:
+    """The keyword's effect on the sender's contacts, in the same transaction as the stored reply.
+
+    An opt-out from a number no contact has puts the number on the suppression list, so a contact
+    imported with it later is not messaged; an opt-in takes that entry (and only one made so) off again.
+    """
+    if rule is None:
+        return
+    if not contact_ids and rule.action == "unsubscribe" and number.startswith("+"):
+        add_suppressions(session, [number], channel="sms", reason="texted an opt-out keyword",
+                         source=CONSENT_SOURCE, default_region=default_region, now=now)
+    if rule.action == "subscribe":
+        for entry in list_suppressions(session, channel="sms", search=number).items:
+            if entry.address == number and entry.source == CONSENT_SOURCE:
+                remove_suppression(session, entry.id)
+    if not contact_ids:
         return
     if rule.action in ("unsubscribe", "subscribe"):
         status = "unsubscribed" if rule.action == "unsubscribe" else "subscribed"

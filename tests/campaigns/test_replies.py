@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from audiences import Consent, ListMember, create_list
+from audiences import Consent, ListMember, create_list, is_suppressed
 from campaigns import (
     Reply,
     contact_timeline,
@@ -112,13 +112,20 @@ def test_start_subscribes_again_and_help_only_answers(session, clock):
     assert sms_consent(session, ann.id) == "subscribed"
 
 
-def test_a_reply_from_an_unknown_number_is_kept_unmatched(session, clock):
+def test_a_stop_from_an_unknown_number_is_kept_unmatched_and_suppresses_the_number(session, clock):
     make_contact(session, now=clock.now(), phone="+12015550101")
     outcome = reply(session, clock, "+12015550199", "STOP")
     assert outcome.classification == "unsubscribe" and outcome.contact_ids == ()
     rows = list_replies(session, unmatched=True)
     assert [(r.reply.from_number, r.contact_name) for r in rows] == [("+12015550199", None)]
     assert list_replies(session, classification="other") == []
+    assert is_suppressed(session, "sms", "+12015550199")
+    # A contact imported later with that number is not messaged; START lifts the entry STOP made.
+    later = make_contact(session, now=clock.now(), phone="+12015550199")
+    _, run = start_campaign(session, now=clock.now())
+    assert {m.contact_id: m.status for m in messages_of(session, run.id)}[later.id] == "suppressed"
+    reply(session, clock, "+12015550199", "START")
+    assert not is_suppressed(session, "sms", "+12015550199")
 
 
 def test_a_register_keyword_adds_the_sender_to_its_list_and_a_tag_keyword_labels_the_reply(session, clock):
