@@ -38,11 +38,22 @@ def run_migrations_online() -> None:
         return
     engine = make_engine(_url())
     with engine.connect() as conn:
+        _sqlite_foreign_keys_off(conn)
         context.configure(connection=conn, target_metadata=target_metadata, render_as_batch=True,
                           include_object=_include_object)
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()
+
+
+def _sqlite_foreign_keys_off(conn) -> None:
+    """SQLite's batch mode rebuilds a table by copying it and dropping the original; with foreign keys
+    enforced, that DROP deletes the rows and cascades (ON DELETE CASCADE) to every table referring to it —
+    rebuilding `campaigns` would empty runs and messages. The pragma is ignored inside a transaction, so it is
+    set on the driver connection before the migration's transaction begins; make_engine turns it on for
+    every other connection."""
+    if conn.dialect.name == "sqlite":
+        conn.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
 
 
 if context.is_offline_mode():

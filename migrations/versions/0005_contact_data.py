@@ -17,22 +17,28 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # Plain ADD COLUMN where it suffices: contacts may hold millions of rows, and a rebuild copies them all.
+    for column in (
+        sa.Column("region", sa.String(length=100), nullable=True),
+        sa.Column("lifecycle_stage", sa.String(length=20), nullable=True),
+        sa.Column("value_tier", sa.String(length=10), nullable=True),
+        sa.Column("source", sa.String(length=100), nullable=True),
+        sa.Column("notes", sa.Text(), nullable=True),
+        sa.Column("rfm_recency", sa.Integer(), nullable=True),
+        sa.Column("rfm_frequency", sa.Integer(), nullable=True),
+        sa.Column("rfm_monetary", sa.Integer(), nullable=True),
+        sa.Column("rfm_updated_at", core.db.UTCDateTime(timezone=True), nullable=True),
+    ):
+        op.add_column("contacts", column)
+    # The foreign key needs a table rebuild on SQLite (batch mode; migrations/env.py turns foreign key
+    # enforcement off meanwhile, so dropping the old table cascades nowhere).
     with op.batch_alter_table("contacts") as batch:
-        batch.add_column(sa.Column("region", sa.String(length=100), nullable=True))
         batch.add_column(sa.Column("owner_id", sa.Integer(), nullable=True))
-        batch.add_column(sa.Column("lifecycle_stage", sa.String(length=20), nullable=True))
-        batch.add_column(sa.Column("value_tier", sa.String(length=10), nullable=True))
-        batch.add_column(sa.Column("source", sa.String(length=100), nullable=True))
-        batch.add_column(sa.Column("notes", sa.Text(), nullable=True))
-        batch.add_column(sa.Column("rfm_recency", sa.Integer(), nullable=True))
-        batch.add_column(sa.Column("rfm_frequency", sa.Integer(), nullable=True))
-        batch.add_column(sa.Column("rfm_monetary", sa.Integer(), nullable=True))
-        batch.add_column(sa.Column("rfm_updated_at", core.db.UTCDateTime(timezone=True), nullable=True))
         batch.create_foreign_key(op.f("fk_contacts_owner_id_users"), "users", ["owner_id"], ["id"],
                                  ondelete="SET NULL")
-        batch.create_index(batch.f("ix_contacts_owner_id"), ["owner_id"])
-        batch.create_index(batch.f("ix_contacts_lifecycle_stage"), ["lifecycle_stage"])
-        batch.create_index(batch.f("ix_contacts_value_tier"), ["value_tier"])
+    op.create_index(op.f("ix_contacts_owner_id"), "contacts", ["owner_id"])
+    op.create_index(op.f("ix_contacts_lifecycle_stage"), "contacts", ["lifecycle_stage"])
+    op.create_index(op.f("ix_contacts_value_tier"), "contacts", ["value_tier"])
 
     if op.get_bind().dialect.name == "postgresql":
         # jsonb: parsed once on write, so segment conditions over custom fields do not re-parse the
@@ -129,11 +135,12 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.drop_index("ix_contacts_attributes_gin", table_name="contacts")
         op.execute("ALTER TABLE contacts ALTER COLUMN attributes TYPE json USING attributes::json")
+    op.drop_index(op.f("ix_contacts_value_tier"), table_name="contacts")
+    op.drop_index(op.f("ix_contacts_lifecycle_stage"), table_name="contacts")
+    op.drop_index(op.f("ix_contacts_owner_id"), table_name="contacts")
     with op.batch_alter_table("contacts") as batch:
-        batch.drop_index(batch.f("ix_contacts_value_tier"))
-        batch.drop_index(batch.f("ix_contacts_lifecycle_stage"))
-        batch.drop_index(batch.f("ix_contacts_owner_id"))
         batch.drop_constraint(op.f("fk_contacts_owner_id_users"), type_="foreignkey")
-        for column in ("rfm_updated_at", "rfm_monetary", "rfm_frequency", "rfm_recency", "notes", "source",
-                       "value_tier", "lifecycle_stage", "owner_id", "region"):
-            batch.drop_column(column)
+        batch.drop_column("owner_id")
+    for column in ("rfm_updated_at", "rfm_monetary", "rfm_frequency", "rfm_recency", "notes", "source",
+                   "value_tier", "lifecycle_stage", "region"):
+        op.drop_column("contacts", column)
