@@ -328,6 +328,11 @@ class RatePlan(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+# The report's range of a campaign's message ids (campaigns/report_queries.py message_id_range): min and max
+# as two index probes, where ix_messages_campaign_status would read every row of the campaign.
+Index("ix_messages_campaign_id", Message.campaign_id, Message.id)
+
+
 class RatePlanUsage(Base):
     """Units (SMS segments or emails) priced through a rate plan in a calendar month, for its free quota.
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -22,7 +22,7 @@ from campaigns import queries
 from campaigns import report_queries as rq
 from campaigns.ab_test import METRIC_NAMES, variants_of
 from campaigns.lifecycle import get_campaign
-from campaigns.models import Conversion
+from campaigns.models import Conversion, Run
 from campaigns.stats import Difference, two_proportions, welch
 
 CENT = Decimal("0.01")
@@ -31,6 +31,7 @@ RATE = Decimal("0.0001")
 NOT_SENT = ("suppressed", "capped", "held_out", "waiting", "cancelled")
 HOLDOUT_COLUMNS = {"people": "People", "buyers": "Buyers", "conversion_rate": "Conversion rate", "revenue": "Revenue",
                    "revenue_per_head": "Revenue per head"}
+HOURLY_SPAN_HOURS = 72  # a run longer than this is charted by the day
 SEGMENT_TITLES = {"value_tier": "Value tier", "lifecycle_stage": "Lifecycle stage", "region": "Region"}
 
 
@@ -313,10 +314,15 @@ def _convert(amount: Decimal, currency: str | None, base: str, rates: Mapping[st
 
 
 def campaign_report(session: Session, campaign_id: int, *, currency: str = "USD",
-                    rates: Mapping[str, Decimal] | None = None) -> CampaignReport:
-    """Everything the report shows for one campaign, in `currency` (costs converted at `rates`). Raises NotFound."""
+                    rates: Mapping[str, Decimal] | None = None, now: datetime | None = None) -> CampaignReport:
+    """Everything the report shows for one campaign, in `currency` (costs converted at `rates`). Raises NotFound.
+
+    `now` lets a running campaign's hourly series come from the one pass over its messages as well.
+    """
     rates = {k.upper(): Decimal(v) for k, v in (rates or {}).items()}
     campaign = get_campaign(session, campaign_id)
+    window = int(getattr(campaign, "attribution_window_days", 7) or 7)
+    shape = _cube_shape(session, campaign, window, now)
     notes: list[str] = []
     variants = {v.id: v for v in variants_of(session, campaign_id)}
     columns = rq.segment_columns()
@@ -342,7 +348,7 @@ def campaign_report(session: Session, campaign_id: int, *, currency: str = "USD"
             key = value if value not in (None, "") else "—"
             yield by_segment[column].setdefault(key, Slice(key))
 
-    cube = rq.message_cube(session, campaign_id=campaign_id)
+    cube = rq.message_cube(session, campaign_id=campaign_id, shape=shape)
     for row in cube:
         counts[row.status] += row.rows
         converted = Decimal(0)
@@ -386,8 +392,11 @@ def campaign_report(session: Session, campaign_id: int, *, currency: str = "USD"
         notes.append("Replies are not recorded by this installation, so replied shows 0.")
     replied = sum((replies or {}).values())
 
-    window = int(getattr(campaign, "attribution_window_days", 7) or 7)
-    holdout = _holdout(session, campaign_id, window, cost=None) if counts.get("held_out") else None
+    holdout = None
+    if counts.get("held_out"):
+        groups = _holdout_groups(cube) if shape.window else rq.holdout_outcomes(
+            session, campaign_id=campaign_id, window_days=window)
+        holdout = _holdout(groups)
     report = CampaignReport(
         campaign_id=campaign.id, name=campaign.name, channel=campaign.channel, kind=campaign.kind,
         status=campaign.status, currency=currency, counts=dict(counts), total=total,
@@ -404,7 +413,8 @@ def campaign_report(session: Session, campaign_id: int, *, currency: str = "USD"
         report.holdout = _with_roi(holdout, report.cost)
     if variants:
         report.ab = _variant_test(session, campaign, variants, cube)
-    hours = rq.time_series(session, campaign_id=campaign_id)
+    hours = (rq.time_series(session, campaign_id=campaign_id, messages=_hourly(cube)) if shape.hours
+             else rq.time_series(session, campaign_id=campaign_id))
     # By the hour while the campaign's activity fits in three days, then by the day (a readable chart).
     if len(hours) > 1 and _hours_between(min(hours), max(hours)) > 72:
         report.series_grain, report.series = "day", rq.roll_up_days(hours)
@@ -424,8 +434,47 @@ def _hours_between(first: str, last: str) -> float:
     return (parse(last) - parse(first)).total_seconds() / 3600
 
 
-def _holdout(session: Session, campaign_id: int, window_days: int, cost: Decimal | None) -> Holdout | None:
-    groups = rq.holdout_outcomes(session, campaign_id=campaign_id, window_days=window_days)
+def _cube_shape(session: Session, campaign: Any, window_days: int, now: datetime | None) -> rq.CubeShape:
+    """Hourly sends in the cube while the campaign's one run spans at most three days; the holdout window too
+    when it has one run. Several runs (a recurring campaign) keep their separate, per-run queries."""
+    runs = session.execute(select(Run.started_at, Run.finished_at).where(Run.campaign_id == campaign.id)).all()
+    if len(runs) != 1:
+        return rq.CubeShape()
+    started, finished = runs[0]
+    until = finished or now
+    hours = until is not None and (until - started).total_seconds() <= HOURLY_SPAN_HOURS * 3600
+    window = (started, started + timedelta(days=window_days)) if campaign.holdout_percent else None
+    return rq.CubeShape(hours=hours, window=window)
+
+
+def _holdout_groups(cube: Iterable[rq.CubeRow]) -> dict[str, rq.GroupOutcome]:
+    """The holdout comparison's two groups from the cube: held out, and everyone a provider took a message for."""
+    sums: dict[str, list[Any]] = {}
+    for row in cube:
+        if row.status == "held_out":
+            group, people = "held_out", row.rows
+        elif row.sent:
+            group, people = "sent", row.sent
+        else:
+            continue
+        acc = sums.setdefault(group, [0, 0, Decimal(0), Decimal(0)])
+        acc[0] += people
+        acc[1] += row.buyers
+        acc[2] += row.bought
+        acc[3] += row.bought_squares
+    return {g: rq.GroupOutcome(*values) for g, values in sums.items()}
+
+
+def _hourly(cube: Iterable[rq.CubeRow]) -> dict[str, dict[str, int]]:
+    points: dict[str, dict[str, int]] = {}
+    for row in cube:
+        for name, hour, n in (("sent", row.sent_hour, row.sent), ("delivered", row.delivered_hour, row.delivered)):
+            if hour is not None and n:
+                points.setdefault(hour, {"sent": 0, "delivered": 0})[name] += n
+    return points
+
+
+def _holdout(groups: Mapping[str, rq.GroupOutcome]) -> Holdout:
     empty = rq.GroupOutcome(0, 0, Decimal(0), Decimal(0))
     sent, held = groups.get("sent", empty), groups.get("held_out", empty)
     rate = two_proportions(sent.buyers, sent.people, held.buyers, held.people)

@@ -44,46 +44,81 @@ class CubeRow:
     clicked: int  # by a person, like attribution's clicks
     unsubscribed: int
     cost: Decimal
+    sent_hour: str | None = None  # "2026-11-23 14" when the cube is by the hour (CubeShape.hours)
+    delivered_hour: str | None = None
+    delivered: int = 0  # rows with a delivery time
+    buyers: int = 0  # recipients who bought within the holdout window (CubeShape.window)
+    bought: Decimal = Decimal(0)  # Σ of what each bought
+    bought_squares: Decimal = Decimal(0)  # Σ of its square, for the variance
 
 
-def message_cube(session: Session, *, campaign_id: int) -> list[CubeRow]:
-    """The campaign's messages, then its people's engagement, each grouped by every dimension (two GROUP BYs).
+@dataclass(frozen=True)
+class CubeShape:
+    """What else the one pass over the messages collects: sends and deliveries by the hour (while a campaign's
+    runs span few enough hours to keep the cube small), and purchases in the holdout window (one run only)."""
 
-    The first scans the messages once (with their contacts, for segments); the second starts from the
-    few engagement events (ix_message_events_type_time) and counts each message once per kind. The
-    engagement comes back as rows of its own (rows, sent and cost 0), so every sum over the cube holds.
-    Not one query with the events joined to every message: that join cost more than all the rest.
+    hours: bool = False
+    window: tuple[datetime, datetime] | None = None  # [start, end], inclusive like attribution's window
+
+
+def message_id_range(session: Session, *, campaign_id: int) -> tuple[int, int] | None:
+    """The lowest and highest message id of a campaign (ix_messages_campaign_id: two index probes)."""
+    low, high = session.execute(select(func.min(Message.id), func.max(Message.id))
+                                .where(Message.campaign_id == campaign_id)).one()
+    return None if low is None else (low, high)
+
+
+def message_cube(session: Session, *, campaign_id: int, shape: CubeShape = CubeShape()) -> list[CubeRow]:
+    """ONE pass over the campaign's messages, grouped by every dimension the report slices by.
+
+    Joined to it: each message's engagement (one row per message, from the few engagement events —
+    found through ix_message_events_type_time within the campaign's message id range, so the events
+    never need the messages table to be filtered), the contact (for segments), and with a holdout
+    window each contact's purchases in it. So the totals, every slice, the holdout groups and the
+    hourly sends and deliveries all come from the same rows and add up by construction.
     """
+    span = message_id_range(session, campaign_id=campaign_id)
+    if span is None:
+        return []
+    person = ~func.coalesce(MessageEvent.detail["machine"].as_boolean(), false())  # a scanner is not a person
+    flags = (
+        select(MessageEvent.message_id.label("message_id"),
+               func.max(case((and_(MessageEvent.type == "opened", person), 1), else_=0)).label("opened"),
+               func.max(case((and_(MessageEvent.type == "clicked", person), 1), else_=0)).label("clicked"),
+               func.max(case((MessageEvent.type == "unsubscribed", 1), else_=0)).label("unsubscribed"))
+        .where(MessageEvent.type.in_(ENGAGEMENT_EVENTS), MessageEvent.message_id.between(*span))
+        .group_by(MessageEvent.message_id).subquery("flags")
+    )
     columns = segment_columns()
     segment = [getattr(Contact, name) for name in columns]
-    keys = [Message.variant_id, Message.channel, Message.status, Message.currency, *segment]
-    query = (select(*keys, func.count(), func.count(Message.sent_at), func.sum(Message.cost))
-             .select_from(Message).where(Message.campaign_id == campaign_id).group_by(*keys))
+    hours = [hour_of(session, Message.sent_at), hour_of(session, Message.delivered_at)] if shape.hours else []
+    # Whether a provider took it splits "failed" (refused, or failed after sending) for the holdout's sent group.
+    was_sent = case((Message.sent_at.is_(None), 0), else_=1)
+    keys = [Message.variant_id, Message.channel, Message.status, Message.currency, was_sent, *segment, *hours]
+    measures = [func.count(), func.count(Message.sent_at), func.coalesce(func.sum(flags.c.opened), 0),
+                func.coalesce(func.sum(flags.c.clicked), 0), func.coalesce(func.sum(flags.c.unsubscribed), 0),
+                func.sum(Message.cost), func.count(Message.delivered_at)]
+    query = select(Message).outerjoin(flags, flags.c.message_id == Message.id)
+    if shape.window is not None:
+        bought = (select(Conversion.contact_id.label("contact_id"), func.sum(Conversion.amount_base).label("x"))
+                  .where(Conversion.occurred_at >= shape.window[0], Conversion.occurred_at <= shape.window[1])
+                  .group_by(Conversion.contact_id).subquery("bought"))
+        query = query.outerjoin(bought, bought.c.contact_id == Message.contact_id)
+        measures += [func.count(bought.c.contact_id), func.sum(bought.c.x), func.sum(bought.c.x * bought.c.x)]
     if segment:
         query = query.join(Contact, Contact.id == Message.contact_id)
+    query = query.with_only_columns(*keys, *measures).where(Message.campaign_id == campaign_id).group_by(*keys)
     out = []
-    for variant_id, channel, status, currency, *rest in session.execute(query):
-        seg, (rows, sent, cost) = rest[:len(segment)], rest[len(segment):]
-        out.append(CubeRow(variant_id, channel, status, currency, tuple(seg), rows, sent, 0, 0, 0,
-                           Decimal(cost) if cost is not None else Decimal(0)))
-
-    # A scanner's open or click (detail.machine, campaigns/tracking.py) is not a person's.
-    person = ~func.coalesce(MessageEvent.detail["machine"].as_boolean(), false())
-
-    def once(condition: Any) -> Any:
-        return func.count(func.distinct(case((condition, MessageEvent.message_id))))
-
-    keys = [Message.variant_id, Message.channel, Message.status, *segment]
-    query = (select(*keys, once(and_(MessageEvent.type == "opened", person)),
-                    once(and_(MessageEvent.type == "clicked", person)), once(MessageEvent.type == "unsubscribed"))
-             .select_from(MessageEvent).join(Message, Message.id == MessageEvent.message_id)
-             .where(Message.campaign_id == campaign_id, MessageEvent.type.in_(ENGAGEMENT_EVENTS)).group_by(*keys))
-    if segment:
-        query = query.join(Contact, Contact.id == Message.contact_id)
-    for variant_id, channel, status, *rest in session.execute(query):
-        seg, (opened, clicked, unsubscribed) = rest[:len(segment)], rest[len(segment):]
-        out.append(CubeRow(variant_id, channel, status, None, tuple(seg), 0, 0, opened, clicked, unsubscribed,
-                           Decimal(0)))
+    for row in session.execute(query):
+        variant_id, channel, status, currency = row[:4]
+        at = 5 + len(segment)
+        seg, when, values = row[5:at], row[at:at + len(hours)], row[at + len(hours):]
+        n, sent, opened, clicked, unsubscribed, cost, delivered, *money_ = values
+        buyers, bought_sum, squares = money_ if money_ else (0, None, None)
+        out.append(CubeRow(variant_id, channel, status, currency, tuple(seg), n, sent, int(opened), int(clicked),
+                           int(unsubscribed), Decimal(cost) if cost is not None else Decimal(0),
+                           hour_label(when[0]) if when else None, hour_label(when[1]) if when else None, delivered,
+                           buyers, Decimal(bought_sum or 0), Decimal(squares or 0)))
     return out
 
 
@@ -209,7 +244,8 @@ def hour_label(value: Any) -> str | None:
     return value.strftime("%Y-%m-%d %H") if isinstance(value, datetime) else str(value)
 
 
-def time_series(session: Session, *, campaign_id: int) -> dict[str, dict[str, int]]:
+def time_series(session: Session, *, campaign_id: int,
+                messages: dict[str, dict[str, int]] | None = None) -> dict[str, dict[str, int]]:
     """{hour ("2026-11-23 14"): {"sent", "delivered", "clicked", "conversions"}}, hours with something only.
 
     Sends and deliveries come from the messages' own times (one scan for both), clicks from the events
@@ -224,12 +260,17 @@ def time_series(session: Session, *, campaign_id: int) -> dict[str, dict[str, in
             point = series.setdefault(label, dict.fromkeys(("sent", "delivered", "clicked", "conversions"), 0))
             point[name] += n
 
-    sent, delivered = hour_of(session, Message.sent_at), hour_of(session, Message.delivered_at)
-    for sent_at, delivered_at, n in session.execute(
-            select(sent, delivered, func.count())
-            .where(Message.campaign_id == campaign_id, Message.sent_at.is_not(None)).group_by(sent, delivered)):
-        add("sent", sent_at, n)
-        add("delivered", delivered_at, n)
+    if messages is not None:  # the hourly sends and deliveries, already counted by message_cube
+        for hour, point in messages.items():
+            for name, n in point.items():
+                add(name, hour, n)
+    else:
+        sent, delivered = hour_of(session, Message.sent_at), hour_of(session, Message.delivered_at)
+        for sent_at, delivered_at, n in session.execute(
+                select(sent, delivered, func.count())
+                .where(Message.campaign_id == campaign_id, Message.sent_at.is_not(None)).group_by(sent, delivered)):
+            add("sent", sent_at, n)
+            add("delivered", delivered_at, n)
     b = hour_of(session, MessageEvent.occurred_at)
     for at, n in session.execute(
             select(b, func.count()).join(Message, Message.id == MessageEvent.message_id)

@@ -77,9 +77,11 @@ def upgrade() -> None:
         batch.add_column(sa.Column("variant_id", sa.Integer(), nullable=True))
         batch.create_foreign_key(op.f("fk_messages_variant_id_campaign_variants"), "campaign_variants",
                                  ["variant_id"], ["id"], ondelete="SET NULL")
+    op.create_index("ix_messages_campaign_id", "messages", ["campaign_id", "id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_messages_campaign_id", table_name="messages")
     with op.batch_alter_table("messages") as batch:
         batch.drop_constraint(op.f("fk_messages_variant_id_campaign_variants"), type_="foreignkey")
         batch.drop_column("variant_id")
