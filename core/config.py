@@ -521,6 +521,15 @@ def _email_config(v: Any, *, price: Decimal) -> EmailConfig:
                             label=table.get("label") or name)
         for name, table in v("channels.email", "senders").items()
     }
+    mailbox = v("channels.email", "unsubscribe_mailbox")
+    if mailbox and ("@" not in mailbox or any(c in mailbox for c in " <>?")):
+        raise ConfigError(f"[channels.email] unsubscribe_mailbox is {mailbox!r}, expected a bare address such as "
+                          "unsubscribe@example.com")
+    if mailbox and not v("bounces", "mailbox_url"):
+        # A mailto: nobody reads would ignore every opt-out sent to it.
+        raise ConfigError("[channels.email] unsubscribe_mailbox is set but [bounces] mailbox_url is not; Herald "
+                          "reads unsubscribe mail from that mailbox — set mailbox_url (and route the address "
+                          "there), or leave unsubscribe_mailbox empty")
     return EmailConfig(
         senders=senders,
         unsubscribe_mailbox=v("channels.email", "unsubscribe_mailbox"),

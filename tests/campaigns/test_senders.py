@@ -10,6 +10,7 @@ from campaigns.dispatch import list_unsubscribe
 from campaigns.models import Message
 from campaigns.sender import make_dispatcher, open_configured_channels
 from channels import RateLimiter
+from core.config import ConfigError
 from core.errors import Invalid
 from tests.campaigns.factories import make_contact
 from tests.conftest import make_config
@@ -28,6 +29,9 @@ def sender_config(tmp_path, db_url, relays):
     (tmp_path / "config.toml").write_text(f'''
 [channels.email]
 unsubscribe_mailbox = "unsubscribe@shop.example"
+
+[bounces]
+mailbox_url = "imaps://bounces:pw@imap.shop.example/INBOX"
 
 [channels.email.senders.offers]
 url = "{offers.url}"
@@ -91,3 +95,16 @@ def test_list_unsubscribe_offers_https_then_mailto_with_the_signed_token():
     assert list_unsubscribe("https://h.example/u/7/abc", "", "secret", 7) == "<https://h.example/u/7/abc>"
     header = list_unsubscribe("https://h.example/u/7/abc", "unsub@h.example", "secret", 7)
     assert header.startswith("<https://h.example/u/7/abc>, <mailto:unsub@h.example?subject=unsubscribe%207.")
+
+
+@pytest.mark.parametrize(("toml", "words"), [
+    ('[channels.email]\nunsubscribe_mailbox = "unsubscribe"', "bare address"),
+    ('[channels.email]\nunsubscribe_mailbox = "unsubscribe@shop.example"', "mailbox_url is not"),
+    ('[channels.email.senders."Big Offers"]\nfrom_address = "o@shop.example"', "sender names"),
+    ("[channels.email.senders.empty]\nlabel = \"x\"", "url, from_address or both"),
+    ('[channels.email.senders.offers]\nfrom = "o@shop.example"', "keys url, from_address and label only"),
+])
+def test_email_settings_that_cannot_work_stop_start_up_with_the_fix(tmp_path, db_url, toml, words):
+    (tmp_path / "config.toml").write_text(toml + "\n")
+    with pytest.raises(ConfigError, match=words):
+        make_config(tmp_path, db_url)
