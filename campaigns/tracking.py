@@ -236,6 +236,10 @@ class Tracker:
         return self.links.click_url(self.base_url, self.secret, self.message_id, self.campaign_id, original)
 
     def html(self, source: str) -> str:
+        if not source:
+            return source  # a text-only email stays text-only: no pixel without an HTML part to carry it
+        source = source.replace("\x00", "")  # NUL marks LinkBook's placeholders; it has no business in a message
+
         def replace(match: re.Match[str]) -> str:
             original = html_lib.unescape(match.group(3).strip())
             return f"{match.group(1)}{match.group(2)}{html_lib.escape(self.url(original))}{match.group(2)}"
@@ -249,7 +253,7 @@ class Tracker:
         return rewritten
 
     def text(self, source: str) -> str:
-        return rewrite_text_urls(source, self.url)
+        return rewrite_text_urls(source.replace("\x00", ""), self.url)
 
 
 def rewrite_text_urls(source: str, url_for: Callable[[str], str]) -> str:

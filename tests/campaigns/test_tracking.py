@@ -250,3 +250,15 @@ def test_personalised_links_are_numbered_once_per_batch_and_fill_every_message(s
         assert f"https://herald.example.com/l/{token}" in sent[message.id].html
         assert f"https://herald.example.com/l/{token}" in sent[message.id].body
         assert "\x00" not in sent[message.id].html + sent[message.id].body
+
+
+def test_a_text_only_email_gets_no_pixel_and_its_links_are_tracked(session, database, channel, clock):
+    campaign = f.campaign(session, now=clock.now(), track_opens=True)
+    template = campaign_template(session, campaign)
+    template.html, template.text = "", "See https://shop.example/new (new arrivals)."
+    session.commit()
+    f.message(session, f.contact(session, now=clock.now()), campaign, sent_at=None, due=clock.now())
+    make_dispatcher(database, channel, clock, tracking=replace(SETTINGS, opens=True)).dispatch_due()
+    [sent] = channel.sent
+    assert sent.html == ""
+    assert sent.body.startswith("See https://herald.example.com/l/") and sent.body.endswith(" (new arrivals).")
