@@ -133,8 +133,16 @@ def main() -> None:
                         help="a PostgreSQL URL whose user may create databases")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database afterwards")
+    parser.add_argument("--database", help="time again on a database an earlier --keep run filled (no fill)")
     args = parser.parse_args()
 
+    if args.database:
+        url = make_url(args.pg_url).set(database=args.database).render_as_string(hide_password=False)
+        database = Database(url)
+        with database.engine.connect() as conn:
+            big = conn.execute(text("SELECT min(id) FROM campaigns")).scalar_one()
+        measure(database, big, args)
+        return
     name = f"herald_bench_report_{uuid.uuid4().hex[:8]}"
     admin = create_engine(args.pg_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -211,10 +219,13 @@ def run(url: str, args: argparse.Namespace) -> None:
     print(f"filled {counts[0]:,} recipients, {counts[1]:,} events, {counts[2]:,} conversions, {args.campaigns} "
           f"campaigns in {time.perf_counter() - started:.1f} s "
           f"(PostgreSQL {database.engine.dialect.server_version_info})")
+    measure(database, big, args)
 
+
+def measure(database: Database, big: int, args: argparse.Namespace) -> None:
     with database.session() as session:
         def whole_report() -> object:
-            report = campaign_report(session, big, currency="USD", rates=RATES)
+            report = campaign_report(session, big, currency="USD", rates=RATES, now=NOW)
             page_figures(report)
             session.rollback()  # each run starts a fresh transaction, as a request does
             return report
@@ -241,7 +252,7 @@ def page_figures(report) -> None:
     report.to_dict()
     report.tables()
     try:
-        from campaigns.charts import funnel_svg, series_svg
+        from web.charts import funnel_svg, series_svg
     except ImportError:
         return
     funnel_svg(report.funnel())
