@@ -21,6 +21,7 @@ from audiences import (
     create_contact,
     create_list,
     create_segment,
+    delete_tag,
     list_selection,
     list_tags,
     run_bulk_action,
@@ -109,3 +110,14 @@ def test_bulk_action_input_is_checked(session, clock, crowd):
         run_bulk_action(session, "delete", ContactSelection(), today=today, now=now)
     with pytest.raises(NotFound, match='no contact has the tag "nope"'):
         count_selection(session, ContactSelection(tag="nope"), today=today)
+
+
+def test_deleting_a_tag_takes_it_off_every_contact(session, clock, crowd):
+    ids, _ = crowd
+    today, now = clock.now().date(), clock.now()
+    bulk_add_tag(session, ContactSelection(contact_ids=ids[:2]), "old", today=today, now=now)
+    [(tag, count)] = list_tags(session)
+    assert delete_tag(session, tag.id) == "old"
+    assert list_tags(session) == [] and contact_tags(session, ids[0]) == []
+    with pytest.raises(NotFound, match=f"tag {tag.id} does not exist"):
+        delete_tag(session, tag.id)

@@ -181,3 +181,11 @@ def test_the_users_page_counts_the_contacts_each_user_owns(logged_in_client, ann
     assert f'href="/contacts?owner={mia.id}">1</a>' in page
     listed = logged_in_client.get(f"/contacts?owner={mia.id}").get_data(as_text=True)
     assert "ann@example.com" in listed
+
+
+def test_a_contact_is_deleted_from_its_page(logged_in_client, ann, database):
+    response = logged_in_client.post(f"/contacts/{ann}/delete")
+    assert response.status_code == 303
+    assert "Contact Ann deleted." in logged_in_client.get(response.headers["Location"]).get_data(as_text=True)
+    with database.session() as session:
+        assert session.get(Contact, ann) is None
