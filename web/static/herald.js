@@ -121,6 +121,10 @@
         option.disabled = !fits;
         if (!fits && option.selected) { templateSelect.value = ""; }
       });
+      // Fields for one channel only (the email sender) show with that channel.
+      campaignForm.querySelectorAll("[data-only-channel]").forEach(function (row) {
+        row.hidden = row.getAttribute("data-only-channel") !== wanted;
+      });
     };
     campaignForm.querySelectorAll("[data-channel-choice]").forEach(function (radio) {
       radio.addEventListener("change", filterTemplates);
