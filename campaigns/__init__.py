@@ -23,6 +23,7 @@ from campaigns.firing import (
     fire_due_campaign,
     fire_scheduled_campaign,
     next_firings,
+    planned_timing,
     schedule_campaign,
     set_campaign_schedule,
 )
@@ -166,6 +167,7 @@ __all__ = [
     "list_templates",
     "list_transitions",
     "next_firings",
+    "planned_timing",
     "pause_campaign",
     "paused_channels",
     "preview_template",

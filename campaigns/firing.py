@@ -28,7 +28,7 @@ from campaigns import queries
 from campaigns.materialise import materialise_run
 from campaigns.models import Campaign, CampaignOccasion, CampaignTransition, Run
 from campaigns.recipients import recipients_select
-from campaigns.schedules import Schedule, ScheduleDefaults, schedule_of
+from campaigns.schedules import Schedule, ScheduleDefaults, schedule_of, send_now_timing
 from campaigns.send_time import Timing
 from campaigns.sender import describe_channel
 from campaigns.states import check_campaign_editable, move_campaign
@@ -105,6 +105,24 @@ def next_firings(session: Session, campaign: Campaign, *, now: datetime, count: 
     if schedule.max_runs is not None:
         count = min(count, max(0, schedule.max_runs - fired))
     return schedule.next_firings(max(now, _last_firing(session, campaign) or now), count) if count else []
+
+
+def planned_timing(session: Session, campaign: Campaign, *, defaults: ScheduleDefaults,
+                   now: datetime) -> tuple[Timing, datetime]:
+    """When the campaign's next run would send, for the pre-send estimate: its Timing and the moment it
+    is materialised — the next firing for a schedule (now if none is left), else now with quiet hours."""
+    schedule = schedule_of(campaign.schedule)
+    if schedule is None:
+        return send_now_timing(campaign, defaults), now
+    upcoming = next_firings(session, campaign, now=now, count=1) or [now]
+    return _timing(campaign, schedule, upcoming[0], defaults), max(upcoming[0], now)
+
+
+def _timing(campaign: Campaign, schedule: Schedule, firing: datetime, defaults: ScheduleDefaults) -> Timing:
+    day = schedule.day_of(firing) if schedule.kind != "recurring" else None
+    return Timing(default_zone=defaults.default_zone, sender_zone=schedule.time_zone, day=day,
+                  at=schedule.local_time() if day else None, per_recipient=schedule.per_recipient,
+                  quiet=None if campaign.kind == "event_notice" else schedule.quiet(defaults))
 
 
 @dataclass(frozen=True)
@@ -189,14 +207,10 @@ def _fire(session: Session, campaign: Campaign, schedule: Schedule, firing: date
         log.info("event=firing_already_done campaign_id=%d occasion=%s", campaign.id, _occasion_key(schedule, firing))
         return None
     campaign.next_fire_at = None if last else schedule.next_firings(firing, 1)[0]
-    day = schedule.day_of(firing) if schedule.kind != "recurring" else None
-    timing = Timing(default_zone=defaults.default_zone, sender_zone=schedule.time_zone, day=day,
-                    at=schedule.local_time() if day else None, per_recipient=schedule.per_recipient,
-                    quiet=None if campaign.kind == "event_notice" else schedule.quiet(defaults))
+    timing = _timing(campaign, schedule, firing, defaults)
     only = None
     if schedule.kind == "date_rule":
-        assert day is not None
-        only = _take_occasions(session, campaign, schedule, run, day, now, defaults)
+        only = _take_occasions(session, campaign, schedule, run, schedule.day_of(firing), now, defaults)
     written = materialise_run(session, run=run, campaign=campaign, now=now, timing=timing, only_contacts=only)
     queries.finish_idle_runs(session, [run.id], now=now)
     session.refresh(run)

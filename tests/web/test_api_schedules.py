@@ -78,3 +78,19 @@ def test_holidays_are_listed_with_their_dates(api, document):
     dates = {item["name"]: item["date"] for item in response.json["items"]}
     assert dates["Chinese New Year (Spring Festival)"] == "2027-02-06"
     assert api.get("/holidays?country=XX").status_code == 422
+
+
+def test_the_estimate_of_a_scheduled_campaign_spans_its_recipients_local_send_times(api, app, database):
+    from audiences import Contact
+
+    app.extensions["herald.clock"].set(datetime(2027, 1, 10, tzinfo=UTC))
+    with database.session() as session:
+        session.add_all([Contact(phone="+8613800138001", time_zone="Asia/Shanghai", attributes={}),
+                         Contact(phone="+12015550104", time_zone="America/New_York", attributes={})])
+        session.commit()
+    campaign_id = make_campaign(api)
+    api.put(f"/campaigns/{campaign_id}/schedule", json={"schedule": {
+        "kind": "at", "send_at": "2027-01-15T09:00", "per_recipient": True}})
+    estimate = api.get(f"/campaigns/{campaign_id}/estimate").json
+    assert estimate["first_send_at"] == "2027-01-15T01:00:00+00:00"  # 09:00 in Shanghai
+    assert estimate["last_send_at"] == "2027-01-15T14:00:00+00:00"  # 09:00 in New York

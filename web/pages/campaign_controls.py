@@ -14,6 +14,7 @@ from audiences import get_segment, list_segments
 from campaigns import (
     Campaign,
     FrequencyCap,
+    ScheduleDefaults,
     approve_campaign,
     cancel_campaign,
     estimate_campaign,
@@ -22,6 +23,7 @@ from campaigns import (
     list_templates,
     list_transitions,
     pause_campaign,
+    planned_timing,
     reject_campaign,
     resend_undelivered,
     resume_campaign,
@@ -103,9 +105,11 @@ def campaign_estimate(campaign_id: int):
     settings = config()
     campaign = get_campaign(get_session(), campaign_id)
     channel = settings.channels[campaign.channel]
-    return estimate_campaign(get_session(), campaign_id, now=now(), price=channel.price, currency=settings.currency,
+    # At the next firing of its schedule (or now), per recipient zone and quiet hours (campaigns/firing.py).
+    timing, at = planned_timing(get_session(), campaign, defaults=ScheduleDefaults.from_config(settings), now=now())
+    return estimate_campaign(get_session(), campaign_id, now=at, price=channel.price, currency=settings.currency,
                              rate=channel_info(campaign.channel).rate or "10/second",
-                             cap=FrequencyCap(settings.cap_messages, settings.cap_days))
+                             cap=FrequencyCap(settings.cap_messages, settings.cap_days), timing=timing)
 
 
 def _back(campaign_id: int):
