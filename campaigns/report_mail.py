@@ -79,14 +79,15 @@ def recipients(session: Session, emails: Sequence[str]) -> list[str]:
 
 
 def send_weekly_report(session: Session, channel: Channel, *, emails: Sequence[str], now: datetime, currency: str,
-                       rates: Mapping[str, Decimal], base_url: str) -> tuple[int, int]:
+                       rates: Mapping[str, Decimal], base_url: str, dormant_days: int = 180) -> tuple[int, int]:
     """Email the last seven days' overview to the users among `emails`; returns (sent, refused)."""
     to = recipients(session, emails)
     if not to:
         return 0, 0
     end = now.replace(hour=0, minute=0, second=0, microsecond=0)
     start = end - timedelta(days=7)
-    overview = overview_report(session, start=start, end=end, currency=currency, rates=rates)
+    overview = overview_report(session, start=start, end=end, currency=currency, rates=rates,
+                               dormant_days=dormant_days)
     session.rollback()  # a read: do not hold a transaction (on SQLite, the write lock) while mailing
     link = (f"{base_url.rstrip('/')}/reports?from={start.date().isoformat()}"
             f"&to={(end - timedelta(days=1)).date().isoformat()}")

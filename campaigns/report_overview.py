@@ -6,7 +6,7 @@ conversions, fixed costs) and one for retention, whatever the number of campaign
 summed in SQL as NUMERIC and converted to the workspace currency here, like the campaign report.
 
 Dormant, for the retention view, is judged from purchases, not from the contact's stage today (a
-contact brought back is no longer dormant): a recipient who had bought nothing in the DORMANT_DAYS
+contact brought back is no longer dormant): a recipient who had bought nothing in the [rfm] dormant_days
 before the campaign started. Reactivated: such a recipient with a conversion attributed to the campaign.
 """
 
@@ -84,6 +84,7 @@ class OverviewReport:
     end: datetime
     currency: str
     campaigns: list[CampaignLine]
+    dormant_days: int
     total: Line
     by_channel: list[Line]
     by_kind: list[Line]
@@ -116,7 +117,7 @@ class OverviewReport:
     def to_dict(self) -> dict[str, Any]:
         return {
             "start": self.start.isoformat(), "end": self.end.isoformat(), "currency": self.currency,
-            "total": self.total.to_dict(), "dormant_days": DORMANT_DAYS, "dormant_sent": self.dormant_sent,
+            "total": self.total.to_dict(), "dormant_days": self.dormant_days, "dormant_sent": self.dormant_sent,
             "reactivated": self.reactivated,
             "campaigns": [{"campaign_id": c.campaign_id, "name": c.name, "channel": c.channel, "kind": c.kind,
                            "status": c.status, "started_at": c.started_at.isoformat(), **c.figures.to_dict(),
@@ -134,8 +135,10 @@ def _convert(amount: Decimal, currency: str | None, base: str, rates: Mapping[st
 
 
 def overview_report(session: Session, *, start: datetime, end: datetime, currency: str,
-                    rates: Mapping[str, Decimal] | None = None) -> OverviewReport:
-    """Campaigns whose first run started in [start, end), newest first, with their totals and groupings."""
+                    rates: Mapping[str, Decimal] | None = None, dormant_days: int = DORMANT_DAYS) -> OverviewReport:
+    """Campaigns whose first run started in [start, end), newest first, with their totals and groupings.
+
+    `dormant_days` ([rfm] dormant_days): a recipient with no purchase in that many days before is dormant."""
     rates = {k.upper(): Decimal(v) for k, v in (rates or {}).items()}
     started = func.min(Run.started_at)
     found = session.execute(
@@ -181,7 +184,7 @@ def overview_report(session: Session, *, start: datetime, end: datetime, currenc
                 select(CampaignCost.campaign_id, CampaignCost.currency, func.sum(CampaignCost.amount))
                 .where(CampaignCost.campaign_id.in_(ids)).group_by(CampaignCost.campaign_id, CampaignCost.currency)):
             add_cost(cid, Decimal(amount), cur)
-    retention = _retention(session, {row[0]: row[5] for row in found})
+    retention = _retention(session, {row[0]: row[5] for row in found}, dormant_days)
 
     campaigns = [CampaignLine(cid, name, channel, kind, status, at, lines[cid], *retention.get(cid, (0, 0)))
                  for cid, name, channel, kind, status, at in found]
@@ -191,11 +194,11 @@ def overview_report(session: Session, *, start: datetime, end: datetime, currenc
         total.add(c.figures)
         for name, key in (("channel", c.channel), ("kind", c.kind), ("month", c.started_at.strftime("%Y-%m"))):
             groups[name].setdefault(key, Line(key)).add(c.figures)
-    return OverviewReport(start, end, currency, campaigns, total,
+    return OverviewReport(start, end, currency, campaigns, dormant_days, total,
                           *[[g[k] for k in sorted(g)] for g in groups.values()], unconverted=dict(unconverted))
 
 
-def _retention(session: Session, started: Mapping[int, datetime]) -> dict[int, tuple[int, int]]:
+def _retention(session: Session, started: Mapping[int, datetime], dormant_days: int) -> dict[int, tuple[int, int]]:
     """{campaign id: (dormant recipients sent to, of them with a conversion attributed to the campaign)}.
 
     One query for all campaigns: each campaign's reference time is a bound value (a CASE on the campaign
@@ -203,7 +206,7 @@ def _retention(session: Session, started: Mapping[int, datetime]) -> dict[int, t
     """
     if not started:
         return {}
-    since = case(*((Message.campaign_id == cid, literal(at - timedelta(days=DORMANT_DAYS), Run.started_at.type))
+    since = case(*((Message.campaign_id == cid, literal(at - timedelta(days=dormant_days), Run.started_at.type))
                    for cid, at in started.items()))
     until = case(*((Message.campaign_id == cid, literal(at, Run.started_at.type)) for cid, at in started.items()))
     earlier = Conversion.__table__.alias("earlier")

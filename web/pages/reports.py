@@ -88,7 +88,7 @@ def cash(value: Decimal | None) -> Decimal | None:
 def _campaign_report(campaign_id: int):
     settings = config()
     return build_campaign_report(get_session(), campaign_id, currency=settings.currency,
-                                 rates=settings.currency_rates)
+                                 rates=settings.currency_rates, now=now())
 
 
 def _series_labels() -> dict[str, str]:
@@ -201,7 +201,8 @@ def _overview():
     settings = config()
     report = overview_report(get_session(), start=datetime.combine(start, time.min, tzinfo=UTC),
                              end=datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC),
-                             currency=settings.currency, rates=settings.currency_rates)
+                             currency=settings.currency, rates=settings.currency_rates,
+                             dormant_days=settings.dormant_days)
     return report, start, end
 
 
