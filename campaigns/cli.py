@@ -8,9 +8,11 @@ import click
 
 from campaigns.caps import FrequencyCap
 from campaigns.estimate import estimate_campaign
+from campaigns.firing import planned_timing
 from campaigns.lifecycle import cancel_campaign, get_campaign
 from campaigns.notices import DEFAULT_FALLBACK_MINUTES, OTHER_CHANNEL, resend_undelivered
 from campaigns.reports import campaign_report, campaign_status
+from campaigns.schedules import ScheduleDefaults
 from campaigns.sender import describe_channel, send_campaign_now, send_until_idle
 from campaigns.states import (
     approve_campaign,
@@ -179,9 +181,12 @@ def campaigns_estimate(obj: Context, campaign_id: int) -> None:
                                    from_address=config.channels[campaign.channel].from_address)
             rate = channel.rate
             channel.close()
-            estimate = estimate_campaign(session, campaign_id, now=SystemClock().now(),
-                                         price=config.channels[campaign.channel].price, currency=config.currency,
-                                         rate=rate, cap=FrequencyCap(config.cap_messages, config.cap_days))
+            # At the next firing of its schedule (or now), per recipient zone and quiet hours.
+            timing, at = planned_timing(session, campaign, defaults=ScheduleDefaults.from_config(config),
+                                        now=SystemClock().now())
+            estimate = estimate_campaign(session, campaign_id, now=at, price=config.channels[campaign.channel].price,
+                                         currency=config.currency, rate=rate,
+                                         cap=FrequencyCap(config.cap_messages, config.cap_days), timing=timing)
         except (HeraldError, ChannelConfigError) as exc:
             raise click.ClickException(getattr(exc, "message", str(exc))) from None
     echo_json(estimate.to_dict())

@@ -12,7 +12,7 @@ let every message through, or at the latest recipient's send time if that is lat
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -27,6 +27,7 @@ from campaigns.lifecycle import get_campaign
 from campaigns.materialise import consent_exclusions
 from campaigns.models import Template
 from campaigns.recipients import recipients_select
+from campaigns.send_time import Timing, not_before_sql
 from channels import count_sms
 
 SAMPLE_SIZE = 20
@@ -67,9 +68,10 @@ class Estimate:
 
 
 def estimate_campaign(session: Session, campaign_id: int, *, now: datetime, price: Decimal, currency: str,
-                      rate: str, cap: FrequencyCap | None = None) -> Estimate:
+                      rate: str, cap: FrequencyCap | None = None, timing: Timing | None = None) -> Estimate:
     """The campaign's pre-send estimate. `price` is per SMS segment or per email; `rate` the channel's send
-    rate ("10/second"); `cap` the configured frequency cap. Raises NotFound."""
+    rate ("10/second"); `cap` the configured frequency cap; `timing` when each recipient is due
+    (campaigns/send_time.py: quiet hours, a local time per zone; None: everyone now). Raises NotFound."""
     campaign = get_campaign(session, campaign_id)
     audience = recipients_select(session, campaign, now=now).subquery("audience")
     exclusions = consent_exclusions(audience, campaign.channel, operational=campaign.operational)
@@ -89,8 +91,23 @@ def estimate_campaign(session: Session, campaign_id: int, *, now: datetime, pric
                             sample_size=len(sample_ids), cost=price * segments)
     else:
         estimate = replace(estimate, cost=price * sendable)
-    first, last = send_window(now, sendable, rate)
+    earliest, latest = now, now
+    if timing is not None and sendable:
+        due = not_before_sql(session, audience, timing, now)
+        earliest, latest = session.execute(select(func.min(due), func.max(due)).select_from(audience).where(
+            *[~e.condition for e in exclusions])).one()
+        earliest, latest = max(_aware(earliest), now), max(_aware(latest), now)
+    first, last = send_window(earliest, sendable, rate)
+    if last is not None:
+        last = max(last, latest)  # the last recipient's own time, when their zone or quiet hours make it later
     return replace(estimate, first_send_at=first, last_send_at=last)
+
+
+def _aware(value: Any) -> datetime:
+    """min()/max() over a CASE of typed literals come back as the driver gives them: naive UTC on SQLite."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def send_window(start: datetime, messages: int, rate: str) -> tuple[datetime | None, datetime | None]:

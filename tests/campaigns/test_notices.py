@@ -200,3 +200,22 @@ def test_an_email_estimate_prices_per_message(session, clock, email):
                                  rate="10/second")
     assert (estimate.sendable, estimate.segments, estimate.cost) == (3, None, Decimal("0.003"))
     assert estimate.first_send_at == estimate.last_send_at == clock.now()
+
+
+def test_the_send_window_follows_quiet_hours_in_each_recipients_zone(backend, session, clock):
+    from datetime import UTC, datetime
+
+    from campaigns.send_time import QuietHours, Timing
+
+    clock.set(datetime(2026, 3, 2, 22, 0, tzinfo=UTC))  # 22:00 in London, 06:00 next day in Shanghai
+    london = make_contact(session, now=clock.now())
+    shanghai = make_contact(session, now=clock.now())
+    london.time_zone, shanghai.time_zone = "Europe/London", "Asia/Shanghai"
+    session.commit()
+    template = create_template(session, name="S", channel="sms", body="Hi", now=clock.now())
+    campaign = create_campaign(session, name="Spring", channel="sms", template_id=template.id, now=clock.now())
+    estimate = estimate_campaign(session, campaign.id, now=clock.now(), price=Decimal("0.01"), currency="USD",
+                                 rate="10/second", timing=Timing(default_zone="UTC",
+                                                                 quiet=QuietHours.parse("21:00-08:00")))
+    assert estimate.first_send_at == datetime(2026, 3, 3, 0, 0, tzinfo=UTC)  # 08:00 in Shanghai
+    assert estimate.last_send_at == datetime(2026, 3, 3, 8, 0, tzinfo=UTC)  # 08:00 in London
