@@ -75,7 +75,12 @@ def open_configured_channels(config: Config) -> dict[str, Channel]:
         for name, channel in config.channels.items():
             opened[name] = open_channel(str(channel.url), from_address=channel.from_address)
         for name, channel in config.email.senders.items():  # "email:NAME", as dispatch.group_by_channel keys them
-            opened[f"email:{name}"] = open_channel(str(channel.url), from_address=channel.from_address)
+            try:
+                opened[f"email:{name}"] = open_channel(str(channel.url), from_address=channel.from_address,
+                                                       setting=f"email.senders.{name}")
+            except ChannelConfigError as exc:
+                raise ChannelConfigError(f"email sender {name}: {exc}".replace(
+                    f" or HERALD_CHANNELS_EMAIL.SENDERS.{name.upper()}_URL", "")) from None
     except Exception:
         for channel in opened.values():
             channel.close()

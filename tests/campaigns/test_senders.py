@@ -9,7 +9,7 @@ from campaigns import ChannelUnavailable, create_campaign, create_template, send
 from campaigns.dispatch import list_unsubscribe
 from campaigns.models import Message
 from campaigns.sender import make_dispatcher, open_configured_channels
-from channels import RateLimiter
+from channels import ChannelConfigError, RateLimiter
 from core.config import ConfigError
 from core.errors import Invalid
 from tests.campaigns.factories import make_contact
@@ -108,3 +108,10 @@ def test_email_settings_that_cannot_work_stop_start_up_with_the_fix(tmp_path, db
     (tmp_path / "config.toml").write_text(toml + "\n")
     with pytest.raises(ConfigError, match=words):
         make_config(tmp_path, db_url)
+
+
+def test_a_sender_url_that_cannot_work_names_its_table(tmp_path, db_url):
+    (tmp_path / "config.toml").write_text('[channels.email.senders.offers]\nurl = "smtp://h.example?startls=1"\n')
+    where = r"\[channels.email.senders.offers\] url$"
+    with pytest.raises(ChannelConfigError, match=r"email sender offers: .*startls.*" + where):
+        open_configured_channels(make_config(tmp_path, db_url))
