@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import literal, select
 
 from audiences import add_suppressions, audience_select
-from campaigns import queries
+from campaigns import create_campaign, create_template, queries, send_campaign
 from campaigns.materialise import consent_exclusions
 from campaigns.models import Message
 from core.db import UTCDateTime
@@ -33,6 +33,22 @@ def test_a_listed_address_is_suppressed_with_its_reason(backend, session, clock)
     status, code, reason = outcomes[listed.id]
     assert (status, code) == ("suppressed", "suppression_list")
     assert "phone number is on the suppression list" in reason
+
+
+def test_a_campaign_marked_operational_reaches_a_listed_address(backend, session, clock):
+    now = clock.now()
+    listed = make_contact(session, now=now, email=None, phone="+12015550101")
+    add_suppressions(session, ["+12015550101"], channel="sms", default_region="US", now=now)
+    template = create_template(session, name="Gate", channel="sms", body="Gate B", now=now)
+    marketing = create_campaign(session, name="Promo", channel="sms", template_id=template.id, now=now)
+    notice = create_campaign(session, name="Venue change", channel="sms", template_id=template.id, now=now,
+                             operational=True)
+
+    promo_run = send_campaign(session, marketing.id, now=now, channel_description="scripted://", dry_run=True)
+    notice_run = send_campaign(session, notice.id, now=now, channel_description="scripted://", dry_run=True)
+
+    assert _outcomes(session, promo_run.id)[listed.id][:2] == ("suppressed", "suppression_list")
+    assert _outcomes(session, notice_run.id)[listed.id][0] == "pending"
 
 
 def test_an_operational_notice_passes_the_list_but_not_a_missing_address(backend, session, clock):
