@@ -70,8 +70,8 @@ def schedule_from_form(form: Mapping[str, str]) -> Schedule | None:
     try:
         return Schedule.from_dict(data, today=now().date(), defaults=ScheduleDefaults.from_config(config()))
     except Invalid as exc:
-        field = exc.field if exc.field in FIELDS else ("when" if exc.field in ("kind", "schedule") else exc.field)
-        raise Invalid(exc.message, field=f"s_{field}" if field in FIELDS else field) from None
+        # Shown next to its field on the form; anything without a field of its own, next to "When".
+        raise Invalid(exc.message, field=f"s_{exc.field}" if exc.field in FIELDS else "when") from None
 
 
 def schedule_form_context(form: Mapping[str, str]) -> dict[str, Any]:
