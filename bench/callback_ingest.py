@@ -15,8 +15,11 @@ connection, posting callbacks signed beforehand (signing is Twilio's cost, not H
 gets "delivered" with Price and NumSegments. Ceiling and Herald alternate for `--rounds` rounds, so the
 noise of a shared machine hits both alike; it reports each run and the median callbacks/s, p50 and p99
 latency of each, and Herald's ratio to the ceiling. Target: >= 1,000 callbacks/s with p99 reported.
-Afterwards it checks that every message is `delivered`, with its cost, and has its event. Machines
-here are noisy: compare figures from the same run.
+It also reports the CPU the gunicorn workers spent per callback (from /proc), which the load of a
+shared machine does not inflate as much as wall time: 2 cores / that figure bounds the rate an idle
+box could reach before PostgreSQL's own share. Afterwards it checks that every message is
+`delivered`, with its cost, and has its event. Machines here are noisy: compare figures from the
+same run.
 """
 
 from __future__ import annotations
@@ -228,6 +231,19 @@ def stop(process: subprocess.Popen) -> None:
     process.wait(timeout=30)
 
 
+def server_cpu_seconds(master: int) -> float:
+    """CPU time (user + system) of the gunicorn master's worker processes so far, from /proc."""
+    total = 0.0
+    children = Path(f"/proc/{master}/task/{master}/children")
+    for pid in children.read_text().split() if children.exists() else []:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 def drive(port: int, requests: list[tuple[str, str, str]], threads: int) -> dict:
     out = subprocess.run([sys.executable, "-c", DRIVER], input=json.dumps(
         {"port": port, "requests": requests, "threads": threads}), capture_output=True, text=True, check=True)
@@ -284,13 +300,15 @@ def main() -> None:
                 server = start_gunicorn(app, port, env, args)
                 try:
                     drive(port, requests[:warmup], args.threads)  # connections, caches, prepared statements
+                    cpu_before = server_cpu_seconds(server.pid)
                     result = drive(port, requests[warmup:], args.threads)
+                    result["cpu_ms"] = (server_cpu_seconds(server.pid) - cpu_before) * 1000 / result["count"]
                 finally:
                     stop(server)
                 results[label].append(result)
                 print(f"  round {n // 2 + 1} {label:8s} {result['rate']:8.0f} callbacks/s   "
-                      f"p50 {result['p50_ms']:6.1f} ms   p99 {result['p99_ms']:6.1f} ms   HTTP {result['codes']}",
-                      flush=True)
+                      f"p50 {result['p50_ms']:6.1f} ms   p99 {result['p99_ms']:6.1f} ms   "
+                      f"server CPU {result['cpu_ms']:.2f} ms/callback   HTTP {result['codes']}", flush=True)
         verified = check(url, per_run * len(runs))
     finally:
         drop_database(name)
@@ -302,7 +320,7 @@ def main() -> None:
           f"{args.callbacks} signed callbacks per run, {args.rounds} rounds; {os.cpu_count()} CPUs")
     for label in ("ceiling", "herald"):
         print(f"  {label:8s} median {median(label, 'rate'):8.0f} callbacks/s   p50 {median(label, 'p50_ms'):6.1f} ms"
-              f"   p99 {median(label, 'p99_ms'):6.1f} ms")
+              f"   p99 {median(label, 'p99_ms'):6.1f} ms   server CPU {median(label, 'cpu_ms'):.2f} ms/callback")
     rate = median("herald", "rate")
     print(f"  Herald / ceiling: {rate / median('ceiling', 'rate'):.2f}   target >= 1,000/s: "
           f"{'met' if rate >= 1000 else 'NOT met'}")
