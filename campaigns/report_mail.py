@@ -17,7 +17,7 @@ from html import escape
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from campaigns.report_campaign import money
+from campaigns.report_numbers import money
 from campaigns.report_overview import OverviewReport, overview_report
 from channels import Accepted, Channel, Outgoing
 from core.users import User

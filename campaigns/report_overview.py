@@ -23,7 +23,7 @@ from sqlalchemy import and_, case, exists, false, func, literal, select
 from sqlalchemy.orm import Session
 
 from campaigns.models import Campaign, CampaignCost, Conversion, Message, MessageEvent, Run
-from campaigns.report_campaign import money, ratio
+from campaigns.report_numbers import money, ratio
 
 DORMANT_DAYS = 180
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from apscheduler.schedulers.base import BaseScheduler
 
 import campaigns.ab_test
-import campaigns.report_campaign
+import campaigns.report_effect
 import campaigns.report_mail
 import campaigns.rfm
 from campaigns import ChannelUnavailable, due_scheduled_campaigns, fire_scheduled_campaign, release_expired_leases
@@ -91,7 +91,7 @@ def decide_ab_tests() -> int:
         for campaign_id in campaigns.ab_test.due_ab_tests(session, now=ctx.clock.now()):
             metric = campaigns.get_campaign(session, campaign_id).ab_metric
             scores = {v: value for v, (value, *_rest) in
-                      campaigns.report_campaign.variant_scores(session, campaign_id, metric).items()}
+                      campaigns.report_effect.variant_scores(session, campaign_id, metric).items()}
             try:
                 winner = campaigns.ab_test.choose_winner(session, campaign_id, now=ctx.clock.now(), results=scores)
             except HeraldError as exc:  # chosen by hand meanwhile, or the campaign was changed

@@ -17,8 +17,9 @@ from flask_babel import lazy_gettext as _l
 from campaigns import campaign_report as build_campaign_report
 from campaigns.ab_test import choose_winner
 from campaigns.costs import add_fixed_cost, fixed_costs_of, remove_fixed_cost
-from campaigns.report_campaign import money, variant_scores
+from campaigns.report_effect import variant_scores
 from campaigns.report_export import report_csv, report_xlsx
+from campaigns.report_numbers import money
 from campaigns.report_overview import overview_report
 from core.errors import Invalid
 from web.charts import funnel_svg, series_svg
@@ -80,7 +81,7 @@ def _report_helpers() -> dict[str, object]:
 
 
 def cash(value: Decimal | None) -> Decimal | None:
-    """A money figure rounded as the exports and the API round it (report_campaign.money), for |money."""
+    """A money figure rounded as the exports and the API round it (report_numbers.money), for |money."""
     shown = money(value)
     return None if shown is None else Decimal(shown)
 
