@@ -8,6 +8,8 @@
 - soft bounce (mailbox full, server down, policy block): the message fails if the report says delivery
   was given up, and gets a "bounced" event marked soft; the contact stays reachable.
 - delay: an event only; the sending server is still trying.
+- unsubscribe (the provider's own unsubscribe link, e.g. SendGrid's): consent "unsubscribed" and pending
+  mail suppressed, like Herald's own link; the address is not put on the suppression list.
 
 The message is found by Herald's id (from our Message-ID or the provider's custom field), by provider
 id, or else as the latest email sent to the address. An id from the report is believed only when the
@@ -34,6 +36,8 @@ from core.errors import NotFound
 
 log = logging.getLogger("herald.bounces")
 
+EVENT_TYPES = {"bounce": "bounced", "delay": "delayed", "complaint": "complained", "unsubscribe": "unsubscribed"}
+
 
 @dataclass
 class FeedbackApplied:
@@ -57,7 +61,8 @@ def apply_email_feedback(session: Session, feedback: Sequence[EmailFeedback], *,
         else:
             _record_on_message(session, message, item, now=now)
             applied.events += 1
-        consent = {"complaint": "complained", "bounce": "bounced" if item.hard else None}.get(item.kind)
+        consent = {"complaint": "complained", "unsubscribe": "unsubscribed",
+                   "bounce": "bounced" if item.hard else None}.get(item.kind)
         if consent is None:
             continue
         contact_ids = set(session.scalars(select(Contact.id).where(func.lower(Contact.email) == address)))
@@ -70,9 +75,11 @@ def apply_email_feedback(session: Session, feedback: Sequence[EmailFeedback], *,
             except NotFound:  # deleted meanwhile
                 continue
             applied.consent_changed += 1
-        # The address itself goes on the suppression list too: a contact imported later with it is skipped.
-        add_suppressions(session, [address], channel="email", reason=f"{consent}: {item.reason or item.status}"[:200],
-                         source=_source(item), default_region="US", now=now)  # the region only matters for phones
+        if consent != "unsubscribed":  # an opt-out is the contact's choice, a dead or hostile address the address's
+            # The address itself goes on the suppression list too: a contact imported later with it is skipped.
+            reason = f"{consent}: {item.reason or item.status}"[:200]
+            add_suppressions(session, [address], channel="email", reason=reason, source=_source(item),
+                             default_region="US", now=now)  # the region only matters for phones
         applied.suppressed += _suppress_pending(session, contact_ids, consent, item, now=now)
         log.info("event=email_%s source=%s status=%s contacts=%d", consent, item.source, item.status,
                  len(contact_ids))
@@ -118,7 +125,7 @@ def _record_on_message(session: Session, message: Message, item: EmailFeedback, 
             "updated_at": now, "lease_expires_at": None,
         })
         detail["status_moved"] = moved
-    kind = {"bounce": "bounced", "delay": "delayed", "complaint": "complained"}[item.kind]
+    kind = EVENT_TYPES[item.kind]
     queries.add_events(session, [{"message_id": message.id, "type": kind, "occurred_at": item.occurred_at or now,
                                   "detail": detail}])
 

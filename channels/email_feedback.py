@@ -21,7 +21,7 @@ from email.message import EmailMessage, Message
 from email.parser import BytesHeaderParser
 from email.utils import parseaddr
 
-FEEDBACK_KINDS = ("bounce", "delay", "complaint")
+FEEDBACK_KINDS = ("bounce", "delay", "complaint", "unsubscribe")
 _HERALD_MESSAGE_ID = re.compile(r"<herald\.(\d+)@[^>]+>")
 _STATUS = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
 _USER_UNKNOWN = re.compile(r"user unknown|no such user|unknown user|does not exist|mailbox unavailable|"
@@ -30,7 +30,7 @@ _USER_UNKNOWN = re.compile(r"user unknown|no such user|unknown user|does not exi
 
 @dataclass(frozen=True)
 class EmailFeedback:
-    kind: str  # bounce | delay | complaint
+    kind: str  # bounce | delay | complaint | unsubscribe
     address: str  # the recipient it is about, lower-cased
     hard: bool = False  # a bounce that means the address cannot receive mail
     message_id: int | None = None  # Herald's message id, when the source carried it

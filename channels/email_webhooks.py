@@ -124,6 +124,8 @@ def _sendgrid_feedback(event: dict[str, Any]) -> EmailFeedback | None:
         return EmailFeedback(kind="delay", **common)
     if name == "spamreport":
         return EmailFeedback(kind="complaint", **common)
+    if name in ("unsubscribe", "group_unsubscribe"):  # SendGrid's own subscription tracking: an opt-out
+        return EmailFeedback(kind="unsubscribe", **common)
     return None
 
 

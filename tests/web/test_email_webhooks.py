@@ -113,6 +113,14 @@ def test_sendgrid_and_ses_deliveries_move_the_message_to_delivered(client, sessi
     assert state(session, gone) == ("delivered", None, ["delivered"])
 
 
+def test_a_sendgrid_unsubscribe_is_an_opt_out_but_not_a_suppression(client, session, sendgrid, sent):
+    ann = sent["ann@example.com"]
+    body, headers = sendgrid.sign([{"event": "unsubscribe", "email": "ann@example.com", "herald_message_id": ann.id}])
+    assert client.post("/webhooks/sendgrid/events", data=body, headers=headers).json["consent_changed"] == 1
+    assert state(session, ann) == ("sent", "unsubscribed", ["unsubscribed"])
+    assert not is_suppressed(session, "email", "ann@example.com")
+
+
 def test_sendgrid_blocked_and_deferred_are_soft(client, session, sendgrid, sent):
     ann = sent["ann@example.com"]
     body, headers = sendgrid.sign([
