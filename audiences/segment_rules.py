@@ -149,6 +149,8 @@ def check_rules(rules: Any) -> Group:
 def _what(value: Any) -> str:
     if value is None:
         return "null"
+    if value == [] or value == "":
+        return "an empty list" if value == [] else "an empty string"
     return {bool: "a boolean", int: "a number", float: "a number", str: "a string", list: "a list",
             dict: "an object"}.get(type(value), type(value).__name__)
 

@@ -74,7 +74,7 @@ def where(field, op, value=None):
         ({"all": [3]}, "rules.all[0] is a number; a rule is a group"),
         ({"all": {"field": "email"}}, "rules.all is an object; it must be a list of rules"),
         ({"both": []}, 'rules has the keys both; a group is {"all": [...]}'),
-        ([], "rules is a list; a group is"),
+        ([], "rules is an empty list; a group is"),
     ],
 )
 def test_bad_rules_are_refused_naming_the_rule(rules, message):

@@ -104,7 +104,9 @@ def test_a_marketer_imports_writes_sends_and_reads_the_report_in_the_browser(bro
     page.set_input_files("#f-file", str(csv_path))
     page.fill("#f-list_name", "Spring fair")
     page.click("form[enctype] button[type=submit]")
-    page.wait_for_url(re.compile(r".*/contacts/import/[0-9a-f]{32}$"))
+    page.wait_for_url(re.compile(r".*/contacts/import/[0-9a-f]{32}/columns$"))  # check the proposed columns
+    page.click("#start-import")
+    page.wait_for_selector('[data-count="imported"]')  # the progress page turns into the result
     assert page.text_content('[data-count="imported"]').strip() == "3"
     assert page.text_content('[data-count="rejected"]').strip() == "2"
     rejected = page.locator("tr.rejected-row td.num").all_text_contents()

@@ -208,6 +208,7 @@ from web.api import (  # noqa: E402, F401
     contact_settings,
     contacts,
     conversions,
+    exports,
     lists,
     openapi,
     schedules,

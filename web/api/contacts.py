@@ -3,6 +3,7 @@ one contact's consent (with its history) and timeline."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -192,7 +193,9 @@ def bulk_contacts():
 @bp.post("/contacts/import")
 @token_required("write")
 def import_contacts():
-    """A multipart upload: `file` (CSV or .xlsx) and optionally `list_name` to put the contacts on.
+    """A multipart upload: `file` (CSV or .xlsx); optionally `list_name` to put the contacts on, `mode`
+    (update, skip, new-only), `encoding` (a CSV's, when detection gets it wrong) and `columns`, a JSON
+    object {"column header": "field"} changing how columns are read.
 
     Answers 200 with the import report even when rows were rejected: each rejected row is in the
     body with its line number and the reason, so a client can show or fix them.
@@ -208,8 +211,24 @@ def import_contacts():
         default_region=config().default_region,
         list_name=list_name,
         now=now(),
+        mode=request.form.get("mode", "").strip() or "update",
+        encoding=request.form.get("encoding", "").strip() or None,
+        columns=_import_columns(request.form.get("columns", "")),
     )
     return report.to_dict()
+
+
+def _import_columns(text: str) -> dict[str, str] | None:
+    if not text.strip():
+        return None
+    try:
+        columns = json.loads(text)
+    except ValueError:
+        columns = None
+    if not isinstance(columns, dict) or not all(isinstance(v, str) for v in columns.values()):
+        raise Invalid('columns must be a JSON object of column header to field, e.g. {"手机": "phone", '
+                      '"积分": "attributes.points", "备注": "ignore"}', field="columns")
+    return columns
 
 
 # ---------------------------------------------------------------- consent and timeline of one contact

@@ -733,9 +733,38 @@ PATHS: dict[str, dict[str, Any]] = {
             request={"required": True, "content": {"multipart/form-data": {"schema": obj(
                 {"file": {"type": "string", "contentMediaType": "application/octet-stream",
                           "description": ".csv (UTF-8, UTF-16 or GB18030) or .xlsx"},
-                 "list_name": {"type": "string", "description": "put the contacts on this list (made if new)"}},
+                 "list_name": {"type": "string", "description": "put the contacts on this list (made if new)"},
+                 "mode": {"type": "string", "enum": ["update", "skip", "new-only"], "default": "update",
+                          "description": "what a row does to a contact already in Herald (matched by external id, "
+                                         "then email, then phone): update it, skip it, or reject the row"},
+                 "encoding": {"type": "string", "description": "a CSV's encoding when detection gets it wrong: utf-8, "
+                                                              "gbk, gb18030, utf-16"},
+                 "columns": {"type": "string", "description": 'a JSON object {"column header": "field"}: a contact '
+                             'field, name, tags, attributes.<name> or ignore'}},
                 required=("file",),
             )}}},
+        ),
+    },
+    "/contacts/export": {
+        "get": operation(
+            "exportContacts",
+            "Download contacts (a segment, a list, a tag, a search, or all) as CSV or XLSX, streamed",
+            {"200": {"description": "the file; cells starting with = + - @ (or tab/CR) get a leading apostrophe",
+                     "content": {"text/csv": {"schema": {"type": "string"}},
+                                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+                                     "schema": {"type": "string", "contentMediaType": "application/octet-stream"}}}},
+             "404": error("no such segment, list or tag")},
+            tag="contacts",
+            parameters=[
+                query("segment_id", INTEGER, "the contacts of this saved segment, as it matches today"),
+                query("list_id", INTEGER, "the members of this list"),
+                query("tag", STRING, "contacts with this tag"),
+                query("search", STRING, "matches name, email or phone"),
+                query("format", {"type": "string", "enum": ["csv", "xlsx"], "default": "csv"}, "file format"),
+                query("columns", STRING, "comma-separated: id, name, the contact fields, tags, created_at, "
+                      "updated_at, attributes.<key>; default id,name,email,phone,company,region,lifecycle_stage,"
+                      "value_tier,tags"),
+            ],
         ),
     },
     "/lists": {

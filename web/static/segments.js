@@ -315,6 +315,8 @@
       if (mine !== sequence) { return; } // a newer change's answer wins
       if (!answer.ok) {
         countCell.textContent = "—";
+        showSample([]);
+        showEffects([]);
         errorBox.hidden = false;
         errorBox.textContent = answer.error.message;
         var at = answer.error.path.replace(/\.(field|op|value)$/, "");
