@@ -9,7 +9,9 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date, format_datetime
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -189,11 +191,13 @@ def arm(campaign_id: int):
 def _firing_label(schedule: Schedule, moment: datetime, zone: ZoneInfo) -> str:
     """A firing as the marketer thinks of it: the sender's local time, or — when each recipient's clock
     counts — the day and the time every recipient gets it at."""
+    locale = get_locale()
     if schedule.per_recipient:
         local = schedule.local_time()
-        return _("%(day)s %(time)s, each recipient's time", day=schedule.day_of(moment).strftime("%Y-%m-%d %a"),
+        return _("%(day)s %(time)s, each recipient's time",
+                 day=format_date(schedule.day_of(moment), "yyyy-MM-dd EEE", locale=locale),
                  time=local.strftime("%H:%M") if local else "")
-    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M %a")
+    return format_datetime(moment, "yyyy-MM-dd HH:mm EEE", tzinfo=zone, locale=locale)
 
 
 def _local(moment: datetime) -> str:
