@@ -56,7 +56,14 @@ from campaigns.replies import (
 )
 from campaigns.reports import CampaignReport, CampaignStatus, campaign_report, campaign_status, campaign_statuses
 from campaigns.runs import RunSummary, campaign_runs
-from campaigns.schedules import Schedule, ScheduleDefaults, holiday_date, holiday_names, schedule_of
+from campaigns.schedules import (
+    Schedule,
+    ScheduleDefaults,
+    holiday_date,
+    holiday_labels,
+    holiday_names,
+    schedule_of,
+)
 from campaigns.sender import ChannelUnavailable, send_campaign_now
 from campaigns.states import (
     CampaignNotEditable,
@@ -157,6 +164,7 @@ __all__ = [
     "get_campaign",
     "get_template",
     "holiday_date",
+    "holiday_labels",
     "holiday_names",
     "html_to_text",
     "import_conversions",

@@ -314,6 +314,24 @@ def holiday_names(country: str, year: int) -> list[str]:
     return sorted(seen, key=lambda name: (seen[name].month, seen[name].day, name))
 
 
+def holiday_labels(country: str, year: int, language: str) -> dict[str, str]:
+    """Each holiday name (as holiday_names gives it, the stored identifier) in `language` where the
+    calendar has that language ("Chinese New Year (Spring Festival)" -> "春节" in zh_CN); else itself."""
+    names = holiday_names(country, year)
+    calendar = holidays.country_holidays(country)
+    if language not in (calendar.supported_languages or ()):
+        return {name: name for name in names}
+    labels: dict[str, str] = {}
+    for y in (year, year + 1):
+        there = holidays.country_holidays(country, years=y, language=language)
+        for day, english in _calendar(country, y).items():
+            local = there.get(day, "").split("; ")
+            for index, name in enumerate(english.split("; ")):
+                if index < len(local) and local[index]:
+                    labels.setdefault(name, local[index])
+    return {name: labels.get(name, name) for name in names}
+
+
 def holiday_date(country: str, name: str, year: int) -> date | None:
     """The first day in `year` that `country`'s calendar names `name` (Spring Festival 2027: 2027-02-06)."""
     days = [day for day, names in _calendar(country, year).items() if name in names.split("; ")]

@@ -178,3 +178,12 @@ def test_a_cron_rule_across_dst_edges_fires_each_wall_time_once_and_a_skipped_on
     nightly = Schedule.from_dict({"kind": "recurring", "cron": "30 2 * * *", "time_zone": "America/New_York",
                                   "max_runs": 9}, today=TODAY)
     assert nightly.next_firings(utc(2027, 3, 13, 12), 2) == [utc(2027, 3, 14, 7, 0), utc(2027, 3, 15, 6, 30)]
+
+
+def test_holiday_names_are_offered_in_the_readers_language_but_stored_in_english():
+    from campaigns.schedules import holiday_labels
+
+    labels = holiday_labels("CN", 2027, "zh_CN")
+    assert labels["Chinese New Year (Spring Festival)"] == "春节"
+    assert labels["Mid-Autumn Festival"] == "中秋节"
+    assert holiday_labels("CN", 2027, "en_US")["National Day"] == "National Day"

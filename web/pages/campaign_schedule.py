@@ -22,7 +22,7 @@ from campaigns import (
     ScheduleDefaults,
     campaign_runs,
     get_campaign,
-    holiday_names,
+    holiday_labels,
     next_firings,
     schedule_campaign,
     schedule_of,
@@ -81,7 +81,7 @@ def schedule_form_context(form: Mapping[str, str]) -> dict[str, Any]:
     settings = config()
     country = (form.get("s_country") or settings.default_region or "CN").upper()
     try:
-        holidays = holiday_names(country, now().year)
+        holidays = list(holiday_labels(country, now().year, _holiday_language()).items())  # (stored name, label)
     except Invalid:
         holidays = []
     sources = [("birthday", _("Birthday"))] + [(f"date:{kind}", kind.replace("_", " ")) for kind in DATE_KINDS]
@@ -128,8 +128,10 @@ def describe_schedule(schedule: Schedule) -> str:
                      time=schedule.time_of_day, zone=zone)
         text += " " + _("Once per person per year.")
     else:
+        name = str(schedule.holiday)
+        label = holiday_labels(str(schedule.country), now().year, _holiday_language()).get(name, name)
         text = _("Every year on %(holiday)s (%(country)s calendar), at %(time)s in %(zone)s.",
-                 holiday=schedule.holiday, country=schedule.country, time=schedule.time_of_day, zone=zone)
+                 holiday=label, country=schedule.country, time=schedule.time_of_day, zone=zone)
     return text
 
 
@@ -186,6 +188,11 @@ def arm(campaign_id: int):
     first = upcoming[0].astimezone(ZoneInfo(schedule_of(campaign.schedule).time_zone)) if upcoming else None
     flash(_("Scheduled. The first run is at %(when)s.", when=_local(first)) if first else _("Scheduled."), "success")
     return redirect(url_for("campaigns.detail", campaign_id=campaign_id), 303)
+
+
+def _holiday_language() -> str:
+    """The holidays package's language for the reader: its calendars speak zh_CN and en_US among others."""
+    return "zh_CN" if str(get_locale()) == "zh_CN" else "en_US"
 
 
 def _firing_label(schedule: Schedule, moment: datetime, zone: ZoneInfo) -> str:
