@@ -169,8 +169,11 @@ def _touches(session: Session, purchases: Sequence[Purchase], *, clicks: bool) -
 
 
 def _last_message_of(session: Session, purchase: Purchase, campaign_id: int) -> int | None:
-    """The contact's latest message of the named campaign, if they had one (a code may come from a poster)."""
+    """The contact's latest message of the named campaign sent before the purchase, if any: a code may also
+    come from a poster, or reach a contact the campaign held out, and then no message of theirs earned it."""
+    sent_at = Message.sent_at
     return session.scalar(
-        select(Message.id).where(Message.campaign_id == campaign_id, Message.contact_id == purchase.contact_id)
-        .order_by(Message.id.desc()).limit(1))
+        select(Message.id).where(Message.campaign_id == campaign_id, Message.contact_id == purchase.contact_id,
+                                 Message.status.in_(("sent", "delivered")), sent_at <= purchase.occurred_at)
+        .order_by(sent_at.desc(), Message.id.desc()).limit(1))
 

@@ -101,6 +101,17 @@ def test_explicit_code_wins_over_a_later_click(session, backend):
     assert (conversion.attribution, conversion.campaign_id, conversion.message_id) == ("code", coded.id, sent.id)
 
 
+def test_a_code_used_by_a_held_out_contact_is_credited_without_a_message(session, backend):
+    buyer = f.contact(session, now=T0)
+    coded = f.campaign(session, now=T0, code="POSTER")
+    f.message(session, buyer, coded, sent_at=None, status="held_out", due=T0)
+    later = f.message(session, buyer, coded, sent_at=T0 + timedelta(days=5))  # after the purchase
+    conversion, _ = record(session, order_id="O1", email=buyer.email, campaign_code="POSTER",
+                           occurred_at=(T0 + timedelta(days=1)).isoformat())
+    assert (conversion.attribution, conversion.campaign_id, conversion.message_id) == ("code", coded.id, None)
+    assert later.id
+
+
 def test_unknown_code_is_refused_not_guessed(session):
     buyer = f.contact(session, now=T0)
     with pytest.raises(Invalid, match='campaign code "NOPE" names no campaign'):
