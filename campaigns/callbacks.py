@@ -37,14 +37,18 @@ def apply_channel_events(session: Session, events: Sequence[ChannelEvent], *, no
 
     No message is loaded: each event is one conditional UPDATE … RETURNING that moves the status and
     writes the facts together, and all events are one INSERT — the hot path of a callback storm is
-    one UPDATE, one INSERT and the commit. Only an event that changes nothing (a repeat, a late "sent")
-    costs a second UPDATE for its facts and, if that changes nothing either, a SELECT to find the row.
+    one UPDATE, one INSERT and the commit (on PostgreSQL, for a single event, both in one statement).
+    Only an event that changes nothing (a repeat, a late "sent") costs a second UPDATE for its facts
+    and, if that changes nothing either, a SELECT to find the row.
     """
     changed = 0
     new_events: list[dict[str, Any]] = []
     opting_out: list[tuple[int, str, ChannelEvent]] = []  # failures saying the number opted out or is dead
+    # One event (a Twilio callback) on PostgreSQL: its move and its event row in one statement. With
+    # several, the events are written together at the end, in the order they came.
+    one_statement = len(events) == 1 and session.get_bind().dialect.name == "postgresql"
     for event in events:
-        found, moved, updated = _apply_one(session, event, now=now)
+        found, moved, updated, recorded = _apply_one(session, event, now=now, one_statement=one_statement)
         if found is None:
             log.warning("event=callback_for_unknown_message message_id=%s provider_id=%s status=%s",
                         event.message_id, event.provider_id, event.status)
@@ -53,12 +57,8 @@ def apply_channel_events(session: Session, events: Sequence[ChannelEvent], *, no
         if event.consent:
             opting_out.append((contact_id, channel, event))
         changed += moved or updated
-        new_events.append({
-            "message_id": message_id,
-            "type": event.status,
-            "occurred_at": event.occurred_at or now,
-            "detail": _detail(event, moved),
-        })
+        if not recorded:
+            new_events.append(_event_row(event, message_id, moved, now=now))
     queries.add_events_now(session, new_events)
     session.commit()
     record_refusal_consent(session, [(contact_id, channel, e.consent, e.error_code or e.provider_status)
@@ -66,24 +66,34 @@ def apply_channel_events(session: Session, events: Sequence[ChannelEvent], *, no
     return changed
 
 
-def _apply_one(session: Session, event: ChannelEvent, *,
-               now: datetime) -> tuple[tuple[int, int, str] | None, bool, bool]:
-    """((message id, contact id, channel) or None if unknown, whether the status moved, whether facts changed)."""
+def _apply_one(session: Session, event: ChannelEvent, *, now: datetime,
+               one_statement: bool) -> tuple[tuple[int, int, str] | None, bool, bool, bool]:
+    """(message id, contact id, channel) or None if unknown; whether the status moved; whether facts
+    changed; whether the event row was written already (PostgreSQL writes it with the move)."""
     facts = _facts(event)
     for match in _matches(event):
         if event.status in MOVING_STATUSES:
-            row = queries.move_message_by(session, match=match, status=event.status,
-                                          values=_move_values(event, now=now) | facts)
+            values = _move_values(event, now=now) | facts
+            if one_statement:
+                row = queries.move_message_and_add_event_by(session, match=match, status=event.status, values=values,
+                                                            event=_event_row(event, 0, True, now=now))
+            else:
+                row = queries.move_message_by(session, match=match, status=event.status, values=values)
             if row is not None:
-                return row, True, False
+                return row, True, False, one_statement
         if facts:
             row = queries.update_message_facts_by(session, match=match, values=facts, now=now)
             if row is not None:
-                return row, False, True
+                return row, False, True, False
         row = queries.find_message_by(session, match=match)
         if row is not None:
-            return row, False, False
-    return None, False, False
+            return row, False, False, False
+    return None, False, False, False
+
+
+def _event_row(event: ChannelEvent, message_id: int, moved: bool, *, now: datetime) -> dict[str, Any]:
+    return {"message_id": message_id, "type": event.status, "occurred_at": event.occurred_at or now,
+            "detail": _detail(event, moved)}
 
 
 def _matches(event: ChannelEvent) -> list[tuple[str, Any]]:
