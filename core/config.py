@@ -21,8 +21,10 @@ DEFAULT_CONFIG_PATH = Path("config.toml")
 DEV_SECRET_KEY = "dev-only-insecure-secret-change-me"
 # User agents of link scanners and mail-security proxies that fetch every link and image of a message.
 # Not Gmail's or Yahoo's image proxies: they fetch when the person opens the mail, so those opens are real.
+# Link-preview bots too: iMessage, WhatsApp and chat apps fetch an SMS's link when it arrives, before anyone taps it.
 DEFAULT_SCANNER_AGENTS = ("barracuda, mimecast, proofpoint, symantec, forcepoint, trendmicro, safelinks, "
-                          "bingpreview, python-requests, curl/, wget/, go-http-client")
+                          "bingpreview, python-requests, curl/, wget/, go-http-client, facebookexternalhit, "
+                          "twitterbot, whatsapp/, telegrambot, slackbot, skypeuripreview, discordbot")
 
 
 class ConfigError(Exception):

@@ -209,6 +209,10 @@ RECORDED = [
     ("GET", "Mimecast-URL-Protect/1.0", "205.139.110.1", 4000, "scanner_user_agent"),
     ("GET", "python-requests/2.31.0", "192.0.2.7", 5000, "scanner_user_agent"),
     ("GET", "", "192.0.2.7", 5000, "scanner_user_agent"),
+    # iMessage previews an SMS link as it arrives, with this agent, before anyone taps it
+    ("GET", "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_11_1) AppleWebKit/601.2.4 (KHTML, like Gecko) Version/9.0.1 "
+     "Safari/601.2.4 facebookexternalhit/1.1 Facebot Twitterbot/1.0", "203.0.113.50", 45, "scanner_user_agent"),
+    ("GET", "WhatsApp/2.23.20.0 A", "157.240.1.1", 90, "scanner_user_agent"),
     ("GET", BROWSER, "40.94.1.1", 2, "too_soon"),  # Defender Safe Links with a browser's agent, on arrival
     ("GET", BROWSER, "40.94.1.1", 10, "too_soon"),  # the edge: exactly machine_seconds
     ("GET", BROWSER, "40.94.1.1", 11, None),
