@@ -53,6 +53,7 @@ from campaigns.replies import (
     list_replies,
     record_reply,
     rules_by_keyword,
+    set_keyword_rule_enabled,
 )
 from campaigns.reports import CampaignReport, CampaignStatus, campaign_report, campaign_status, campaign_statuses
 from campaigns.runs import RunSummary, campaign_runs
@@ -188,6 +189,7 @@ __all__ = [
     "resend_undelivered",
     "resume_campaign",
     "rules_by_keyword",
+    "set_keyword_rule_enabled",
     "save_preferences",
     "schedule_campaign",
     "schedule_of",

@@ -310,6 +310,17 @@ def create_keyword_rule(session: Session, *, keyword: str, action: str, config: 
     return rule
 
 
+def set_keyword_rule_enabled(session: Session, rule_id: int, enabled: bool, *, now: datetime) -> KeywordRule:
+    """Switch a keyword rule made in the UI off (replies saying it become "other") or on again; commits.
+    Raises NotFound for an unknown rule."""
+    rule = session.get(KeywordRule, rule_id)
+    if rule is None:
+        raise NotFound(f"keyword rule {rule_id} does not exist")
+    rule.enabled, rule.updated_at = enabled, now
+    session.commit()
+    return rule
+
+
 def delete_keyword_rule(session: Session, rule_id: int) -> None:
     """Delete a keyword rule made in the UI; commits. Replies it classified keep their class. NotFound if unknown."""
     if not session.execute(delete(KeywordRule).where(KeywordRule.id == rule_id)).rowcount:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import campaigns
 from audiences import create_contact, create_list
 from campaigns import BreakerSettings, record_reply
@@ -37,7 +39,8 @@ def test_the_inbox_lists_replies_newest_first_with_contact_and_campaign_links(
     assert "hello?" in unmatched and "What time?" not in unmatched
 
 
-def test_a_keyword_rule_is_added_from_the_page_and_a_bad_one_explained(logged_in_client, database, clock):
+def test_a_keyword_rule_is_added_switched_off_and_on_and_a_bad_one_explained(logged_in_client, database, config,
+                                                                          clock):
     with database.session() as session:
         fair = create_list(session, "Spring fair")
     response = logged_in_client.post("/inbox/keywords", data={"keyword": "报名", "action": "add_to_list",
@@ -45,6 +48,15 @@ def test_a_keyword_rule_is_added_from_the_page_and_a_bad_one_explained(logged_in
     assert response.status_code == 303
     page = logged_in_client.get("/inbox").get_data(as_text=True)
     assert "报名" in page and "Spring fair" in page
+
+    rule_id = int(re.search(r'/inbox/keywords/(\d+)/enabled', page).group(1))
+    assert logged_in_client.post(f"/inbox/keywords/{rule_id}/enabled", data={"enabled": "0"}).status_code == 303
+    with database.session() as session:
+        assert "报名" not in campaigns.keyword_rules(session, config.replies)
+    assert "Switch on" in logged_in_client.get("/inbox").get_data(as_text=True)
+    logged_in_client.post(f"/inbox/keywords/{rule_id}/enabled", data={"enabled": "1"})
+    with database.session() as session:
+        assert campaigns.keyword_rules(session, config.replies)["报名"].list_id == fair.id
 
     refused = logged_in_client.post("/inbox/keywords", data={"keyword": "stop", "action": "tag", "tag": "x"})
     assert refused.status_code == 422

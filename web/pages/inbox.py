@@ -25,6 +25,7 @@ from campaigns import (
     list_replies,
     paused_channels,
     rules_by_keyword,
+    set_keyword_rule_enabled,
 )
 from core.errors import Invalid
 from web.db import get_session
@@ -80,6 +81,16 @@ def add_keyword():
     return redirect(url_for("inbox.index", _anchor="keywords"), 303)
 
 
+@bp.post("/inbox/keywords/<int:rule_id>/enabled")
+def switch_keyword(rule_id: int):
+    enabled = request.form.get("enabled") == "1"
+    rule = set_keyword_rule_enabled(get_session(), rule_id, enabled, now=now())
+    flash(_("Keyword “%(keyword)s” is on: replies that say it are handled.", keyword=rule.keyword) if enabled else
+          _("Keyword “%(keyword)s” is off: replies that say it are kept as other replies.", keyword=rule.keyword),
+          "success")
+    return redirect(url_for("inbox.index", _anchor="keywords"), 303)
+
+
 @bp.post("/inbox/keywords/<int:rule_id>/delete")
 def delete_keyword(rule_id: int):
     delete_keyword_rule(get_session(), rule_id)
@@ -95,11 +106,12 @@ def _render(*, form: dict[str, Any], errors: dict[str, str]):
         chosen = ""
     rows = list_replies(db_session, classification=chosen or None, unmatched=unmatched, limit=PAGE_SIZE)
     rules = rules_by_keyword(keyword_rules(db_session, config().replies))
-    custom = {rule.id: rule for rule in list_keyword_rules(db_session)}
+    custom = list_keyword_rules(db_session)
+    switched_off = [rule for rule in custom if not rule.enabled]
     lists = list_lists(db_session)
     return render_template(
         "inbox/index.html", rows=rows, counts=count_replies(db_session), chosen=chosen, unmatched=unmatched,
-        class_labels=class_labels(), action_labels=action_labels(), rules=rules, custom=custom,
+        class_labels=class_labels(), action_labels=action_labels(), rules=rules, switched_off=switched_off,
         list_names={contact_list.id: contact_list.name for contact_list, _members in lists},
         list_options=[("", _("Pick a list"))] + [(c.id, c.name) for c, _members in lists],
         action_options=[(action, action_labels()[action]) for action in KEYWORD_ACTIONS
