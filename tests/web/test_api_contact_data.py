@@ -73,6 +73,8 @@ def test_bulk_actions_through_the_api(api, seen, make_user):
     tagged = seen("/contacts/bulk", "post", api.post("/contacts/bulk", json={
         "action": "add_tag", "tag": "hot", "selection": {"contact_ids": ids[:3]}}), 200)
     assert tagged == {"action": "add_tag", "changed": 3}
+    tags = seen("/tags", "get", api.get("/tags"), 200)["items"]
+    assert [(t["name"], t["contacts"]) for t in tags] == [("hot", 3)]
     listed = seen("/contacts/bulk", "post", api.post("/contacts/bulk", json={
         "action": "add_to_list", "list_id": the_list["id"], "selection": {"tag": "hot", "search": "p1"}}), 200)
     assert listed["changed"] == 1
@@ -89,6 +91,9 @@ def test_bulk_actions_through_the_api(api, seen, make_user):
                                                                     "selection": {"segment_id": 99}}), 404)
     unknown = seen("/contacts/bulk", "post", api.post("/contacts/bulk", json={"action": "merge"}), 422)
     assert unknown["field"] == "action"
+    seen("/tags/{tag_id}", "delete", api.delete(f"/tags/{tags[0]['id']}"), 200)
+    seen("/tags/{tag_id}", "delete", api.delete(f"/tags/{tags[0]['id']}"), 404)
+    assert api.get("/tags").json == {"items": []}
 
 
 def test_custom_fields_and_suppressions_through_the_api(api, seen, api_token, client):

@@ -1,5 +1,5 @@
-"""/api/v1/custom-fields and /api/v1/suppressions: the definitions of custom fields and the global
-suppression list, as on the Settings pages."""
+"""/api/v1/custom-fields, /api/v1/suppressions and /api/v1/tags: the definitions of custom fields, the
+global suppression list (as on the Settings pages) and the tags in use."""
 
 from __future__ import annotations
 
@@ -118,3 +118,19 @@ def add_suppressions():
 def remove_suppression(suppression_id: int):
     audiences.remove_suppression(get_session(), suppression_id)
     return {"id": suppression_id, "deleted": True}
+
+
+# ---------------------------------------------------------------- tags
+@bp.get("/tags")
+@token_required("read")
+def list_tags():
+    return {"items": [{"id": tag.id, "name": tag.name, "contacts": count, "created_at": iso(tag.created_at)}
+                      for tag, count in audiences.list_tags(get_session())]}
+
+
+@bp.delete("/tags/<int:tag_id>")
+@token_required("write")
+def delete_tag(tag_id: int):
+    """Take the tag off every contact and forget it."""
+    audiences.delete_tag(get_session(), tag_id)
+    return {"id": tag_id, "deleted": True}

@@ -235,6 +235,8 @@ SCHEMAS: dict[str, Any] = {
          "choices": {"type": "array", "items": STRING, "description": "a choice field's values"}},
         required=("key", "type"), description="In a PATCH: label, type and choices only.",
     ),
+    "Tag": obj({"id": INTEGER, "name": STRING, "contacts": {"type": "integer", "description": "contacts with it"},
+                "created_at": TIMESTAMP}),
     "Suppression": obj({"id": INTEGER, "channel": CHANNEL, "address": STRING, "reason": STRING, "source": STRING,
                         "created_at": TIMESTAMP}),
     "SuppressionPage": obj({"items": {"type": "array", "items": ref("Suppression")}, "total": INTEGER,
@@ -718,6 +720,15 @@ PATHS: dict[str, dict[str, Any]] = {
                           {"200": answer("added, already listed, and refused with the reason",
                                          ref("SuppressionReport"))}, tag="contacts", write=True,
                           request=body("SuppressionInput")),
+    },
+    "/tags": {
+        "get": operation("listTags", "Every tag with how many contacts carry it, by name",
+                         {"200": answer("the tags", items("Tag"))}, tag="contacts"),
+    },
+    "/tags/{tag_id}": {
+        "parameters": [path_id("tag_id", "tag")],
+        "delete": operation("deleteTag", "Take a tag off every contact and forget it",
+                            {"200": answer("deleted", ref("Deleted"))}, tag="contacts", write=True, found=True),
     },
     "/suppressions/{suppression_id}": {
         "parameters": [path_id("suppression_id", "suppression")],
