@@ -295,15 +295,16 @@ def _networks(cidrs: tuple[str, ...]) -> tuple[Any, ...]:
 
 
 def machine_reason(request: Fetch, *, sent_at: datetime | None, delivered_at: datetime | None,
-                   settings: TrackingConfig) -> str | None:
+                   settings: TrackingConfig, channel: str = "email") -> str | None:
     """Why this fetch is a machine's, not a person's; None when it looks like a person.
 
     - head_request: only link checkers ask for headers without the page.
     - apple_privacy_proxy: Apple Mail Privacy Protection loads every image through Apple's network
       (17.0.0.0/8) with the bare user agent "Mozilla/5.0", whether or not anyone reads the mail.
     - scanner_user_agent: a mail-security or preview service that names itself.
-    - too_soon: within [tracking] machine_seconds of sending or delivery — gateways open and follow
-      everything on arrival, faster than a person can.
+    - too_soon: an email fetched within [tracking] machine_seconds of sending or delivery — mail
+      security gateways open and follow everything on arrival, faster than a person can. Not for SMS:
+      nothing scans those in between, and a person waiting for a text may well tap it at once.
     """
     agent = (request.user_agent or "").strip()
     lowered = agent.lower()
@@ -313,7 +314,7 @@ def machine_reason(request: Fetch, *, sent_at: datetime | None, delivered_at: da
         return "apple_privacy_proxy"
     if not agent or any(marker in lowered for marker in settings.scanner_user_agents):
         return "scanner_user_agent"
-    for moment in (sent_at, delivered_at):
+    for moment in (sent_at, delivered_at) if channel == "email" else ():
         if moment is not None and 0 <= (request.at - moment).total_seconds() <= settings.machine_seconds:
             return "too_soon"
     return None
@@ -365,7 +366,8 @@ def record_open(session: Session, token: str, request: Fetch, *, secret: str, se
 
 def _add_event(session: Session, message: Message, type_: str, request: Fetch, settings: TrackingConfig,
                **detail: Any) -> None:
-    reason = machine_reason(request, sent_at=message.sent_at, delivered_at=message.delivered_at, settings=settings)
+    reason = machine_reason(request, sent_at=message.sent_at, delivered_at=message.delivered_at, settings=settings,
+                            channel=message.channel)
     detail.update(machine=reason is not None, user_agent=(request.user_agent or "")[:USER_AGENT_LIMIT])
     if reason:
         detail["machine_reason"] = reason

@@ -230,6 +230,8 @@ def test_too_soon_counts_from_delivery_as_well():
     fetch = Fetch(method="GET", user_agent=BROWSER, ip="40.94.1.1", at=late_delivery + timedelta(seconds=4))
     assert machine_reason(fetch, sent_at=T0, delivered_at=late_delivery, settings=SETTINGS) == "too_soon"
     assert machine_reason(fetch, sent_at=T0, delivered_at=None, settings=SETTINGS) is None
+    # A text message is tapped by a person who was waiting for it; no gateway scans SMS in between.
+    assert machine_reason(fetch, sent_at=T0, delivered_at=late_delivery, settings=SETTINGS, channel="sms") is None
     custom = TrackingConfig(machine_seconds=0, apple_proxy_networks=(), scanner_user_agents=("acme-scan",))
     scanner = replace(fetch, user_agent="ACME-Scan/2")
     assert machine_reason(scanner, sent_at=T0, delivered_at=None, settings=custom) == "scanner_user_agent"
