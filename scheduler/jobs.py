@@ -17,7 +17,7 @@ import campaigns.ab_test
 import campaigns.report_effect
 import campaigns.report_mail
 import campaigns.rfm
-from campaigns import ChannelUnavailable, due_scheduled_campaigns, fire_scheduled_campaign, release_expired_leases
+from campaigns import due_scheduled_campaigns, fire_scheduled_campaign, release_expired_leases
 from campaigns.mailbox import handle_mailbox_message
 from campaigns.sender import has_due_messages
 from channels import ChannelConfigError, open_channel
@@ -184,13 +184,14 @@ def wake_if_due() -> bool:
 def fire_campaign(campaign_id: int) -> bool:
     """A scheduled campaign's alarm: fire what is due (campaigns/firing.py decides); True if a run was made.
 
-    A channel that cannot be opened is logged and tried again at the next wake-up (sync_campaigns).
+    A domain error (a channel that cannot be opened, a deleted segment) is logged and the firing tried
+    again at the next wake-up (sync_campaigns), until it is beyond the grace window and recorded missed.
     """
     ctx = _ctx()
     try:
         with ctx.database.session() as session:
             firing = fire_scheduled_campaign(session, campaign_id, config=ctx.config, now=ctx.clock.now())
-    except ChannelUnavailable as exc:
+    except HeraldError as exc:  # a channel that cannot be opened, a segment deleted since: said, tried again
         log.error("event=firing_failed campaign_id=%d error=%s", campaign_id, exc.message)
         return False
     if firing.run is not None and not firing.missed and ctx.wake is not None:

@@ -183,3 +183,19 @@ def test_herald_serve_embedded_scheduler_fires_a_scheduled_campaign_and_sends_it
     finally:
         jobs.bind(None)
         database.dispose()
+
+
+def test_a_campaign_whose_channel_cannot_open_is_logged_and_tried_again_not_lost(session, database, tmp_path,
+                                                                                 db_url, caplog):
+    config = make_config(tmp_path, db_url, HERALD_CHANNELS_SMS_URL="fax://nowhere")
+    clock = FrozenClock(utc(2027, 3, 1))
+    jobs.bind(jobs.JobContext(config, database, clock))
+    try:
+        campaign_id = scheduled(session, clock.now(), {"kind": "at", "send_at": "2027-03-02T09:00"})
+        session.rollback()
+        clock.set(utc(2027, 3, 2, 9))
+        assert jobs.fire_campaign(campaign_id) is False
+        assert "event=firing_failed" in caplog.text and "fax" in caplog.text
+        assert session.scalars(select(Run).where(Run.campaign_id == campaign_id)).all() == []
+    finally:
+        jobs.bind(None)
