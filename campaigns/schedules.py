@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
@@ -78,7 +78,6 @@ class Schedule:
     feb29: str | None = None  # date_rule: feb28 | mar1 | None (configured default)
     holiday: str | None = None  # holiday: its name in the calendar, e.g. "Chinese New Year (Spring Festival)"
     country: str | None = None  # holiday: ISO country code of the calendar, e.g. CN
-    extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     # ------------------------------------------------------------ reading and writing
     @classmethod
@@ -90,7 +89,7 @@ class Schedule:
         defaults = defaults or ScheduleDefaults()
         if not isinstance(data, dict):
             raise Invalid("schedule must be an object with a kind, e.g. {\"kind\": \"at\", ...}", field="schedule")
-        known = {f for f in cls.__dataclass_fields__ if f != "extra"}
+        known = set(cls.__dataclass_fields__)
         unknown = sorted(set(data) - known)
         if unknown:
             raise Invalid(f"schedule has unknown fields: {', '.join(unknown)}; known: {', '.join(sorted(known))}",
@@ -140,7 +139,7 @@ class Schedule:
         return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:
-        return {key: value for key, value in asdict(self).items() if key != "extra" and value is not None}
+        return {key: value for key, value in asdict(self).items() if value is not None}
 
     # ------------------------------------------------------------ what it means
     @property
@@ -258,7 +257,7 @@ def schedule_of(stored: dict[str, Any] | None) -> Schedule | None:
     """A campaign's stored schedule (campaigns.schedule), or None for "when someone presses Send now"."""
     if not stored:
         return None
-    return Schedule(**{k: v for k, v in stored.items() if k in Schedule.__dataclass_fields__ and k != "extra"})
+    return Schedule(**{k: v for k, v in stored.items() if k in Schedule.__dataclass_fields__})
 
 
 # ------------------------------------------------------------------ cron
