@@ -16,10 +16,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete
 
-from audiences import Consent, Contact, ContactList, ListMember, segment_select
+from audiences import Consent, Contact, ContactList, ContactTag, ListMember, Tag, segment_select
 
 NOW = datetime(2026, 12, 30, 12, 0, tzinfo=UTC)
 LIST_NAMES = ("VIP", "Fair")
+TAG_NAMES = ("VIP", "展会", "new")
 
 # Small value pools, so random rules and random contacts often meet. Letters are ASCII (either case) or
 # CJK: "contains" ignores ASCII case on both databases, and other cased letters are outside its promise.
@@ -46,6 +47,8 @@ def contacts(draw) -> dict[str, Any]:
         "attributes": attributes,
         "lists": draw(st.sets(st.sampled_from(LIST_NAMES))),
         "consent": draw(st.sampled_from([None, "subscribed", "unsubscribed", "bounced"])),
+        "tags": draw(st.sets(st.sampled_from(TAG_NAMES))),
+        "rfm_recency": draw(st.one_of(st.none(), st.integers(1, 5))),
     }
 
 
@@ -56,7 +59,20 @@ def _day_text(day: date) -> str:
 @st.composite
 def conditions(draw) -> dict[str, Any]:
     field = draw(st.sampled_from(["first_name", "country", "birthday", "created_at", "attributes.tier",
-                                  "attributes.score", "list", "consent.email"]))
+                                  "attributes.score", "list", "consent.email", "tag", "rfm_recency"]))
+    if field == "tag":
+        op = draw(st.sampled_from(["in", "not_in", "all"]))
+        return {"field": field, "op": op, "value": draw(st.lists(st.sampled_from([*TAG_NAMES, "nobody"]),
+                                                                   min_size=1, max_size=3))}
+    if field == "rfm_recency":
+        op = draw(st.sampled_from(["eq", "neq", "in", "not_in", "gt", "lte", "between", "empty", "not_empty"]))
+        value: Any = draw({"in": st.lists(st.integers(0, 6), min_size=1, max_size=3),
+                           "not_in": st.lists(st.integers(0, 6), min_size=1, max_size=3),
+                           "between": st.lists(st.integers(0, 6), min_size=2, max_size=2)}.get(op, st.integers(0, 6)))
+        rule = {"field": field, "op": op}
+        if op not in ("empty", "not_empty"):
+            rule["value"] = value
+        return rule
     if field in ("first_name", "country"):
         op = draw(st.sampled_from(["eq", "neq", "contains", "starts_with", "in", "not_in", "empty", "not_empty",
                                    "gt", "lte", "between"]))
@@ -173,6 +189,10 @@ def reference(rule: dict[str, Any], person: dict[str, Any], today: date, list_id
         return not reference({**rule, "op": negated[op]}, person, today, list_ids)
     if field == "list":
         return bool({list_ids[name] for name in person["lists"]} & set(operand))
+    if field == "tag":
+        return set(operand) <= person["tags"] if op == "all" else bool(person["tags"] & set(operand))
+    if field == "rfm_recency" and op == "empty":
+        return person["rfm_recency"] is None
     if field == "consent.email":
         status = person["consent"] or "subscribed"
         return status == operand if op == "eq" else status in operand
@@ -222,18 +242,20 @@ def with_list_ids(rule: dict[str, Any], list_ids: dict[str, int]) -> dict[str, A
 @given(people=st.lists(contacts(), max_size=10), rules=RULES, today=TODAYS)
 def test_sql_selects_exactly_the_contacts_the_python_reference_selects(backend, session, people, rules, today):
     list_ids = _lists(session)
-    for table in (ListMember, Consent, Contact):
+    tag_ids = _tags(session)
+    for table in (ContactTag, ListMember, Consent, Contact):
         session.execute(delete(table))
     session.commit()
     ids = []
     for person in people:
         contact = Contact(first_name=person["first_name"], country=person["country"], birthday=person["birthday"],
-                          attributes=person["attributes"],
+                          attributes=person["attributes"], rfm_recency=person["rfm_recency"],
                           created_at=NOW - timedelta(days=person["created_days_ago"]))
         session.add(contact)
         session.flush()
         ids.append(contact.id)
         session.add_all(ListMember(list_id=list_ids[name], contact_id=contact.id) for name in person["lists"])
+        session.add_all(ContactTag(tag_id=tag_ids[name], contact_id=contact.id) for name in person["tags"])
         if person["consent"]:
             session.add(Consent(contact_id=contact.id, channel="email", status=person["consent"]))
     session.commit()
@@ -252,4 +274,13 @@ def _lists(session) -> dict[str, int]:
         session.add_all(ContactList(name=name) for name in LIST_NAMES)
         session.commit()
         existing = {lst.name: lst.id for lst in session.query(ContactList)}
+    return existing
+
+
+def _tags(session) -> dict[str, int]:
+    existing = {tag.name: tag.id for tag in session.query(Tag)}
+    if not existing:
+        session.add_all(Tag(name=name) for name in TAG_NAMES)
+        session.commit()
+        existing = {tag.name: tag.id for tag in session.query(Tag)}
     return existing
