@@ -99,3 +99,14 @@ def test_exports_download_csv_and_xlsx_with_formulas_neutralised(backend, logged
 
     response = logged_in_client.get("/contacts/export?format=pdf")
     assert response.status_code == 303
+
+
+def test_the_contacts_page_exports_what_it_filters(logged_in_client, people):
+    page = logged_in_client.get("/contacts?tag=VIP").get_data(as_text=True)
+    link = re.search(r'id="export-contacts-csv" href="([^"]+)"', page).group(1).replace("&amp;", "&")
+
+    response = logged_in_client.get(link + "&columns=email")
+    rows = response.get_data().decode("utf-8-sig").splitlines()
+    response.close()
+
+    assert rows == ["email", "ann@example.com", "bob@example.com"]

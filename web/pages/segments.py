@@ -133,13 +133,14 @@ def freeze(segment_id: int):
 # ---------------------------------------------------------------- export
 @bp.get("/contacts/export")
 def export():
-    """Download contacts as CSV or XLSX: ?segment_id= or ?list_id= (or the contacts page's q/tag filter),
-    format=csv|xlsx, columns=a,b,c (or repeated columns=)."""
+    """Download contacts as CSV or XLSX: ?segment_id= or ?list_id=, or the contacts page's filter (q, list, tag,
+    owner, segment); format=csv|xlsx, columns=a,b,c (or repeated columns=)."""
     args = request.args
     columns = [c for value in args.getlist("columns") for c in value.split(",") if c.strip()]
     selection = ContactSelection(search=args.get("q") or None, tag=args.get("tag") or None,
                                  list_id=args.get("list_id", type=int) or args.get("list", type=int),
-                                 segment_id=args.get("segment_id", type=int))
+                                 segment_id=args.get("segment_id", type=int) or args.get("segment", type=int),
+                                 owner_id=args.get("owner", type=int))
     file_format = args.get("format", "csv")
     # The rows are read while the response streams, after the view has returned and its teardown has run,
     # so the stream closes the session itself (on SQLite an open transaction holds the write lock).
