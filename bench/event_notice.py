@@ -36,14 +36,16 @@ from tests.fakes.fake_twilio import FakeTwilio
 fake = FakeTwilio().start()
 print(fake.channel_url(), flush=True)
 sys.stdin.readline()
+import resource
 messages = fake.messages
-print(len(messages), len({m["to"] for m in messages}), flush=True)
+usage = resource.getrusage(resource.RUSAGE_SELF)
+print(len(messages), len({m["to"] for m in messages}), usage.ru_utime + usage.ru_stime, flush=True)
 fake.stop()
 """
 
 # One sender process: --threads threads, each with its own channels and Dispatcher, sharing one limiter.
 SENDER = r"""
-import json, sys, threading
+import json, resource, sys, threading
 sys.path.insert(0, sys.argv[1])
 from campaigns.sender import make_dispatcher, open_configured_channels
 from channels import RateLimiter
@@ -72,7 +74,8 @@ sys.stdin.readline()
 workers = [threading.Thread(target=work) for _ in range(threads)]
 for w in workers: w.start()
 for w in workers: w.join()
-print(json.dumps({"handled": sum(handled)}), flush=True)
+usage = resource.getrusage(resource.RUSAGE_SELF)
+print(json.dumps({"handled": sum(handled), "cpu_seconds": usage.ru_utime + usage.ru_stime}), flush=True)
 """
 
 
@@ -162,14 +165,17 @@ def main() -> None:
         for proc in senders:
             proc.stdin.write("go\n")
             proc.stdin.flush()
-        handled = sum(json.loads(proc.stdout.readline())["handled"] for proc in senders)
+        reports = [json.loads(proc.stdout.readline()) for proc in senders]
+        handled = sum(r["handled"] for r in reports)
+        sender_cpu = sum(r["cpu_seconds"] for r in reports)
         with database.session() as session:
             last_accepted = session.scalar(select(func.max(Message.sent_at)).where(Message.campaign_id == notice_id))
             counts = {k: v for k, v in campaign_status(session, notice_id).counts.items() if v}
         database.dispose()
         fake.stdin.write("done\n")
         fake.stdin.flush()
-        accepted, distinct = map(int, fake.stdout.readline().split())
+        accepted_text, distinct_text, fake_cpu_text = fake.stdout.readline().split()
+        accepted, distinct, fake_cpu = int(accepted_text), int(distinct_text), float(fake_cpu_text)
         if counts != {"sent": args.contacts} or accepted != args.contacts or distinct != args.contacts:
             raise SystemExit(f"expected {args.contacts} sent once each; statuses {counts}, the fake accepted "
                              f"{accepted} for {distinct} numbers, the senders handled {handled}")
@@ -182,6 +188,12 @@ def main() -> None:
         print(f"send -> last accepted: {elapsed:.1f} s; floor {floor:.0f} s (strict {strict:.0f} s)")
         print(f"ratio to the floor: {elapsed / floor:.3f}  (target: at most 1.05); to the strict floor: "
               f"{elapsed / strict:.3f}")
+        # Whether the box could go at the allowed rate at all: CPU per message (process start-up included), on
+        # both sides of the HTTP call.
+        per_message = (sender_cpu + fake_cpu) / args.contacts
+        print(f"CPU per message: senders {1000 * sender_cpu / args.contacts:.2f} ms, fake Twilio "
+              f"{1000 * fake_cpu / args.contacts:.2f} ms -> {args.rate}/s needs {per_message * args.rate:.2f} cores; "
+              f"this box has {os.cpu_count()}, load average {os.getloadavg()[0]:.1f} at the end")
     finally:
         for proc in senders:
             if proc.poll() is None:
