@@ -156,3 +156,22 @@ def test_the_new_campaign_form_makes_an_event_notice_on_a_segment(logged_in_clie
     bad = logged_in_client.post("/campaigns/new", data={"name": "x", "channel": "sms", "template_id": template["id"],
                                                         "cap_messages": "many"})
     assert bad.status_code == 422
+
+
+def test_an_event_notice_page_shows_live_progress_and_the_fallback(logged_in_client, api_token):
+    api = Api(logged_in_client, api_token("marketer"))
+    notice = _draft(api, kind="event_notice")
+    page = f"/campaigns/{notice['id']}"
+    html = logged_in_client.get(page).get_data(as_text=True)
+    assert "Goes ahead of marketing messages" in html
+    api.post(page + "/send")
+    html = logged_in_client.get(page).get_data(as_text=True)
+    assert 'id="campaign-progress"' in html
+    for count in ("delivered", "failed", "pending"):
+        assert f'data-count="{count}"' in html
+    assert 'id="fallback"' in html and "write a" in html.lower()  # no email template yet: it says what to do
+    api.post("/templates", json={"name": "Mail", "channel": "email", "subject": "Gate", "html": "<p>B7</p>"})
+    html = logged_in_client.get(page).get_data(as_text=True)
+    assert 'id="resend-fallback"' in html
+    status = logged_in_client.get(page + "/status", headers={"Accept": "application/json"}).json
+    assert status["counts"]["pending"] == 2 and status["counts"]["suppressed"] == 1
