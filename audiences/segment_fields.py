@@ -11,18 +11,22 @@ important dates by kind. Registered with segment_rules.register_condition when a
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Integer, and_, cast, exists, extract, func, select
+from sqlalchemy.orm import Session
 
-from audiences.models import Contact, ContactDate, ContactTag, Tag
+from audiences.models import Contact, ContactDate, ContactTag, CustomField, Tag
 from audiences.segment_rules import (
+    DAY_OPS,
     MAX_DAYS,
     MAX_IN_VALUES,
     Condition,
     ConditionKind,
+    Group,
+    SegmentRuleInvalid,
     birthday_keys,
     register_condition,
 )
@@ -113,3 +117,74 @@ for _field in NUMBER_FIELDS:
     register_condition(_field, ConditionKind(ops=NUMBER_OPS, check=_check_number, compile=_compile_number,
                                              never_null=False))
 register_condition("date.", ConditionKind(ops=DATE_OPS, check=_check_days, compile=_compile_dates))
+
+
+# ---------------------------------------------------------------- custom fields, typed by their definitions
+def check_custom_field_types(session: Session, tree: Group) -> None:
+    """Refuse conditions that cannot fit a defined custom field's type (audiences/custom_fields.py), naming the
+    rule: "points gt 'abc'" on a number field, "member contains 'x'" on a yes/no field, a choice that is
+    not one of the field's choices. Attributes with no definition are compared by the rule value's type."""
+    conditions = list(_conditions(tree))
+    keys = {c.field.removeprefix("attributes.") for c in conditions if c.field.startswith("attributes.")}
+    if not keys:
+        return
+    defined = {f.key: f for f in session.scalars(select(CustomField).where(CustomField.key.in_(sorted(keys))))}
+    for condition in conditions:
+        field = defined.get(condition.field.removeprefix("attributes."))
+        if field is not None:
+            _check_typed(condition, field)
+
+
+def _conditions(tree: Group) -> Iterator[Condition]:
+    for item in tree.items:
+        if isinstance(item, Group):
+            yield from _conditions(item)
+        else:
+            yield item
+
+
+_TYPED_OPS = {
+    "number": ("eq", "neq", "in", "not_in", "gt", "gte", "lt", "lte", "between", "empty", "not_empty"),
+    "boolean": ("eq", "neq", "empty", "not_empty"),
+    "date": ("eq", "neq", "in", "not_in", "gt", "gte", "lt", "lte", "between", "empty", "not_empty",
+             "in_next_days", "in_last_days", "not_in_last_days"),
+    "choice": ("eq", "neq", "in", "not_in", "empty", "not_empty"),
+}
+_TYPE_WORDS = {"number": "a number", "boolean": "true or false", "date": 'a date written YYYY-MM-DD',
+               "choice": "one of its choices", "text": "text"}
+
+
+def _check_typed(condition: Condition, field: CustomField) -> None:
+    name = f'custom field "{field.label or field.key}" ({field.key})'
+    allowed = _TYPED_OPS.get(field.type)
+    if allowed is not None and condition.op not in allowed:
+        raise SegmentRuleInvalid(f"{condition.path}.op", f'"{condition.op}" does not apply to {name}, a {field.type} '
+                                                         f"field; use one of: {', '.join(allowed)}")
+    if condition.value is None or condition.op in DAY_OPS:
+        if condition.op in DAY_OPS and field.type != "date":
+            raise SegmentRuleInvalid(f"{condition.path}.op", f'"{condition.op}" needs a date field; {name} is a '
+                                                             f"{field.type} field")
+        return
+    values = condition.value if isinstance(condition.value, list) else [condition.value]
+    for value in values:
+        if not _fits(field, value):
+            raise SegmentRuleInvalid(f"{condition.path}.value", f"must be {_TYPE_WORDS.get(field.type, 'text')} for "
+                                                                f"{name}, not {value!r}")
+
+
+def _fits(field: CustomField, value: Any) -> bool:
+    if field.type == "number":
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if field.type == "boolean":
+        return isinstance(value, bool)
+    if not isinstance(value, str):
+        return False
+    if field.type == "date":
+        try:
+            date.fromisoformat(value)
+        except ValueError:
+            return False
+        return len(value) == 10
+    if field.type == "choice":
+        return value in (field.choices or [])
+    return True

@@ -14,8 +14,8 @@ from sqlalchemy import ColumnElement, Select, and_, case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-import audiences.segment_fields  # noqa: F401 - registers the tag, RFM, owner and important-date conditions
 from audiences.models import Contact, Segment
+from audiences.segment_fields import check_custom_field_types  # also registers tag, RFM, date conditions
 from audiences.segment_rules import Condition, Group, check_rules, compile_rules
 from core.errors import Invalid, NotFound
 
@@ -85,7 +85,9 @@ class SegmentPreview:
 
 
 def preview_segment(session: Session, rules: Any, *, today: date, sample_size: int = 10) -> SegmentPreview:
-    """count_segment, sample_segment and explain_segment together: three queries. Raises SegmentRuleInvalid."""
+    """count_segment, sample_segment and explain_segment together: three queries. Raises SegmentRuleInvalid,
+    also for a condition that does not fit a custom field's type."""
+    check_custom_field_types(session, check_rules(rules))
     return SegmentPreview(count=count_segment(session, rules, today=today),
                           sample=sample_segment(session, rules, today=today, limit=sample_size),
                           explain=explain_segment(session, rules, today=today))
@@ -124,15 +126,16 @@ def check_segment_name(name: Any) -> str:
     return cleaned
 
 
-def _checked_rules(rules: Any) -> dict[str, Any]:
-    check_rules(rules)  # raises SegmentRuleInvalid naming the rule; stored as given, so the UI gets its tree back
+def _checked_rules(session: Session, rules: Any) -> dict[str, Any]:
+    # Raises SegmentRuleInvalid naming the rule; stored as given, so the UI gets its tree back.
+    check_custom_field_types(session, check_rules(rules))
     return rules
 
 
 def create_segment(session: Session, *, name: str, rules: Any, now: datetime) -> Segment:
     """Save a segment. Raises Invalid (empty or taken name) or SegmentRuleInvalid. Commits."""
     cleaned = check_segment_name(name)
-    segment = Segment(name=cleaned, rules=_checked_rules(rules), created_at=now, updated_at=now)
+    segment = Segment(name=cleaned, rules=_checked_rules(session, rules), created_at=now, updated_at=now)
     _refuse_taken_name(session, cleaned, None)
     session.add(segment)
     _commit(session, cleaned)
@@ -148,7 +151,7 @@ def update_segment(session: Session, segment_id: int, *, now: datetime, name: st
         segment.name = check_segment_name(name)
         _refuse_taken_name(session, segment.name, segment.id)
     if rules is not None:
-        segment.rules = _checked_rules(rules)
+        segment.rules = _checked_rules(session, rules)
     segment.updated_at = now
     _commit(session, segment.name)
     return segment
