@@ -225,7 +225,7 @@ def run(url: str, args: argparse.Namespace) -> None:
 def measure(database: Database, big: int, args: argparse.Namespace) -> None:
     with database.session() as session:
         def whole_report() -> object:
-            report = campaign_report(session, big, currency="USD", rates=RATES, now=NOW)
+            report = campaign_report(session, big, currency="USD", rates=RATES)
             page_figures(report)
             session.rollback()  # each run starts a fresh transaction, as a request does
             return report

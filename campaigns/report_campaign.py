@@ -37,7 +37,6 @@ from campaigns.report_numbers import shown as _s
 NOT_SENT = ("suppressed", "capped", "held_out", "waiting", "cancelled")
 HOLDOUT_COLUMNS = {"people": "People", "buyers": "Buyers", "conversion_rate": "Conversion rate", "revenue": "Revenue",
                    "revenue_per_head": "Revenue per head"}
-HOURLY_SPAN_HOURS = 72  # a run longer than this is charted by the day
 SEGMENT_TITLES = {"value_tier": "Value tier", "lifecycle_stage": "Lifecycle stage", "region": "Region"}
 
 
@@ -256,15 +255,13 @@ def _convert(amount: Decimal, currency: str | None, base: str, rates: Mapping[st
 
 
 def campaign_report(session: Session, campaign_id: int, *, currency: str = "USD",
-                    rates: Mapping[str, Decimal] | None = None, now: datetime | None = None) -> CampaignReport:
+                    rates: Mapping[str, Decimal] | None = None) -> CampaignReport:
     """Everything the report shows for one campaign, in `currency` (costs converted at `rates`). Raises NotFound.
-
-    `now` lets a running campaign's hourly series come from the one pass over its messages as well.
     """
     rates = {k.upper(): Decimal(v) for k, v in (rates or {}).items()}
     campaign = get_campaign(session, campaign_id)
     window = int(getattr(campaign, "attribution_window_days", 7) or 7)
-    shape = _cube_shape(session, campaign, window, now)
+    shape = _cube_shape(session, campaign, window)
     notes: list[str] = []
     variants = {v.id: v for v in variants_of(session, campaign_id)}
     columns = rq.segment_columns()
@@ -355,8 +352,7 @@ def campaign_report(session: Session, campaign_id: int, *, currency: str = "USD"
         report.holdout = with_roi(holdout, report.cost)
     if variants:
         report.ab = variant_test(session, campaign, variants, cube)
-    hours = (rq.time_series(session, campaign_id=campaign_id, messages=_hourly(cube)) if shape.hours
-             else rq.time_series(session, campaign_id=campaign_id))
+    hours = rq.time_series(session, campaign_id=campaign_id)
     # By the hour while the campaign's activity fits in three days, then by the day (a readable chart).
     if len(hours) > 1 and _hours_between(min(hours), max(hours)) > 72:
         report.series_grain, report.series = "day", rq.roll_up_days(hours)
@@ -376,23 +372,10 @@ def _hours_between(first: str, last: str) -> float:
     return (parse(last) - parse(first)).total_seconds() / 3600
 
 
-def _cube_shape(session: Session, campaign: Any, window_days: int, now: datetime | None) -> rq.CubeShape:
-    """Hourly sends in the cube while the campaign's one run spans at most three days; the holdout window too
-    when it has one run. Several runs (a recurring campaign) keep their separate, per-run queries."""
-    runs = session.execute(select(Run.started_at, Run.finished_at).where(Run.campaign_id == campaign.id)).all()
-    if len(runs) != 1:
+def _cube_shape(session: Session, campaign: Any, window_days: int) -> rq.CubeShape:
+    """The holdout window in the cube when the campaign has one run; several runs (a recurring campaign)
+    keep the per-run holdout query."""
+    runs = session.execute(select(Run.started_at).where(Run.campaign_id == campaign.id)).scalars().all()
+    if len(runs) != 1 or not campaign.holdout_percent:
         return rq.CubeShape()
-    started, finished = runs[0]
-    until = finished or now
-    hours = until is not None and (until - started).total_seconds() <= HOURLY_SPAN_HOURS * 3600
-    window = (started, started + timedelta(days=window_days)) if campaign.holdout_percent else None
-    return rq.CubeShape(hours=hours, window=window)
-
-
-def _hourly(cube: Iterable[rq.CubeRow]) -> dict[str, dict[str, int]]:
-    points: dict[str, dict[str, int]] = {}
-    for row in cube:
-        for name, hour, n in (("sent", row.sent_hour, row.sent), ("delivered", row.delivered_hour, row.delivered)):
-            if hour is not None and n:
-                points.setdefault(hour, {"sent": 0, "delivered": 0})[name] += n
-    return points
+    return rq.CubeShape(window=(runs[0], runs[0] + timedelta(days=window_days)))

@@ -70,20 +70,16 @@ class VariantTest:
 
 def holdout_groups(cube: Iterable[rq.CubeRow]) -> dict[str, rq.GroupOutcome]:
     """The holdout comparison's two groups from the cube: held out, and everyone a provider took a message for."""
-    sums: dict[str, list[Any]] = {}
+    sums = {"sent": [0, 0, Decimal(0), Decimal(0)], "held_out": [0, 0, Decimal(0), Decimal(0)]}
     for row in cube:
         if row.status == "held_out":
-            group, people = "held_out", row.rows
-        elif row.sent:
-            group, people = "sent", row.sent
+            parts = ("held_out", row.rows, row.buyers, row.bought, row.bought_squares)
         else:
-            continue
-        acc = sums.setdefault(group, [0, 0, Decimal(0), Decimal(0)])
-        acc[0] += people
-        acc[1] += row.buyers
-        acc[2] += row.bought
-        acc[3] += row.bought_squares
-    return {g: rq.GroupOutcome(*values) for g, values in sums.items()}
+            parts = ("sent", row.sent, row.sent_buyers, row.sent_bought, row.sent_bought_squares)
+        acc = sums[parts[0]]
+        for i, value in enumerate(parts[1:]):
+            acc[i] += value
+    return {g: rq.GroupOutcome(*values) for g, values in sums.items() if values[0]}
 
 
 def holdout_from_groups(groups: Mapping[str, rq.GroupOutcome]) -> Holdout:

@@ -89,7 +89,7 @@ def cash(value: Decimal | None) -> Decimal | None:
 def _campaign_report(campaign_id: int):
     settings = config()
     return build_campaign_report(get_session(), campaign_id, currency=settings.currency,
-                                 rates=settings.currency_rates, now=now())
+                                 rates=settings.currency_rates)
 
 
 def _series_labels() -> dict[str, str]:
