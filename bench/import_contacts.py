@@ -137,8 +137,10 @@ def raw_insert(url: str, path: Path) -> dict[str, object]:
 
 def child(kind: str, url: str, path: str, errors: str) -> None:
     result = herald_import(url, Path(path), Path(errors)) if kind == "herald" else raw_insert(url, Path(path))
-    # ru_maxrss is in KiB on Linux: the peak resident size of this process, the import included.
+    # ru_maxrss is in KiB on Linux: the peak resident size of this process, the import included, and of the
+    # largest worker process that checked rows (reaped by now, so RUSAGE_CHILDREN has it).
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result["worker_peak_rss_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(json.dumps(result))
 
 
@@ -151,6 +153,12 @@ def measure(kind: str, backend: str, path: Path, directory: Path) -> dict[str, o
     finally:
         drop_database(name)
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def worker_count() -> int:
+    from audiences.import_rows import worker_count as count
+
+    return count()
 
 
 def main() -> None:
@@ -174,13 +182,14 @@ def main() -> None:
             baseline = measure("raw", backend, path, directory)
             rate = args.rows / herald["seconds"]  # type: ignore[operator]
             print(f"{backend:9} herald import: {herald['seconds']:.1f} s, {rate:,.0f} rows/s, "
-                  f"peak RSS {herald['peak_rss_mb']:.0f} MB — imported {herald['imported']:,}, "
-                  f"rejected {herald['rejected']:,}")
+                  f"peak RSS {herald['peak_rss_mb']:.0f} MB (+ {herald.get('worker_peak_rss_mb', 0):.0f} MB per "
+                  f"checking worker) — imported {herald['imported']:,}, rejected {herald['rejected']:,}")
             print(f"{backend:9} baseline (raw INSERT, no validation): {baseline['seconds']:.1f} s, "
                   f"peak RSS {baseline['peak_rss_mb']:.0f} MB; herald/baseline = "
                   f"{herald['seconds'] / baseline['seconds']:.2f}x")  # type: ignore[operator]
             at_million = herald["seconds"] * 1_000_000 / args.rows  # type: ignore[operator]
-            targets = at_million < 90 and herald["peak_rss_mb"] < 500  # type: ignore[operator]
+            memory = herald["peak_rss_mb"] + worker_count() * herald.get("worker_peak_rss_mb", 0)  # type: ignore
+            targets = at_million < 90 and memory < 500
             scaled = "" if args.rows == 1_000_000 else f" (time scaled to 1M rows: {at_million:.0f} s)"
             print(f"{backend:9} targets (< 90 s, < 500 MB at 1M rows): {'met' if targets else 'MISSED'}{scaled}")
 
