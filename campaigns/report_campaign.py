@@ -15,14 +15,14 @@ from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from campaigns import queries
 from campaigns import report_queries as rq
 from campaigns.ab_test import variants_of
 from campaigns.lifecycle import get_campaign
-from campaigns.models import Conversion, Run
+from campaigns.models import Run
 from campaigns.report_effect import (
     Holdout,
     VariantTest,
@@ -33,6 +33,7 @@ from campaigns.report_effect import (
 )
 from campaigns.report_numbers import CENT, money, ratio
 from campaigns.report_numbers import shown as _s
+from campaigns.report_runs import RUN_COLUMNS, RunReport, runs_for_report
 
 NOT_SENT = ("suppressed", "capped", "held_out", "waiting", "cancelled")
 HOLDOUT_COLUMNS = {"people": "People", "buyers": "Buyers", "conversion_rate": "Conversion rate", "revenue": "Revenue",
@@ -127,6 +128,7 @@ class CampaignReport:
     dry_run: bool = False
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    runs: list[RunReport] = field(default_factory=list)  # newest first; only for a campaign that repeats
 
     # ---- derived figures (one definition each, read by the page, the export and the API)
     @property
@@ -211,6 +213,8 @@ class CampaignReport:
         out.append(("series", f"By {self.series_grain}", [self.series_grain.title(), "Sent", "Delivered", "Clicks",
                                                           "Conversions"],
                     [[b, v["sent"], v["delivered"], v["clicked"], v["conversions"]] for b, v in self.series.items()]))
+        if self.runs:
+            out.append(("runs", "By run", RUN_COLUMNS, [run.row() for run in self.runs]))
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -243,6 +247,7 @@ class CampaignReport:
             "funnel": [{"step": k, "people": v} for k, v in self.funnel()],
             "series": {"grain": self.series_grain, "points": [{"at": b, **v} for b, v in self.series.items()]},
             "notes": list(self.notes),
+            "runs": [run.to_dict() for run in self.runs],
         }
 
 
@@ -301,17 +306,14 @@ def campaign_report(session: Session, campaign_id: int, *, currency: str = "USD"
         for s in slices(row.variant_id, row.channel, row.segment):
             s.add_messages(row, converted)
 
-    attribution: dict[str, tuple[int, Decimal]] = {}
-    for row in rq.conversion_cube(session, campaign_id=campaign_id):
-        n, revenue = attribution.get(row.attribution, (0, Decimal(0)))
-        attribution[row.attribution] = (n + row.conversions, revenue + row.revenue)
+    conversions = rq.conversion_cube(session, campaign_id=campaign_id)
+    for row in conversions:
         for s in slices(row.variant_id, row.channel, row.segment):
             if s is not total:
                 s.add_conversions(row)
+    attribution, total.converters = rq.attribution_totals(session, campaign_id=campaign_id)
     total.conversions = sum(n for n, _ in attribution.values())
     total.revenue = sum((rev for _, rev in attribution.values()), Decimal(0))
-    total.converters = session.scalar(select(func.count(func.distinct(Conversion.contact_id)))
-                                      .where(Conversion.campaign_id == campaign_id)) or 0
 
     fixed = rq.fixed_costs(session, campaign_id=campaign_id)
     fixed_total = Decimal(0)
@@ -351,7 +353,7 @@ def campaign_report(session: Session, campaign_id: int, *, currency: str = "USD"
     if holdout is not None:
         report.holdout = with_roi(holdout, report.cost)
     if variants:
-        report.ab = variant_test(session, campaign, variants, cube)
+        report.ab = variant_test(session, campaign, variants, cube, conversions)
     hours = rq.time_series(session, campaign_id=campaign_id)
     # By the hour while the campaign's activity fits in three days, then by the day (a readable chart).
     if len(hours) > 1 and _hours_between(min(hours), max(hours)) > 72:
@@ -359,6 +361,7 @@ def campaign_report(session: Session, campaign_id: int, *, currency: str = "USD"
     else:
         report.series_grain, report.series = "hour", hours
     report.dry_run, report.started_at, report.finished_at = queries.run_summary(session, campaign_id=campaign_id)
+    report.runs = runs_for_report(session, campaign_id, campaign.kind)
     if not columns:
         notes.append("Contacts have no tier, lifecycle stage or region in this installation, so there is no "
                      "breakdown by segment.")

@@ -102,18 +102,20 @@ def with_roi(h: Holdout, cost: Decimal) -> Holdout:
                    h.incremental_low, h.incremental_high, ratio(h.incremental_revenue - cost, cost))
 
 
-def variant_scores(session: Session, campaign_id: int, metric: str, cube: list[rq.CubeRow] | None = None
+def variant_scores(session: Session, campaign_id: int, metric: str, cube: list[rq.CubeRow] | None = None,
+                   conversions: list[rq.ConversionRow] | None = None
                    ) -> dict[int, tuple[Decimal, int, int, Decimal, Decimal]]:
     """{variant id: (metric value, recipients sent, hits, Σ revenue, Σ revenue²)} for the A/B test.
 
-    `cube` is the report's message_cube when the caller already has it (it is the costly query)."""
+    `cube` and `conversions` are the report's, when the caller already has them (the cube is the costly query)."""
     report_rows: dict[int, list[Any]] = {}
     for row in cube if cube is not None else rq.message_cube(session, campaign_id=campaign_id):
         if row.variant_id is not None:
             r = report_rows.setdefault(row.variant_id, [0, 0])
             r[0] += row.sent
             r[1] += row.clicked
-    money_rows = rq.converters_by_variant(session, campaign_id=campaign_id)
+    money_rows = rq.converters_by_variant(conversions if conversions is not None
+                                          else rq.conversion_cube(session, campaign_id=campaign_id))
     out = {}
     for variant_id, (sent, clicked) in report_rows.items():
         buyers, revenue, squares = money_rows.get(variant_id, (0, Decimal(0), Decimal(0)))
@@ -127,10 +129,10 @@ def variant_scores(session: Session, campaign_id: int, metric: str, cube: list[r
     return out
 
 
-def variant_test(session: Session, campaign: Any, variants: Mapping[int, Any], cube: list[rq.CubeRow]
-                  ) -> VariantTest:
+def variant_test(session: Session, campaign: Any, variants: Mapping[int, Any], cube: list[rq.CubeRow],
+                 conversions: list[rq.ConversionRow]) -> VariantTest:
     metric = campaign.ab_metric
-    scores = variant_scores(session, campaign.id, metric, cube)
+    scores = variant_scores(session, campaign.id, metric, cube, conversions)
     ranked = sorted(scores, key=lambda v: (-scores[v][0], v))
     leader = ranked[0] if ranked else None
     runner = ranked[1] if len(ranked) > 1 else None

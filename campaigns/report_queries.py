@@ -131,49 +131,64 @@ def message_cube(session: Session, *, campaign_id: int, shape: CubeShape = CubeS
 class ConversionRow:
     variant_id: int | None
     channel: str | None
-    attribution: str
     segment: tuple[str | None, ...]
     conversions: int
     converters: int  # distinct contacts
     revenue: Decimal  # in the workspace currency (amount_base)
+    recipients: int  # messages with a conversion attributed to them (a credited code may name none)
+    squares: Decimal  # Σ over those messages of (what it brought)², for the A/B test's variance
 
 
 def conversion_cube(session: Session, *, campaign_id: int) -> list[ConversionRow]:
-    """The campaign's attributed conversions, by variant, channel, rule and segment (one GROUP BY)."""
+    """The campaign's attributed conversions by variant, channel and segment: summed per message first
+    (ix_conversions_campaign), so each recipient's total is one value, then joined to the messages and
+    contacts of those few rows only."""
+    per_message = (
+        select(Conversion.message_id.label("message_id"), Conversion.contact_id.label("contact_id"),
+               func.count().label("n"), func.sum(Conversion.amount_base).label("x"))
+        .where(Conversion.campaign_id == campaign_id)
+        .group_by(Conversion.message_id, Conversion.contact_id).subquery("per_message")
+    )
     columns = segment_columns()
     segment = [getattr(Contact, name) for name in columns]
-    keys = [Message.variant_id, Message.channel, Conversion.attribution, *segment]
+    keys = [Message.variant_id, Message.channel, *segment]
+    x = per_message.c.x
     query = (
-        select(*keys, func.count(), func.count(func.distinct(Conversion.contact_id)), func.sum(Conversion.amount_base))
-        .select_from(Conversion)
-        .outerjoin(Message, Message.id == Conversion.message_id)
-        .where(Conversion.campaign_id == campaign_id)
+        select(*keys, func.sum(per_message.c.n), func.count(func.distinct(per_message.c.contact_id)), func.sum(x),
+               func.count(per_message.c.message_id),
+               func.sum(case((per_message.c.message_id.is_not(None), x * x))))
+        .select_from(per_message)
+        .outerjoin(Message, Message.id == per_message.c.message_id)
         .group_by(*keys)
     )
     if segment:
-        query = query.join(Contact, Contact.id == Conversion.contact_id)
+        query = query.join(Contact, Contact.id == per_message.c.contact_id)
     out = []
-    for variant_id, channel, attribution, *rest in session.execute(query):
-        seg, (n, converters, revenue) = rest[:len(segment)], rest[len(segment):]
-        out.append(ConversionRow(variant_id, channel, attribution, tuple(seg), n, converters, Decimal(revenue or 0)))
+    for variant_id, channel, *rest in session.execute(query):
+        seg, (n, converters, revenue, recipients, squares) = rest[:len(segment)], rest[len(segment):]
+        out.append(ConversionRow(variant_id, channel, tuple(seg), int(n), converters, Decimal(revenue or 0),
+                                 recipients, Decimal(squares or 0)))
     return out
 
 
-def converters_by_variant(session: Session, *, campaign_id: int) -> dict[int | None, tuple[int, Decimal, Decimal]]:
-    """{variant id: (recipients who converted, Σ revenue, Σ revenue² per recipient)} for the A/B statistics.
+def attribution_totals(session: Session, *, campaign_id: int) -> tuple[dict[str, tuple[int, Decimal]], int]:
+    """({rule: (conversions, revenue)}, distinct buyers) of the campaign's attributed conversions."""
+    totals = {rule: (n, Decimal(revenue or 0)) for rule, n, revenue in session.execute(
+        select(Conversion.attribution, func.count(), func.sum(Conversion.amount_base))
+        .where(Conversion.campaign_id == campaign_id).group_by(Conversion.attribution))}
+    buyers = session.scalar(select(func.count(func.distinct(Conversion.contact_id)))
+                            .where(Conversion.campaign_id == campaign_id)) or 0
+    return totals, buyers
 
-    Per recipient (message), so the Welch test sees each recipient's total, not each order.
-    """
-    per_message = (
-        select(Conversion.message_id.label("message_id"), func.sum(Conversion.amount_base).label("x"))
-        .where(Conversion.campaign_id == campaign_id, Conversion.message_id.is_not(None))
-        .group_by(Conversion.message_id).subquery("per_message")
-    )
-    rows = session.execute(
-        select(Message.variant_id, func.count(), func.sum(per_message.c.x), func.sum(per_message.c.x * per_message.c.x))
-        .join(Message, Message.id == per_message.c.message_id)
-        .group_by(Message.variant_id))
-    return {v: (n, Decimal(s or 0), Decimal(sq or 0)) for v, n, s, sq in rows}
+
+def converters_by_variant(rows: list[ConversionRow]) -> dict[int | None, tuple[int, Decimal, Decimal]]:
+    """{variant id: (recipients who converted, Σ revenue, Σ revenue² per recipient)} for the A/B statistics."""
+    out: dict[int | None, tuple[int, Decimal, Decimal]] = {}
+    for row in rows:
+        if row.variant_id is not None:
+            n, total, squares = out.get(row.variant_id, (0, Decimal(0), Decimal(0)))
+            out[row.variant_id] = (n + row.recipients, total + row.revenue, squares + row.squares)
+    return out
 
 
 @dataclass(frozen=True)
