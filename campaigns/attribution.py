@@ -12,20 +12,36 @@ The rules, in order (the first that applies wins; the rule used is kept on the c
 
 The window is per campaign (Campaign.attribution_window_days, 7 by default) and inclusive: a
 purchase exactly 7 days after the click is still attributed. Attribution is decided for a batch
-of conversions at once: one query for the clicks and one for the receipts of all the batch's
-contacts, so recording 500 rows costs two reads, not a thousand.
+of conversions at once: one query finds, for every purchase of the batch, its last human click and
+its last receipt within the window, so recording 500 rows costs one read, not a thousand.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
-from sqlalchemy import and_, func, or_, select, type_coerce
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    DateTime,
+    Integer,
+    Select,
+    String,
+    bindparam,
+    cast,
+    column,
+    false,
+    func,
+    literal,
+    select,
+    true,
+    type_coerce,
+    values,
+)
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import Session, aliased
 
 from campaigns.models import Campaign, Message, MessageEvent
 from core.db import UTCDateTime
@@ -79,14 +95,6 @@ class Attribution:
 NONE = Attribution("none")
 
 
-@dataclass(frozen=True)
-class _Touch:
-    at: datetime
-    message_id: int
-    campaign_id: int
-    window: timedelta
-
-
 def campaign_ids_by_code(session: Session, codes: Sequence[str]) -> dict[str, int]:
     """{code: campaign id} for the codes that name a campaign (codes compare ignoring case)."""
     wanted = {c.strip().upper() for c in codes if c and c.strip()}
@@ -96,84 +104,109 @@ def campaign_ids_by_code(session: Session, codes: Sequence[str]) -> dict[str, in
     return {code.upper(): campaign_id for code, campaign_id in rows}
 
 
-def attribute(session: Session, purchases: Sequence[Purchase]) -> dict[int, Attribution]:
-    """Decide the attribution of each purchase; {purchase.key: Attribution}. Reads only.
+def attribute(session: Session, purchases: Sequence[Purchase], *,
+              codes: Mapping[str, int] | None = None) -> dict[int, Attribution]:
+    """Decide the attribution of each purchase; {purchase.key: Attribution}. Reads only: one query.
 
-    An explicit code must name a campaign (check it first with campaign_ids_by_code): an unknown
-    one is an error in the caller's data, never silently replaced by the click rule.
+    An explicit code must name a campaign (check it first with campaign_ids_by_code, and pass its answer
+    as `codes` to save reading it again): an unknown one is an error in the caller's data, never silently
+    replaced by the click rule.
     """
-    result: dict[int, Attribution] = {}
     if not purchases:
-        return result
-    codes = campaign_ids_by_code(session, [p.campaign_code or "" for p in purchases])
-    coded = [p for p in purchases if p.campaign_code and p.campaign_code.strip().upper() in codes]
-    for purchase in coded:
-        campaign_id = codes[purchase.campaign_code.strip().upper()]  # type: ignore[union-attr]
-        result[purchase.key] = Attribution("code", campaign_id, _last_message_of(session, purchase, campaign_id))
-    rest = [p for p in purchases if p.key not in result]
-    if not rest:
-        return result
-    clicks = _touches(session, rest, clicks=True)
-    receipts = _touches(session, rest, clicks=False)
-    for purchase in rest:
-        touch = _last_within(clicks.get(purchase.contact_id, ()), purchase.occurred_at)
-        if touch is not None:
-            result[purchase.key] = Attribution("click", touch.campaign_id, touch.message_id)
-            continue
-        touch = _last_within(receipts.get(purchase.contact_id, ()), purchase.occurred_at)
-        result[purchase.key] = Attribution("receipt", touch.campaign_id, touch.message_id) if touch else NONE
+        return {}
+    if codes is None:
+        codes = campaign_ids_by_code(session, [p.campaign_code or "" for p in purchases])
+    coded = {p.key: codes[p.campaign_code.strip().upper()] for p in purchases
+             if p.campaign_code and p.campaign_code.strip().upper() in codes}
+    rows = [(p.key, p.contact_id, p.occurred_at, coded.get(p.key)) for p in purchases]
+    result: dict[int, Attribution] = {}
+    for key, code_message, click, click_campaign, receipt, receipt_campaign in session.execute(
+            _touches_query(session, rows)):
+        if key in coded:
+            result[key] = Attribution("code", coded[key], code_message)
+        elif click is not None:
+            result[key] = Attribution("click", click_campaign, click)
+        elif receipt is not None:
+            result[key] = Attribution("receipt", receipt_campaign, receipt)
+        else:
+            result[key] = NONE
     return result
 
 
-def _last_within(touches: Sequence[_Touch], at: datetime) -> _Touch | None:
-    """The latest touch at or before `at` whose campaign's window still covers `at` (touches sorted by time)."""
-    best = None
-    for touch in touches:
-        if touch.at > at:
-            break
-        if at - touch.at <= touch.window:
-            best = touch
-    return best
+def _touches_query(session: Session, rows: list[tuple[int, int, datetime, int | None]]) -> Select[Any]:
+    """For every purchase at once: the message of its last human click, of its last receipt, and (for a coded
+    purchase) of the named campaign last sent to the contact — each at or before the purchase, the first two
+    within their own campaign's window.
+
+    Each touch is a subquery ordered by time and limited to one row, run per purchase: the database walks
+    the contact's messages by ix_messages_contact_sent and their events by ix_message_events_message, so the
+    cost follows the batch's contacts, not the size of the tables. On PostgreSQL the subqueries are LATERAL
+    joins, which give the message and its campaign at once; SQLite has no LATERAL, so there they are
+    correlated scalar subqueries for the message, and its campaign is looked up by primary key.
+    """
+    purchase = _purchases(session, rows)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    coded = purchase.c.campaign_id.is_not(None)
+
+    def window_start(window_days: Any) -> Any:
+        """The purchase time minus the campaign's window, exactly (the window is inclusive)."""
+        if postgres:
+            return purchase.c.at - func.make_interval(0, 0, 0, window_days)
+        # SQLite stores "YYYY-MM-DD HH:MM:SS.ffffff" and compares it as text. strftime keeps milliseconds
+        # only, so it is given the time cut to milliseconds and the three microsecond digits are put back.
+        milliseconds = func.substr(purchase.c.at, 1, 23, type_=String)
+        shift = literal("-", String) + cast(window_days, String) + literal(" days", String)
+        return (func.strftime("%Y-%m-%d %H:%M:%f", milliseconds, shift, type_=String)
+                + func.substr(purchase.c.at, 24, type_=String))
+
+    def last(query: Select[Any], at: Any) -> Select[Any]:
+        return (query.where(Message.contact_id == purchase.c.contact_id, at <= purchase.c.at)
+                .order_by(at.desc(), Message.id.desc()).limit(1).correlate(purchase))
+
+    touched = (Message.id, Message.campaign_id)
+    clicked = MessageEvent.occurred_at
+    person = ~func.coalesce(MessageEvent.detail["machine"].as_boolean(), false())  # a link scanner is no person
+    click = last(select(*touched).join(MessageEvent, MessageEvent.message_id == Message.id)
+                 .join(Campaign, Campaign.id == Message.campaign_id)
+                 .where(~coded, MessageEvent.type == "clicked", person,
+                        clicked >= window_start(Campaign.attribution_window_days)), clicked)
+    # A delivery report is the best evidence the message arrived; without one (providers that report
+    # nothing, or a report still to come) the send is taken as receipt.
+    received = type_coerce(func.coalesce(Message.delivered_at, Message.sent_at), UTCDateTime())
+    receipt = last(select(*touched).join(Campaign, Campaign.id == Message.campaign_id)
+                   .where(~coded, Message.status.in_(("delivered", "sent")),
+                          received >= window_start(Campaign.attribution_window_days)), received)
+    # A code may come from a poster, or reach a contact the campaign held out: then no message of theirs
+    # earned it and the conversion carries the campaign alone.
+    code_message = last(select(Message.id).where(coded, Message.campaign_id == purchase.c.campaign_id,
+                                                 Message.status.in_(("sent", "delivered"))), Message.sent_at)
+    if postgres:
+        code_l, click_l, receipt_l = code_message.lateral("code"), click.lateral("click"), receipt.lateral("receipt")
+        return (select(purchase.c.key, code_l.c.id, click_l.c.id, click_l.c.campaign_id, receipt_l.c.id,
+                       receipt_l.c.campaign_id)
+                .select_from(purchase).outerjoin(code_l, true()).outerjoin(click_l, true())
+                .outerjoin(receipt_l, true()))
+    touches = select(purchase.c.key, code_message.scalar_subquery().label("code_message"),
+                     click.with_only_columns(Message.id).scalar_subquery().label("click"),
+                     receipt.with_only_columns(Message.id).scalar_subquery().label("receipt")).subquery("touch")
+    clicked_message, received_message = aliased(Message), aliased(Message)
+    return (select(touches.c.key, touches.c.code_message, touches.c.click, clicked_message.campaign_id,
+                   touches.c.receipt, received_message.campaign_id)
+            .outerjoin(clicked_message, clicked_message.id == touches.c.click)
+            .outerjoin(received_message, received_message.id == touches.c.receipt))
 
 
-def _touches(session: Session, purchases: Sequence[Purchase], *, clicks: bool) -> dict[int, list[_Touch]]:
-    """Every click (or receipt) of the purchases' contacts that could fall in a window, by contact, by time."""
-    contact_ids = sorted({p.contact_id for p in purchases})
-    longest = session.scalar(select(func.max(Campaign.attribution_window_days))) or 0
-    earliest = min(p.occurred_at for p in purchases) - timedelta(days=longest)
-    latest = max(p.occurred_at for p in purchases)
-    if clicks:
-        at = MessageEvent.occurred_at
-        query = (
-            select(Message.contact_id, at, Message.id, Message.campaign_id, Campaign.attribution_window_days,
-                   MessageEvent.detail)
-            .join(MessageEvent, MessageEvent.message_id == Message.id)
-            .where(MessageEvent.type == "clicked")
-        )
-    else:
-        # A delivery report is the best evidence the message arrived; without one (providers that
-        # report nothing, or a report still to come) the send is taken as receipt.
-        at = type_coerce(func.coalesce(Message.delivered_at, Message.sent_at), UTCDateTime())
-        query = select(Message.contact_id, at, Message.id, Message.campaign_id, Campaign.attribution_window_days,
-                       None).where(or_(Message.status == "delivered", Message.status == "sent"))
-    query = query.join(Campaign, Campaign.id == Message.campaign_id).where(
-        and_(Message.contact_id.in_(contact_ids), at >= earliest, at <= latest))
-    found: dict[int, list[_Touch]] = defaultdict(list)
-    for contact_id, when, message_id, campaign_id, window_days, detail in session.execute(query):
-        if clicks and isinstance(detail, dict) and detail.get("machine"):
-            continue  # a link scanner's click says nothing about what the person did
-        found[contact_id].append(_Touch(when, message_id, campaign_id, timedelta(days=window_days)))
-    for touches in found.values():
-        touches.sort(key=lambda t: (t.at, t.message_id))
-    return found
-
-
-def _last_message_of(session: Session, purchase: Purchase, campaign_id: int) -> int | None:
-    """The contact's latest message of the named campaign sent before the purchase, if any: a code may also
-    come from a poster, or reach a contact the campaign held out, and then no message of theirs earned it."""
-    sent_at = Message.sent_at
-    return session.scalar(
-        select(Message.id).where(Message.campaign_id == campaign_id, Message.contact_id == purchase.contact_id,
-                                 Message.status.in_(("sent", "delivered")), sent_at <= purchase.occurred_at)
-        .order_by(sent_at.desc(), Message.id.desc()).limit(1))
-
+def _purchases(session: Session, rows: list[tuple[int, int, datetime, int | None]]) -> Any:
+    """The batch as a table (key, contact_id, at, campaign_id): four arrays unnested on PostgreSQL (a short
+    statement whatever the batch size, parsed and planned alike every time), a VALUES list on SQLite."""
+    if session.get_bind().dialect.name == "postgresql":
+        keys, contacts, times, campaigns = (list(column_values) for column_values in zip(*rows, strict=True))
+        return func.unnest(
+            bindparam("keys", keys, type_=postgresql.ARRAY(Integer)),
+            bindparam("contacts", contacts, type_=postgresql.ARRAY(Integer)),
+            bindparam("times", times, type_=postgresql.ARRAY(DateTime(timezone=True))),
+            bindparam("campaigns", campaigns, type_=postgresql.ARRAY(Integer)),
+        ).table_valued(column("key", Integer), column("contact_id", Integer), column("at", UTCDateTime()),
+                       column("campaign_id", Integer)).render_derived(name="purchase")
+    return values(column("key", Integer), column("contact_id", Integer), column("at", UTCDateTime()),
+                  column("campaign_id", Integer), name="purchase").data(rows).cte("purchase")

@@ -11,14 +11,14 @@ conversion. Good rows land even when others are bad; bad ones come back with a r
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import DateTime, Integer, Numeric, String, any_, bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -239,10 +239,11 @@ def record_conversions(session: Session, rows: Iterable[Row], settings: Conversi
 
 def _record_chunk(session: Session, chunk: list[ConversionInput], settings: ConversionSettings,
                   report: ConversionReport, *, now: datetime, source: str) -> None:
-    contacts = _contacts_for(session, chunk)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    contacts = _contacts_for(session, chunk, postgres=postgres)
     codes = campaign_ids_by_code(session, [row.campaign_code for row in chunk])
     seen = set(session.scalars(select(Conversion.order_id).where(
-        Conversion.order_id.in_({row.order_id for row in chunk}))))
+        _among(Conversion.order_id, {row.order_id for row in chunk}, String, postgres=postgres))))
     ready: list[tuple[ConversionInput, int, Decimal]] = []
     for row in chunk:
         try:
@@ -264,7 +265,7 @@ def _record_chunk(session: Session, chunk: list[ConversionInput], settings: Conv
         session.rollback()
         return
     decided = attribute(session, [Purchase(i, contact_id, row.occurred_at, row.campaign_code or None)
-                                  for i, (row, contact_id, _) in enumerate(ready)])
+                                  for i, (row, contact_id, _) in enumerate(ready)], codes=codes)
     values = []
     for i, (row, contact_id, amount_base) in enumerate(ready):
         rule = decided[i]
@@ -274,35 +275,70 @@ def _record_chunk(session: Session, chunk: list[ConversionInput], settings: Conv
             campaign_code=row.campaign_code or None, campaign_id=rule.campaign_id, message_id=rule.message_id,
             attribution=rule.rule, source=source, created_at=now,
         ))
-    dialect_insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     # Another request may record the same order between our read and this insert: DO NOTHING makes the
     # second one a duplicate instead of an error, and RETURNING says which rows really went in.
-    # executemany, not one multi-row VALUES: the statement compiles once (and is cached) however many rows;
-    # SQLAlchemy batches the rows into few round trips ("insertmanyvalues") and still returns the ids.
-    statement = (dialect_insert(Conversion).on_conflict_do_nothing(index_elements=[Conversion.order_id])
-                 .returning(Conversion.id))
-    inserted = list(session.connection().execute(statement, values).scalars())
+    inserted = _insert(session, values, postgres=postgres)
     session.commit()
     report.duplicates += len(values) - len(inserted)
     report.recorded += len(inserted)
-    if inserted:
-        rows = list(session.scalars(select(Conversion).where(Conversion.id.in_(inserted)).order_by(Conversion.id)))
+    for _, rule in inserted:
+        report.attribution[rule] += 1
+    wanted = CHUNK_ROWS - len(report.conversions)
+    if inserted and wanted > 0:  # the API answers with the rows themselves; an import needs only the counts
+        ids = sorted(conversion_id for conversion_id, _ in inserted)[:wanted]
+        report.conversions.extend(session.scalars(
+            select(Conversion).where(Conversion.id.in_(ids)).order_by(Conversion.id)))
         session.commit()
-        for conversion in rows:
-            report.attribution[conversion.attribution] += 1
-        if len(report.conversions) < CHUNK_ROWS:
-            report.conversions.extend(rows[: CHUNK_ROWS - len(report.conversions)])
 
 
-def _contacts_for(session: Session, chunk: list[ConversionInput]) -> dict[tuple[str, str], int]:
-    found = audiences.find_contacts_by_keys(
-        session, external_ids={r.external_id for r in chunk if r.external_id},
-        emails={r.email for r in chunk if r.email}, phones={r.phone for r in chunk if r.phone})
+_COLUMNS = {  # the columns a recorded conversion fills, with their types as arrays for PostgreSQL's unnest
+    "contact_id": Integer, "order_id": String, "amount": Numeric, "currency": String, "amount_base": Numeric,
+    "occurred_at": DateTime(timezone=True), "product": String, "category": String, "campaign_code": String,
+    "campaign_id": Integer, "message_id": Integer, "attribution": String, "source": String,
+    "created_at": DateTime(timezone=True),
+}
+
+
+def _insert(session: Session, values: list[dict[str, Any]], *, postgres: bool) -> list[tuple[int, str]]:
+    """Insert the rows, skipping order ids already recorded; (id, attribution rule) of those that went in.
+
+    On PostgreSQL the rows travel as one array per column and are unnested into INSERT … SELECT: the
+    statement is short and the same for every chunk, so the driver neither builds nor parses a
+    VALUES list of thousands of placeholders (which cost more than the insert itself). SQLite takes an
+    executemany, batched by SQLAlchemy into multi-row VALUES.
+    """
+    if postgres:
+        arrays = [bindparam(name, [row[name] for row in values], type_=postgresql.ARRAY(kind))
+                  for name, kind in _COLUMNS.items()]
+        rows = func.unnest(*arrays).table_valued(*_COLUMNS).render_derived(name="incoming")
+        statement = (postgresql.insert(Conversion).from_select(list(_COLUMNS), select(rows))
+                     .on_conflict_do_nothing(index_elements=[Conversion.order_id])
+                     .returning(Conversion.id, Conversion.attribution))
+        return [(row[0], row[1]) for row in session.connection().execute(statement)]
+    statement = (sqlite.insert(Conversion).on_conflict_do_nothing(index_elements=[Conversion.order_id])
+                 .returning(Conversion.id, Conversion.attribution))
+    return [(row[0], row[1]) for row in session.connection().execute(statement, values)]
+
+
+def _among(column: Any, wanted: Collection[str], kind: Any, *, postgres: bool) -> Any:
+    """`column IN wanted`: as `= ANY(array)` on PostgreSQL, one short statement whatever the count."""
+    if postgres:
+        return column == any_(bindparam(None, sorted(wanted), type_=postgresql.ARRAY(kind)))
+    return column.in_(sorted(wanted))
+
+
+def _contacts_for(session: Session, chunk: list[ConversionInput], *, postgres: bool) -> dict[tuple[str, str], int]:
+    """{(key kind, value): contact id} for the chunk's external ids, emails and phones: one query per kind."""
     keys: dict[tuple[str, str], int] = {}
-    for contact in found:
-        for kind in ("external_id", "email", "phone"):
-            if contact.get(kind):
-                keys.setdefault((kind, contact[kind]), contact["id"])
+    for kind in ("external_id", "email", "phone"):
+        wanted = {getattr(row, kind) for row in chunk if getattr(row, kind)}
+        if not wanted:
+            continue
+        column = getattr(Contact, kind)
+        # By id, so when two contacts share an email the older one is found, as everywhere else.
+        for contact_id, value in session.execute(select(Contact.id, column).where(
+                _among(column, wanted, String, postgres=postgres)).order_by(Contact.id)):
+            keys.setdefault((kind, value), contact_id)
     return keys
 
 
