@@ -171,7 +171,7 @@ def fill(database: Database, args: argparse.Namespace) -> int:
                 "INSERT INTO campaigns (name, kind, channel, template_id, status, guarantee, holdout_percent, "
                 "ab_test_percent, ab_metric, created_at, updated_at) VALUES (:name, :kind, 'email', :tpl, "
                 "'completed', 'at_most_once', :holdout, 0, 'click_rate', :at, :at) RETURNING id"),
-                {"name": f"Campaign {n}", "kind": "broadcast" if n % 3 else "recurring", "tpl": template,
+                {"name": f"Campaign {n}", "kind": "recurring" if n % 3 == 1 else "broadcast", "tpl": template,
                  "holdout": 10 if n == 0 else 0, "at": T0 - timedelta(days=3 * n)}).scalar_one())
         big = campaigns[0]
         va, vb = (conn.execute(text("INSERT INTO campaign_variants (campaign_id, label, template_id, weight, winner) "
