@@ -17,7 +17,7 @@ from channels import WebhookRejected, parse_twilio_webhook, twilio_auth_token
 from channels.http_sms_webhooks import http_sms_report_reply, parse_http_sms_inbound, parse_http_sms_webhook
 from channels.twilio import parse_twilio_inbound, twiml_message
 from core.config import Config
-from web.db import get_session
+from web.db import get_session, retrying_on_disconnect
 
 log = logging.getLogger("herald.web")
 
@@ -50,8 +50,10 @@ def twilio_status(message_id: int):
         return jsonify(error="WebhookRejected", message=str(exc)), exc.http_status
     # The path names Herald's message; it is signed with the rest of the URL, so it can be trusted.
     events = [dataclasses.replace(event, message_id=message_id) for event in events]
-    clock = current_app.extensions["herald.clock"]
-    campaigns.apply_channel_events(get_session(), events, now=clock.now())
+    now = current_app.extensions["herald.clock"].now()
+    # Safe to repeat on a fresh connection: a status only moves forward, so a second try after a
+    # lost commit moves nothing and at most records the callback once more, as a repeat.
+    retrying_on_disconnect(lambda session: campaigns.apply_channel_events(session, events, now=now))
     return "", 204
 
 
@@ -77,8 +79,8 @@ def http_sms_status():
     except WebhookRejected as exc:
         log.warning("event=webhook_rejected provider=http-sms status=%s reason=%r", exc.http_status, str(exc))
         return jsonify(error="WebhookRejected", message=str(exc)), exc.http_status
-    clock = current_app.extensions["herald.clock"]
-    campaigns.apply_channel_events(get_session(), events, now=clock.now())
+    now = current_app.extensions["herald.clock"].now()
+    retrying_on_disconnect(lambda session: campaigns.apply_channel_events(session, events, now=now))
     reply = http_sms_report_reply(sms_url)
     return (reply, 200, {"Content-Type": "application/json"}) if reply else ("", 204)
 
