@@ -359,6 +359,8 @@ SCHEMAS: dict[str, Any] = {
         **{name: STRING for name in PARTS},
         "sms": {"oneOf": [ref("SmsSize"), {"type": "null"}], "description": "SMS only: how it will be billed"},
         "contact_id": nullable("integer", description="whose data filled it in; null: a placeholder sample"),
+        "short_links": {"type": "boolean", "description": "SMS: the size counts each link as the short link it "
+                        "will be sent as ([tracking] sms_short_links)"},
     }),
     "Campaign": obj({
         "id": INTEGER,
@@ -548,6 +550,28 @@ SCHEMAS: dict[str, Any] = {
                            "at": {"type": "string", "description": "2026-11-23 14 (hour) or 2026-11-23 (day), UTC"},
                            "sent": INTEGER, "delivered": INTEGER, "clicked": INTEGER, "conversions": INTEGER})}}),
         "notes": {"type": "array", "items": STRING},
+        "runs": {"type": "array", "items": ref("RunReport"),
+                 "description": "each run's own figures, newest first, for a campaign that repeats (recurring, date "
+                                "rule, holiday); empty for one sent once, whose totals are its run's"},
+    }),
+    "RunReport": obj({
+        "run_id": INTEGER,
+        "occasion_key": {"type": "string", "description": "once, a firing time, date:YYYY-MM-DD or holiday:…"},
+        "status": STRING,
+        "fired_at": nullable("string", format="date-time", description="the firing it belongs to"),
+        "started_at": TIMESTAMP,
+        "finished_at": nullable("string", format="date-time"),
+        "dry_run": BOOLEAN,
+        "notes": {"type": "string", "description": "what the scheduler said: late, coalesced, missed, …"},
+        "recipients": {"type": "integer", "description": "every row of the run's audience snapshot"},
+        "sent": {"type": "integer", "description": "accepted by the provider (sent, delivered, or failed after)"},
+        "delivered": INTEGER, "failed": INTEGER, "unknown": INTEGER,
+        "waiting": {"type": "integer", "description": "pending, sending, or waiting for the A/B winner"},
+        "not_sent": {"type": "integer", "description": "suppressed, capped, held out, cancelled, failed unsent"},
+        "counts": {"type": "object", "additionalProperties": INTEGER, "description": "messages by status"},
+        "cost": {"type": "object", "additionalProperties": STRING, "description": "by currency, decimal strings"},
+        "failures": {"type": "array", "items": ref("Failure"),
+                     "description": "by code and reason (one run's report only; empty in the campaign report)"},
     }),
     "ReportSlice": obj({
         "key": {"type": "string", "description": "the variant label, channel, tier, stage or region; — for none"},
@@ -871,6 +895,11 @@ PATHS: dict[str, dict[str, Any]] = {
         "parameters": [CAMPAIGN_ID],
         "get": operation("listCampaignRuns", "The campaign's runs, newest first, with counts and notes",
                          {"200": answer("the runs", items("RunSummary"))}, tag="campaigns", found=True),
+    },
+    "/campaigns/{campaign_id}/runs/{run_id}/report": {
+        "parameters": [CAMPAIGN_ID, path_id("run_id", "run")],
+        "get": operation("campaignRunReport", "One run's report: recipients, sent, delivered, failed with reasons",
+                         {"200": answer("the run's report", ref("RunReport"))}, tag="campaigns", found=True),
     },
     "/holidays": {
         "get": operation("listHolidays", "A country's holidays and their dates, for a holiday campaign",

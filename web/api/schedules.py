@@ -2,7 +2,7 @@
 
 PUT the schedule on a draft (null: send it by hand), POST to arm it (draft -> scheduled; the
 scheduler fires it from then on), GET it with the next ten firings; GET the runs with their counts.
-GET /holidays lists a country's holidays for the holiday kind.
+GET /runs/<run_id>/report is one run's own report. GET /holidays lists a country's holidays for the holiday kind.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import Any
 from flask import request
 
 import campaigns
+from campaigns.report_runs import run_report as run_report_of
 from core.errors import Invalid
 from web.api import api_user, bp, config, iso, json_body, now, query_int, reject_unknown, token_required
 from web.db import get_session
@@ -72,6 +73,15 @@ def list_runs(campaign_id: int):
     session = get_session()
     campaigns.get_campaign(session, campaign_id)
     return {"items": [run.to_dict() for run in campaigns.campaign_runs(session, campaign_id)]}
+
+
+@bp.get("/campaigns/<int:campaign_id>/runs/<int:run_id>/report")
+@token_required("read")
+def run_report(campaign_id: int, run_id: int):
+    """One firing's own report (campaigns/report_runs.py); 404 naming the run if the campaign has no such run."""
+    session = get_session()
+    campaigns.get_campaign(session, campaign_id)
+    return run_report_of(session, campaign_id, run_id).to_dict()
 
 
 @bp.get("/holidays")

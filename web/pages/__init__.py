@@ -25,6 +25,7 @@ from web.pages import (
     inbox,
     rate_plans,
     reports,
+    run_report,
     segments,
     settings,
     templates,
@@ -34,7 +35,8 @@ from web.pages import (
 from web.pages.context import page_helpers
 
 PAGES = (dashboard, audiences, templates, campaigns, campaign_controls, campaign_schedule, inbox, reports, settings,
-         contact_settings, conversions, campaign_tracking, topics, segments, experiments, rate_plans)
+         contact_settings, conversions, campaign_tracking, topics, segments, experiments, rate_plans,
+         run_report)
 
 # Guards are attached once, at import: a blueprint cannot take new hooks after its first registration,
 # and tests register the same blueprints on many apps.

@@ -58,6 +58,10 @@ LABELS = {
     "Bought within the window": _l("Bought within the window"), "Reactivation rate": _l("Reactivation rate"),
     "click rate": _l("click rate"), "conversion rate": _l("conversion rate"),
     "revenue per recipient": _l("revenue per recipient"), "Started": _l("Started"),
+    "By run": _l("By run"), "Run": _l("Run"), "Occasion": _l("Occasion"), "Fired at": _l("Fired at"),
+    "Recipients": _l("Recipients"), "Waiting": _l("Waiting"), "Not sent": _l("Not sent"), "Notes": _l("Notes"),
+    "running": _l("Running"), "completed": _l("Completed"), "missed": _l("Missed"), "cancelled": _l("Cancelled"),
+    "paused": _l("Paused"),
     "broadcast": _l("Broadcast"), "recurring": _l("Recurring"), "date_rule": _l("Date rule"),
     "event_notice": _l("Event notice"), "email": _l("Email"), "sms": _l("SMS"), "All": _l("All"),
 }
