@@ -186,7 +186,8 @@ def campaigns_estimate(obj: Context, campaign_id: int) -> None:
                                         now=SystemClock().now())
             estimate = estimate_campaign(session, campaign_id, now=at, price=config.channels[campaign.channel].price,
                                          currency=config.currency, rate=rate,
-                                         cap=FrequencyCap(config.cap_messages, config.cap_days), timing=timing)
+                                         cap=FrequencyCap(config.cap_messages, config.cap_days), timing=timing,
+                                         tracking=config.tracking, base_url=config.base_url)
         except (HeraldError, ChannelConfigError) as exc:
             raise click.ClickException(getattr(exc, "message", str(exc))) from None
     echo_json(estimate.to_dict())

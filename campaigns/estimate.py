@@ -4,9 +4,12 @@ The audience is counted with the same parts materialisation uses (campaigns/reci
 consent exclusions, the frequency cap), grouped by the status each recipient would get — one
 GROUP BY, nothing written. SMS segments are counted on the template rendered for a sample of real
 recipients (names and links change a message's length, and one Chinese character makes the whole
-message UCS-2), then scaled to the audience. The send window follows from the channel's rate: the
-first message goes at once (or at the earliest recipient's send time), the last when the rate has
-let every message through, or at the latest recipient's send time if that is later.
+message UCS-2), then scaled to the audience. Links are counted as they will be sent: with [tracking]
+sms_short_links on, each becomes a short link on the public base URL, which is often longer than the
+link the marketer wrote, so counting the written text would under-estimate segments and cost.
+The send window follows from the channel's rate: the first message goes at once (or at the earliest
+recipient's send time), the last when the rate has let every message through, or at the latest
+recipient's send time if that is later.
 """
 
 from __future__ import annotations
@@ -23,12 +26,15 @@ from sqlalchemy.orm import Session
 from audiences import contacts_by_id
 from campaigns import content
 from campaigns.caps import FrequencyCap, cap_exclusions
+from campaigns.dispatch import unsubscribe_url
 from campaigns.lifecycle import get_campaign
 from campaigns.materialise import consent_exclusions
-from campaigns.models import Template
+from campaigns.models import Link, Message, Template
 from campaigns.recipients import recipients_select
 from campaigns.send_time import Timing, not_before_sql
+from campaigns.tracking import sms_as_sent, tracks_clicks
 from channels import count_sms
+from core.config import TrackingConfig
 
 SAMPLE_SIZE = 20
 
@@ -68,10 +74,12 @@ class Estimate:
 
 
 def estimate_campaign(session: Session, campaign_id: int, *, now: datetime, price: Decimal, currency: str,
-                      rate: str, cap: FrequencyCap | None = None, timing: Timing | None = None) -> Estimate:
+                      rate: str, cap: FrequencyCap | None = None, timing: Timing | None = None,
+                      tracking: TrackingConfig | None = None, base_url: str = "https://herald.example") -> Estimate:
     """The campaign's pre-send estimate. `price` is per SMS segment or per email; `rate` the channel's send
     rate ("10/second"); `cap` the configured frequency cap; `timing` when each recipient is due
-    (campaigns/send_time.py: quiet hours, a local time per zone; None: everyone now). Raises NotFound."""
+    (campaigns/send_time.py: quiet hours, a local time per zone; None: everyone now); `tracking` and
+    `base_url` ([tracking], [app] base_url) say how SMS links will be sent (None: as written). Raises NotFound."""
     campaign = get_campaign(session, campaign_id)
     audience = recipients_select(session, campaign, now=now).subquery("audience")
     exclusions = consent_exclusions(audience, campaign.channel, operational=campaign.operational)
@@ -85,7 +93,9 @@ def estimate_campaign(session: Session, campaign_id: int, *, now: datetime, pric
     if campaign.channel == "sms":
         sample_ids = list(session.scalars(select(audience.c.contact_id).where(
             *[~e.condition for e in exclusions]).order_by(audience.c.contact_id).limit(SAMPLE_SIZE)))
-        per_message = _sample_segments(session, campaign, sample_ids)
+        shorten = tracking is not None and tracks_clicks(tracking, channel="sms", campaign=campaign)
+        per_message = _sample_segments(session, campaign, sample_ids, base_url=base_url.rstrip("/"),
+                                       shorten=shorten, messages=sendable)
         segments = int((per_message * sendable).to_integral_value(ROUND_HALF_UP))
         estimate = replace(estimate, segments_per_message=per_message, segments=segments,
                             sample_size=len(sample_ids), cost=price * segments)
@@ -121,20 +131,30 @@ def send_window(start: datetime, messages: int, rate: str) -> tuple[datetime | N
     return start, start + timedelta(seconds=round(seconds))
 
 
-def _sample_segments(session: Session, campaign: Any, contact_ids: list[int]) -> Decimal:
-    """Average SMS segments of the template rendered for these contacts (a placeholder contact if none)."""
+def _sample_segments(session: Session, campaign: Any, contact_ids: list[int], *, base_url: str, shorten: bool,
+                     messages: int) -> Decimal:
+    """Average SMS segments of the template rendered for these contacts (a placeholder contact if none), with
+    the unsubscribe link and — when `shorten` — the short links as long as the send will make them."""
     template = session.get(Template, campaign.template_id)
     source = template.body if template else ""
     compiled = content.compile_part("body", source or "")
     contacts = contacts_by_id(session, contact_ids) if contact_ids else {}
     people = [contacts[cid].as_template_context() for cid in contact_ids if cid in contacts] or [
         content.sample_contact()]
+    # The ids the messages and their links will get are not known yet: the largest they can reach gives the
+    # longest base-36 numbers, so the estimate errs on the side of one segment too many, never too few.
+    last_message_id = (session.scalar(select(func.max(Message.id))) or 0) + max(messages, 1)
+    last_link_id = session.scalar(select(func.max(Link.id))) or 0
     total = 0
     for person in people:
         context = content.template_context(person, campaign_name=campaign.name, campaign_id=campaign.id,
-                                           unsubscribe_url="https://herald.example/u/000000/xxxxxxxxxxxxxxxx")
+                                           unsubscribe_url=unsubscribe_url(base_url, "length-only", last_message_id))
         try:
-            total += count_sms(content.render_part("body", compiled, context)).segments
+            body = content.render_part("body", compiled, context)
         except content.RenderFailed:
-            total += count_sms(source).segments
+            body = source
+        if shorten:
+            body = sms_as_sent(body, base_url=base_url, message_id=last_message_id,
+                               link_id=last_link_id + max(messages, 1))  # as if each message had its own link
+        total += count_sms(body).segments
     return (Decimal(total) / len(people)).quantize(Decimal("0.01"))

@@ -6,15 +6,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from audiences import first_contact, get_contact, recent_attribute_names
 from campaigns import content
 from campaigns.content import PARTS, RenderFailed, TemplateInvalid
-from campaigns.models import CHANNELS, Template
+from campaigns.models import CHANNELS, Link, Message, Template
 from campaigns.states import check_template_editable
+from campaigns.tracking import sms_as_sent, tracks_clicks
 from channels import SmsSize, count_sms
+from core.config import TrackingConfig
 from core.errors import Invalid, NotFound
 
 EDITABLE = ("name", "subject", "html", "text", "body")
@@ -119,8 +121,9 @@ class Preview:
     html: str
     text: str
     body: str
-    sms: SmsSize | None  # segment count of the rendered SMS body; None for email
+    sms: SmsSize | None  # segment count of the rendered SMS body, links as they will be sent; None for email
     contact_id: int | None = None  # whose data filled it in; None = the placeholder sample contact
+    short_links: bool = False  # SMS: links were counted as the short links they will be sent as
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -130,14 +133,16 @@ class Preview:
             "body": self.body,
             "sms": self.sms.to_dict() if self.sms else None,
             "contact_id": self.contact_id,
+            "short_links": self.short_links,
         }
 
 
 def preview_template(session: Session, *, channel: str, subject: str = "", html: str = "", text: str = "",
                      body: str = "", contact_id: int | None, base_url: str,
-                     campaign_name: str = "Preview") -> Preview:
+                     campaign_name: str = "Preview", tracking: TrackingConfig | None = None) -> Preview:
     """Render unsaved template parts for a real contact: `contact_id`, else the first contact, else a
-    placeholder sample. Email text is derived from the HTML when empty; SMS gets its segment count.
+    placeholder sample. Email text is derived from the HTML when empty; SMS gets its segment count, counted
+    with each link as the short link it will be sent as when `tracking` ([tracking]) shortens SMS links.
 
     Raises TemplateInvalid (.field, .line) for a syntax error, an unknown name, or an error while
     rendering for this contact; NotFound if `contact_id` does not exist.
@@ -152,6 +157,7 @@ def preview_template(session: Session, *, channel: str, subject: str = "", html:
     context = content.template_context(contact_data, campaign_name=campaign_name,
                                        unsubscribe_url=f"{base_url.rstrip('/')}/u/preview")
     rendered = {field: _render(field, parts[field], context) for field in PARTS[channel]}
+    shorten = channel == "sms" and tracking is not None and tracks_clicks(tracking, channel="sms")
     if channel == "email" and not rendered["text"].strip() and rendered["html"]:
         rendered["text"] = content.html_to_text(rendered["html"])
     return Preview(
@@ -159,9 +165,23 @@ def preview_template(session: Session, *, channel: str, subject: str = "", html:
         html=rendered.get("html", ""),
         text=rendered.get("text", ""),
         body=rendered.get("body", ""),
-        sms=count_sms(rendered["body"]) if channel == "sms" else None,
+        sms=count_sms(_as_sent(session, rendered["body"], base_url) if shorten else rendered["body"])
+        if channel == "sms" else None,
         contact_id=contact.id if contact is not None else None,
+        short_links=shorten,
     )
+
+
+def short_link_example(session: Session, *, base_url: str) -> str:
+    """A short link as the next SMS sent would carry it, to show how long links are counted."""
+    return _as_sent(session, "https://example.com", base_url)
+
+
+def _as_sent(session: Session, body: str, base_url: str) -> str:
+    """The SMS body with its links as long as the short links of the next message sent would be."""
+    next_message = (session.scalar(select(func.max(Message.id))) or 0) + 1
+    next_link = (session.scalar(select(func.max(Link.id))) or 0) + 1
+    return sms_as_sent(body, base_url=base_url.rstrip("/"), message_id=next_message, link_id=next_link)
 
 
 def _render(field: str, source: str, context: dict[str, Any]) -> str:

@@ -268,11 +268,27 @@ def rewrite_text_urls(source: str, url_for: Callable[[str], str]) -> str:
     return _TEXT_URL.sub(replace, source)
 
 
+def tracks_clicks(settings: TrackingConfig, *, channel: str, campaign: Campaign | None = None) -> bool:
+    """Whether a message's links become click links: the workspace tracks clicks, the campaign does (a template
+    not yet in a campaign is counted as a new campaign would send it: tracked), and for SMS the workspace
+    has asked for short links."""
+    track_campaign = campaign is None or bool(campaign.track_clicks)
+    return settings.clicks and track_campaign and (channel == "email" or settings.sms_short_links)
+
+
+def sms_as_sent(body: str, *, base_url: str, message_id: int, link_id: int) -> str:
+    """An SMS body with each tracked link replaced by a short link of the length it will have when sent, for
+    counting segments before sending: {base_url}/l/ plus the message and link numbers in base 36 (give the
+    largest they may reach) and the signature. Herald's own links (unsubscribe) are sent as they are."""
+    short = click_url(base_url, "length-only", message_id, link_id)
+    return rewrite_text_urls(body, lambda url: short if _trackable(url, base_url) else url)
+
+
 def tracker_for(campaign: Campaign, message: Message, *, settings: TrackingConfig, base_url: str, secret: str,
                 links: LinkBook) -> Tracker:
     """The Tracker of one message: clicks if the workspace and the campaign track them; the pixel only for
     email, when the workspace allows open tracking and the campaign asks for it."""
-    clicks = settings.clicks and campaign.track_clicks and (message.channel == "email" or settings.sms_short_links)
+    clicks = tracks_clicks(settings, channel=message.channel, campaign=campaign)
     return Tracker(base_url=base_url, secret=secret, links=links if clicks else None, message_id=message.id,
                    campaign_id=campaign.id, utm=utm_parameters(campaign),
                    pixel=message.channel == "email" and settings.opens and campaign.track_opens)

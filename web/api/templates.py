@@ -91,5 +91,6 @@ def preview_template():
         **{part: optional_str(data, part) for part in PARTS},
         contact_id=optional_int(data, "contact_id"),
         base_url=config().base_url,
+        tracking=config().tracking,
     )
     return preview.to_dict()

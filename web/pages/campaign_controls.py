@@ -109,7 +109,8 @@ def campaign_estimate(campaign_id: int):
     timing, at = planned_timing(get_session(), campaign, defaults=ScheduleDefaults.from_config(settings), now=now())
     return estimate_campaign(get_session(), campaign_id, now=at, price=channel.price, currency=settings.currency,
                              rate=channel_info(campaign.channel).rate or "10/second",
-                             cap=FrequencyCap(settings.cap_messages, settings.cap_days), timing=timing)
+                             cap=FrequencyCap(settings.cap_messages, settings.cap_days), timing=timing,
+                             tracking=settings.tracking, base_url=settings.base_url)
 
 
 def _back(campaign_id: int):

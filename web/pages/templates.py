@@ -9,6 +9,8 @@ from flask_babel import gettext as _
 
 from audiences import list_contacts
 from campaigns import create_template, get_template, list_templates, preview_template, update_template
+from campaigns.templates import short_link_example
+from campaigns.tracking import tracks_clicks
 from core.errors import HeraldError, Invalid
 from web.auth import read_only
 from web.db import get_session
@@ -73,7 +75,8 @@ def preview():
     try:
         result = preview_template(
             get_session(), channel=channel, contact_id=int(contact_id) if contact_id else None,
-            base_url=config().base_url, **{part: str(data.get(part) or "") for part in PARTS.get(channel, ())},
+            base_url=config().base_url, tracking=config().tracking,
+            **{part: str(data.get(part) or "") for part in PARTS.get(channel, ())},
         )
     except (HeraldError, ValueError) as exc:
         error = exc.to_dict() if isinstance(exc, HeraldError) else {"message": str(exc)}
@@ -95,6 +98,9 @@ def _field_error(exc: Invalid) -> dict[str, dict[str, Any]]:
 
 def _editor(channel: str, form: dict[str, str], errors: dict[str, dict[str, Any]], *, template):
     contacts = list_contacts(get_session(), per_page=PREVIEW_CONTACTS).items
+    shorten = channel == "sms" and tracks_clicks(config().tracking, channel="sms")
     return render_template("templates/form.html", channel=channel, form=form, errors=errors, template=template,
                            contacts=contacts, sms_price=config().channels["sms"].price,
-                           currency=config().currency), (422 if errors else 200)
+                           currency=config().currency, sms_short_links=shorten,
+                           sms_short_link_example=short_link_example(get_session(), base_url=config().base_url)
+                           if shorten else ""), (422 if errors else 200)
