@@ -13,6 +13,7 @@ from decimal import Decimal
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 
 from campaigns import campaign_report as build_campaign_report
 from campaigns.ab_test import choose_winner
@@ -63,7 +64,9 @@ LABELS = {
     "running": _l("Running"), "completed": _l("Completed"), "missed": _l("Missed"), "cancelled": _l("Cancelled"),
     "paused": _l("Paused"),
     "broadcast": _l("Broadcast"), "recurring": _l("Recurring"), "date_rule": _l("Date rule"),
-    "event_notice": _l("Event notice"), "email": _l("Email"), "sms": _l("SMS"), "All": _l("All"),
+    "event_notice": _l("Event notice"), "All": _l("All"),
+    # The channel names as the badges say them (邮件, not 邮箱 — the address field's word).
+    "email": lazy_pgettext("channel", "Email"), "sms": lazy_pgettext("channel", "SMS"),
 }
 
 
