@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
@@ -119,9 +120,15 @@ def attribute(session: Session, purchases: Sequence[Purchase], *,
     coded = {p.key: codes[p.campaign_code.strip().upper()] for p in purchases
              if p.campaign_code and p.campaign_code.strip().upper() in codes}
     rows = [(p.key, p.contact_id, p.occurred_at, coded.get(p.key)) for p in purchases]
+    if session.get_bind().dialect.name == "postgresql":
+        keys, contacts, times, campaigns = (list(values) for values in zip(*rows, strict=True))
+        # Times as ISO 8601 text, cast on the server: cheaper than the driver's adapter for aware datetimes.
+        found = session.execute(_postgres_touches(), {"keys": keys, "contacts": contacts, "campaigns": campaigns,
+                                                      "times": [at.isoformat() for at in times]})
+    else:
+        found = session.execute(_touches_query(_sqlite_purchases(rows), postgres=False))
     result: dict[int, Attribution] = {}
-    for key, code_message, click, click_campaign, receipt, receipt_campaign in session.execute(
-            _touches_query(session, rows)):
+    for key, code_message, click, click_campaign, receipt, receipt_campaign in found:
         if key in coded:
             result[key] = Attribution("code", coded[key], code_message)
         elif click is not None:
@@ -133,7 +140,27 @@ def attribute(session: Session, purchases: Sequence[Purchase], *,
     return result
 
 
-def _touches_query(session: Session, rows: list[tuple[int, int, datetime, int | None]]) -> Select[Any]:
+@cache
+def _postgres_touches() -> Select[Any]:
+    """The touches query over the batch given as four arrays (keys, contacts, times, campaigns), unnested: one
+    short statement whatever the batch size, built and compiled once, parsed and planned alike every time."""
+    purchases = func.unnest(
+        bindparam("keys", type_=postgresql.ARRAY(Integer)),
+        bindparam("contacts", type_=postgresql.ARRAY(Integer)),
+        cast(bindparam("times", type_=postgresql.ARRAY(String)), postgresql.ARRAY(DateTime(timezone=True))),
+        bindparam("campaigns", type_=postgresql.ARRAY(Integer)),
+    ).table_valued(column("key", Integer), column("contact_id", Integer), column("at", UTCDateTime()),
+                   column("campaign_id", Integer)).render_derived(name="purchase")
+    return _touches_query(purchases, postgres=True)
+
+
+def _sqlite_purchases(rows: list[tuple[int, int, datetime, int | None]]) -> Any:
+    """The batch as a table (key, contact_id, at, campaign_id): a VALUES list, SQLite having no arrays."""
+    return values(column("key", Integer), column("contact_id", Integer), column("at", UTCDateTime()),
+                  column("campaign_id", Integer), name="purchase").data(rows).cte("purchase")
+
+
+def _touches_query(purchase: Any, *, postgres: bool) -> Select[Any]:
     """For every purchase at once: the message of its last human click, of its last receipt, and (for a coded
     purchase) of the named campaign last sent to the contact — each at or before the purchase, the first two
     within their own campaign's window.
@@ -144,8 +171,6 @@ def _touches_query(session: Session, rows: list[tuple[int, int, datetime, int | 
     joins, which give the message and its campaign at once; SQLite has no LATERAL, so there they are
     correlated scalar subqueries for the message, and its campaign is looked up by primary key.
     """
-    purchase = _purchases(session, rows)
-    postgres = session.get_bind().dialect.name == "postgresql"
     coded = purchase.c.campaign_id.is_not(None)
 
     def window_start(window_days: Any) -> Any:
@@ -194,19 +219,3 @@ def _touches_query(session: Session, rows: list[tuple[int, int, datetime, int | 
                    touches.c.receipt, received_message.campaign_id)
             .outerjoin(clicked_message, clicked_message.id == touches.c.click)
             .outerjoin(received_message, received_message.id == touches.c.receipt))
-
-
-def _purchases(session: Session, rows: list[tuple[int, int, datetime, int | None]]) -> Any:
-    """The batch as a table (key, contact_id, at, campaign_id): four arrays unnested on PostgreSQL (a short
-    statement whatever the batch size, parsed and planned alike every time), a VALUES list on SQLite."""
-    if session.get_bind().dialect.name == "postgresql":
-        keys, contacts, times, campaigns = (list(column_values) for column_values in zip(*rows, strict=True))
-        return func.unnest(
-            bindparam("keys", keys, type_=postgresql.ARRAY(Integer)),
-            bindparam("contacts", contacts, type_=postgresql.ARRAY(Integer)),
-            bindparam("times", times, type_=postgresql.ARRAY(DateTime(timezone=True))),
-            bindparam("campaigns", campaigns, type_=postgresql.ARRAY(Integer)),
-        ).table_valued(column("key", Integer), column("contact_id", Integer), column("at", UTCDateTime()),
-                       column("campaign_id", Integer)).render_derived(name="purchase")
-    return values(column("key", Integer), column("contact_id", Integer), column("at", UTCDateTime()),
-                  column("campaign_id", Integer), name="purchase").data(rows).cte("purchase")

@@ -15,10 +15,11 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import DateTime, Integer, Numeric, String, any_, bindparam, func, select
+from sqlalchemy import DateTime, Integer, Numeric, String, any_, bindparam, cast, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -27,6 +28,7 @@ from audiences import Contact
 from campaigns.attribution import Purchase, attribute, campaign_ids_by_code, to_base_currency
 from campaigns.models import Campaign, Conversion
 from core.config import Config
+from core.db import UTCDateTime
 from core.errors import HeraldError, Invalid
 
 CHUNK_ROWS = 500
@@ -291,12 +293,26 @@ def _record_chunk(session: Session, chunk: list[ConversionInput], settings: Conv
         session.commit()
 
 
-_COLUMNS = {  # the columns a recorded conversion fills, with their types as arrays for PostgreSQL's unnest
+_PER_ROW = {  # the columns that differ from row to row, with their types, for PostgreSQL's unnest of arrays
     "contact_id": Integer, "order_id": String, "amount": Numeric, "currency": String, "amount_base": Numeric,
-    "occurred_at": DateTime(timezone=True), "product": String, "category": String, "campaign_code": String,
-    "campaign_id": Integer, "message_id": Integer, "attribution": String, "source": String,
-    "created_at": DateTime(timezone=True),
+    "occurred_at": String, "product": String, "category": String, "campaign_code": String, "campaign_id": Integer,
+    "message_id": Integer, "attribution": String,
 }
+
+
+@cache
+def _postgres_insert() -> Any:
+    """INSERT … SELECT FROM unnest(one array per column) ON CONFLICT (order_id) DO NOTHING RETURNING, built once."""
+    arrays = [bindparam(name, type_=postgresql.ARRAY(kind)) for name, kind in _PER_ROW.items()]
+    # Times travel as ISO 8601 text and are cast on the server: the driver's own adapter for timezone-aware
+    # datetimes costs more per value than the rest of the row together.
+    arrays[list(_PER_ROW).index("occurred_at")] = cast(arrays[list(_PER_ROW).index("occurred_at")],
+                                                         postgresql.ARRAY(DateTime(timezone=True)))
+    rows = func.unnest(*arrays).table_valued(*_PER_ROW).render_derived(name="incoming")
+    once = [bindparam("source", type_=String), bindparam("created_at", type_=UTCDateTime())]
+    return (postgresql.insert(Conversion).from_select([*_PER_ROW, "source", "created_at"], select(*rows.c, *once))
+            .on_conflict_do_nothing(index_elements=[Conversion.order_id])
+            .returning(Conversion.id, Conversion.attribution))
 
 
 def _insert(session: Session, values: list[dict[str, Any]], *, postgres: bool) -> list[tuple[int, str]]:
@@ -308,13 +324,10 @@ def _insert(session: Session, values: list[dict[str, Any]], *, postgres: bool) -
     executemany, batched by SQLAlchemy into multi-row VALUES.
     """
     if postgres:
-        arrays = [bindparam(name, [row[name] for row in values], type_=postgresql.ARRAY(kind))
-                  for name, kind in _COLUMNS.items()]
-        rows = func.unnest(*arrays).table_valued(*_COLUMNS).render_derived(name="incoming")
-        statement = (postgresql.insert(Conversion).from_select(list(_COLUMNS), select(rows))
-                     .on_conflict_do_nothing(index_elements=[Conversion.order_id])
-                     .returning(Conversion.id, Conversion.attribution))
-        return [(row[0], row[1]) for row in session.connection().execute(statement)]
+        params: dict[str, Any] = {name: [row[name] for row in values] for name in _PER_ROW}
+        params["occurred_at"] = [at.isoformat() for at in params["occurred_at"]]
+        params.update(source=values[0]["source"], created_at=values[0]["created_at"])  # the same for the chunk
+        return [(row[0], row[1]) for row in session.connection().execute(_postgres_insert(), params)]
     statement = (sqlite.insert(Conversion).on_conflict_do_nothing(index_elements=[Conversion.order_id])
                  .returning(Conversion.id, Conversion.attribution))
     return [(row[0], row[1]) for row in session.connection().execute(statement, values)]
