@@ -31,6 +31,7 @@ from campaigns.content import RenderFailed
 from campaigns.costs import Unpriced, price_unpriced
 from campaigns.optouts import record_refusal_consent
 from campaigns.queries import ClaimedMessage
+from campaigns.throttle import held_channels, note_throttles
 from campaigns.tracking import LinkBook, tracker_for
 from channels import Accepted, Channel, Outgoing, RateLimiter, Refused, SendResult, count_sms
 from core.clock import Clock
@@ -122,7 +123,8 @@ class Dispatcher:
             outgoing, refused = self.render(batch)
             answers, errors = self.send_by_channel(outgoing)
             paused = self.note_provider_health(session, outgoing, answers)
-            self.record(session, batch, outgoing, refused + answers, paused=paused)
+            held = self.note_throttles(session, outgoing, answers)
+            self.record(session, batch, outgoing, refused + answers, paused=paused, held=held)
             if errors:
                 raise errors[0]  # its rows stay claimed and are settled when their lease expires
             return len(batch)
@@ -130,8 +132,9 @@ class Dispatcher:
     # Each step is a method that can be tested alone; dispatch_due() is the order they run in.
     def claim(self, session: Session) -> list[ClaimedMessage]:
         now = self.clock.now()
+        skip = channels_to_skip(session, now=now, settings=self.breaker) | held_channels(session, now=now)
         ids = queries.claim_due_messages(session, now=now, limit=self.batch_size, lease_seconds=self.lease_seconds,
-                                         skip_channels=channels_to_skip(session, now=now, settings=self.breaker))
+                                         skip_channels=skip)
         claimed = queries.load_claimed(session, ids)
         # Committed before any provider is called: other senders see the claim, and no transaction
         # stays open during the (slow) send — on SQLite an open transaction holds the write lock.
@@ -239,24 +242,35 @@ class Dispatcher:
                              answers: Sequence[SendResult]) -> dict[str, datetime]:
         """Feed each channel's answers to its circuit breaker (campaigns/breaker.py); does not commit.
         Returns {channel: when it may be tried again} for the channels whose breaker is open."""
-        by_channel: dict[str, list[SendResult]] = defaultdict(list)
-        for answer in answers:
-            if answer.message_id in outgoing:
-                by_channel[outgoing[answer.message_id].channel].append(answer)
         paused: dict[str, datetime] = {}
-        for key, results in by_channel.items():
+        for key, results in _answers_by_channel(outgoing, answers).items():
             channel = self.channels.get(key)
             if channel is not None and (until := note_answers(session, key, channel.describe(), results,
                                                               now=self.clock.now(), settings=self.breaker)):
                 paused[key] = until
         return paused
 
+    def note_throttles(self, session: Session, outgoing: Mapping[int, Outgoing],
+                       answers: Sequence[SendResult]) -> dict[str, datetime]:
+        """Hold back each channel whose provider said "slow down" (campaigns/throttle.py); does not commit.
+        Returns {channel: end of its hold} for the channels held."""
+        held: dict[str, datetime] = {}
+        for key, results in _answers_by_channel(outgoing, answers).items():
+            channel = self.channels.get(key)
+            if channel is not None and (until := note_throttles(session, key, channel.describe(), results,
+                                                                now=self.clock.now())):
+                held[key] = until
+        return held
+
     def record(self, session: Session, batch: Sequence[ClaimedMessage], outgoing: Mapping[int, Outgoing],
-               results: Sequence[SendResult], *, paused: Mapping[str, datetime] | None = None) -> None:
+               results: Sequence[SendResult], *, paused: Mapping[str, datetime] | None = None,
+               held: Mapping[str, datetime] | None = None) -> None:
         """Record every result in one transaction, then finish the runs with nothing left to send.
 
         A transient refusal on a channel in `paused` (its breaker is open) waits for the breaker and is
-        never given up on: the provider is down, not the message wrong.
+        never given up on: the provider is down, not the message wrong. A throttled refusal (the provider
+        said "slow down") is requeued without counting the attempt, due no earlier than the end of its
+        channel's hold in `held`, and is never given up on either.
 
         One executemany per kind of answer (sent, failed, retry) and one INSERT of the events, however
         large the batch; each row's UPDATE stays conditional (see queries.mark_messages_sent).
@@ -276,8 +290,9 @@ class Dispatcher:
                 events.append(self._record_accepted(sent, claimed, result, outgoing.get(result.message_id), now,
                                                     plan_prices.get(result.message_id)))
             else:
-                events.append(self._record_refused(failed, retried, claimed, result, now,
-                                                   (paused or {}).get(claimed.message.channel)))
+                channel = claimed.message.channel
+                events.append(self._record_refused(failed, retried, claimed, result, now, (paused or {}).get(channel),
+                                                   (held or {}).get(channel)))
         queries.mark_messages_sent(session, sent, now=now)
         queries.mark_messages_failed(session, failed, now=now)
         queries.requeue_messages(session, retried, now=now)
@@ -331,9 +346,19 @@ class Dispatcher:
 
     def _record_refused(self, failed: list[queries.RefusedMessage], retried: list[queries.RefusedMessage],
                         claimed: ClaimedMessage, result: Refused, now: datetime,
-                        paused_until: datetime | None = None) -> dict[str, Any]:
+                        paused_until: datetime | None = None, held_until: datetime | None = None) -> dict[str, Any]:
         message = claimed.message
         detail = {"code": result.code, "reason": result.reason, "attempt": message.attempts}
+        if result.throttled and not result.permanent:
+            # Not the message's fault and not a failure: the attempt taken at claim is given back.
+            retry_at = max(now + timedelta(seconds=result.retry_after or 0), held_until or now, paused_until or now)
+            retried.append(queries.RefusedMessage(message.id, result.code, result.reason, not_before=retry_at,
+                                                  attempt_given_back=True))
+            log.info("event=throttled_retry message_id=%d campaign_id=%d run_id=%d channel=%s code=%s retry_at=%s",
+                     message.id, message.campaign_id, message.run_id, message.channel, result.code,
+                     retry_at.isoformat())
+            return _event(message.id, "retry", now, code=result.code, reason=result.reason,
+                          attempt=message.attempts - 1, throttled=True, retry_at=retry_at.isoformat())
         if not result.permanent and (message.attempts < self.max_attempts or paused_until is not None):
             delay = result.retry_after if result.retry_after is not None else (
                 self.retry_base_seconds * 2 ** (min(message.attempts, self.max_attempts) - 1))
@@ -350,6 +375,15 @@ class Dispatcher:
         if not result.permanent:
             detail["gave_up_after_attempts"] = message.attempts
         return _event(message.id, "failed", now, **detail)
+
+
+def _answers_by_channel(outgoing: Mapping[int, Outgoing], answers: Sequence[SendResult]) -> dict[str, list[SendResult]]:
+    """The answers to messages in `outgoing`, by the message's channel ("email", "sms")."""
+    by_channel: dict[str, list[SendResult]] = defaultdict(list)
+    for answer in answers:
+        if answer.message_id in outgoing:
+            by_channel[outgoing[answer.message_id].channel].append(answer)
+    return by_channel
 
 
 def group_by_channel(outgoing: Mapping[int, Outgoing]) -> dict[str, list[Outgoing]]:

@@ -236,8 +236,10 @@ _MARK_FAILED = (
 _REQUEUE = (
     _update_messages()
     .where(Message.id == bindparam("b_id"), _status_in(RECORDABLE_STATUSES))
+    # b_given_back is 1 for a throttled message: the provider's "slow down" is no attempt of the message's.
     .values(status="pending", not_before=bindparam("b_not_before"), error_code=bindparam("b_code"),
-            error_reason=bindparam("b_reason"), lease_expires_at=None, updated_at=bindparam("b_now"))
+            error_reason=bindparam("b_reason"), lease_expires_at=None, updated_at=bindparam("b_now"),
+            attempts=Message.attempts - bindparam("b_given_back", type_=Integer()))
 )
 
 
@@ -260,6 +262,7 @@ class RefusedMessage:
     code: str
     reason: str
     not_before: datetime | None = None  # when to try again (requeue_messages only)
+    attempt_given_back: bool = False  # requeue_messages: the refusal was a throttle, so the attempt does not count
 
 
 def _execute_many(session: Session, statement: Any, rows: list[dict[str, Any]]) -> int:
@@ -295,9 +298,10 @@ def mark_messages_failed(session: Session, failed: Sequence[RefusedMessage], *, 
 
 def requeue_messages(session: Session, refused: Sequence[RefusedMessage], *, now: datetime) -> int:
     """sending/unknown -> pending, each due again at its `not_before`; the last refusal stays on the row
-    until then. Returns how many moved."""
+    until then, and a throttled one gets its attempt back. Returns how many moved."""
     return _execute_many(session, _REQUEUE, [
-        {"b_id": r.message_id, "b_not_before": r.not_before, "b_code": r.code, "b_reason": r.reason, "b_now": now}
+        {"b_id": r.message_id, "b_not_before": r.not_before, "b_code": r.code, "b_reason": r.reason, "b_now": now,
+         "b_given_back": int(r.attempt_given_back)}
         for r in refused])
 
 

@@ -62,6 +62,10 @@ class Refused:
     # opted out at the provider, Twilio 21610) or "bounced" (the address or number cannot receive).
     # campaigns records it as the contact's consent on the channel, so the next campaign skips them.
     consent: str | None = None
+    # The provider asked Herald to slow down (HTTP 429, Twilio 20429, an SMTP 421/451 "too many …"):
+    # nothing is wrong with the message or the provider, so campaigns retries it later without counting
+    # an attempt, and holds the whole channel back for a while (campaigns/throttle.py).
+    throttled: bool = False
 
 
 SendResult = Accepted | Refused

@@ -246,7 +246,8 @@ class HttpSmsChannel:
         reason = (_text(_dig(payload, o.error_field)) if o.error_field else None) or _snippet(response)
         if status == 429 or status >= 500:
             retry_after = _retry_after(response.headers.get("Retry-After"))
-            return Refused(mid, False, code or str(status), reason, retry_after=retry_after), status == 429
+            return Refused(mid, False, code or str(status), reason, retry_after=retry_after,
+                           throttled=status == 429), status == 429
         if status in (401, 403):
             return Refused(mid, False, code or str(status),
                            f"{reason} (the gateway refused Herald's credentials; check auth_value in the URL)"), True

@@ -138,7 +138,8 @@ class HttpsEmailChannel:
             return Accepted(mid, provider_id=provider_id), False
         reason = _errors(response)
         if status == 429 or status >= 500:
-            return Refused(mid, False, str(status), reason, retry_after=_retry_after(response)), status == 429
+            return Refused(mid, False, str(status), reason, retry_after=_retry_after(response),
+                           throttled=status == 429), status == 429
         if status in (401, 403):
             return Refused(mid, False, str(status), f"{reason} — check the API key (it needs Mail Send access) and "
                                                     "that the from address is a verified sender"), True

@@ -17,6 +17,7 @@ makes the current message and every later one in the batch transient; `send()` n
 from __future__ import annotations
 
 import email.policy
+import re
 import smtplib
 import ssl
 import threading
@@ -146,12 +147,14 @@ class SmtpChannel:
                     if broken:
                         code, reason = broken
                         results.append(Refused(message.message_id, False, code,
-                                               f"not sent, an earlier message in the batch got: {reason}"))
+                                               f"not sent, an earlier message in the batch got: {reason}",
+                                               throttled=_throttled_session(code, reason)))
                         continue
                     result = self._send_one(message)
                     if isinstance(result, tuple):  # the connection failed: this and the rest are transient
                         broken = result
-                        results.append(Refused(message.message_id, False, *broken))
+                        results.append(Refused(message.message_id, False, *broken,
+                                               throttled=_throttled_session(*broken)))
                     else:
                         results.append(result)
             finally:
@@ -375,4 +378,21 @@ def _refused(message: Outgoing, code: int, reply: bytes | str) -> Refused:
     permanent = 500 <= code < 600
     bounced = permanent and is_hard_bounce(enhanced_status(text), f"{code} {text}")
     return Refused(message.message_id, permanent=permanent, code=str(code), reason=text,
-                   consent="bounced" if bounced else None)
+                   consent="bounced" if bounced else None, throttled=is_throttle_reply(code, text))
+
+
+# What servers say when they limit a sender, not a recipient: Gmail "421 4.7.28 … unusual rate", Outlook
+# "451 4.7.500 Server busy … too many connections", SES "454 Throttling failure", Postfix "421 … too many
+# errors/connections", "450 4.7.1 … sending rate exceeded". Greylisting and full mailboxes are not throttles.
+_THROTTLE_WORDS = re.compile(r"too many|rate[ -]?limit|throttl|slow down|sending rate|message rate|unusual rate|"
+                             r"too fast", re.IGNORECASE)
+
+
+def _throttled_session(code: str, reason: str) -> bool:
+    """A session refused with a throttle reply ("421 too many connections" at HELO or AUTH)."""
+    return code.isdigit() and is_throttle_reply(int(code), reason)
+
+
+def is_throttle_reply(code: int, text: str) -> bool:
+    """True for a transient SMTP reply (4yz) whose words say the server is limiting how fast Herald sends."""
+    return 400 <= code < 500 and bool(_THROTTLE_WORDS.search(text))

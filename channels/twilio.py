@@ -268,7 +268,7 @@ class TwilioChannel:
         if throttled and http.last_response is not None:
             retry_after = _retry_after(http.last_response.headers.get("Retry-After"))
         refused = Refused(mid, permanent=classify(code, status), code=str(code or status), reason=reason,
-                          retry_after=retry_after, consent=CONSENT_EFFECTS.get(str(code)))
+                          retry_after=retry_after, consent=CONSENT_EFFECTS.get(str(code)), throttled=throttled)
         return refused, throttled or code == 20003 or status == 401
 
 

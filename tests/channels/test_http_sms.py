@@ -280,7 +280,7 @@ def test_a_429_stops_the_batch_and_the_rest_wait_without_being_tried(fake, opene
     fake.fail_next(1, 429, retry_after=3)
     results = open_on(fake, opened).send([sms(1), sms(2), sms(3)])
     assert [type(r) for r in results] == [Refused] * 3
-    assert all(not r.permanent and r.retry_after == 3 for r in results)
+    assert all(not r.permanent and r.retry_after == 3 and r.throttled for r in results)
     assert len(fake.requests) == 1
 
 

@@ -44,7 +44,7 @@ def test_a_4xx_is_permanent_with_sendgrids_words_and_the_rest_of_the_batch_goes_
 def test_429_is_transient_waits_as_told_and_holds_the_batch(fake):
     fake.fail_next(1, 429)
     results = open_channel(fake.channel_url()).send([mail(1), mail(2)])
-    assert [(r.permanent, r.code) for r in results] == [(False, "429"), (False, "429")]
+    assert [(r.permanent, r.code, r.throttled) for r in results] == [(False, "429", True), (False, "429", True)]
     assert results[0].retry_after is not None and 0 < results[0].retry_after <= 2
     assert fake.messages == []
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from channels import Accepted, Outgoing, Refused, open_channel
+from channels.smtp import is_throttle_reply
 from tests.fakes.fake_smtp import FakeSmtp
 
 
@@ -91,6 +94,20 @@ def test_ses_throttling_454_is_retried_not_skipped():
     with FakeSmtp(defer={"a@example.com": (454, "4.7.0 Throttling failure: Maximum sending rate exceeded.")}) as fake:
         [result] = open_channel(fake.url + "?from=news@shop.example").send([mail(1, "a@example.com")])
     assert isinstance(result, Refused) and not result.permanent and result.code == "454"
+    assert result.throttled  # retried without counting an attempt (campaigns/throttle.py)
+
+
+@pytest.mark.parametrize(("code", "text", "throttled"), [
+    (421, "4.7.0 Too many connections from your IP", True),
+    (451, "4.7.500 Server busy. Please try again later. Too many messages", True),
+    (450, "4.7.1 Sending rate exceeded, slow down", True),
+    (421, "4.7.28 Our system has detected an unusual rate of unsolicited mail", True),
+    (451, "4.7.1 Greylisted, try again in 5 minutes", False),
+    (452, "4.2.2 Mailbox full", False),
+    (550, "5.7.1 Too many recipients: rejected", False),  # permanent is never a throttle
+])
+def test_a_throttle_reply_is_told_apart_from_other_transient_replies(code, text, throttled):
+    assert is_throttle_reply(code, text) is throttled
 
 
 def test_authenticates_when_the_url_has_credentials():

@@ -61,6 +61,7 @@ def test_429_is_transient_with_retry_after_and_stops_the_batch(fake_twilio):
     results = open_channel(fake_twilio.channel_url()).send([sms(1), sms(2), sms(3)])
     assert [(r.message_id, r.permanent, r.code, r.retry_after) for r in results] == [
         (1, False, "20429", 7.0), (2, False, "20429", 7.0), (3, False, "20429", 7.0)]
+    assert all(r.throttled for r in results)  # a slow-down, not a failure: no attempt is counted for it
     assert len(fake_twilio.requests) == 1  # hammering a rate-limited API only earns more 429s
 
 
@@ -68,7 +69,7 @@ def test_429_is_transient_with_retry_after_and_stops_the_batch(fake_twilio):
 def test_5xx_is_transient_and_the_next_message_is_still_tried(fake_twilio, status, code):
     fake_twilio.fail_next(1, status)
     results = open_channel(fake_twilio.channel_url()).send([sms(1), sms(2)])
-    assert (results[0].permanent, results[0].code) == (False, code)
+    assert (results[0].permanent, results[0].code, results[0].throttled) == (False, code, False)
     assert isinstance(results[1], Accepted)
 
 
