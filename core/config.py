@@ -85,6 +85,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("campaigns", "quiet_hours", "str", "21:00-08:00"),
     Setting("campaigns", "feb29_birthdays", "choice", "feb28", choices=("feb28", "mar1")),
     Setting("celery", "broker_url", "str", "redis://127.0.0.1:6379/0"),
+    Setting("celery", "rate_limit_url", "str", ""),
     Setting("channels.email", "url", "str", "log://var/outbox"),
     Setting("channels.email", "from_address", "str", "Herald <herald@localhost>"),
     Setting("channels.email", "price_per_message", "decimal", Decimal("0")),
@@ -212,6 +213,9 @@ class Config:
     celery_broker_url: Secret
     channels: Mapping[str, ChannelConfig] = field(default_factory=dict)
     source: str = "defaults"
+    # Where every worker counts provider rates (the `limits` storage): [celery] rate_limit_url, else the
+    # broker's URL when the broker is Redis; "" when neither (then scaled mode refuses to start).
+    celery_rate_limit_url: Secret = field(default_factory=lambda: Secret(""))
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     # What one unit of each foreign currency is worth in `currency` ([currency.rates]).
     currency_rates: Mapping[str, Decimal] = field(default_factory=dict)
@@ -308,6 +312,8 @@ def load_config(path: str | os.PathLike[str] | None = None, environ: Mapping[str
         retry_base_seconds=v("sender", "retry_base_seconds"),
         scheduler_enabled=v("scheduler", "enabled"),
         celery_broker_url=Secret(v("celery", "broker_url")),
+        celery_rate_limit_url=Secret(_rate_limit_url(v("celery", "broker_url"), v("celery", "rate_limit_url"),
+                                                     scaled=v("sender", "mode") == "celery")),
         channels=channels,
         tracking=TrackingConfig(
             clicks=v("tracking", "clicks"),
@@ -550,3 +556,29 @@ def _without_from(url: str) -> str:
     base, sep, query = url.partition("?")
     kept = [pair for pair in query.split("&") if pair and not pair.startswith("from=")]
     return base + ("?" + "&".join(kept) if kept else "")
+
+
+# The Redis URLs the `limits` library can count in.
+REDIS_SCHEMES = ("redis://", "rediss://", "redis+unix://", "redis+sentinel://", "redis+cluster://")
+
+
+def _rate_limit_url(broker: str, rate_limit_url: str, *, scaled: bool) -> str:
+    """The Redis every worker counts provider rates in: rate_limit_url, else a Redis broker's own URL.
+
+    A RabbitMQ broker cannot hold the counters, and a per-worker count would let N workers send at N
+    times the provider's rate (listmonk #119), so scaled mode without a Redis for them is refused.
+    Messages name the URL's scheme only: a broker URL may carry a password.
+    """
+    if rate_limit_url:
+        if not rate_limit_url.startswith(REDIS_SCHEMES):
+            raise ConfigError(f'[celery] rate_limit_url uses "{rate_limit_url.partition(":")[0]}"; it must be a '
+                              "Redis URL such as redis://redis:6379/1 (set it in config.toml or "
+                              "HERALD_CELERY_RATE_LIMIT_URL)")
+        return rate_limit_url
+    if broker.startswith(REDIS_SCHEMES):
+        return broker
+    if scaled:
+        raise ConfigError(f'[celery] broker_url uses "{broker.partition(":")[0]}", which cannot hold the provider '
+                          "rate limits every worker shares; set [celery] rate_limit_url (HERALD_CELERY_RATE_LIMIT_URL)"
+                          " to a Redis URL such as redis://redis:6379/1")
+    return ""

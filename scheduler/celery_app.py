@@ -16,7 +16,7 @@ from celery import Celery
 from campaigns.sender import make_dispatcher, open_configured_channels
 from channels import RateLimiter
 from core.clock import SystemClock
-from core.config import Config
+from core.config import Config, ConfigError
 from core.db import Database
 
 log = logging.getLogger("herald.worker")
@@ -45,9 +45,14 @@ def configure(config: Config, database: Database | None = None) -> Celery:
     celery_app.conf.broker_url = str(config.celery_broker_url)
     _state["config"] = config
     _state["database"] = database or Database(str(config.database_url))
-    # The limiter lives in Redis so a provider's rate holds across every worker, not per worker.
-    broker = str(config.celery_broker_url)
-    _state["limiter"] = RateLimiter(broker if broker.startswith("redis") else "memory://")
+    # The limiter lives in Redis so a provider's rate holds across every worker, not per worker: the
+    # broker's Redis, or [celery] rate_limit_url beside a RabbitMQ broker (core/config.py).
+    storage = str(config.celery_rate_limit_url)
+    if not storage:
+        raise ConfigError(f'[celery] broker_url uses "{str(config.celery_broker_url).partition(":")[0]}", which '
+                          "cannot hold the provider rate limits every worker shares; set [celery] rate_limit_url "
+                          "(HERALD_CELERY_RATE_LIMIT_URL) to a Redis URL such as redis://redis:6379/1")
+    _state["limiter"] = RateLimiter(storage)
     return celery_app
 
 

@@ -18,6 +18,7 @@ import campaigns.conversions_cli  # noqa: F401  (registers `herald conversions`,
 import campaigns.schedule_cli  # noqa: F401  (registers `herald campaigns schedule|next|runs`)
 from core.cli import Context, cli, pass_context
 from core.clock import SystemClock
+from core.config import ConfigError
 
 log = logging.getLogger("herald")
 
@@ -90,7 +91,10 @@ def worker(obj: Context, threads: int | None) -> None:
     """Scaled mode: a Celery worker that sends due messages (broker: [celery] broker_url)."""
     from scheduler.celery_app import QUEUE, configure
 
-    app = configure(obj.config, obj.database)
+    try:
+        app = configure(obj.config, obj.database)
+    except ConfigError as exc:
+        raise click.ClickException(f"configuration error: {exc}") from None
     # A node name per process, so several workers on one machine are told apart in logs and `celery inspect`.
     app.worker_main(["worker", "--pool=threads", f"--concurrency={threads or obj.config.sender_threads}",
                      "-Q", QUEUE, "--loglevel=INFO", "--without-gossip", "--without-mingle",
@@ -113,6 +117,8 @@ def scheduler_command(obj: Context, standby_poll_seconds: float) -> None:
         run_scheduler(obj.config, obj.database, standby_poll_seconds=standby_poll_seconds)
     except LeadershipLost as exc:
         raise click.ClickException(str(exc)) from None
+    except ConfigError as exc:
+        raise click.ClickException(f"configuration error: {exc}") from None
 
 
 def _print_banner(obj: Context, host: str, port: int, embedded: bool) -> None:
