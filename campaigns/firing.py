@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from audiences import contacts_with_date_on, month_day_keys
 from campaigns import queries
+from campaigns.caps import FrequencyCap
 from campaigns.materialise import materialise_run
 from campaigns.models import Campaign, CampaignOccasion, CampaignTransition, Run
 from campaigns.recipients import recipients_select
@@ -134,8 +135,11 @@ class Firing:
 
 
 def fire_due_campaign(session: Session, campaign_id: int, *, now: datetime, channel_description: str, dry_run: bool,
-                      defaults: ScheduleDefaults) -> Firing:
+                      defaults: ScheduleDefaults, cap: FrequencyCap | None = None) -> Firing:
     """Fire the campaign's latest due firing (see the module doc for misfires); commits.
+
+    `cap` is the configured frequency cap ([caps] in config.toml), as a Send now uses; None means
+    FrequencyCap's built-in defaults.
 
     A scheduled campaign with a schedule fires, and so does a running one whose schedule has firings
     left (a run still sending, or waiting for its recipients' local time); a paused one does not. A
@@ -173,7 +177,8 @@ def fire_due_campaign(session: Session, campaign_id: int, *, now: datetime, chan
     if late > timedelta(minutes=1):
         notes.append(f"fired {_duration(late)} late (due at {_iso(latest)}; {_WHY_LATE}); "
                      f"within the grace window of {_duration(grace)}, so it was sent once, now")
-    return Firing(_fire(session, campaign, schedule, latest, now, notes, channel_description, dry_run, defaults))
+    return Firing(_fire(session, campaign, schedule, latest, now, notes, channel_description, dry_run, defaults,
+                        cap))
 
 
 def _due_firings(session: Session, campaign: Campaign, schedule: Schedule, now: datetime) -> list[datetime]:
@@ -188,7 +193,8 @@ def _due_firings(session: Session, campaign: Campaign, schedule: Schedule, now: 
 
 
 def _fire(session: Session, campaign: Campaign, schedule: Schedule, firing: datetime, now: datetime,
-          notes: list[str], channel_description: str, dry_run: bool, defaults: ScheduleDefaults) -> Run | None:
+          notes: list[str], channel_description: str, dry_run: bool, defaults: ScheduleDefaults,
+          cap: FrequencyCap | None = None) -> Run | None:
     last = _is_last(session, campaign, schedule, firing)
     run = Run(campaign_id=campaign.id, occasion_key=_occasion_key(schedule, firing), status="running",
               channel_url=channel_description[:300], dry_run=dry_run, started_at=now, fired_at=firing,
@@ -211,7 +217,8 @@ def _fire(session: Session, campaign: Campaign, schedule: Schedule, firing: date
     only = None
     if schedule.kind == "date_rule":
         only = _take_occasions(session, campaign, schedule, run, schedule.day_of(firing), now, defaults)
-    written = materialise_run(session, run=run, campaign=campaign, now=now, timing=timing, only_contacts=only)
+    written = materialise_run(session, run=run, campaign=campaign, now=now, cap=cap, timing=timing,
+                              only_contacts=only)
     queries.finish_idle_runs(session, [run.id], now=now)
     session.refresh(run)
     session.commit()
@@ -347,7 +354,8 @@ def fire_scheduled_campaign(session: Session, campaign_id: int, *, config: Confi
         return Firing(None)
     description, dry_run = describe_channel(config, campaign.channel)
     return fire_due_campaign(session, campaign_id, now=now, channel_description=description, dry_run=dry_run,
-                             defaults=ScheduleDefaults.from_config(config))
+                             defaults=ScheduleDefaults.from_config(config),
+                             cap=FrequencyCap(config.cap_messages, config.cap_days))
 
 
 def due_scheduled_campaigns(session: Session) -> list[tuple[int, dict[str, Any]]]:
