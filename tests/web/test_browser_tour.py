@@ -33,6 +33,7 @@ from campaigns.schedules import Schedule
 from channels.inbound import InboundSms
 from core.users import create_user
 from tests.campaigns.factories import ScriptedChannel, make_dispatcher
+from tests.conftest import make_config
 from tests.web.test_browser import browser  # noqa: F401 - the same chromium
 from web.app import create_app
 
@@ -110,6 +111,14 @@ def _seed(database, config) -> dict[str, object]:
         campaigns.record_reply(session, InboundSms("twilio", "SMtour1", phone, "+15005550006", "几点开门？"),
                                config=config.replies, default_region="US", now=now)
     return ids
+
+
+@pytest.fixture
+def config(tmp_path, db_url):
+    """The test configuration plus a second email sender account, so Settings shows its Senders table."""
+    (tmp_path / "config.toml").write_text(
+        '[channels.email.senders.offers]\nfrom_address = "Shop Offers <offers@shop.example>"\nlabel = "Offers team"\n')
+    return make_config(tmp_path, db_url)
 
 
 @pytest.fixture
