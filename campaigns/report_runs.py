@@ -88,15 +88,19 @@ class RunReport:
                 "failures": [{"code": c, "reason": r, "count": n} for c, r, n in self.failures]}
 
 
-def run_reports(session: Session, campaign_id: int, *, run_id: int | None = None) -> list[RunReport]:
-    """Every run of the campaign (or the one `run_id`), newest first, with its figures: two queries."""
+def run_reports(session: Session, campaign_id: int, *, run_id: int | None = None,
+                limit: int | None = None) -> list[RunReport]:
+    """Every run of the campaign (or the one `run_id`, or the newest `limit`), newest first, with its figures:
+    two queries."""
     runs_query = select(Run).where(Run.campaign_id == campaign_id)
     figures = select(Message.run_id, Message.status, Message.currency, func.count(), func.count(Message.sent_at),
                      func.sum(Message.cost)).where(Message.campaign_id == campaign_id)
     if run_id is not None:
         runs_query = runs_query.where(Run.id == run_id)
         figures = figures.where(Message.run_id == run_id)
-    runs = list(session.scalars(runs_query.order_by(Run.started_at.desc(), Run.id.desc())))
+    runs = list(session.scalars(runs_query.order_by(Run.started_at.desc(), Run.id.desc()).limit(limit)))
+    if limit is not None and runs:
+        figures = figures.where(Message.run_id.in_([run.id for run in runs]))
     counts: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     sent: dict[int, int] = defaultdict(int)
     cost: dict[int, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))

@@ -20,7 +20,6 @@ from campaigns import (
     Campaign,
     Schedule,
     ScheduleDefaults,
-    campaign_runs,
     get_campaign,
     holiday_labels,
     next_firings,
@@ -28,6 +27,8 @@ from campaigns import (
     schedule_of,
     set_campaign_schedule,
 )
+from campaigns.report_runs import run_reports
+from campaigns.runs import RUNS_SHOWN
 from core.errors import Invalid
 from web.db import get_session
 from web.pages.context import config, now
@@ -100,7 +101,8 @@ def schedule_context(campaign: Campaign) -> dict[str, Any]:
         "schedule_text": describe_schedule(schedule) if schedule else "",
         "firings": [(moment, _firing_label(schedule, moment, zone)) for moment in firings] if schedule else [],
         "schedule_zone": zone.key,
-        "runs": campaign_runs(db_session, campaign.id),
+        # The runs' figures as the report counts them (sent: taken by a provider), the newest RUNS_SHOWN.
+        "runs": run_reports(db_session, campaign.id, limit=RUNS_SHOWN),
     }
 
 
