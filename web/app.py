@@ -36,7 +36,7 @@ def create_app(config: Config | None = None, *, database: Database | None = None
     pages.init_app(app)
 
     # ---- API, webhooks, public endpoints (helper D2 registers its blueprints here) ----
-    from web import api, email_webhooks, public, webhooks
+    from web import api, email_webhooks, public, status_callbacks, webhooks
 
     app.register_blueprint(api.bp)  # /api/v1, bearer tokens only: a cookie never authenticates it
     app.register_blueprint(webhooks.bp)  # /webhooks, the provider's signature is the check
@@ -46,5 +46,7 @@ def create_app(config: Config | None = None, *, database: Database | None = None
     # one-click unsubscribe is posted by the mail client. Each checks a token or signature instead.
     for blueprint in (api.bp, webhooks.bp, email_webhooks.bp, public.bp):
         auth.csrf.exempt(blueprint)
+    # Twilio's status callbacks come in storms; they are answered before Flask's per-request work.
+    status_callbacks.wrap(app)
     # ---- end of D2's spot ----
     return app

@@ -6,14 +6,13 @@ ChannelEvents, and hands them to campaigns, which owns every status rule (forwar
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, jsonify, request
 
 import campaigns
-from channels import WebhookRejected, parse_twilio_webhook, twilio_auth_token
+from channels import WebhookRejected, twilio_auth_token
 from channels.http_sms_webhooks import http_sms_report_reply, parse_http_sms_inbound, parse_http_sms_webhook
 from channels.twilio import parse_twilio_inbound, twiml_message
 from core.config import Config
@@ -24,37 +23,8 @@ log = logging.getLogger("herald.web")
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 
 
-@bp.post("/twilio/status/<int:message_id>")
-def twilio_status(message_id: int):
-    """Twilio's status callback for one message (the URL the dispatcher gave it per message).
-
-    204 when taken; 403 for a bad signature; 400 for a callback Herald cannot read; 404 when the
-    SMS channel is not Twilio, so a stray or forged callback cannot touch anything.
-    """
-    config: Config = current_app.extensions["herald.config"]
-    sms_url = str(config.channels["sms"].url)
-    scheme = urlsplit(sms_url).scheme
-    if scheme != "twilio":
-        return jsonify(error="NotFound", message=f"the SMS channel is {scheme}://, not twilio://, so Herald takes no "
-                       "Twilio status callbacks — set [channels.sms] url to twilio://SID:TOKEN@default?from=… "
-                       "to use Twilio"), 404
-    # Twilio signs the URL it called. Behind a proxy that is the public URL, not the one this process
-    # sees, so it is rebuilt from [app] base_url; the dispatcher built the callback URL from it too.
-    public_url = config.base_url.rstrip("/") + request.full_path.rstrip("?")
-    try:
-        events = parse_twilio_webhook(url=public_url, form=request.form, headers=request.headers,
-                                      auth_token=twilio_auth_token(sms_url))
-    except WebhookRejected as exc:
-        log.warning("event=webhook_rejected provider=twilio message_id=%s status=%s reason=%r", message_id,
-                    exc.http_status, str(exc))
-        return jsonify(error="WebhookRejected", message=str(exc)), exc.http_status
-    # The path names Herald's message; it is signed with the rest of the URL, so it can be trusted.
-    events = [dataclasses.replace(event, message_id=message_id) for event in events]
-    now = current_app.extensions["herald.clock"].now()
-    # Safe to repeat on a fresh connection: a status only moves forward, so a second try after a
-    # lost commit moves nothing and at most records the callback once more, as a repeat.
-    retrying_on_disconnect(lambda session: campaigns.apply_channel_events(session, events, now=now))
-    return "", 204
+# POST /twilio/status/<message id>, Twilio's status callbacks, is answered in front of Flask by
+# web.status_callbacks: it is the webhook that comes in storms, and Flask's per-request work doubled its cost.
 
 
 @bp.post("/http-sms/status")
