@@ -179,7 +179,7 @@ def campaigns_estimate(obj: Context, campaign_id: int) -> None:
             campaign = get_campaign(session, campaign_id)
             channel = open_channel(str(config.channels[campaign.channel].url),
                                    from_address=config.channels[campaign.channel].from_address)
-            rate = channel.rate
+            rate, provider = channel.rate, getattr(channel, "name", "")
             channel.close()
             # At the next firing of its schedule (or now), per recipient zone and quiet hours.
             timing, at = planned_timing(session, campaign, defaults=ScheduleDefaults.from_config(config),
@@ -187,7 +187,7 @@ def campaigns_estimate(obj: Context, campaign_id: int) -> None:
             estimate = estimate_campaign(session, campaign_id, now=at, price=config.channels[campaign.channel].price,
                                          currency=config.currency, rate=rate,
                                          cap=FrequencyCap(config.cap_messages, config.cap_days), timing=timing,
-                                         tracking=config.tracking, base_url=config.base_url)
+                                         tracking=config.tracking, base_url=config.base_url, provider=provider)
         except (HeraldError, ChannelConfigError) as exc:
             raise click.ClickException(getattr(exc, "message", str(exc))) from None
     echo_json(estimate.to_dict())

@@ -7,6 +7,11 @@ recipients (names and links change a message's length, and one Chinese character
 message UCS-2), then scaled to the audience. Links are counted as they will be sent: with [tracking]
 sms_short_links on, each becomes a short link on the public base URL, which is often longer than the
 link the marketer wrote, so counting the written text would under-estimate segments and cost.
+Held-out recipients (campaigns/holdout.py) are picked by the same SQL hash as materialisation and counted
+apart: they get no message, so they are neither "will receive it" nor priced. The cost follows the rate
+plans as dispatch will apply them (campaigns/costs.py): each reachable recipient is matched in SQL to the
+plan in force (its provider before any provider's, then the longest country prefix), the plan's free units
+left this month are taken first, and recipients no plan covers are priced at the configured flat price.
 The send window follows from the channel's rate: the first message goes at once (or at the earliest
 recipient's send time), the last when the rate has let every message through, or at the latest
 recipient's send time if that is later.
@@ -20,16 +25,17 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from limits import parse
-from sqlalchemy import case, func, literal, select
+from sqlalchemy import and_, case, func, literal, null, or_, select
 from sqlalchemy.orm import Session
 
 from audiences import contacts_by_id
 from campaigns import content
 from campaigns.caps import FrequencyCap, cap_exclusions
 from campaigns.dispatch import unsubscribe_url
+from campaigns.holdout import holdout_exclusions
 from campaigns.lifecycle import get_campaign
 from campaigns.materialise import consent_exclusions
-from campaigns.models import Link, Message, Template
+from campaigns.models import Link, Message, RatePlan, RatePlanUsage, Template
 from campaigns.recipients import recipients_select
 from campaigns.send_time import Timing, not_before_sql
 from campaigns.tracking import sms_as_sent, tracks_clicks
@@ -40,17 +46,38 @@ SAMPLE_SIZE = 20
 
 
 @dataclass(frozen=True)
+class PriceLine:
+    """Part of the estimated cost: the recipients a rate plan covers (plan_id None: the configured price)."""
+
+    plan_id: int | None
+    recipients: int
+    units: int  # SMS segments or emails
+    free_units: int  # taken from what is left of the plan's monthly free quota
+    unit_price: Decimal
+    currency: str
+    cost: Decimal
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"plan_id": self.plan_id, "recipients": self.recipients, "units": self.units,
+                "free_units": self.free_units, "unit_price": str(self.unit_price), "currency": self.currency,
+                "cost": str(self.cost)}
+
+
+@dataclass(frozen=True)
 class Estimate:
     campaign_id: int
     channel: str
     audience: int  # everyone the campaign is for, before exclusions
-    sendable: int  # after consent, the suppression list and the frequency cap
+    sendable: int  # after consent, the suppression list, the frequency cap and the holdout: will get a message
     excluded: dict[str, int] = field(default_factory=dict)  # code (no_address, opted_out, frequency_cap…) -> rows
     segments_per_message: Decimal | None = None  # SMS: the sample's average
     segments: int | None = None  # SMS: estimated total
     sample_size: int = 0
+    held_out: int = 0  # reachable, but in the campaign's holdout group: no message, no cost
     cost: Decimal = Decimal("0")
     currency: str = "USD"
+    # How the cost is made: one line per rate plan used, then the flat price for what no plan covers.
+    pricing: tuple[PriceLine, ...] = ()
     rate: str = ""  # the channel's send rate, e.g. "10/second"
     first_send_at: datetime | None = None
     last_send_at: datetime | None = None
@@ -65,8 +92,10 @@ class Estimate:
             "segments_per_message": str(self.segments_per_message) if self.segments_per_message is not None else None,
             "segments": self.segments,
             "sample_size": self.sample_size,
+            "held_out": self.held_out,
             "cost": str(self.cost),
             "currency": self.currency,
+            "pricing": [line.to_dict() for line in self.pricing],
             "rate": self.rate,
             "first_send_at": self.first_send_at.isoformat() if self.first_send_at else None,
             "last_send_at": self.last_send_at.isoformat() if self.last_send_at else None,
@@ -75,32 +104,50 @@ class Estimate:
 
 def estimate_campaign(session: Session, campaign_id: int, *, now: datetime, price: Decimal, currency: str,
                       rate: str, cap: FrequencyCap | None = None, timing: Timing | None = None,
-                      tracking: TrackingConfig | None = None, base_url: str = "https://herald.example") -> Estimate:
-    """The campaign's pre-send estimate. `price` is per SMS segment or per email; `rate` the channel's send
-    rate ("10/second"); `cap` the configured frequency cap; `timing` when each recipient is due
-    (campaigns/send_time.py: quiet hours, a local time per zone; None: everyone now); `tracking` and
-    `base_url` ([tracking], [app] base_url) say how SMS links will be sent (None: as written). Raises NotFound."""
+                      tracking: TrackingConfig | None = None, base_url: str = "https://herald.example",
+                      provider: str = "") -> Estimate:
+    """The campaign's pre-send estimate. `price` is per SMS segment or per email where no rate plan applies;
+    `rate` the channel's send rate ("10/second"); `cap` the configured frequency cap; `timing` when each
+    recipient is due (campaigns/send_time.py: quiet hours, a local time per zone; None: everyone now);
+    `tracking` and `base_url` ([tracking], [app] base_url) say how SMS links will be sent (None: as written);
+    `provider` the channel's provider name, for provider-specific rate plans. Raises NotFound."""
     campaign = get_campaign(session, campaign_id)
     audience = recipients_select(session, campaign, now=now).subquery("audience")
     exclusions = consent_exclusions(audience, campaign.channel, operational=campaign.operational)
     exclusions += cap_exclusions(audience, channel=campaign.channel, cap=FrequencyCap.for_campaign(campaign, cap),
                                  now=now)
+    # Listed after consent and the cap, as materialisation does: an unreachable contact is not held out.
+    exclusions += holdout_exclusions(audience, campaign_id=campaign.id, holdout_percent=campaign.holdout_percent)
     code = case(*((e.condition, literal(e.code)) for e in exclusions), else_=literal("")) if exclusions else literal("")
-    grouped = dict(session.execute(select(code, func.count()).select_from(audience).group_by(code)).all())
+    plans = _plans_in_force(session, campaign.channel, provider, now)
+    plan = _plan_choice(audience, plans)
+    grouped: dict[str, int] = {}
+    by_plan: dict[int | None, int] = {}
+    columns = (code, plan) if plans else (code,)  # PostgreSQL refuses GROUP BY a bare NULL
+    for reason, *chosen, count in session.execute(select(*columns, func.count()).select_from(audience)
+                                                  .group_by(*columns)).all():
+        plan_id = chosen[0] if chosen else None
+        grouped[reason] = grouped.get(reason, 0) + count
+        if reason == "":
+            by_plan[plan_id] = by_plan.get(plan_id, 0) + count
     sendable = grouped.pop("", 0)
-    estimate = Estimate(campaign.id, campaign.channel, audience=sendable + sum(grouped.values()), sendable=sendable,
-                        excluded=grouped, currency=currency, rate=rate)
+    held_out = grouped.pop("holdout", 0)
+    estimate = Estimate(campaign.id, campaign.channel, audience=sendable + held_out + sum(grouped.values()),
+                        sendable=sendable, excluded=grouped, held_out=held_out, currency=currency, rate=rate)
+    per_message = Decimal(1)
     if campaign.channel == "sms":
         sample_ids = list(session.scalars(select(audience.c.contact_id).where(
             *[~e.condition for e in exclusions]).order_by(audience.c.contact_id).limit(SAMPLE_SIZE)))
         shorten = tracking is not None and tracks_clicks(tracking, channel="sms", campaign=campaign)
         per_message = _sample_segments(session, campaign, sample_ids, base_url=base_url.rstrip("/"),
                                        shorten=shorten, messages=sendable)
-        segments = int((per_message * sendable).to_integral_value(ROUND_HALF_UP))
-        estimate = replace(estimate, segments_per_message=per_message, segments=segments,
-                            sample_size=len(sample_ids), cost=price * segments)
-    else:
-        estimate = replace(estimate, cost=price * sendable)
+        estimate = replace(estimate, segments_per_message=per_message, sample_size=len(sample_ids))
+    lines = _price_lines(session, by_plan, {p.id: p for p in plans}, per_message, price=price, currency=currency,
+                         month=now.strftime("%Y-%m"))
+    cost, cost_currency = _total(lines, currency)
+    estimate = replace(estimate, pricing=tuple(lines), cost=cost, currency=cost_currency)
+    if campaign.channel == "sms":
+        estimate = replace(estimate, segments=sum(line.units for line in lines))
     earliest, latest = now, now
     if timing is not None and sendable:
         due = not_before_sql(session, audience, timing, now)
@@ -111,6 +158,57 @@ def estimate_campaign(session: Session, campaign_id: int, *, now: datetime, pric
     if last is not None:
         last = max(last, latest)  # the last recipient's own time, when their zone or quiet hours make it later
     return replace(estimate, first_send_at=first, last_send_at=last)
+
+
+def _plans_in_force(session: Session, channel: str, provider: str, now: datetime) -> list[RatePlan]:
+    """The channel's plans in force at `now` that dispatch would consider for `provider`, best match first
+    (the ranking of costs.plan_for: a provider's own plan before any provider's, then the longest prefix)."""
+    plans = session.scalars(select(RatePlan).where(
+        RatePlan.channel == channel, RatePlan.provider.in_({"", provider}), RatePlan.effective_from <= now,
+        or_(RatePlan.effective_to.is_(None), RatePlan.effective_to > now)))
+    return sorted(plans, key=lambda p: (1 if p.provider else 0, len(p.country_prefix), -p.id), reverse=True)
+
+
+def _plan_choice(audience: Any, plans: list[RatePlan]) -> Any:
+    """SQL naming the plan each recipient's address falls under (NULL: none, the flat price applies)."""
+    whens = []
+    for plan in plans:
+        if not plan.country_prefix:
+            whens.append((literal(True), literal(plan.id)))
+            break  # a plan for anywhere catches everyone the better ones did not
+        # Prefixes are "+" and digits only (costs.create_rate_plan), so LIKE has nothing to escape.
+        whens.append((audience.c.address.like(plan.country_prefix + "%"), literal(plan.id)))
+    return case(*whens, else_=null())
+
+
+def _price_lines(session: Session, by_plan: dict[int | None, int], plans: dict[int, RatePlan], per_message: Decimal,
+                 *, price: Decimal, currency: str, month: str) -> list[PriceLine]:
+    """One line per plan used (after what is left of its free quota this month), then the flat-priced rest."""
+    used = dict(session.execute(select(RatePlanUsage.plan_id, RatePlanUsage.units).where(
+        and_(RatePlanUsage.month == month, RatePlanUsage.plan_id.in_([k for k in by_plan if k is not None]))
+    )).all()) if any(k is not None for k in by_plan) else {}
+    lines = []
+    for plan_id in sorted(by_plan, key=lambda k: (k is None, k or 0)):
+        recipients = by_plan[plan_id]
+        units = int((per_message * recipients).to_integral_value(ROUND_HALF_UP))
+        if plan_id is None:
+            lines.append(PriceLine(None, recipients, units, 0, price, currency, price * units))
+            continue
+        plan = plans[plan_id]
+        free = min(units, max(0, plan.monthly_free_quota - used.get(plan_id, 0)))
+        lines.append(PriceLine(plan_id, recipients, units, free, plan.unit_price, plan.currency,
+                               plan.unit_price * (units - free)))
+    return lines
+
+
+def _total(lines: list[PriceLine], currency: str) -> tuple[Decimal, str]:
+    """The summed cost and its currency: the plans' currency when every line is in one, else the configured
+    currency's lines only (a plan in another currency is listed in `pricing` with its own)."""
+    currencies = {line.currency for line in lines if line.units}
+    if len(currencies) == 1:
+        only = currencies.pop()
+        return sum((line.cost for line in lines if line.currency == only), Decimal("0")), only
+    return sum((line.cost for line in lines if line.currency == currency), Decimal("0")), currency
 
 
 def _aware(value: Any) -> datetime:

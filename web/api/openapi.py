@@ -410,7 +410,9 @@ SCHEMAS: dict[str, Any] = {
         "campaign_id": INTEGER,
         "channel": CHANNEL,
         "audience": {"type": "integer", "description": "everyone the campaign is for, before exclusions"},
-        "sendable": {"type": "integer", "description": "after consent, the suppression list and the frequency cap"},
+        "sendable": {"type": "integer", "description": "will get a message: after consent, the suppression list, "
+                     "the frequency cap and the holdout"},
+        "held_out": {"type": "integer", "description": "reachable, but in the campaign's holdout group: no message"},
         "excluded": {"type": "object", "additionalProperties": INTEGER,
                      "description": "no_address, opted_out, suppression_list, frequency_cap -> recipients"},
         "segments_per_message": nullable("string", description="SMS: average over a rendered sample, decimal"),
@@ -418,6 +420,13 @@ SCHEMAS: dict[str, Any] = {
         "sample_size": INTEGER,
         "cost": {"type": "string", "description": "decimal, in `currency`"},
         "currency": STRING,
+        "pricing": {"type": "array", "description": "one line per rate plan used, then the configured price "
+                    "(plan_id null) for what no plan covers", "items": obj({
+                        "plan_id": nullable("integer"), "recipients": INTEGER,
+                        "units": {"type": "integer", "description": "SMS segments or emails"},
+                        "free_units": {"type": "integer", "description": "from the plan's free quota left this month"},
+                        "unit_price": {"type": "string", "description": "decimal"}, "currency": STRING,
+                        "cost": {"type": "string", "description": "decimal, in the line's currency"}})},
         "rate": {"type": "string", "description": "the channel's send rate, e.g. 10/second"},
         "first_send_at": nullable("string", format="date-time"),
         "last_send_at": nullable("string", format="date-time"),

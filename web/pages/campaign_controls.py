@@ -110,7 +110,8 @@ def campaign_estimate(campaign_id: int):
     return estimate_campaign(get_session(), campaign_id, now=at, price=channel.price, currency=settings.currency,
                              rate=channel_info(campaign.channel).rate or "10/second",
                              cap=FrequencyCap(settings.cap_messages, settings.cap_days), timing=timing,
-                             tracking=settings.tracking, base_url=settings.base_url)
+                             tracking=settings.tracking, base_url=settings.base_url,
+                             provider=channel_info(campaign.channel).provider)
 
 
 def _back(campaign_id: int):

@@ -35,6 +35,7 @@ class ChannelInfo:
     outbox: str  # where a dry-run channel writes its files; "" otherwise
     rate: str
     error: str  # why the channel cannot be opened; "" when it can
+    provider: str = ""  # the provider's name, which provider-specific rate plans name
 
 
 def channel_info(name: str) -> ChannelInfo:
@@ -53,7 +54,7 @@ def channel_info(name: str) -> ChannelInfo:
         try:
             outbox = str(getattr(channel, "directory", "")) if channel.dry_run else ""
             cache[name] = ChannelInfo(name, channel.describe(), channel.dry_run, outbox,
-                                      str(getattr(channel, "rate", "")), "")
+                                      str(getattr(channel, "rate", "")), "", str(getattr(channel, "name", "")))
         finally:
             channel.close()
     return cache[name]
