@@ -180,6 +180,8 @@ def _english_words(text: str) -> list[str]:
 
 
 def test_every_page_opens_cleanly_in_english_and_chinese(browser, tour_server, tmp_path):  # noqa: F811
+    from playwright.sync_api import expect
+
     base, ids = tour_server
     shots = Path(os.environ.get("HERALD_TOUR_SHOTS") or tmp_path / "tour")
     shots.mkdir(parents=True, exist_ok=True)
@@ -214,6 +216,11 @@ def test_every_page_opens_cleanly_in_english_and_chinese(browser, tour_server, t
                     problems.append(f"{where['page']}: untranslated in the navigation: {_english_words(chrome)}")
                 if "计费条数" in chrome:  # the SMS billing count's word, once shared with the menu's Segments
                     problems.append(f"{where['page']}: the menu calls Segments 计费条数 (SMS billing segments)")
+            if name == "segment-edit":  # the live preview answered: a sample, or a sentence saying none match
+                expect(page.locator('[data-segment="count"]')).not_to_have_text("…")
+                nobody = page.text_content('[data-segment="count"]').strip() == "0"
+                if page.locator("#segment-sample-empty").is_visible() != nobody:
+                    problems.append(f"{where['page']}: the preview's no-match sentence is wrong for the count")
             if language == "en":
                 links.update(page.eval_on_selector_all(
                     "a[href]:not([download])", "links => links.map(a => a.href)"))

@@ -277,6 +277,8 @@
   var errorBox = document.getElementById("segment-error");
   var sampleBody = document.querySelector("#segment-sample tbody");
   var sampleNote = document.getElementById("segment-sample-note");
+  var sampleTable = document.getElementById("segment-sample");
+  var sampleEmpty = document.getElementById("segment-sample-empty");
   var timer = null;
   var sequence = 0;
 
@@ -300,6 +302,9 @@
         el("td", { text: contact.phone })]));
     });
     sampleNote.hidden = !sample.length;
+    // No match: say so instead of showing the table's bare header.
+    sampleTable.hidden = !sample.length;
+    sampleEmpty.hidden = sample.length > 0;
   };
 
   var refresh = function () {
@@ -316,6 +321,7 @@
       if (!answer.ok) {
         countCell.textContent = "—";
         showSample([]);
+        sampleEmpty.hidden = true; // the error says what is wrong; "no match" would mislead
         showEffects([]);
         errorBox.hidden = false;
         errorBox.textContent = answer.error.message;
