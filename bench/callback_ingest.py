@@ -1,7 +1,7 @@
 """Benchmark (issue 5, "Status-callback ingestion"): Twilio status callbacks per second into Herald on gunicorn.
 
     .venv/bin/python bench/callback_ingest.py [--callbacks 3000] [--rounds 3] [--workers 3]
-                                              [--worker-class sync|gthread] [--threads 16]
+                                              [--worker-class gthread|sync] [--worker-threads 4] [--threads 16]
 
 On PostgreSQL (HERALD_TEST_PG_URL or postgres@127.0.0.1:5432), in one run:
   1. a fresh database, migrated, with enough SMS messages already accepted by Twilio (status sent, a
@@ -10,6 +10,7 @@ On PostgreSQL (HERALD_TEST_PG_URL or postgres@127.0.0.1:5432), in one run:
      runs the same one UPDATE + one INSERT per callback with psycopg, under the same gunicorn settings;
   3. Herald: `gunicorn web.wsgi:app` (scaled mode, its own config from the environment), POST
      /webhooks/twilio/status/<message id>, signature checking on.
+Both run as the README's scaled mode deploys the web: `gunicorn --workers 3 --worker-class gthread --threads 4`.
 The driver is a second process on loopback: `--threads` threads, each with its own keep-alive HTTP
 connection, posting callbacks signed beforehand (signing is Twilio's cost, not Herald's): each message
 gets "delivered" with Price and NumSegments. Ceiling and Herald alternate for `--rounds` rounds, so the
@@ -268,7 +269,7 @@ def main() -> None:
     parser.add_argument("--callbacks", type=int, default=3000, help="callbacks per measured run")
     parser.add_argument("--rounds", type=int, default=3, help="ceiling/Herald pairs, alternating")
     parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
-    parser.add_argument("--worker-class", default="sync", choices=("sync", "gthread"))
+    parser.add_argument("--worker-class", default="gthread", choices=("gthread", "sync"))
     parser.add_argument("--worker-threads", type=int, default=4, help="threads per worker with gthread")
     parser.add_argument("--threads", type=int, default=16, help="driver threads (connections)")
     args = parser.parse_args()
@@ -317,7 +318,8 @@ def main() -> None:
         return statistics.median(r[key] for r in results[label])
 
     print(f"gunicorn: {args.workers} {args.worker_class} workers; driver: {args.threads} keep-alive connections; "
-          f"{args.callbacks} signed callbacks per run, {args.rounds} rounds; {os.cpu_count()} CPUs")
+          f"{args.callbacks} signed callbacks per run, {args.rounds} rounds; {os.cpu_count()} CPUs; "
+          f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} at the end")
     for label in ("ceiling", "herald"):
         print(f"  {label:8s} median {median(label, 'rate'):8.0f} callbacks/s   p50 {median(label, 'p50_ms'):6.1f} ms"
               f"   p99 {median(label, 'p99_ms'):6.1f} ms   server CPU {median(label, 'cpu_ms'):.2f} ms/callback")

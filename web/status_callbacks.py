@@ -129,7 +129,12 @@ def _read_form(environ: dict[str, Any]) -> MultiDict[str, str] | None:
         length = 0
     if length > MAX_BODY_BYTES:
         return None
-    body = environ["wsgi.input"].read(length) if length > 0 else b""
+    if not environ.get("CONTENT_LENGTH") and environ.get("wsgi.input_terminated"):
+        body = environ["wsgi.input"].read(MAX_BODY_BYTES + 1)  # chunked: the server marks where it ends
+        if len(body) > MAX_BODY_BYTES:
+            return None
+    else:
+        body = environ["wsgi.input"].read(length) if length > 0 else b""
     if environ.get("CONTENT_TYPE", "").split(";", 1)[0].strip().lower() != FORM_TYPE:
         return MultiDict()
     return MultiDict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+from urllib.parse import urlencode
+
 import pytest
 from sqlalchemy import select, text
 from twilio.request_validator import RequestValidator
@@ -72,3 +75,15 @@ def test_duplicates_and_late_callbacks_stay_harmless_on_postgres(backend, client
                             .order_by(MessageEvent.id)).all()
     session.rollback()
     assert types[-3:] == ["delivered", "sent", "delivered"]  # every callback recorded, none moved it back
+
+
+def test_a_chunked_callback_is_read_to_its_end(client, session, sent_message):
+    form = callback(sent_message, "delivered")
+    path = f"/webhooks/twilio/status/{sent_message.id}"
+    signature = RequestValidator(test_webhooks.AUTH_TOKEN).compute_signature(test_webhooks.BASE_URL + path, form)
+    body = urlencode(form).encode()
+    response = client.post(path, environ_overrides={"wsgi.input": io.BytesIO(body), "wsgi.input_terminated": True,
+                                                    "CONTENT_TYPE": "application/x-www-form-urlencoded"},
+                           headers={"X-Twilio-Signature": signature, "Transfer-Encoding": "chunked"})
+    assert response.status_code == 204, response.get_data(as_text=True)
+    assert status_of(session, sent_message) == "delivered"
