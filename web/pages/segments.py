@@ -44,10 +44,15 @@ def _editor(segment: Any = None, *, name: str = "", rules: Any = None, errors: d
             status: int = 200):
     db_session = get_session()
     shown_rules = rules if rules is not None else (segment.rules if segment is not None else EMPTY_RULES)
+    fields = catalogue(db_session)
+    # The export's columns keep their file names (id, value_tier…); the reader's word is shown beside each.
+    column_labels = {field["key"]: field["label"] for _group, listed in fields["groups"] for field in listed}
+    column_labels.update({"id": _("Contact ID"), "name": _("Name"), "tags": _("Tags"), "time_zone": _("Time zone"),
+                          "notes": _("Notes"), "updated_at": _("Last changed")})
     return render_template(
         "segments/editor.html", segment=segment, name=name or (segment.name if segment is not None else ""),
-        rules_json=json.dumps(shown_rules, ensure_ascii=False), catalogue_json=json.dumps(
-            catalogue(db_session), ensure_ascii=False), columns=export_columns(db_session), errors=errors or {},
+        rules_json=json.dumps(shown_rules, ensure_ascii=False), catalogue_json=json.dumps(fields, ensure_ascii=False),
+        columns=export_columns(db_session), column_labels=column_labels, errors=errors or {},
     ), status
 
 
