@@ -77,7 +77,7 @@ def resend_undelivered(session: Session, campaign_id: int, *, template_id: int, 
     if notice.kind != EVENT_NOTICE:
         raise Conflict(f'campaign {notice.id} "{notice.name}" is not an event notice; only event notices can be '
                        "re-sent through a fallback channel")
-    if notice.status not in ("running", "paused", "completed"):
+    if notice.status not in ("running", "paused", "completed", "failed"):  # failed: nothing got through
         raise Conflict(f'event notice {notice.id} "{notice.name}" is {notice.status}; send it first, then re-send '
                        "what was not delivered")
     existing = session.scalar(select(Campaign).where(Campaign.fallback_of_id == notice.id))

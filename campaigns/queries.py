@@ -311,38 +311,55 @@ def add_events(session: Session, events: Sequence[Mapping[str, Any]]) -> None:
         session.execute(insert(MessageEvent), [dict(e) for e in events])
 
 
-def finish_idle_runs(session: Session, run_ids: Iterable[int], *, now: datetime) -> list[int]:
-    """Complete the running runs among `run_ids` that have nothing pending or sending, and their campaigns.
+# A run fails when messages were tried, every one of them failed, and none reached the provider (or may
+# have: "unknown"). A run that tried nothing (everyone suppressed, capped or held out) completes: it did
+# what it was asked. Later delivery callbacks do not change a finished run's status.
+_REACHED = ("sent", "delivered", "unknown")
+FAILED_RUN_COMMENT = ("no message of it was sent: every message tried failed (see the report's failures for the "
+                      "provider's reasons)")
 
-    Returns the campaign ids completed. Conditional updates, so a cancelled run stays cancelled and two
-    senders finishing the same run at once both succeed.
+
+def finish_idle_runs(session: Session, run_ids: Iterable[int], *, now: datetime) -> list[int]:
+    """Finish the running runs among `run_ids` that have nothing pending or sending, and their campaigns.
+
+    A run ends `failed` when every message it tried failed (see _REACHED), else `completed`. Its campaign
+    ends `failed` when none of its runs completed, `completed` otherwise — or goes back to `scheduled`
+    while its schedule has firings left. Returns the campaign ids finished (completed or failed).
+    Conditional updates, so a cancelled run stays cancelled and two senders finishing the same run at
+    once both succeed.
     """
     run_ids = sorted(set(run_ids))
     if not run_ids:
         return []
     still_open = exists().where(Message.run_id == Run.id, Message.status.in_(OPEN_STATUSES))
+    any_failed = exists().where(Message.run_id == Run.id, Message.status == "failed")
+    any_reached = exists().where(Message.run_id == Run.id, Message.status.in_(_REACHED))
     finished = session.execute(
         update(Run)
         .where(Run.id.in_(run_ids), Run.status == "running", ~still_open)
-        .values(status="completed", finished_at=now)
+        .values(status=case((any_failed & ~any_reached, "failed"), else_="completed"), finished_at=now)
         .returning(Run.campaign_id)
     ).scalars().all()
     if not finished:
         return []
     open_runs = exists().where(Run.campaign_id == Campaign.id, Run.status.in_(("running", "paused")))
+    completed_run = exists().where(Run.campaign_id == Campaign.id, Run.status == "completed")
     # A campaign whose schedule has firings left (campaigns/firing.py) waits for the next one instead.
     idle = session.execute(
         update(Campaign)
         .where(Campaign.id.in_(set(finished)), Campaign.status == "running", ~open_runs)
-        .values(status=case((Campaign.next_fire_at.is_(None), "completed"), else_="scheduled"), updated_at=now)
+        .values(status=case((Campaign.next_fire_at.is_not(None), "scheduled"), (completed_run, "completed"),
+                            else_="failed"), updated_at=now)
         .returning(Campaign.id, Campaign.status)
     ).all()
     if idle:  # the campaign's history shows when it finished (by Herald itself: no user)
+        comments = {"completed": "", "failed": FAILED_RUN_COMMENT,
+                    "scheduled": "run finished; waiting for the next firing"}
         session.execute(insert(CampaignTransition), [
             {"campaign_id": cid, "from_status": "running", "to_status": status, "user_id": None,
-             "comment": "" if status == "completed" else "run finished; waiting for the next firing", "at": now}
+             "comment": comments[status], "at": now}
             for cid, status in idle])
-    return [cid for cid, status in idle if status == "completed"]
+    return [cid for cid, status in idle if status != "scheduled"]
 
 
 # ------------------------------------------------------------------ expired leases

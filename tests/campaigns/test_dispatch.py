@@ -116,7 +116,9 @@ def test_a_permanent_refusal_fails_the_message_in_the_providers_words(backend, s
     assert (message.status, message.error_code) == ("failed", "21211")
     assert message.error_reason == "The 'To' number +1555 is not a valid phone number."
     assert [e.type for e in events_of(session, message.id)] == ["failed"]
-    assert campaign_status(session, message.campaign_id).status == "completed"
+    # Its only message failed and nothing was sent: the campaign failed (issue 4, "Lifecycle and controls":
+    # completed / cancelled / failed), it did not complete.
+    assert campaign_status(session, message.campaign_id).status == "failed"
 
 
 def test_a_transient_refusal_is_retried_after_exponential_backoff_then_fails_at_max_attempts(
@@ -145,7 +147,7 @@ def test_a_transient_refusal_is_retried_after_exponential_backoff_then_fails_at_
     assert [e.type for e in events_of(session, message.id)] == ["retry", "retry", "failed"]
     assert len(channel.sent) == 3
     session.expire_all()
-    assert session.get(Run, run.id).status == "completed"
+    assert session.get(Run, run.id).status == "failed"  # every message it tried failed: nothing was sent
 
 
 def test_a_transient_refusal_waits_as_long_as_the_provider_asked(backend, session, database, clock):

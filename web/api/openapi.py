@@ -479,7 +479,8 @@ SCHEMAS: dict[str, Any] = {
     "RunSummary": obj({
         "id": INTEGER,
         "occasion_key": {"type": "string", "description": "once, a firing time, date:YYYY-MM-DD or holiday:…"},
-        "status": {"type": "string", "description": "running, paused, completed, cancelled, or missed (the "
+        "status": {"type": "string", "description": "running, paused, completed, failed (every message tried "
+                   "failed, none was sent), cancelled, or missed (the "
                    "scheduler was down beyond the grace window; nothing was sent)"},
         "fired_at": nullable("string", format="date-time", description="the firing it belongs to"),
         "started_at": TIMESTAMP,

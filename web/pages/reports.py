@@ -62,7 +62,7 @@ LABELS = {
     "By run": _l("By run"), "Run": _l("Run"), "Occasion": _l("Occasion"), "Fired at": _l("Fired at"),
     "Recipients": _l("Recipients"), "Waiting": _l("Waiting"), "Not sent": _l("Not sent"), "Notes": _l("Notes"),
     "running": _l("Running"), "completed": _l("Completed"), "missed": _l("Missed"), "cancelled": _l("Cancelled"),
-    "paused": _l("Paused"),
+    "paused": _l("Paused"), "failed": _l("Failed"),
     "broadcast": _l("Broadcast"), "recurring": _l("Recurring"), "date_rule": _l("Date rule"),
     "event_notice": _l("Event notice"), "All": _l("All"),
     # The channel names as the badges say them (邮件, not 邮箱 — the address field's word).
