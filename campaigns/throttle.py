@@ -57,15 +57,16 @@ def note_throttles(session: Session, channel: str, provider: str, results: Seque
     again no earlier than that.
     """
     throttled = [r for r in results if isinstance(r, Refused) and r.throttled]
-    row = session.execute(select(ChannelHealth.state, ChannelHealth.opened_at, ChannelHealth.next_try_at)
-                          .where(ChannelHealth.channel == channel)).first()
     if not throttled:
-        if row is not None and row.state == THROTTLED and any(isinstance(r, Accepted) for r in results):
-            session.execute(update(ChannelHealth).execution_options(synchronize_session=False)
-                            .where(ChannelHealth.channel == channel, ChannelHealth.state == THROTTLED)
-                            .values(state="closed", opened_at=None, next_try_at=None, updated_at=now))
+        # One conditional UPDATE, no read first: this runs for every batch the provider takes.
+        if any(isinstance(r, Accepted) for r in results) and session.execute(
+                update(ChannelHealth).execution_options(synchronize_session=False)
+                .where(ChannelHealth.channel == channel, ChannelHealth.state == THROTTLED)
+                .values(state="closed", opened_at=None, next_try_at=None, updated_at=now)).rowcount:
             log.info("event=throttle_ended channel=%s", channel)
         return None
+    row = session.execute(select(ChannelHealth.state, ChannelHealth.opened_at, ChannelHealth.next_try_at)
+                          .where(ChannelHealth.channel == channel)).first()
     asked = max((r.retry_after for r in throttled if r.retry_after is not None), default=None)
     if row is not None and row.state == "open":  # the breaker already holds the channel longer
         return max(row.next_try_at or now, now + timedelta(seconds=hold_seconds(streak_seconds=0,
