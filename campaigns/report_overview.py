@@ -159,26 +159,27 @@ def overview_report(session: Session, *, start: datetime, end: datetime, currenc
             lines[cid].cost += as_base
 
     if ids:
-        # One scan of the period's messages, with the person-clicked ones found first among the few click
-        # events (ix_message_events_type_time) inside the campaigns' message id range: no second scan.
-        low, high = session.execute(select(func.min(Message.id), func.max(Message.id))
-                                    .where(Message.campaign_id.in_(ids))).one()
-        person = ~func.coalesce(MessageEvent.detail["machine"].as_boolean(), false())
-        clicked = (select(MessageEvent.message_id.label("message_id"))
-                   .where(MessageEvent.type == "clicked", person, MessageEvent.message_id.between(low or 0, high or 0))
-                   .group_by(MessageEvent.message_id).subquery("clicked"))
-        for cid, status, cur, n, sent, cost, clicks in session.execute(
+        # One plain scan of the period's messages, grouped by plain columns only: joining the clicks into it
+        # made PostgreSQL build the click hash once per parallel worker (1.5 s of 2 s at a million messages).
+        for cid, status, cur, n, sent, cost in session.execute(
                 select(Message.campaign_id, Message.status, Message.currency, func.count(), func.count(Message.sent_at),
-                       func.sum(Message.cost), func.count(clicked.c.message_id))
-                .outerjoin(clicked, clicked.c.message_id == Message.id)
+                       func.sum(Message.cost))
                 .where(Message.campaign_id.in_(ids)).group_by(Message.campaign_id, Message.status, Message.currency)):
             line = lines[cid]
             line.audience += n
             line.sent += sent
             line.delivered += n if status == "delivered" else 0
-            line.clicked += clicks
             if cost is not None:
                 add_cost(cid, Decimal(cost), cur)
+        # Person clicks start from the few click events (ix_message_events_type_time) and reach their
+        # message by its primary key; a message clicked twice counts once.
+        person = ~func.coalesce(MessageEvent.detail["machine"].as_boolean(), false())
+        for cid, clicks in session.execute(
+                select(Message.campaign_id, func.count(func.distinct(MessageEvent.message_id)))
+                .join(Message, Message.id == MessageEvent.message_id)
+                .where(MessageEvent.type == "clicked", person, Message.campaign_id.in_(ids))
+                .group_by(Message.campaign_id)):
+            lines[cid].clicked = clicks
         for cid, n, revenue in session.execute(
                 select(Conversion.campaign_id, func.count(), func.sum(Conversion.amount_base))
                 .where(Conversion.campaign_id.in_(ids)).group_by(Conversion.campaign_id)):
