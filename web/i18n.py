@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import tempfile
 from datetime import date, datetime
 from decimal import Decimal
@@ -22,7 +23,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency as babel_format_currency
 from flask import Blueprint, Flask, current_app, redirect, request, session
-from flask_babel import Babel, Domain, format_date, format_datetime, format_decimal, get_locale
+from flask_babel import Babel, Domain, format_date, format_datetime, format_decimal, get_locale, gettext
 from flask_login import current_user
 
 from core.config import Config
@@ -51,7 +52,7 @@ def init_app(app: Flask, config: Config) -> None:
     )
     babel.domain_instance = Catalogs(directory)
     app.jinja_env.filters.update(
-        datetime=format_when, date=format_day, money=format_money, number=format_number
+        datetime=format_when, date=format_day, money=format_money, number=format_number, rate=format_rate
     )
     app.context_processor(lambda: {"current_locale": locale_code(get_locale()), "languages": LANGUAGE_NAMES})
     app.register_blueprint(bp)
@@ -176,3 +177,17 @@ def format_money(amount: Decimal | float | str | None, currency: str) -> str:
 
 def format_number(value: int | float | Decimal | None) -> str:
     return format_decimal(value) if value is not None else "—"
+
+
+_RATE = re.compile(r"\s*(\d+)\s*(?:/|per)\s*(second|minute|hour|day)s?\s*")
+
+
+def format_rate(value: object) -> str:
+    """A send rate as the reader says it ("1000/second" → "1,000 a second", 每秒 1,000 条); other text as written."""
+    match = _RATE.fullmatch(str(value or ""))
+    if not match:
+        return str(value) if value else "—"
+    count = format_decimal(int(match[1]))
+    per = {"second": gettext("%(count)s a second", count=count), "minute": gettext("%(count)s a minute", count=count),
+           "hour": gettext("%(count)s an hour", count=count), "day": gettext("%(count)s a day", count=count)}
+    return per[match[2]]

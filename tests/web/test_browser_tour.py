@@ -214,6 +214,8 @@ def test_every_page_opens_cleanly_in_english_and_chinese(browser, tour_server, t
                                   for selector in (".sidebar .nav", ".sidebar-foot", "#logout-form"))
                 if _english_words(chrome):
                     problems.append(f"{where['page']}: untranslated in the navigation: {_english_words(chrome)}")
+                if re.search(r"\d/(second|minute|hour|day)", page.locator("main").inner_text()):
+                    problems.append(f"{where['page']}: a send rate is shown untranslated (N/second)")
                 if "计费条数" in chrome:  # the SMS billing count's word, once shared with the menu's Segments
                     problems.append(f"{where['page']}: the menu calls Segments 计费条数 (SMS billing segments)")
             if name == "segment-edit":  # the live preview answered: a sample, or a sentence saying none match
