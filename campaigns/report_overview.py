@@ -1,8 +1,8 @@
 """The overview report: every campaign that started in a period, by channel, by kind and by month, and
 the retention view — dormant contacts the campaigns brought back.
 
-Three GROUP BYs over all the period's campaigns at once (messages with their person clicks, attributed
-conversions, fixed costs) and two small ones for retention, whatever the number of campaigns; money is
+Four GROUP BYs over all the period's campaigns at once (messages, person clicks, attributed conversions,
+fixed costs) and two for retention, whatever the number of campaigns; money is
 summed in SQL as NUMERIC and converted to the workspace currency here, like the campaign report.
 
 Dormant, for the retention view, is judged from purchases, not from the contact's stage today (a
