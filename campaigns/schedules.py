@@ -354,6 +354,8 @@ def check_holiday(country: str, name: str, year: int) -> None:
 
 # ------------------------------------------------------------------ small checks
 def _check_local_datetime(value: Any) -> str:
+    if not str(value or "").strip():  # the form's empty field arrives as None or "": say what is missing
+        raise Invalid("the date and time to send is missing; give one, e.g. 2027-03-14T09:00", field="send_at")
     try:
         moment = datetime.fromisoformat(str(value or "").strip())
     except ValueError:
