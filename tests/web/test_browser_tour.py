@@ -41,6 +41,8 @@ pytestmark = pytest.mark.browser
 
 PASSWORD = "a long password"
 CSV = "email,phone,name,tier\nli.lei@example.com,+8613800138001,李雷,A\nmary@example.com,+12015550104,Mary,B\n"
+# The campaign pages' link to the report: (which campaign, how many links expected).
+REPORT_LINK = {"campaign-scheduled": ("scheduled", 0), "campaign-completed": ("done", 1)}
 # Latin words allowed in the Chinese navigation: the product's name.
 BRAND = {"Herald"}
 
@@ -223,6 +225,11 @@ def test_every_page_opens_cleanly_in_english_and_chinese(browser, tour_server, t
                 nobody = page.text_content('[data-segment="count"]').strip() == "0"
                 if page.locator("#segment-sample-empty").is_visible() != nobody:
                     problems.append(f"{where['page']}: the preview's no-match sentence is wrong for the count")
+            if name in REPORT_LINK:  # a report is offered once something was sent, not for a time still ahead
+                campaign_id, expected = ids[REPORT_LINK[name][0]], REPORT_LINK[name][1]
+                offered = page.locator(f'a[href="/reports/campaigns/{campaign_id}"]').count()
+                if offered != expected:
+                    problems.append(f"{where['page']}: {offered} links to the report, expected {expected}")
             if language == "en":
                 links.update(page.eval_on_selector_all(
                     "a[href]:not([download])", "links => links.map(a => a.href)"))
