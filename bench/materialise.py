@@ -24,7 +24,6 @@ import argparse
 import statistics
 import sys
 import time
-import uuid
 from datetime import UTC, date, datetime
 from datetime import time as clock_time
 from pathlib import Path
@@ -33,8 +32,8 @@ from zoneinfo import ZoneInfo
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from sqlalchemy import create_engine, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from scratch_db import scratch_database  # noqa: E402
+from sqlalchemy import text  # noqa: E402
 
 from campaigns import create_campaign, create_template  # noqa: E402
 from campaigns.caps import FrequencyCap  # noqa: E402
@@ -94,18 +93,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database afterwards")
     args = parser.parse_args()
-    name = f"herald_bench_materialise_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(args.pg_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(args.pg_url).set(database=name).render_as_string(hide_password=False)
-    try:
+    with scratch_database(args.pg_url, "materialise", keep=args.keep) as url:
         run(url, args)
-    finally:
-        if not args.keep:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def fill(database: Database, n: int) -> int:
