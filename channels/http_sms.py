@@ -77,11 +77,9 @@ so they are transient too and stop the batch (as Twilio's 20003 does); other 4xx
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -93,6 +91,7 @@ from channels.base import (
     Outgoing,
     Refused,
     SendResult,
+    retry_after_seconds,
     send_each,
 )
 from channels.ratelimit import parse_rate
@@ -245,7 +244,7 @@ class HttpSmsChannel:
         code = _text(_dig(payload, o.error_code_field)) if o.error_code_field else None
         reason = (_text(_dig(payload, o.error_field)) if o.error_field else None) or _snippet(response)
         if status == 429 or status >= 500:
-            retry_after = _retry_after(response.headers.get("Retry-After"))
+            retry_after = retry_after_seconds(response.headers.get("Retry-After"))
             return Refused(mid, False, code or str(status), reason, retry_after=retry_after,
                            throttled=status == 429), status == 429
         if status in (401, 403):
@@ -439,16 +438,3 @@ def _snippet(response: requests.Response) -> str:
     text = " ".join(response.text.split())[:200]
     return f"HTTP {response.status_code} {response.reason or ''}".strip() + (f": {text}" if text else "")
 
-
-def _retry_after(value: str | None) -> float | None:
-    """Retry-After is either seconds or an HTTP date (RFC 9110 §10.2.3)."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return None

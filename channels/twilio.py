@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import hmac
 import threading
-import time
 from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
-from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 from xml.sax.saxutils import escape
 
@@ -34,6 +32,7 @@ from channels.base import (
     Refused,
     SendResult,
     WebhookRejected,
+    retry_after_seconds,
     send_each,
 )
 from channels.inbound import InboundSms
@@ -266,7 +265,7 @@ class TwilioChannel:
         throttled = status == 429 or code == 20429
         retry_after = None
         if throttled and http.last_response is not None:
-            retry_after = _retry_after(http.last_response.headers.get("Retry-After"))
+            retry_after = retry_after_seconds(http.last_response.headers.get("Retry-After"))
         refused = Refused(mid, permanent=classify(code, status), code=str(code or status), reason=reason,
                           retry_after=retry_after, consent=CONSENT_EFFECTS.get(str(code)), throttled=throttled)
         return refused, throttled or code == 20003 or status == 401
@@ -387,16 +386,3 @@ def _price(value: object) -> Decimal | None:
     except InvalidOperation:
         return None
 
-
-def _retry_after(value: str | None) -> float | None:
-    """Retry-After is either seconds or an HTTP date (RFC 9110 §10.2.3)."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return None
