@@ -27,6 +27,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 import requests
 
 from channels.segments import count_sms
+from tests.fakes.serving import ServedOnLoopback
 
 SEND_PATH = "/sms/send"
 MOVED_PATH = "/sms/v1/send"  # answers 301 to SEND_PATH, as a gateway that moved its API does
@@ -35,7 +36,7 @@ EMPTY_CONTENT = ("1002", "content is empty")
 FAULT_MESSAGES = {429: "too many requests", 500: "internal error", 502: "bad gateway", 503: "service unavailable"}
 
 
-class FakeHttpSms:
+class FakeHttpSms(ServedOnLoopback):
     def __init__(self, *, api_token: str = "gw-api-token-0123456789", dr_token: str = "dr-shared-secret-0123456789",
                  invalid_numbers: Iterable[str] = (), delay_seconds: float = 0.0) -> None:
         self.api_token = api_token
@@ -53,26 +54,7 @@ class FakeHttpSms:
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> FakeHttpSms:
         server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        server.daemon_threads = True
-        server.block_on_close = False  # a request sleeping in delay_seconds must not hold up stop()
-        server.fake = self  # type: ignore[attr-defined]
-        self._server = server
-        # A short poll interval: shutdown() waits for it, and every test stops a fake.
-        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, name="fake-http-sms",
-                         daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> FakeHttpSms:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        return self._serve(server)
 
     # ------------------------------------------------------------------ what tests use
     @property

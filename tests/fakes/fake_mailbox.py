@@ -17,6 +17,8 @@ import ssl
 import threading
 from dataclasses import dataclass, field
 
+from tests.fakes.serving import ServedOnLoopback
+
 
 @dataclass
 class StoredMessage:
@@ -25,7 +27,7 @@ class StoredMessage:
     flags: set[str] = field(default_factory=set)
 
 
-class FakeMailbox:
+class FakeMailbox(ServedOnLoopback):
     def __init__(self, protocol: str, *, user: str = "bounces", password: str = "mailbox-pw",
                  messages: list[bytes] | None = None, tls_context: ssl.SSLContext | None = None) -> None:
         assert protocol in ("imap", "pop3")
@@ -50,25 +52,9 @@ class FakeMailbox:
     def start(self) -> FakeMailbox:
         handler = _Imap if self.protocol == "imap" else _Pop3
         server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), handler)
-        server.daemon_threads = True
-        server.fake = self  # type: ignore[attr-defined]
         if self.tls_context is not None:
             server.socket = self.tls_context.wrap_socket(server.socket, server_side=True)
-        self._server = server
-        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> FakeMailbox:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        return self._serve(server)
 
 
 class _Base(socketserver.StreamRequestHandler):

@@ -20,8 +20,10 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.fakes.serving import ServedOnLoopback
 
-class FakeSendGrid:
+
+class FakeSendGrid(ServedOnLoopback):
     def __init__(self, *, api_key: str = "SG.fake-api-key-0123456789", invalid: set[str] | None = None,
                  delay_seconds: float = 0.0) -> None:
         self.api_key = api_key
@@ -34,24 +36,7 @@ class FakeSendGrid:
 
     def start(self) -> FakeSendGrid:
         server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        server.daemon_threads = True
-        server.block_on_close = False
-        server.fake = self  # type: ignore[attr-defined]
-        self._server = server
-        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> FakeSendGrid:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        return self._serve(server)
 
     @property
     def base(self) -> str:

@@ -37,6 +37,7 @@ import requests
 from twilio.request_validator import RequestValidator
 
 from channels.segments import count_sms
+from tests.fakes.serving import ServedOnLoopback
 
 API_VERSION = "2010-04-01"
 FAULTS = {
@@ -52,7 +53,7 @@ def twilio_error(code: int, message: str, status: int) -> dict[str, Any]:
             "status": status}
 
 
-class FakeTwilio:
+class FakeTwilio(ServedOnLoopback):
     def __init__(self, account_sid: str = "AC" + "0" * 31 + "1", auth_token: str = "fake-auth-token-0123456789", *,
                  from_number: str = "+15005550006", invalid_numbers: Iterable[str] = (),
                  opted_out_numbers: Iterable[str] = (), landline_numbers: Iterable[str] = (),
@@ -71,30 +72,11 @@ class FakeTwilio:
         self._faults: list[tuple[int, float | None]] = []
         self._drops = 0
         self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> FakeTwilio:
         server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        server.daemon_threads = True
-        server.block_on_close = False  # a request sleeping in delay_seconds must not hold up stop()
-        server.fake = self  # type: ignore[attr-defined]
-        self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, name="fake-twilio", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> FakeTwilio:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        return self._serve(server)
 
     # ------------------------------------------------------------------ what tests use
     @property
