@@ -20,6 +20,11 @@
     });
   });
 
+  // A button with data-print prints the page (our CSP forbids inline onclick handlers).
+  document.querySelectorAll("[data-print]").forEach(function (button) {
+    button.addEventListener("click", function () { window.print(); });
+  });
+
   // A field with a save error on a given line: put the cursor on that line.
   var errorField = document.querySelector("textarea[data-error-line]");
   if (errorField) {
