@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from campaigns import queries
 from campaigns.ab_test import ab_plan
-from campaigns.caps import FrequencyCap, cap_exclusions
+from campaigns.caps import FrequencyCap, cap_exclusions, hold_cap_lock
 from campaigns.holdout import holdout_exclusions, variant_choice, waiting_exclusions
 from campaigns.models import Campaign, Run
 from campaigns.priority import campaign_priority
@@ -64,8 +64,10 @@ def materialise_run(session: Session, *, run: Run, campaign: Campaign, now: date
         recipients = select(inner).where(inner.c.contact_id.in_(only_contacts))
     audience = recipients.subquery("audience")
     exclusions = consent_exclusions(audience, campaign.channel, operational=campaign.operational)
-    exclusions += cap_exclusions(audience, channel=campaign.channel, cap=FrequencyCap.for_campaign(campaign, cap),
-                                 now=now)
+    run_cap = FrequencyCap.for_campaign(campaign, cap)
+    if run_cap is not None:
+        hold_cap_lock(session, channel=campaign.channel)  # until the caller commits: see campaigns/caps.py
+    exclusions += cap_exclusions(audience, channel=campaign.channel, cap=run_cap, now=now)
     exclusions += holdout_exclusions(audience, campaign_id=campaign.id, holdout_percent=campaign.holdout_percent)
     variants, test_percent = ab_plan(session, campaign)
     exclusions += waiting_exclusions(audience, campaign_id=campaign.id, test_percent=test_percent)
