@@ -29,6 +29,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import ColumnElement
 
 from audiences import Contact, contacts_by_id
 from campaigns.models import (
@@ -66,7 +67,11 @@ class Exclusion:
     condition: Any
     status: str  # a terminal MESSAGE_STATUS: suppressed, capped, held_out…
     code: str  # short and stable, for reports: no_address, opted_out, capped…
-    reason: str  # a sentence for the marketer
+    reason: Any  # a sentence for the marketer, or SQL making one per recipient (naming another contact)
+
+
+def _sql_value(value: Any) -> Any:
+    return value if isinstance(value, ColumnElement) else literal(value)
 
 
 def insert_run_messages(session: Session, *, run_id: int, campaign_id: int, channel: str, audience: Any,
@@ -85,7 +90,7 @@ def insert_run_messages(session: Session, *, run_id: int, campaign_id: int, chan
     def pick(attribute: str, otherwise: Any) -> Any:
         if not excluded:
             return otherwise
-        return case(*((cond, literal(getattr(e, attribute))) for cond, e in excluded), else_=otherwise)
+        return case(*((cond, _sql_value(getattr(e, attribute))) for cond, e in excluded), else_=otherwise)
 
     rows = select(
         literal(run_id, Integer),
