@@ -107,7 +107,7 @@ def _matches(event: ChannelEvent) -> list[tuple[str, Any]]:
 
 
 def _move_values(event: ChannelEvent, *, now: datetime) -> dict[str, Any]:
-    """Plain values for queries.move_message_by, which keeps a provider_id and sent_at the row already has."""
+    """Plain values for queries.move_message_by, which keeps the row's provider_id and the earlier sent_at."""
     at = event.occurred_at or now
     values: dict[str, Any] = {"updated_at": now, "lease_expires_at": None}
     if event.provider_id:

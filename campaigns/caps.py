@@ -5,22 +5,38 @@ exclusions in campaigns/materialise.py), so the report counts them like the supp
 is one correlated subquery per recipient inside the materialising INSERT … SELECT, answered from
 ix_messages_contact_sent (contact_id, sent_at): no Python loop, no second pass over the audience.
 
-What counts: messages the provider accepted (sent_at set) on the same channel in the last D days,
-of marketing priority. Event notices go out at a higher priority (a lower number, see
+What counts: marketing messages on the same channel that were sent in the last D days (sent_at set)
+or are still to go — pending (due now, or materialised hours ahead for a recipient-local send time),
+being sent, or waiting for an A/B winner. Counting only the sent let two campaigns sent at the same
+moment both pass the cap. Event notices go out at a higher priority (a lower number, see
 campaigns/notices.py) and neither count towards the cap nor are held back by it.
+
+Two materialisations racing for the same contacts would each count before the other commits, so the
+check and the INSERT are serialised per channel until the transaction ends (hold_cap_lock): on
+PostgreSQL an advisory transaction lock; SQLite needs none, since every write transaction there
+begins IMMEDIATE (core/db.py) and so runs alone from its first statement to its commit.
 """
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select, text
+from sqlalchemy.orm import Session
 
 from campaigns.models import Campaign, Message
 from campaigns.priority import EVENT_NOTICE, MARKETING_PRIORITY
-from campaigns.queries import Exclusion
+from campaigns.queries import OPEN_STATUSES, Exclusion
+
+# name: hold-cap-lock
+# PostgreSQL only: one advisory lock per channel, released by the commit or rollback of the transaction
+# that materialises a run, so no two cap checks on one channel see the database without each other's rows.
+# Raw SQL: there is no ORM spelling. The first key says "frequency caps" among Herald's advisory locks.
+HOLD_CAP_LOCK = text("SELECT pg_advisory_xact_lock(:namespace, :channel_key)")
+CAP_LOCK_NAMESPACE = 0x48524C44  # "HRLD"
 
 
 @dataclass(frozen=True)
@@ -41,13 +57,22 @@ class FrequencyCap:
         return cap if cap.messages > 0 else None
 
 
+def hold_cap_lock(session: Session, *, channel: str) -> None:
+    """Serialise cap checks on `channel` until the session's transaction ends (see the module doc)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(HOLD_CAP_LOCK, {"namespace": CAP_LOCK_NAMESPACE,
+                                        "channel_key": zlib.crc32(channel.encode()) & 0x7FFFFFFF})
+
+
 def recently_sent(contact_id: Any, *, channel: str, since: datetime) -> Any:
-    """SQL: how many marketing messages the contact was sent on `channel` since `since` (a scalar subquery)."""
+    """SQL: how many marketing messages on `channel` the contact was sent since `since` or has still to
+    be sent (a scalar subquery; see the module doc for what counts)."""
     earlier = Message.__table__.alias("earlier")  # aliased: the INSERT writes into messages too
     return (
         select(func.count())
         .select_from(earlier)
-        .where(earlier.c.contact_id == contact_id, earlier.c.sent_at >= since, earlier.c.channel == channel,
+        .where(earlier.c.contact_id == contact_id, earlier.c.channel == channel,
+               or_(earlier.c.sent_at >= since, earlier.c.status.in_(OPEN_STATUSES)),
                earlier.c.priority >= MARKETING_PRIORITY)
         .scalar_subquery()
     )
@@ -62,4 +87,4 @@ def cap_exclusions(audience: Any, *, channel: str, cap: FrequencyCap | None, now
     return [Exclusion(recently_sent(audience.c.contact_id, channel=channel, since=since) >= cap.messages, "capped",
                       "frequency_cap",
                       f"the contact already had {cap.messages} marketing {channel} {noun} in the last {cap.days} "
-                      "days (the frequency cap), so nothing was sent")]
+                      "days or still to be sent (the frequency cap), so nothing was sent")]

@@ -32,6 +32,7 @@ from audiences import contacts_by_id
 from campaigns import content
 from campaigns.caps import FrequencyCap, cap_exclusions
 from campaigns.dispatch import unsubscribe_url
+from campaigns.duplicates import duplicate_exclusions, rank_addresses
 from campaigns.holdout import holdout_exclusions
 from campaigns.lifecycle import get_campaign
 from campaigns.materialise import consent_exclusions
@@ -112,11 +113,12 @@ def estimate_campaign(session: Session, campaign_id: int, *, now: datetime, pric
     `tracking` and `base_url` ([tracking], [app] base_url) say how SMS links will be sent (None: as written);
     `provider` the channel's provider name, for provider-specific rate plans. Raises NotFound."""
     campaign = get_campaign(session, campaign_id)
-    audience = recipients_select(session, campaign, now=now).subquery("audience")
+    audience = rank_addresses(recipients_select(session, campaign, now=now), campaign.channel).subquery("audience")
     exclusions = consent_exclusions(audience, campaign.channel, operational=campaign.operational)
+    exclusions += duplicate_exclusions(audience, campaign.channel)
     exclusions += cap_exclusions(audience, channel=campaign.channel, cap=FrequencyCap.for_campaign(campaign, cap),
                                  now=now)
-    # Listed after consent and the cap, as materialisation does: an unreachable contact is not held out.
+    # Listed after consent, duplicates and the cap, as materialisation does: an unreachable contact is not held out.
     exclusions += holdout_exclusions(audience, campaign_id=campaign.id, holdout_percent=campaign.holdout_percent)
     code = case(*((e.condition, literal(e.code)) for e in exclusions), else_=literal("")) if exclusions else literal("")
     plans = _plans_in_force(session, campaign.channel, provider, now)

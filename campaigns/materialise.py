@@ -6,8 +6,8 @@ most once. Reachable recipients are `pending`, due at their send time; the rest 
 contacts: the INSERT … SELECT costs the same round trip for 10 contacts or 1,000,000.
 
 This module is where the parts meet: who (audiences.audience_select), who is excluded and why
-(consent_exclusions here; caps, holdout… each in its own module, listed in order of precedence), and
-when each recipient is due (`not_before`).
+(consent_exclusions here; duplicate addresses, caps, holdout… each in its own module, listed in order of
+precedence), and when each recipient is due (`not_before`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 
 from campaigns import queries
 from campaigns.ab_test import ab_plan
-from campaigns.caps import FrequencyCap, cap_exclusions
+from campaigns.caps import FrequencyCap, cap_exclusions, hold_cap_lock
+from campaigns.duplicates import duplicate_exclusions, rank_addresses
 from campaigns.holdout import holdout_exclusions, variant_choice, waiting_exclusions
 from campaigns.models import Campaign, Run
 from campaigns.priority import campaign_priority
@@ -62,10 +63,13 @@ def materialise_run(session: Session, *, run: Run, campaign: Campaign, now: date
     if only_contacts is not None:
         inner = recipients.subquery("recipients")
         recipients = select(inner).where(inner.c.contact_id.in_(only_contacts))
-    audience = recipients.subquery("audience")
+    audience = rank_addresses(recipients, campaign.channel).subquery("audience")
     exclusions = consent_exclusions(audience, campaign.channel, operational=campaign.operational)
-    exclusions += cap_exclusions(audience, channel=campaign.channel, cap=FrequencyCap.for_campaign(campaign, cap),
-                                 now=now)
+    exclusions += duplicate_exclusions(audience, campaign.channel)
+    run_cap = FrequencyCap.for_campaign(campaign, cap)
+    if run_cap is not None:
+        hold_cap_lock(session, channel=campaign.channel)  # until the caller commits: see campaigns/caps.py
+    exclusions += cap_exclusions(audience, channel=campaign.channel, cap=run_cap, now=now)
     exclusions += holdout_exclusions(audience, campaign_id=campaign.id, holdout_percent=campaign.holdout_percent)
     variants, test_percent = ab_plan(session, campaign)
     exclusions += waiting_exclusions(audience, campaign_id=campaign.id, test_percent=test_percent)

@@ -41,6 +41,7 @@ MESSAGE_STATUS_RANK = {
     "suppressed": 3,  # never sent: unsubscribed, no address, or otherwise excluded
     "cancelled": 3,
     "capped": 3,  # never sent: the contact already had as many messages as the frequency cap allows
+    "duplicate": 3,  # never sent: another contact in the run has the same address (campaigns/duplicates.py)
     "held_out": 3,  # never sent on purpose: the campaign's holdout group, to measure what it caused
     # Not yet due to anyone: the rest of an A/B test's audience, waiting for the winning variant.
     # Rank 0 like pending: choosing the winner turns these rows pending (campaigns/ab_test.py).

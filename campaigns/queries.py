@@ -29,6 +29,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import ColumnElement
 
 from audiences import Contact, contacts_by_id
 from campaigns.models import (
@@ -66,7 +67,11 @@ class Exclusion:
     condition: Any
     status: str  # a terminal MESSAGE_STATUS: suppressed, capped, held_out…
     code: str  # short and stable, for reports: no_address, opted_out, capped…
-    reason: str  # a sentence for the marketer
+    reason: Any  # a sentence for the marketer, or SQL making one per recipient (naming another contact)
+
+
+def _sql_value(value: Any) -> Any:
+    return value if isinstance(value, ColumnElement) else literal(value)
 
 
 def insert_run_messages(session: Session, *, run_id: int, campaign_id: int, channel: str, audience: Any,
@@ -85,7 +90,7 @@ def insert_run_messages(session: Session, *, run_id: int, campaign_id: int, chan
     def pick(attribute: str, otherwise: Any) -> Any:
         if not excluded:
             return otherwise
-        return case(*((cond, literal(getattr(e, attribute))) for cond, e in excluded), else_=otherwise)
+        return case(*((cond, _sql_value(getattr(e, attribute))) for cond, e in excluded), else_=otherwise)
 
     rows = select(
         literal(run_id, Integer),
@@ -206,6 +211,12 @@ def _status_in(statuses: Sequence[str]) -> Any:
     return Message.status.in_([literal_column(f"'{status}'") for status in statuses])
 
 
+def _earliest(column: Any, given: Any) -> Any:
+    """The earlier of a timestamp column and a value, the value when the column is NULL (portable: SQLite's
+    min() and PostgreSQL's LEAST() treat NULL differently)."""
+    return case((or_(column.is_(None), column > given), given), else_=column)
+
+
 _MARK_SENT = (
     _update_messages()
     .where(Message.id == bindparam("b_id"), _status_in(RECORDABLE_STATUSES))
@@ -213,18 +224,23 @@ _MARK_SENT = (
             cost=bindparam("b_cost"), currency=bindparam("b_currency"), sent_at=bindparam("b_now"),
             lease_expires_at=None, error_code=None, error_reason=None, updated_at=bindparam("b_now"))
 )
-# A row a callback already moved to delivered/failed: the provider's id and the cost are filled in,
-# the status stays (the callback's word stands). Only rows without a provider id yet, so it is idempotent.
+# A row a status callback moved on before this record landed (a fast provider answers within ~100 ms,
+# while the rest of the batch is still sending): the callback's status stands, and the send's own facts
+# land beside it, so callbacks and the record commute — whichever comes first, the row ends the same.
+# The provider's own segments and price (from a callback) win over the send's (coalesce), as they do
+# when the callback comes second; sent_at is the earliest time the message is known to have gone
+# (_earliest), as the callbacks write it. Only a row with no provider id yet or this send's own: a row
+# another send's callbacks describe keeps its facts, and recording the same answer twice changes nothing.
 _FILL_IN_SENT = (
     _update_messages()
-    .where(Message.id == bindparam("b_id"), _status_in(("delivered", "failed")),
-           Message.provider_id.is_(None))
+    .where(Message.id == bindparam("b_id"), _status_in(("sent", "delivered", "failed")),
+           or_(Message.provider_id.is_(None), Message.provider_id == bindparam("b_provider_id")))
     # Typed: inside coalesce() a parameter does not take the column's type (Decimal on SQLite, the UTC time).
     .values(provider_id=bindparam("b_provider_id"),
             segments=func.coalesce(Message.segments, bindparam("b_segments", type_=Message.segments.type)),
             cost=func.coalesce(Message.cost, bindparam("b_cost", type_=Message.cost.type)),
             currency=func.coalesce(Message.currency, bindparam("b_currency", type_=Message.currency.type)),
-            sent_at=func.coalesce(Message.sent_at, bindparam("b_now", type_=Message.sent_at.type)),
+            sent_at=_earliest(Message.sent_at, bindparam("b_now", type_=Message.sent_at.type)),
             lease_expires_at=None, updated_at=bindparam("b_now", type_=Message.updated_at.type))
 )
 _MARK_FAILED = (
@@ -280,7 +296,8 @@ def mark_messages_sent(session: Session, sent: Sequence[SentMessage], *, now: da
     A status callback may already have moved a row on (a fast "delivered" arrives while the rest of
     the batch is still sending); that row's provider id, segments and cost are then filled in without
     touching its status, so the callback's word stands. The fill-in runs only when some row did not
-    move, and only changes rows a callback moved (delivered/failed, no provider id yet).
+    move, and only changes rows a callback moved on (sent/delivered/failed) that have no provider id
+    yet or this send's (see _FILL_IN_SENT).
     """
     rows = [{"b_id": s.message_id, "b_provider_id": s.provider_id, "b_segments": s.segments, "b_cost": s.cost,
              "b_currency": s.currency, "b_now": now} for s in sent]
@@ -432,7 +449,9 @@ def move_message_status(session: Session, *, message_id: int, status: str, value
 # rendered into the statement again on every execution, a fifth of a callback's CPU.
 _MESSAGES = Message.__table__
 _RETURNED = (_MESSAGES.c.id, _MESSAGES.c.contact_id, _MESSAGES.c.channel)
-_KEEP_IF_SET = ("provider_id", "sent_at")  # filled in only when the row has none yet
+_KEEP_IF_SET = ("provider_id",)  # filled in only when the row has none yet
+# The earliest time wins, whoever writes it first (a callback or the send's record): order does not matter.
+_EARLIEST = ("sent_at",)
 _KEEP_UNLESS_GIVEN = ("currency",)  # a price without a currency keeps the row's currency
 _statements: dict[tuple[Any, ...], Any] = {}
 
@@ -446,8 +465,12 @@ def _set(names: Sequence[str]) -> dict[str, Any]:
     for name in names:
         column = _MESSAGES.c[name]
         given = bindparam(f"v_{name}", type_=column.type)
-        values[name] = func.coalesce(column, given) if name in _KEEP_IF_SET else (
-            func.coalesce(given, column) if name in _KEEP_UNLESS_GIVEN else given)
+        if name in _KEEP_IF_SET:
+            values[name] = func.coalesce(column, given)
+        elif name in _EARLIEST:
+            values[name] = _earliest(column, given)
+        else:
+            values[name] = func.coalesce(given, column) if name in _KEEP_UNLESS_GIVEN else given
     return values
 
 
@@ -462,7 +485,8 @@ def _row(session: Session, key: tuple[Any, ...], build: Any, params: dict[str, A
 def move_message_by(session: Session, *, match: tuple[str, Any], status: str,
                     values: Mapping[str, Any]) -> tuple[int, int, str] | None:
     """Move the matched message forward to `status` (never back) with `values` (column -> value; provider_id
-    and sent_at are kept when the row has them, currency when `values` has None), in one UPDATE … RETURNING."""
+    is kept when the row has one, currency when `values` has None, and sent_at becomes the earlier of the
+    row's and the given), in one UPDATE … RETURNING."""
     names = tuple(sorted(values))
     key = ("move", match[0], status, names)
 

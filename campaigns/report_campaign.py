@@ -35,7 +35,9 @@ from campaigns.report_numbers import CENT, money, ratio
 from campaigns.report_numbers import shown as _s
 from campaigns.report_runs import RUN_COLUMNS, RunReport, runs_for_report
 
-NOT_SENT = ("suppressed", "capped", "held_out", "waiting", "cancelled")
+NOT_SENT = ("suppressed", "capped", "duplicate", "held_out", "waiting", "cancelled")
+# Never reachable by this run: the funnel's "Reachable" step leaves them out.
+UNREACHABLE = NOT_SENT[:5]
 HOLDOUT_COLUMNS = {"people": "People", "buyers": "Buyers", "conversion_rate": "Conversion rate", "revenue": "Revenue",
                    "revenue_per_head": "Revenue per head"}
 SEGMENT_TITLES = {"value_tier": "Value tier", "lifecycle_stage": "Lifecycle stage", "region": "Region"}
@@ -159,7 +161,7 @@ class CampaignReport:
 
     def funnel(self) -> list[tuple[str, int]]:
         steps = [("Audience", self.total.audience),
-                 ("Reachable", self.total.audience - sum(self.count(s) for s in NOT_SENT[:4])),
+                 ("Reachable", self.total.audience - sum(self.count(s) for s in UNREACHABLE)),
                  ("Sent", self.total.sent), ("Delivered", self.count("delivered"))]
         if self.channel == "email":
             steps.append(("Opened", self.total.opened))
@@ -170,7 +172,9 @@ class CampaignReport:
         t = self.total
         return [
             ("audience", "Audience", t.audience), ("suppressed", "Suppressed", self.count("suppressed")),
-            ("capped", "Capped", self.count("capped")), ("held_out", "Held out", self.count("held_out")),
+            ("capped", "Capped", self.count("capped")),
+            ("duplicate", "Duplicate address", self.count("duplicate")),
+            ("held_out", "Held out", self.count("held_out")),
             ("waiting", "Waiting for the A/B winner", self.count("waiting")),
             ("sent", "Sent", t.sent), ("delivered", "Delivered", t.delivered), ("failed", "Failed", t.failed),
             ("unknown", "Unknown", self.count("unknown")), ("opened", "Opened (people)", t.opened),

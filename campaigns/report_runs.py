@@ -66,7 +66,8 @@ class RunReport:
 
     @property
     def not_sent(self) -> int:
-        """Rows that never go out: suppressed, capped, held out, cancelled, or failed before a provider took them."""
+        """Rows that never go out: suppressed, capped, duplicate, held out, cancelled, or failed before a provider
+        took them."""
         return self.recipients - self.sent - self.waiting - self.count("unknown")
 
     def row(self) -> list[Any]:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+from datetime import date, time
+
 import pytest
+from sqlalchemy import event
 
 from campaigns import campaign_report, create_campaign, create_event_notice, create_template, send_campaign
 from campaigns.caps import FrequencyCap
+from campaigns.send_time import Timing
 from tests.campaigns.factories import make_contact, make_dispatcher, make_list, messages_of
 
 
@@ -89,3 +94,57 @@ def test_an_opted_out_recipient_is_suppressed_not_capped(session, database, chan
     set_consent(session, person.id, "sms", "unsubscribed", source="test", now=clock.now())
     rows = _send_all(session, database, channel, clock, _campaign(session, clock, sms), cap=FrequencyCap(1, 7))
     assert (rows[person.id].status, rows[person.id].error_code) == ("suppressed", "opted_out")
+
+
+def test_messages_pending_or_scheduled_ahead_count_towards_the_cap(backend, session, database, channel, clock, sms):
+    person = make_contact(session, now=clock.now())
+    _send_all(session, database, channel, clock, _campaign(session, clock, sms))
+    # Materialised but not sent yet: one due now, one due tomorrow at 09:00 in the recipient's zone.
+    send_campaign(session, _campaign(session, clock, sms).id, now=clock.now(), channel_description="scripted://test",
+                  dry_run=False)
+    tomorrow = clock.now().date().toordinal() + 1
+    send_campaign(session, _campaign(session, clock, sms).id, now=clock.now(), channel_description="scripted://test",
+                  dry_run=False, timing=Timing(default_zone="Asia/Shanghai", day=date.fromordinal(tomorrow),
+                                               at=time(9), per_recipient=True))
+    rows = _send_all(session, database, channel, clock, _campaign(session, clock, sms))
+    assert (rows[person.id].status, rows[person.id].error_code) == ("capped", "frequency_cap")
+
+
+def test_two_campaigns_materialised_at_once_cannot_both_pass_the_cap(backend, session, database, channel, clock, sms):
+    people = [make_contact(session, now=clock.now()) for _ in range(5)]
+    for _ in range(2):  # 2 of the 3 messages a week allowed
+        _send_all(session, database, channel, clock, _campaign(session, clock, sms))
+    first, second = _campaign(session, clock, sms), _campaign(session, clock, sms)
+    # Each materialisation, once its rows are written, waits (up to a second) for the other to write its
+    # own before committing: without serialisation both check the cap before either commits.
+    both_written = threading.Barrier(2, timeout=1)
+
+    def wait_for_the_other(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("INSERT INTO MESSAGES"):
+            try:
+                both_written.wait()
+            except threading.BrokenBarrierError:
+                pass  # the other is waiting for this one to commit: serialised, as it should be
+
+    errors: list[BaseException] = []
+
+    def send(campaign_id: int) -> None:
+        try:
+            with database.session() as s:
+                send_campaign(s, campaign_id, now=clock.now(), channel_description="scripted://test", dry_run=False)
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    event.listen(database.engine, "after_cursor_execute", wait_for_the_other)
+    try:
+        threads = [threading.Thread(target=send, args=(c.id,)) for c in (first, second)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+    finally:
+        event.remove(database.engine, "after_cursor_execute", wait_for_the_other)
+    assert errors == []
+    rows = [m for m in messages_of(session) if m.campaign_id in (first.id, second.id)]
+    for person in people:
+        assert sorted(m.status for m in rows if m.contact_id == person.id) == ["capped", "pending"]

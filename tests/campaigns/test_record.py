@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 from sqlalchemy import event
@@ -109,3 +110,32 @@ def test_mark_messages_sent_returns_how_many_rows_moved_in_the_whole_batch(backe
         s.commit()
     assert moved == 3
     assert [m.status for m in messages_of(session, run.id)] == ["sent", "sent", "sent", "sending"]
+
+
+def test_a_callback_and_the_send_record_commute(backend, session, database, clock):
+    """Whichever lands first — a `sent` callback or the dispatcher's record — the row ends the same."""
+    for _ in range(2):
+        make_contact(session, now=clock.now())
+    _, run = start_campaign(session, now=clock.now())
+    first_id, second_id = (m.id for m in messages_of(session, run.id))
+
+    def callback(message_id: int) -> None:
+        with database.session() as s:
+            apply_channel_events(s, [ChannelEvent("sent", message_id=message_id, provider_id=f"P{message_id}",
+                                                  provider_status="sent")], now=clock.now())
+
+    def first_callback_beats_the_record() -> None:
+        callback(first_id)
+        clock.advance(seconds=1)  # the record lands a second after the callback
+
+    make_dispatcher(database, ScriptedChannel(on_send=first_callback_beats_the_record), clock).dispatch_due()
+    clock.advance(seconds=1)
+    callback(second_id)  # the usual order: the record, then the callback
+    first, second = messages_of(session, run.id)
+
+    def facts(m):
+        return m.status, m.provider_id[:1], m.segments, m.cost, m.currency, m.lease_expires_at
+
+    assert facts(first) == facts(second) == ("sent", "P", 1, Decimal("0.0079"), "USD", None)
+    # sent_at is the earliest moment the message is known to have gone, whoever said so first
+    assert first.sent_at == clock.now() - timedelta(seconds=2) and second.sent_at == clock.now() - timedelta(seconds=1)

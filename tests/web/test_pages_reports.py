@@ -163,3 +163,24 @@ def test_rate_plans_are_added_and_ended_in_settings(logged_in_client):
     plan_id = re.search(r'/settings/rate-plans/(\d+)/end', page).group(1)
     assert logged_in_client.post(f"/settings/rate-plans/{plan_id}/end").status_code == 303
     assert "End now" not in logged_in_client.get("/settings/rate-plans").get_data(as_text=True)
+
+
+def test_a_duplicate_address_is_counted_on_the_page_in_the_funnel_and_the_exports(logged_in_client, database, clock):
+    now = clock.now()
+    with database.session() as session:
+        for phone in ("+8613800138000", "+8613800138000", "+8613800138001"):
+            make_contact(session, now=now, phone=phone)
+        template = campaigns.create_template(session, name="T", channel="sms", body="Hi", now=now)
+        campaign_id = campaigns.create_campaign(session, name="Twice", channel="sms", template_id=template.id,
+                                                now=now).id
+        campaigns.send_campaign(session, campaign_id, now=now, channel_description="scripted://test", dry_run=False)
+    make_dispatcher(database, ScriptedChannel(), clock).dispatch_due()
+
+    page = logged_in_client.get(f"/reports/campaigns/{campaign_id}").get_data(as_text=True)
+    assert re.search(r'data-report="duplicate">1<', page) and re.search(r'data-report="sent">2<', page)
+    summary = dict(list(csv.reader(io.StringIO(logged_in_client.get(
+        f"/reports/campaigns/{campaign_id}/summary.csv").get_data(as_text=True).lstrip("\ufeff"))))[1:])
+    assert summary["Duplicate address"] == "1"
+    funnel = dict(list(csv.reader(io.StringIO(logged_in_client.get(
+        f"/reports/campaigns/{campaign_id}/funnel.csv").get_data(as_text=True).lstrip("\ufeff"))))[1:])
+    assert (funnel["Audience"], funnel["Reachable"], funnel["Sent"]) == ("3", "2", "2")

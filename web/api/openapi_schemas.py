@@ -42,7 +42,8 @@ NUMBER = {"type": "number"}
 # The campaign report's headline figures (campaigns/report_campaign.py CampaignReport.summary).
 _COUNT, _MONEY, _MAYBE = ["integer"], ["string"], ["string", "null"]
 REPORT_SUMMARY = {
-    "audience": _COUNT, "suppressed": _COUNT, "capped": _COUNT, "held_out": _COUNT, "waiting": _COUNT,
+    "audience": _COUNT, "suppressed": _COUNT, "capped": _COUNT, "duplicate": _COUNT, "held_out": _COUNT,
+    "waiting": _COUNT,
     "sent": _COUNT, "delivered": _COUNT, "failed": _COUNT, "unknown": _COUNT, "opened": _COUNT, "clicked": _COUNT,
     "replied": _COUNT, "unsubscribed": _COUNT, "conversions": _COUNT, "converted": _COUNT, "revenue": _MONEY,
     "variable_cost": _MONEY, "fixed_cost": _MONEY, "cost": _MONEY, "roi": _MAYBE, "cost_per_conversion": _MAYBE,

@@ -95,9 +95,11 @@ def segment_options(db_session: Any) -> list[tuple[Any, str]]:
 
 
 def exclusion_label(code: str) -> str:
-    """Why recipients are left out, in the reader's language (codes from campaigns/materialise.py and caps.py)."""
+    """Why recipients are left out, in the reader's language (codes from campaigns/materialise.py, caps.py and
+    duplicates.py)."""
     return {"no_address": _("no address"), "opted_out": _("opted out"), "suppression_list": _("suppression list"),
-            "frequency_cap": _("frequency cap")}.get(code, code)
+            "frequency_cap": _("frequency cap"),
+            "duplicate_address": _("same address as another contact")}.get(code, code)
 
 
 def campaign_estimate(campaign_id: int):

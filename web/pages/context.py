@@ -83,6 +83,7 @@ def all_status_labels() -> dict[str, str]:
         "unknown": _("Unknown"),
         "suppressed": _("Suppressed"),
         "capped": _("Capped"),
+        "duplicate": _("Duplicate address"),
         "subscribed": _("Subscribed"),
         "unsubscribed": _("Unsubscribed"),
         "bounced": _("Bounced"),

@@ -36,6 +36,7 @@ LABELS = {
     "Clicked": _l("Clicked"), "Converted": _l("Converted"), "Converted (people)": _l("Converted (people)"),
     "Click rate": _l("Click rate"), "Conversions": _l("Conversions"), "Conversion rate": _l("Conversion rate"),
     "Revenue": _l("Revenue"), "Cost": _l("Cost"), "Suppressed": _l("Suppressed"), "Capped": _l("Capped"),
+    "Duplicate address": _l("Duplicate address"),
     "Held out": _l("Held out"), "Waiting for the A/B winner": _l("Waiting for the A/B winner"),
     "Unknown": _l("Unknown"), "Replied": _l("Replied"), "Unsubscribed": _l("Unsubscribed"),
     "Cost of messages": _l("Cost of messages"), "Fixed costs": _l("Fixed costs"), "ROI": _l("ROI"),
