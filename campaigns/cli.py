@@ -11,6 +11,7 @@ from campaigns.estimate import estimate_campaign
 from campaigns.firing import planned_timing
 from campaigns.lifecycle import cancel_campaign, get_campaign
 from campaigns.notices import DEFAULT_FALLBACK_MINUTES, OTHER_CHANNEL, resend_undelivered
+from campaigns.report_settings import ReportSettings
 from campaigns.reports import campaign_report, campaign_status
 from campaigns.schedules import ScheduleDefaults
 from campaigns.sender import describe_channel, send_campaign_now, send_until_idle
@@ -90,7 +91,7 @@ def report(obj: Context, campaign_id: int, fmt: str) -> None:
     """A campaign's report: recipients, sent, delivered, failed with reasons, cost."""
     with obj.database.session() as session:
         try:
-            data = campaign_report(session, campaign_id).to_dict()
+            data = campaign_report(session, campaign_id, ReportSettings.from_config(obj.config)).to_dict()
         except HeraldError as exc:
             raise click.ClickException(exc.message) from None
     if fmt == "json":
