@@ -29,7 +29,7 @@ from campaigns.bounces import suppress_bounced_addresses
 from campaigns.breaker import BreakerSettings, channels_to_skip, note_answers
 from campaigns.content import RenderFailed
 from campaigns.costs import Unpriced, price_unpriced
-from campaigns.optouts import record_refusal_consent
+from campaigns.optouts import opt_out_event, record_refusal_consent
 from campaigns.queries import ClaimedMessage
 from campaigns.throttle import held_channels, note_throttles
 from campaigns.tracking import LinkBook, tracker_for
@@ -293,6 +293,8 @@ class Dispatcher:
                 channel = claimed.message.channel
                 events.append(self._record_refused(failed, retried, claimed, result, now, (paused or {}).get(channel),
                                                    (held or {}).get(channel)))
+                if result.consent == "unsubscribed":  # refused because they opted out (Twilio 21610)
+                    events.append(opt_out_event(result.message_id, via="provider", at=now, code=result.code))
         queries.mark_messages_sent(session, sent, now=now)
         queries.mark_messages_failed(session, failed, now=now)
         queries.requeue_messages(session, retried, now=now)
