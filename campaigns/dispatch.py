@@ -33,7 +33,7 @@ from campaigns.optouts import opt_out_event, record_refusal_consent
 from campaigns.queries import ClaimedMessage
 from campaigns.throttle import held_channels, note_throttles
 from campaigns.tracking import LinkBook, tracker_for
-from channels import Accepted, Channel, Outgoing, RateLimiter, Refused, SendResult, count_sms
+from channels import Accepted, Channel, Outgoing, RateLimiter, Refused, SendResult, count_sms, text_as_sent
 from core.clock import Clock
 from core.config import TrackingConfig
 from core.db import Database
@@ -318,9 +318,9 @@ class Dispatcher:
             if not isinstance(result, Accepted) or result.cost is not None or claimed is None:
                 continue
             message = claimed.message
-            units = result.segments or (count_sms(outgoing[message.id].body).segments
-                                        if message.channel == "sms" and message.id in outgoing else 1)
             channel = self.channels.get(message.channel)
+            units = result.segments or (count_sms(text_as_sent(channel, outgoing[message.id].body)).segments
+                                        if message.channel == "sms" and message.id in outgoing else 1)
             unpriced.append(Unpriced(message.id, message.channel, getattr(channel, "name", ""), message.address or "",
                                      units))
         return price_unpriced(session, unpriced, now=now)
@@ -331,7 +331,7 @@ class Dispatcher:
         message = claimed.message
         segments = result.segments
         if segments is None and message.channel == "sms" and outgoing is not None:
-            segments = count_sms(outgoing.body).segments
+            segments = count_sms(text_as_sent(self.channels.get(message.channel), outgoing.body)).segments
         if result.cost is not None:
             cost, currency = result.cost, result.currency or self.currency
         elif plan_price is not None:  # the rate plan in force, after the month's free quota
