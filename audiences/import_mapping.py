@@ -2,8 +2,9 @@
 
 A target is a contact field ("email", "first_name", …), "name" (split into first and last name),
 "tags" (comma-separated tag names, when contacts have tags), "attributes.<name>" (a custom field)
-or "ignored". `propose_columns` guesses from English and Chinese headers (姓名, 手机, 邮箱, 生日 …);
-`plan_columns` applies the user's changes and checks that the result can be imported.
+or "ignored". A header written as a target ("external_id", "attributes.score") goes to that target, so
+a Herald export imports back unchanged. `propose_columns` guesses from English and Chinese headers
+(姓名, 手机, 邮箱, 生日 …); `plan_columns` applies the user's changes and checks that the result can be imported.
 """
 
 from __future__ import annotations
@@ -59,16 +60,35 @@ def column_names(header: list[str]) -> list[str]:
     return [cell.strip().lstrip("\ufeff").strip() or f"column {i + 1}" for i, cell in enumerate(header)]
 
 
+# Columns a Herald export writes that Herald keeps for itself: a re-imported file must not overwrite them
+# or turn them into custom fields. "id" is Herald's own id only next to an external_id column; alone it is
+# the CRM's id, which becomes the external id.
+HERALD_OWN = ("id", "created_at", "updated_at")
+
+
 def propose_columns(header: list[str], *, with_tags: bool = False) -> dict[str, str]:
     """{column name: target} guessed from the header; a second column for a field already taken (电话 after
-    手机) becomes a custom field, and an empty header cell is ignored."""
+    手机) becomes a custom field, and an empty header cell is ignored.
+
+    A column named as a field (external_id) wins that field over one that is only an alias of it (id), and
+    "attributes.<key>" (what export writes) fills the custom field <key>, so an export imports back unchanged.
+    """
     fields = import_fields(with_tags=with_tags)
     aliases = {alias: name for name in fields for alias in FIELD_ALIASES.get(name, (name,))}
-    taken: set[str] = set()
+    keys = [header_key(cell) for cell in header]
+    taken: set[str] = {key for key in keys if key in fields}
+    herald_export = "external_id" in taken
     proposal: dict[str, str] = {}
-    for cell, name in zip(header, column_names(header), strict=True):
-        target = aliases.get(header_key(cell))
+    for cell, key, name in zip(header, keys, column_names(header), strict=True):
+        target = aliases.get(key)
+        custom = _custom_key(cell)
         if not cell.strip():
+            proposal[name] = IGNORED
+        elif custom:
+            proposal[name] = CUSTOM + custom
+        elif key in fields:
+            proposal[name] = key
+        elif key in HERALD_OWN and (herald_export or key != "id"):
             proposal[name] = IGNORED
         elif target and target not in taken:
             taken.add(target)
@@ -76,6 +96,14 @@ def propose_columns(header: list[str], *, with_tags: bool = False) -> dict[str, 
         else:
             proposal[name] = CUSTOM + name
     return proposal
+
+
+def _custom_key(header: str) -> str:
+    """The custom field a header "attributes.<key>" names ("" for any other header)."""
+    cell = header.strip().lstrip("\ufeff").strip()
+    if cell[:len(CUSTOM)].lower() != CUSTOM:
+        return ""
+    return cell[len(CUSTOM):].strip()
 
 
 @dataclass

@@ -29,6 +29,8 @@ from core.errors import Invalid
 PARALLEL_AFTER = 20_000  # rows checked in-process first: small files never pay for starting workers
 BATCH_ROWS = 1000
 MAX_WORKERS = 4
+# Characters that make a spreadsheet run a cell as a formula (CSV injection); exports neutralise them.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 # A tags cell lists names separated the way people type them in English and Chinese spreadsheets.
 _TAG_SEPARATORS = re.compile(r"[,;，；、|]")
@@ -137,6 +139,10 @@ def cell(cells: list[str], index: int) -> str:
     # Excel writes ="00123" to keep leading zeros; the value is what is inside the quotes.
     if value.startswith('="') and value.endswith('"') and len(value) >= 3:
         value = value[2:-1].strip()
+    # Exports (Herald's, importer.neutralise, and other careful ones) put an apostrophe before a cell that
+    # would start a formula: "'-5", "'+8613800138000". The value is what follows, so an export imports back.
+    if value.startswith("'") and value[1:].startswith(FORMULA_STARTS):
+        value = value[1:]
     return value
 
 

@@ -27,7 +27,7 @@ from audiences.contacts import check_region
 from audiences.custom_fields import list_custom_fields
 from audiences.import_files import Unreadable, open_import_file
 from audiences.import_mapping import plan_columns
-from audiences.import_rows import PARALLEL_AFTER, Bad, GoodRow, RowCheck, check_rows, worker_count
+from audiences.import_rows import FORMULA_STARTS, PARALLEL_AFTER, Bad, GoodRow, RowCheck, check_rows, worker_count
 from audiences.lists import find_or_add_list
 from audiences.models import CONTACT_FIELDS, Contact, ContactTag
 from audiences.tags import find_or_add_tag
@@ -39,7 +39,6 @@ MODES = ("update", "skip", "new-only")
 KEPT_ROWS = 1000
 
 # Cells a spreadsheet would run as a formula (CSV injection); tab and CR too, as OWASP advises.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)

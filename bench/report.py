@@ -35,6 +35,7 @@ from sqlalchemy import text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from campaigns.report_campaign import campaign_report  # noqa: E402
+from campaigns.report_settings import ReportSettings  # noqa: E402
 from core.db import Database  # noqa: E402
 from core.migrate import upgrade_database  # noqa: E402
 
@@ -215,7 +216,7 @@ def run(url: str, args: argparse.Namespace) -> None:
 def measure(database: Database, big: int, args: argparse.Namespace) -> None:
     with database.session() as session:
         def whole_report() -> object:
-            report = campaign_report(session, big, currency="USD", rates=RATES)
+            report = campaign_report(session, big, ReportSettings("USD", RATES))
             page_figures(report)
             session.rollback()  # each run starts a fresh transaction, as a request does
             return report
@@ -257,7 +258,8 @@ def time_overview(session, repeat: int) -> float | None:
     times = []
     for _ in range(repeat + 1):
         started = time.perf_counter()
-        overview = overview_report(session, start=NOW - timedelta(days=400), end=NOW, currency="USD", rates=RATES)
+        overview = overview_report(session, start=NOW - timedelta(days=400), end=NOW,
+                                   settings=ReportSettings("USD", RATES))
         overview.to_dict()
         session.rollback()
         times.append(time.perf_counter() - started)

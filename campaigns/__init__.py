@@ -55,6 +55,7 @@ from campaigns.replies import (
     rules_by_keyword,
     set_keyword_rule_enabled,
 )
+from campaigns.report_settings import ReportSettings
 from campaigns.reports import CampaignReport, CampaignStatus, campaign_report, campaign_status, campaign_statuses
 from campaigns.runs import RunSummary, campaign_runs
 from campaigns.schedules import (
@@ -125,6 +126,7 @@ __all__ = [
     "PausedChannel",
     "Preferences",
     "Preview",
+    "ReportSettings",
     "RenderFailed",
     "Reply",
     "ReplyOutcome",

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from campaigns import queries
-from campaigns.optouts import record_refusal_consent
+from campaigns.optouts import opt_out_event, record_refusal_consent
 from channels import ChannelEvent
 
 log = logging.getLogger("herald.callbacks")
@@ -59,6 +59,9 @@ def apply_channel_events(session: Session, events: Sequence[ChannelEvent], *, no
         changed += moved or updated
         if not recorded:
             new_events.append(_event_row(event, message_id, moved, now=now))
+        if event.consent == "unsubscribed":  # a delivery report saying they opted out (Twilio 21610)
+            new_events.append(opt_out_event(message_id, via="provider", at=event.occurred_at or now,
+                                            code=event.error_code or event.provider_status))
     queries.add_events_now(session, new_events)
     session.commit()
     record_refusal_consent(session, [(contact_id, channel, e.consent, e.error_code or e.provider_status)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from functools import partial
 
 import click
 
@@ -11,6 +12,7 @@ from campaigns.estimate import estimate_campaign
 from campaigns.firing import planned_timing
 from campaigns.lifecycle import cancel_campaign, get_campaign
 from campaigns.notices import DEFAULT_FALLBACK_MINUTES, OTHER_CHANNEL, resend_undelivered
+from campaigns.report_settings import ReportSettings
 from campaigns.reports import campaign_report, campaign_status
 from campaigns.schedules import ScheduleDefaults
 from campaigns.sender import describe_channel, send_campaign_now, send_until_idle
@@ -22,7 +24,7 @@ from campaigns.states import (
     resume_campaign,
     submit_for_approval,
 )
-from channels import ChannelConfigError, open_channel
+from channels import ChannelConfigError, open_channel, text_as_sent
 from core.cli import Context, cli, echo_json, pass_context
 from core.clock import SystemClock
 from core.errors import HeraldError
@@ -90,7 +92,7 @@ def report(obj: Context, campaign_id: int, fmt: str) -> None:
     """A campaign's report: recipients, sent, delivered, failed with reasons, cost."""
     with obj.database.session() as session:
         try:
-            data = campaign_report(session, campaign_id).to_dict()
+            data = campaign_report(session, campaign_id, ReportSettings.from_config(obj.config)).to_dict()
         except HeraldError as exc:
             raise click.ClickException(exc.message) from None
     if fmt == "json":
@@ -180,6 +182,7 @@ def campaigns_estimate(obj: Context, campaign_id: int) -> None:
             channel = open_channel(str(config.channels[campaign.channel].url),
                                    from_address=config.channels[campaign.channel].from_address)
             rate, provider = channel.rate, getattr(channel, "name", "")
+            as_sent = partial(text_as_sent, channel)  # pure: usable once the channel is closed
             channel.close()
             # At the next firing of its schedule (or now), per recipient zone and quiet hours.
             timing, at = planned_timing(session, campaign, defaults=ScheduleDefaults.from_config(config),
@@ -187,7 +190,8 @@ def campaigns_estimate(obj: Context, campaign_id: int) -> None:
             estimate = estimate_campaign(session, campaign_id, now=at, price=config.channels[campaign.channel].price,
                                          currency=config.currency, rate=rate,
                                          cap=FrequencyCap(config.cap_messages, config.cap_days), timing=timing,
-                                         tracking=config.tracking, base_url=config.base_url, provider=provider)
+                                         tracking=config.tracking, base_url=config.base_url, provider=provider,
+                                         as_sent=as_sent)
         except (HeraldError, ChannelConfigError) as exc:
             raise click.ClickException(getattr(exc, "message", str(exc))) from None
     echo_json(estimate.to_dict())

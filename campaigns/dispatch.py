@@ -29,11 +29,11 @@ from campaigns.bounces import suppress_bounced_addresses
 from campaigns.breaker import BreakerSettings, channels_to_skip, note_answers
 from campaigns.content import RenderFailed
 from campaigns.costs import Unpriced, price_unpriced
-from campaigns.optouts import record_refusal_consent
+from campaigns.optouts import opt_out_event, record_refusal_consent
 from campaigns.queries import ClaimedMessage
 from campaigns.throttle import held_channels, note_throttles
 from campaigns.tracking import LinkBook, tracker_for
-from channels import Accepted, Channel, Outgoing, RateLimiter, Refused, SendResult, count_sms
+from channels import Accepted, Channel, Outgoing, RateLimiter, Refused, SendResult, count_sms, text_as_sent
 from core.clock import Clock
 from core.config import TrackingConfig
 from core.db import Database
@@ -293,6 +293,8 @@ class Dispatcher:
                 channel = claimed.message.channel
                 events.append(self._record_refused(failed, retried, claimed, result, now, (paused or {}).get(channel),
                                                    (held or {}).get(channel)))
+                if result.consent == "unsubscribed":  # refused because they opted out (Twilio 21610)
+                    events.append(opt_out_event(result.message_id, via="provider", at=now, code=result.code))
         queries.mark_messages_sent(session, sent, now=now)
         queries.mark_messages_failed(session, failed, now=now)
         queries.requeue_messages(session, retried, now=now)
@@ -316,9 +318,9 @@ class Dispatcher:
             if not isinstance(result, Accepted) or result.cost is not None or claimed is None:
                 continue
             message = claimed.message
-            units = result.segments or (count_sms(outgoing[message.id].body).segments
-                                        if message.channel == "sms" and message.id in outgoing else 1)
             channel = self.channels.get(message.channel)
+            units = result.segments or (count_sms(text_as_sent(channel, outgoing[message.id].body)).segments
+                                        if message.channel == "sms" and message.id in outgoing else 1)
             unpriced.append(Unpriced(message.id, message.channel, getattr(channel, "name", ""), message.address or "",
                                      units))
         return price_unpriced(session, unpriced, now=now)
@@ -329,7 +331,7 @@ class Dispatcher:
         message = claimed.message
         segments = result.segments
         if segments is None and message.channel == "sms" and outgoing is not None:
-            segments = count_sms(outgoing.body).segments
+            segments = count_sms(text_as_sent(self.channels.get(message.channel), outgoing.body)).segments
         if result.cost is not None:
             cost, currency = result.cost, result.currency or self.currency
         elif plan_price is not None:  # the rate plan in force, after the month's free quota

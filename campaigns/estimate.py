@@ -19,6 +19,7 @@ recipient's send time if that is later.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -106,12 +107,13 @@ class Estimate:
 def estimate_campaign(session: Session, campaign_id: int, *, now: datetime, price: Decimal, currency: str,
                       rate: str, cap: FrequencyCap | None = None, timing: Timing | None = None,
                       tracking: TrackingConfig | None = None, base_url: str = "https://herald.example",
-                      provider: str = "") -> Estimate:
+                      provider: str = "", as_sent: Callable[[str], str] | None = None) -> Estimate:
     """The campaign's pre-send estimate. `price` is per SMS segment or per email where no rate plan applies;
     `rate` the channel's send rate ("10/second"); `cap` the configured frequency cap; `timing` when each
     recipient is due (campaigns/send_time.py: quiet hours, a local time per zone; None: everyone now);
     `tracking` and `base_url` ([tracking], [app] base_url) say how SMS links will be sent (None: as written);
-    `provider` the channel's provider name, for provider-specific rate plans. Raises NotFound."""
+    `provider` the channel's provider name, for provider-specific rate plans; `as_sent` what the channel adds
+    to the text (channels.text_as_sent: an http-sms signature is billed too; None: nothing). Raises NotFound."""
     campaign = get_campaign(session, campaign_id)
     audience = rank_addresses(recipients_select(session, campaign, now=now), campaign.channel).subquery("audience")
     exclusions = consent_exclusions(audience, campaign.channel, operational=campaign.operational)
@@ -142,7 +144,7 @@ def estimate_campaign(session: Session, campaign_id: int, *, now: datetime, pric
             *[~e.condition for e in exclusions]).order_by(audience.c.contact_id).limit(SAMPLE_SIZE)))
         shorten = tracking is not None and tracks_clicks(tracking, channel="sms", campaign=campaign)
         per_message = _sample_segments(session, campaign, sample_ids, base_url=base_url.rstrip("/"),
-                                       shorten=shorten, messages=sendable)
+                                       shorten=shorten, messages=sendable, as_sent=as_sent)
         estimate = replace(estimate, segments_per_message=per_message, sample_size=len(sample_ids))
     lines = _price_lines(session, by_plan, {p.id: p for p in plans}, per_message, price=price, currency=currency,
                          month=now.strftime("%Y-%m"))
@@ -232,9 +234,10 @@ def send_window(start: datetime, messages: int, rate: str) -> tuple[datetime | N
 
 
 def _sample_segments(session: Session, campaign: Any, contact_ids: list[int], *, base_url: str, shorten: bool,
-                     messages: int) -> Decimal:
+                     messages: int, as_sent: Callable[[str], str] | None) -> Decimal:
     """Average SMS segments of the template rendered for these contacts (a placeholder contact if none), with
-    the unsubscribe link and — when `shorten` — the short links as long as the send will make them."""
+    the unsubscribe link, — when `shorten` — the short links as long as the send will make them, and what the
+    channel adds (`as_sent`)."""
     template = session.get(Template, campaign.template_id)
     source = template.body if template else ""
     compiled = content.compile_part("body", source or "")
@@ -256,5 +259,5 @@ def _sample_segments(session: Session, campaign: Any, contact_ids: list[int], *,
         if shorten:
             body = sms_as_sent(body, base_url=base_url, message_id=last_message_id,
                                link_id=last_link_id + max(messages, 1))  # as if each message had its own link
-        total += count_sms(body).segments
+        total += count_sms(as_sent(body) if as_sent is not None else body).segments
     return (Decimal(total) / len(people)).quantize(Decimal("0.01"))

@@ -4,6 +4,12 @@ A channel marks such an answer (Refused.consent / ChannelEvent.consent): Twilio'
 recipient texted STOP ("unsubscribed"); an invalid number or a landline means nothing will ever get
 through ("bounced"). Recording it as consent makes the next campaign skip the contact and count them
 (materialise: suppressed, opted_out) instead of paying for the same refusal again, forever.
+
+An opt-out is also an unsubscribe *of the campaign whose message it answers*: whether the recipient
+clicked the link, replied 退订 / ＴＤ / STOP (campaigns/replies.py, on the last SMS sent to them), or the
+provider refused the message because they had opted out (Twilio 21610). Each puts an "unsubscribed"
+event on that message, the one event type the reports count unsubscribes from (with "complained":
+a complaint is an opt-out the recipient did not ask for politely).
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -18,6 +25,17 @@ from audiences import set_consent
 from core.errors import NotFound
 
 log = logging.getLogger("herald.optouts")
+
+# Message events the reports count as an unsubscribe from the campaign (campaigns/report_queries.py).
+OPT_OUT_EVENTS = ("unsubscribed", "complained")
+
+
+def opt_out_event(message_id: int, *, via: str, at: datetime, **detail: Any) -> dict[str, Any]:
+    """The "unsubscribed" event row for an opt-out that answers `message_id` (for queries.add_events).
+
+    `via` says how the recipient opted out: "reply", "provider" (a provider code such as Twilio 21610)."""
+    return {"message_id": message_id, "type": "unsubscribed", "occurred_at": at,
+            "detail": {"via": via, **{k: v for k, v in detail.items() if v is not None}}}
 
 
 def record_refusal_consent(session: Session, refusals: Iterable[tuple[int, str, str, str]], *,

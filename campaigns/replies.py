@@ -36,6 +36,7 @@ from audiences import (
 from campaigns import queries
 from campaigns.inbox_models import KEYWORD_ACTIONS, REPLY_CLASSES, KeywordRule, Reply
 from campaigns.models import Campaign, Message
+from campaigns.optouts import opt_out_event
 from channels import ChannelConfigError, Outgoing, Refused, open_channel
 from channels.inbound import InboundSms
 from core.config import ChannelConfig, ReplyConfig
@@ -131,9 +132,12 @@ def record_reply(session: Session, inbound: InboundSms, *, config: ReplyConfig, 
         existing = _existing(session, inbound)
         return ReplyOutcome(existing.id if existing else 0, True, classification, "")
     if last is not None:
-        queries.add_events(session, [{"message_id": last.id, "type": "replied", "occurred_at": values["received_at"],
-                                      "detail": {"reply_id": reply_id, "classification": classification,
-                                                 "keyword": values["keyword"]}}])
+        events = [{"message_id": last.id, "type": "replied", "occurred_at": values["received_at"],
+                   "detail": {"reply_id": reply_id, "classification": classification, "keyword": values["keyword"]}}]
+        if classification == "unsubscribe":  # the opt-out answers the last SMS: its campaign lost this recipient
+            events.append(opt_out_event(last.id, via="reply", at=values["received_at"], reply_id=reply_id,
+                                        keyword=values["keyword"]))
+        queries.add_events(session, events)
     _act(session, rule, contact_ids, number=number, default_region=default_region, now=now)
     session.commit()
     log.info("event=reply reply_id=%d contact_id=%s message_id=%s class=%s provider=%s", reply_id, contact_id,

@@ -34,6 +34,7 @@ from campaigns.report_effect import (
 from campaigns.report_numbers import CENT, money, ratio
 from campaigns.report_numbers import shown as _s
 from campaigns.report_runs import RUN_COLUMNS, RunReport, runs_for_report
+from campaigns.report_settings import ReportSettings
 
 NOT_SENT = ("suppressed", "capped", "duplicate", "held_out", "waiting", "cancelled")
 # Never reachable by this run: the funnel's "Reachable" step leaves them out.
@@ -263,11 +264,12 @@ def _convert(amount: Decimal, currency: str | None, base: str, rates: Mapping[st
     return None if rate is None else amount * rate
 
 
-def campaign_report(session: Session, campaign_id: int, *, currency: str = "USD",
-                    rates: Mapping[str, Decimal] | None = None) -> CampaignReport:
-    """Everything the report shows for one campaign, in `currency` (costs converted at `rates`). Raises NotFound.
+def campaign_report(session: Session, campaign_id: int, settings: ReportSettings) -> CampaignReport:
+    """Everything the report shows for one campaign, in the workspace currency (costs converted at its rates).
+
+    `settings` comes from ReportSettings.from_config, whoever asks (page, exports, API, CLI). Raises NotFound.
     """
-    rates = {k.upper(): Decimal(v) for k, v in (rates or {}).items()}
+    currency, rates = settings.currency, settings.upper_rates()
     campaign = get_campaign(session, campaign_id)
     window = int(getattr(campaign, "attribution_window_days", 7) or 7)
     shape = _cube_shape(session, campaign, window)

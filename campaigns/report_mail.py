@@ -8,10 +8,9 @@ for the same seven days; the email links to that page. Recipients must be Herald
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
 from html import escape
 
 from sqlalchemy import func, select
@@ -19,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from campaigns.report_numbers import money
 from campaigns.report_overview import OverviewReport, overview_report
+from campaigns.report_settings import ReportSettings
 from channels import Accepted, Channel, Outgoing
 from core.users import User
 
@@ -78,16 +78,15 @@ def recipients(session: Session, emails: Sequence[str]) -> list[str]:
     return sorted(known)
 
 
-def send_weekly_report(session: Session, channel: Channel, *, emails: Sequence[str], now: datetime, currency: str,
-                       rates: Mapping[str, Decimal], base_url: str, dormant_days: int = 180) -> tuple[int, int]:
+def send_weekly_report(session: Session, channel: Channel, *, emails: Sequence[str], now: datetime,
+                       settings: ReportSettings, base_url: str) -> tuple[int, int]:
     """Email the last seven days' overview to the users among `emails`; returns (sent, refused)."""
     to = recipients(session, emails)
     if not to:
         return 0, 0
     end = now.replace(hour=0, minute=0, second=0, microsecond=0)
     start = end - timedelta(days=7)
-    overview = overview_report(session, start=start, end=end, currency=currency, rates=rates,
-                               dormant_days=dormant_days)
+    overview = overview_report(session, start=start, end=end, settings=settings)
     session.rollback()  # a read: do not hold a transaction (on SQLite, the write lock) while mailing
     link = (f"{base_url.rstrip('/')}/reports?from={start.date().isoformat()}"
             f"&to={(end - timedelta(days=1)).date().isoformat()}")

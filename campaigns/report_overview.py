@@ -24,8 +24,7 @@ from sqlalchemy.orm import Session
 
 from campaigns.models import Campaign, CampaignCost, Conversion, Message, MessageEvent, Run
 from campaigns.report_numbers import money, ratio
-
-DORMANT_DAYS = 180
+from campaigns.report_settings import ReportSettings
 
 
 @dataclass
@@ -134,12 +133,11 @@ def _convert(amount: Decimal, currency: str | None, base: str, rates: Mapping[st
     return amount if code == base.upper() else (amount * rates[code] if code in rates else None)
 
 
-def overview_report(session: Session, *, start: datetime, end: datetime, currency: str,
-                    rates: Mapping[str, Decimal] | None = None, dormant_days: int = DORMANT_DAYS) -> OverviewReport:
+def overview_report(session: Session, *, start: datetime, end: datetime, settings: ReportSettings) -> OverviewReport:
     """Campaigns whose first run started in [start, end), newest first, with their totals and groupings.
 
-    `dormant_days` ([rfm] dormant_days): a recipient with no purchase in that many days before is dormant."""
-    rates = {k.upper(): Decimal(v) for k, v in (rates or {}).items()}
+    A recipient with no purchase in settings.dormant_days ([rfm] dormant_days) before is dormant."""
+    currency, rates, dormant_days = settings.currency, settings.upper_rates(), settings.dormant_days
     started = func.min(Run.started_at)
     found = session.execute(
         select(Campaign.id, Campaign.name, Campaign.channel, Campaign.kind, Campaign.status, started)

@@ -20,11 +20,12 @@ from sqlalchemy.orm import Session
 
 from audiences import Contact
 from campaigns.models import CampaignCost, Conversion, Message, MessageEvent, Run
+from campaigns.optouts import OPT_OUT_EVENTS
 from core.db import Base
 
 # The contact columns a report slices by, if this installation's contacts have them.
 SEGMENT_COLUMNS = ("value_tier", "lifecycle_stage", "region")
-ENGAGEMENT_EVENTS = ("opened", "clicked", "unsubscribed")
+ENGAGEMENT_EVENTS = ("opened", "clicked", *OPT_OUT_EVENTS)
 
 
 def segment_columns() -> list[str]:
@@ -87,7 +88,7 @@ def message_cube(session: Session, *, campaign_id: int, shape: CubeShape = CubeS
         select(MessageEvent.message_id.label("message_id"),
                func.max(case((and_(MessageEvent.type == "opened", person), 1), else_=0)).label("opened"),
                func.max(case((and_(MessageEvent.type == "clicked", person), 1), else_=0)).label("clicked"),
-               func.max(case((MessageEvent.type == "unsubscribed", 1), else_=0)).label("unsubscribed"))
+               func.max(case((MessageEvent.type.in_(OPT_OUT_EVENTS), 1), else_=0)).label("unsubscribed"))
         .where(MessageEvent.type.in_(ENGAGEMENT_EVENTS), MessageEvent.message_id.between(*span))
         .group_by(MessageEvent.message_id).subquery("flags")
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -139,10 +140,12 @@ class Preview:
 
 def preview_template(session: Session, *, channel: str, subject: str = "", html: str = "", text: str = "",
                      body: str = "", contact_id: int | None, base_url: str,
-                     campaign_name: str = "Preview", tracking: TrackingConfig | None = None) -> Preview:
+                     campaign_name: str = "Preview", tracking: TrackingConfig | None = None,
+                     as_sent: Callable[[str], str] | None = None) -> Preview:
     """Render unsaved template parts for a real contact: `contact_id`, else the first contact, else a
     placeholder sample. Email text is derived from the HTML when empty; SMS gets its segment count, counted
-    with each link as the short link it will be sent as when `tracking` ([tracking]) shortens SMS links.
+    with each link as the short link it will be sent as when `tracking` ([tracking]) shortens SMS links, and
+    with what the SMS channel adds to the text (`as_sent`, channels.text_as_sent: an http-sms signature).
 
     Raises TemplateInvalid (.field, .line) for a syntax error, an unknown name, or an error while
     rendering for this contact; NotFound if `contact_id` does not exist.
@@ -165,7 +168,7 @@ def preview_template(session: Session, *, channel: str, subject: str = "", html:
         html=rendered.get("html", ""),
         text=rendered.get("text", ""),
         body=rendered.get("body", ""),
-        sms=count_sms(_as_sent(session, rendered["body"], base_url) if shorten else rendered["body"])
+        sms=count_sms(_sms_as_sent(session, rendered["body"], base_url=base_url, shorten=shorten, as_sent=as_sent))
         if channel == "sms" else None,
         contact_id=contact.id if contact is not None else None,
         short_links=shorten,
@@ -175,6 +178,13 @@ def preview_template(session: Session, *, channel: str, subject: str = "", html:
 def short_link_example(session: Session, *, base_url: str) -> str:
     """A short link as the next SMS sent would carry it, to show how long links are counted."""
     return _as_sent(session, "https://example.com", base_url)
+
+
+def _sms_as_sent(session: Session, body: str, *, base_url: str, shorten: bool,
+                 as_sent: Callable[[str], str] | None) -> str:
+    """The SMS body as the recipient will get it: short links (when `shorten`), then what the channel adds."""
+    sent = _as_sent(session, body, base_url) if shorten else body
+    return as_sent(sent) if as_sent is not None else sent
 
 
 def _as_sent(session: Session, body: str, base_url: str) -> str:

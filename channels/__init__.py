@@ -18,6 +18,7 @@ from channels.base import (
     Refused,
     SendResult,
     WebhookRejected,
+    text_as_sent,
 )
 from channels.ratelimit import RateLimiter
 from channels.segments import SmsSize, count_sms
@@ -75,5 +76,6 @@ __all__ = [
     "count_sms",
     "open_channel",
     "parse_twilio_webhook",
+    "text_as_sent",
     "twilio_auth_token",
 ]

@@ -113,6 +113,18 @@ class Channel(Protocol):
         ...
 
 
+def text_as_sent(channel: object, text: str) -> str:
+    """The message text as `channel` will send it: what segments and cost are counted on.
+
+    A channel that adds to the text (http-sms's signature 【公司名】, an opt-out suffix) says so with an
+    `as_sent(text)` method, and its own send uses the same method; the estimate, the template preview
+    and the dispatcher's segment count call this, so all of them count the same characters the
+    recipient is billed for. A channel without the method sends the text as it is.
+    """
+    adds = getattr(channel, "as_sent", None)
+    return adds(text) if adds is not None else text
+
+
 def send_each(batch: Sequence[Outgoing], send_one: Callable[[Outgoing], tuple[SendResult, bool]]) -> list[SendResult]:
     """Send a batch one message at a time, for providers whose API takes one message per call.
 

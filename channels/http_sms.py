@@ -184,6 +184,10 @@ class HttpSmsChannel:
     def describe(self) -> str:
         return self._description
 
+    def as_sent(self, text: str) -> str:
+        """The text as the gateway gets it: signed (channels.text_as_sent explains who else counts on it)."""
+        return with_signature(text, self.options.signature)
+
     def send(self, batch: Sequence[Outgoing]) -> list[SendResult]:
         """One request per message; one result per message, in batch order; never raises for the gateway or network.
 
@@ -210,7 +214,7 @@ class HttpSmsChannel:
         if not message.body.strip():
             # Sending only the signature is never what the marketer meant, and gateways refuse it anyway.
             return Refused(mid, True, "empty-body", "the message text is empty; nothing was sent"), False
-        text = with_signature(message.body, o.signature)
+        text = self.as_sent(message.body)
         fields = {o.to_field: message.to, o.text_field: text, **o.extra}
         if o.sender:
             fields[o.from_field] = o.sender

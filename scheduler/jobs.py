@@ -120,8 +120,7 @@ def send_weekly_report() -> str:
         with ctx.database.session() as session:
             sent, refused = campaigns.report_mail.send_weekly_report(
                 session, channel, emails=ctx.config.weekly_report_to, now=ctx.clock.now(),
-                currency=ctx.config.currency, rates=ctx.config.currency_rates, base_url=ctx.config.base_url,
-                dormant_days=ctx.config.dormant_days)
+                settings=campaigns.ReportSettings.from_config(ctx.config), base_url=ctx.config.base_url)
     finally:
         channel.close()
     log.info("event=weekly_report_sent sent=%d refused=%d", sent, refused)

@@ -18,6 +18,7 @@ from audiences import create_contact
 from campaigns import campaign_report
 from campaigns.costs import create_rate_plan
 from campaigns.models import Message, RatePlanUsage
+from campaigns.report_settings import ReportSettings
 from campaigns.sender import make_dispatcher
 from channels import Outgoing, RateLimiter, SendResult, open_channel
 from core.clock import FrozenClock
@@ -113,7 +114,7 @@ def test_cost_and_segments_land_on_rows_a_callback_moved_before_the_send_was_rec
     assert [(m.segments, m.cost, m.currency) for m in rows if (m.segments, m.cost, m.currency)
             != (2, Decimal("0.1"), "CNY")] == []
     assert all(m.sent_at is not None and m.provider_id for m in rows)
-    report = campaign_report(session, campaign.id, currency="CNY")
+    report = campaign_report(session, campaign.id, ReportSettings("CNY"))
     session.rollback()
     assert report.variable_cost == Decimal("5.00")
     assert sum(m.segments for m in rows) == 100

@@ -10,8 +10,11 @@ from sqlalchemy import event
 
 from campaigns import campaign_report, create_campaign, create_event_notice, create_template, send_campaign
 from campaigns.caps import FrequencyCap
+from campaigns.report_settings import ReportSettings
 from campaigns.send_time import Timing
 from tests.campaigns.factories import make_contact, make_dispatcher, make_list, messages_of
+
+USD = ReportSettings("USD")  # reports in US dollars, no other currency converted
 
 
 def _campaign(session, clock, template, *, list_id=None, notice=False, **options):
@@ -47,7 +50,7 @@ def test_three_marketing_messages_in_seven_days_cap_the_fourth(backend, session,
     assert rows[busy.id].error_code == "frequency_cap"
     assert "already had 3 marketing sms messages in the last 7 days" in rows[busy.id].error_reason
     assert rows[quiet.id].status == "sent"
-    report = campaign_report(session, fourth.id)
+    report = campaign_report(session, fourth.id, USD)
     assert report.count("capped") == 1
     assert report.to_dict()["counts"]["capped"] == 1
     # Five days later the first message is more than seven days old: two in the window, under the cap.

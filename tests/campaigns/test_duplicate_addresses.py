@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from audiences import set_consent
 from campaigns import campaign_report, create_campaign, create_template, estimate_campaign
+from campaigns.report_settings import ReportSettings
 from tests.campaigns.factories import make_contact, make_dispatcher, messages_of, start_campaign
 
 
@@ -32,7 +33,7 @@ def test_two_contacts_with_one_phone_number_get_one_sms(backend, session, databa
         row = rows[duplicate.id]
         assert (row.status, row.error_code) == ("duplicate", "duplicate_address")
         assert row.error_reason.startswith(f"same phone number as contact {first.id}, who is sent this message instead")
-    report = campaign_report(session, campaign.id)
+    report = campaign_report(session, campaign.id, ReportSettings("USD"))
     assert report.count("duplicate") == 2
     assert report.to_dict()["summary"]["duplicate"] == 2
     assert dict(report.funnel())["Reachable"] == 2

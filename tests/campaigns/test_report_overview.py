@@ -9,6 +9,7 @@ from decimal import Decimal
 from campaigns.costs import add_fixed_cost
 from campaigns.models import Conversion, MessageEvent
 from campaigns.report_overview import overview_report
+from campaigns.report_settings import ReportSettings
 from tests.campaigns import engagement_factories as f
 
 T0 = datetime(2026, 10, 10, 9, 0, tzinfo=UTC)
@@ -43,8 +44,8 @@ def test_the_overview_counts_campaigns_of_the_period_and_the_dormant_brought_bac
     buy(session, sleeper, T0 + timedelta(days=2), "60.00", october, messages[sleeper.id])
     add_fixed_cost(session, october.id, label="Gifts", amount="20", currency="USD", now=T0)
 
-    report = overview_report(session, start=T0 - timedelta(days=1), end=T0 + timedelta(days=60), currency="USD",
-                             dormant_days=180)
+    report = overview_report(session, start=T0 - timedelta(days=1), end=T0 + timedelta(days=60),
+                             settings=ReportSettings("USD", dormant_days=180))
     assert [c.campaign_id for c in report.campaigns] == [november.id, october.id]  # newest first; old left out
     line = {c.campaign_id: c for c in report.campaigns}
     oc = line[october.id].figures

@@ -11,9 +11,12 @@ from sqlalchemy import select, update
 from campaigns import campaign_report, send_campaign
 from campaigns.models import Message
 from campaigns.report_runs import run_report, run_reports
+from campaigns.report_settings import ReportSettings
 from core.errors import NotFound
 from tests.campaigns.factories import make_contact
 from tests.campaigns.test_firing import fire, scheduled, utc
+
+USD = ReportSettings("USD")  # reports in US dollars, no other currency converted
 
 
 def mark(session, run_id: int, *statuses: tuple[str, bool]) -> None:
@@ -38,7 +41,7 @@ def test_each_run_of_a_recurring_campaign_has_its_own_figures_in_the_report(sess
     second = fire(session, campaign, utc(2027, 3, 2, 10)).run
     mark(session, second.id, ("sent", True), ("unknown", False), ("cancelled", False))
 
-    report = campaign_report(session, campaign.id)
+    report = campaign_report(session, campaign.id, USD)
     newest, oldest = report.runs
     assert (newest.run_id, oldest.run_id) == (second.id, first.id)
     assert (oldest.recipients, oldest.sent, oldest.delivered, oldest.failed, oldest.waiting, oldest.not_sent) \
@@ -78,7 +81,7 @@ def test_a_campaign_sent_once_has_no_by_run_table(session, backend):
     template = create_template(session, name="T", channel="sms", body="Hi", now=now)
     campaign = create_campaign(session, name="Once", channel="sms", template_id=template.id, now=now)
     send_campaign(session, campaign.id, now=now, channel_description="log://", dry_run=True)
-    report = campaign_report(session, campaign.id)
+    report = campaign_report(session, campaign.id, USD)
     assert report.runs == [] and "runs" not in {key for key, *_ in report.tables()}
     assert report.to_dict()["runs"] == []
     assert len(run_reports(session, campaign.id)) == 1  # its one run is still reported on its own

@@ -28,6 +28,7 @@ from campaigns.inbox_models import Reply
 from campaigns.models import CampaignCost, CampaignVariant, Message, MessageEvent
 from campaigns.report_campaign import campaign_report
 from campaigns.report_export import report_csv, report_xlsx
+from campaigns.report_settings import ReportSettings
 from channels import Accepted, ChannelEvent
 from core.clock import FrozenClock
 from tests.campaigns.factories import ScriptedChannel, make_contact, make_dispatcher, make_list, messages_of, refuse
@@ -122,7 +123,7 @@ def test_every_number_in_the_report_matches_the_truth_table(backend, session, da
     attributed = {"click": (3, Decimal("150.00")), "receipt": (1, Decimal("55.00")), "code": (1, Decimal("10.00"))}
     revenue = Decimal("215.00")
 
-    report = campaign_report(session, campaign.id, currency="USD", rates=RATES)
+    report = campaign_report(session, campaign.id, ReportSettings("USD", RATES))
     assert (report.total.audience, report.count("suppressed"), report.count("held_out"), report.count("capped")) == (
         61, 1, len(held), 0)
     assert (report.total.sent, report.total.delivered, report.total.failed) == (n_sent, len(delivered), 3)

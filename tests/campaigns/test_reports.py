@@ -18,6 +18,7 @@ from campaigns import (
     cancel_campaign,
 )
 from campaigns.models import MESSAGE_STATUSES
+from campaigns.report_settings import ReportSettings
 from channels import Accepted, ChannelEvent
 from core.errors import NotFound
 from tests.campaigns.factories import (
@@ -28,6 +29,8 @@ from tests.campaigns.factories import (
     refuse,
     start_campaign,
 )
+
+USD = ReportSettings("USD")  # reports in US dollars, no other currency converted
 
 
 def test_a_report_counts_each_outcome_groups_failures_and_sums_cost_per_currency(backend, session, database, clock):
@@ -52,7 +55,7 @@ def test_a_report_counts_each_outcome_groups_failures_and_sums_cost_per_currency
                          + [ChannelEvent("failed", message_id=by_contact[undelivered.id].id, error_code="30003",
                                          error_reason="Unreachable destination handset")], now=clock.now())
 
-    report = campaign_report(session, campaign.id)
+    report = campaign_report(session, campaign.id, USD)
     assert (report.recipients, report.sent, report.delivered, report.failed) == (10, 5, 3, 4)
     assert (report.suppressed, report.unknown, report.cancelled, report.pending, report.sending) == (2, 0, 0, 0, 0)
     assert [(f.code, f.reason, f.count) for f in report.failures] == [
@@ -84,7 +87,7 @@ def test_status_counts_every_status_in_one_group_by(backend, session, database, 
     assert {k: v for k, v in status.counts.items() if v} == {"sent": 1, "cancelled": 3, "suppressed": 1}
     assert (status.total, status.dry_run, status.status) == (5, True, "cancelled")
     assert json.loads(json.dumps(status.to_dict()))["counts"]["cancelled"] == 3
-    report = campaign_report(session, campaign.id)
+    report = campaign_report(session, campaign.id, USD)
     assert (report.recipients, report.sent, report.cancelled, report.dry_run) == (5, 1, 3, True)
 
 
@@ -93,7 +96,7 @@ def test_a_draft_campaign_reports_zeros_and_a_missing_one_is_not_found(session, 
 
     template = create_template(session, name="T", channel="sms", body="Hi", now=clock.now())
     campaign = create_campaign(session, name="Draft", channel="sms", template_id=template.id, now=clock.now())
-    report = campaign_report(session, campaign.id).to_dict()
+    report = campaign_report(session, campaign.id, USD).to_dict()
     assert (report["recipients"], report["cost"], report["started_at"], report["status"]) == (0, {}, None, "draft")
     with pytest.raises(NotFound):
         campaign_status(session, 4040)

@@ -191,6 +191,19 @@ def test_the_signature_is_prepended_and_counted_in_the_segments(fake, opened):
     assert result.segments == count_sms(sent).segments == 2  # 71 UCS-2 characters: over 70, so two parts
 
 
+def test_the_text_as_sent_is_exactly_what_the_gateway_gets(fake, opened):
+    # The estimate and the preview count channels.text_as_sent; it must be the text the send puts on the wire.
+    from channels import text_as_sent
+
+    signed = open_on(fake, opened, signature="【公司名】")
+    plain = open_on(fake, opened)
+    for body in (CHINESE_66, "【公司名】您的验证码是123456"):
+        signed.send([sms(1, body=body)])
+        plain.send([sms(2, body=body)])
+        assert [m["content"] for m in fake.messages[-2:]] == [text_as_sent(signed, body), text_as_sent(plain, body)]
+    assert text_as_sent(object(), "as written") == "as written"  # a channel that adds nothing
+
+
 def test_a_body_that_already_starts_with_the_signature_is_not_signed_twice(fake, opened):
     channel = open_on(fake, opened, signature="【公司名】")
     channel.send([sms(1, body="【公司名】您的验证码是123456")])

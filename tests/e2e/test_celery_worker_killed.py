@@ -23,9 +23,12 @@ import pytest
 from sqlalchemy import select
 
 from campaigns import Message, campaign_report, campaign_status, release_expired_leases
+from campaigns.report_settings import ReportSettings
 from core.clock import SystemClock
 from tests.conftest import make_config
 from tests.e2e.test_crash_safety import RECIPIENTS, SENDER_APP_NAME, _seed, _wait_for_sessions_to_end
+
+USD = ReportSettings("USD")  # reports in US dollars, no other currency converted
 
 KILLS = 3
 SEED = 4_2026_11_23
@@ -120,7 +123,7 @@ def test_celery_worker_killed_three_times_keeps_the_campaign_guarantee(guarantee
             worker.kill()
 
     with database.session() as session:
-        report = campaign_report(session, campaign_id).to_dict()
+        report = campaign_report(session, campaign_id, USD).to_dict()
         statuses = Counter(session.scalars(select(Message.status).where(Message.campaign_id == campaign_id)))
     received = Counter(rcpt for m in fake_smtp.messages for rcpt in m.rcpt_tos)
     everyone = {f"guest{i}@example.com" for i in range(RECIPIENTS)}

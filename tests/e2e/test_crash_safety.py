@@ -22,8 +22,10 @@ from sqlalchemy import insert, select, text
 
 from audiences import Contact
 from campaigns import Message, campaign_report, create_campaign, create_template, release_expired_leases, send_campaign
+from campaigns.report_settings import ReportSettings
 from core.clock import SystemClock
 
+USD = ReportSettings("USD")  # reports in US dollars, no other currency converted
 RECIPIENTS = 5000
 KILLS = 4
 SEED = 20261123
@@ -136,7 +138,7 @@ def test_sender_killed_four_times_keeps_the_campaign_guarantee(guarantee, backen
     _finish(env)
 
     with database.session() as session:
-        report = campaign_report(session, campaign_id).to_dict()
+        report = campaign_report(session, campaign_id, USD).to_dict()
         statuses = Counter(session.scalars(select(Message.status).where(Message.campaign_id == campaign_id)))
         sent_addresses = set(session.scalars(select(Message.address).where(Message.status == "sent")))
     received = Counter(rcpt for m in fake_smtp.messages for rcpt in m.rcpt_tos)

@@ -15,9 +15,12 @@ from sqlalchemy import insert
 
 from audiences import Contact
 from campaigns import campaign_report, create_campaign, create_template, send_campaign
+from campaigns.report_settings import ReportSettings
 from channels import RateLimiter
 from core.clock import SystemClock
 from tests.conftest import make_config
+
+USD = ReportSettings("USD")  # reports in US dollars, no other currency converted
 
 RECIPIENTS = 1000
 RATE = 100  # messages per second, for the channel as a whole; four senders here can go faster than this
@@ -83,7 +86,7 @@ def test_two_worker_processes_send_each_recipient_once_within_the_global_rate(ba
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             with database.session() as session:
-                report = campaign_report(session, campaign.id).to_dict()
+                report = campaign_report(session, campaign.id, USD).to_dict()
             if report["pending"] == 0 and report["sent"] == RECIPIENTS:
                 break
             assert all(proc.poll() is None for proc in procs), [log.read_text() for log in logs]

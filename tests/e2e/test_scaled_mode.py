@@ -10,8 +10,11 @@ from sqlalchemy import insert
 
 from audiences import Contact
 from campaigns import campaign_report, create_campaign, create_template, send_campaign
+from campaigns.report_settings import ReportSettings
 from core.clock import SystemClock
 from tests.conftest import make_config
+
+USD = ReportSettings("USD")  # reports in US dollars, no other currency converted
 
 RECIPIENTS = 120
 
@@ -42,7 +45,7 @@ def test_celery_workers_send_each_message_once(backend, tmp_path, db_url, databa
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             with database.session() as session:
-                report = campaign_report(session, campaign.id).to_dict()
+                report = campaign_report(session, campaign.id, USD).to_dict()
             if report["sent"] == RECIPIENTS:
                 break
             time.sleep(0.2)

@@ -175,3 +175,34 @@ def test_an_event_notice_page_shows_live_progress_and_the_fallback(logged_in_cli
     assert 'id="resend-fallback"' in html
     status = logged_in_client.get(page + "/status", headers={"Accept": "application/json"}).json
     assert status["counts"]["pending"] == 2 and status["counts"]["suppressed"] == 1
+
+
+def test_the_send_button_and_its_confirmation_count_the_segment_as_the_sender_will(
+        backend, logged_in_client, api_token, database, clock):
+    import re
+
+    from sqlalchemy import func, select
+
+    from campaigns import Message
+    from tests.campaigns.factories import make_contact
+
+    with database.session() as session:
+        for n in range(7):
+            make_contact(session, now=clock.now(), tier="gold" if n < 2 else "basic")
+    api = Api(logged_in_client, api_token("marketer"))
+    template = api.post("/templates", json={"name": "T", "channel": "sms", "body": "Gold day"}).json
+    segment = api.post("/segments", json={"name": "Gold", "rules": {"all": [
+        {"field": "attributes.tier", "op": "eq", "value": "gold"}]}}).json
+    campaign = api.post("/campaigns", json={"name": "Gold day", "channel": "sms", "template_id": template["id"],
+                                            "segment_id": segment["id"]}).json
+    page = logged_in_client.get(f"/campaigns/{campaign['id']}").get_data(as_text=True)
+    ready = re.search(r'Ready to send to <strong[^>]*>([^<]*)<', page).group(1)
+    confirm = re.search(r'data-confirm="Send “Gold day” to ([^ ]*) contacts now', page).group(1)
+    sendable = re.search(r'data-estimate="sendable">([^<]*)<', page).group(1)
+    assert (ready, confirm, sendable) == ("2", "2", "2")
+    assert ">7<" not in page  # the whole audience's size is not shown as who it goes to
+
+    assert api.post(f"/campaigns/{campaign['id']}/send").status_code == 202
+    with database.session() as session:
+        assert session.scalar(select(func.count()).select_from(Message)
+                              .where(Message.campaign_id == campaign["id"])) == 2

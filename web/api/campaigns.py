@@ -133,6 +133,5 @@ def campaign_status(campaign_id: int):
 @token_required("read")
 def campaign_report(campaign_id: int):
     # The same report as the page and its exports: money in the workspace currency at the configured rates.
-    settings = current_app.extensions["herald.config"]
-    return campaigns.campaign_report(get_session(), campaign_id, currency=settings.currency,
-                                     rates=settings.currency_rates).to_dict()
+    settings = campaigns.ReportSettings.from_config(current_app.extensions["herald.config"])
+    return campaigns.campaign_report(get_session(), campaign_id, settings).to_dict()

@@ -20,6 +20,7 @@ from web.api import (
     token_required,
 )
 from web.db import get_session
+from web.pages.context import sms_as_sent
 
 PARTS = ("subject", "html", "text", "body")  # email: subject, html, text; SMS: body
 
@@ -92,5 +93,6 @@ def preview_template():
         contact_id=optional_int(data, "contact_id"),
         base_url=config().base_url,
         tracking=config().tracking,
+        as_sent=sms_as_sent(data.get("channel")),
     )
     return preview.to_dict()

@@ -113,7 +113,8 @@ def campaign_estimate(campaign_id: int):
                              rate=channel_info(campaign.channel).rate or "10/second",
                              cap=FrequencyCap(settings.cap_messages, settings.cap_days), timing=timing,
                              tracking=settings.tracking, base_url=settings.base_url,
-                             provider=channel_info(campaign.channel).provider)
+                             provider=channel_info(campaign.channel).provider,
+                             as_sent=channel_info(campaign.channel).as_sent)
 
 
 def _back(campaign_id: int):

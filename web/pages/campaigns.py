@@ -98,13 +98,18 @@ def new():
 def detail(campaign_id: int):
     db_session = get_session()
     campaign = get_campaign(db_session, campaign_id)
-    audience = count_contacts(db_session, campaign.list_id)
+    controls = controls_context(campaign)
+    estimate = controls["estimate"]
+    # Before sending, every count on the page is the estimate's: the same audience (segment, consent, caps,
+    # holdout) the sender will materialise. The list's size alone said "327" for a segment of 2.
+    audience = estimate.audience if estimate is not None else count_contacts(db_session, campaign.list_id)
     return render_template(
         "campaigns/detail.html", campaign=campaign, status=campaign_status(db_session, campaign_id),
         template=get_template(db_session, campaign.template_id),
         audience_list=get_list(db_session, campaign.list_id) if campaign.list_id else None,
-        audience=audience, channel=channel_info(campaign.channel),
-        status_labels=all_status_labels(), **controls_context(campaign), **schedule_context(campaign),
+        audience=audience, sendable=estimate.sendable if estimate is not None else 0,
+        channel=channel_info(campaign.channel), status_labels=all_status_labels(), **controls,
+        **schedule_context(campaign),
     )
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from flask import current_app, request
@@ -11,7 +13,7 @@ from flask_babel import gettext as _
 from flask_babel import pgettext
 from flask_login import current_user
 
-from channels import ChannelConfigError, open_channel
+from channels import ChannelConfigError, open_channel, text_as_sent
 from core.clock import Clock
 from core.config import Config
 from web.auth import role_label
@@ -36,6 +38,9 @@ class ChannelInfo:
     rate: str
     error: str  # why the channel cannot be opened; "" when it can
     provider: str = ""  # the provider's name, which provider-specific rate plans name
+    # The text as the channel will send it (an http-sms signature added): what the estimate and the
+    # template preview count segments on, as the sender does. None: the channel adds nothing, or cannot open.
+    as_sent: Callable[[str], str] | None = None
 
 
 def channel_info(name: str) -> ChannelInfo:
@@ -54,10 +59,16 @@ def channel_info(name: str) -> ChannelInfo:
         try:
             outbox = str(getattr(channel, "directory", "")) if channel.dry_run else ""
             cache[name] = ChannelInfo(name, channel.describe(), channel.dry_run, outbox,
-                                      str(getattr(channel, "rate", "")), "", str(getattr(channel, "name", "")))
+                                      str(getattr(channel, "rate", "")), "", str(getattr(channel, "name", "")),
+                                      partial(text_as_sent, channel))
         finally:
             channel.close()
     return cache[name]
+
+
+def sms_as_sent(channel: object) -> Callable[[str], str] | None:
+    """What the SMS channel adds to a text, for previews of `channel` ("sms"; None for any other channel)."""
+    return channel_info("sms").as_sent if channel == "sms" and "sms" in config().channels else None
 
 
 def status_label(status: str) -> str:

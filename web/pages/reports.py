@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
 
+from campaigns import ReportSettings
 from campaigns import campaign_report as build_campaign_report
 from campaigns.ab_test import choose_winner
 from campaigns.costs import add_fixed_cost, fixed_costs_of, remove_fixed_cost
@@ -95,9 +96,7 @@ def cash(value: Decimal | None) -> Decimal | None:
 
 
 def _campaign_report(campaign_id: int):
-    settings = config()
-    return build_campaign_report(get_session(), campaign_id, currency=settings.currency,
-                                 rates=settings.currency_rates)
+    return build_campaign_report(get_session(), campaign_id, ReportSettings.from_config(config()))
 
 
 def _series_labels() -> dict[str, str]:
@@ -207,11 +206,9 @@ def _period() -> tuple[date, date]:
 
 def _overview():
     start, end = _period()
-    settings = config()
     report = overview_report(get_session(), start=datetime.combine(start, time.min, tzinfo=UTC),
                              end=datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC),
-                             currency=settings.currency, rates=settings.currency_rates,
-                             dormant_days=settings.dormant_days)
+                             settings=ReportSettings.from_config(config()))
     return report, start, end
 
 

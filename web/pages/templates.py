@@ -14,7 +14,7 @@ from campaigns.tracking import tracks_clicks
 from core.errors import HeraldError, Invalid
 from web.auth import read_only
 from web.db import get_session
-from web.pages.context import config, now
+from web.pages.context import config, now, sms_as_sent
 
 bp = Blueprint("templates", __name__)
 
@@ -75,7 +75,7 @@ def preview():
     try:
         result = preview_template(
             get_session(), channel=channel, contact_id=int(contact_id) if contact_id else None,
-            base_url=config().base_url, tracking=config().tracking,
+            base_url=config().base_url, tracking=config().tracking, as_sent=sms_as_sent(channel),
             **{part: str(data.get(part) or "") for part in PARTS.get(channel, ())},
         )
     except (HeraldError, ValueError) as exc:
