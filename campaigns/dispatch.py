@@ -43,6 +43,8 @@ log = logging.getLogger("herald.dispatch")
 
 UNKNOWN_REASON = ("the sender stopped after claiming this message; it may or may not have been sent, so it is not "
                   "resent (at-most-once)")
+ANSWER_LOST_REASON = ("the provider's answer was lost after it received the message, so it may or may not have been "
+                      "sent; it is not resent (at-most-once)")
 RESEND_REASON = ("the sender stopped after claiming this message; it is sent again (at-least-once), so the "
                  "recipient may get it twice")
 
@@ -185,16 +187,19 @@ class Dispatcher:
             body = part("body")
             body = tracker.text(body) if tracker.links is not None else body  # short links only when asked for
             return Outgoing(message.id, "sms", message.address or "", body=body,
-                            status_callback_url=status_callback_url(self.base_url, message.id))
+                            status_callback_url=status_callback_url(self.base_url, message.id),
+                            idempotency_key=f"herald.{message.id}@{self.host}")
         html = tracker.html(part("html"))  # links -> /l/…, the open pixel when the campaign tracks opens
         text = tracker.text(part("text")) or (content.html_to_text(html) if html else "")
         headers = {
+            # The same on every try: a resend after a lost answer (at-least-once) can be dropped as a copy.
             "Message-ID": f"<herald.{message.id}@{self.host}>",
             "List-Unsubscribe": list_unsubscribe(url, self.unsubscribe_mailbox, self.secret_key, message.id),
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         }
         return Outgoing(message.id, "email", message.address or "", body=text, subject=part("subject"), html=html,
-                        headers=headers, sender=campaign.sender or "")
+                        headers=headers, sender=campaign.sender or "",
+                        idempotency_key=f"herald.{message.id}@{self.host}")
 
     def send_by_channel(self, outgoing: Mapping[int, Outgoing]) -> tuple[list[SendResult], list[Exception]]:
         """Send each channel's group; what one channel raises is kept, not allowed to stop the other."""
@@ -272,7 +277,11 @@ class Dispatcher:
         said "slow down") is requeued without counting the attempt, due no earlier than the end of its
         channel's hold in `held`, and is never given up on either.
 
-        One executemany per kind of answer (sent, failed, retry) and one INSERT of the events, however
+        A transient refusal whose outcome is unknown (the provider got the message, its answer was lost)
+        is never resent for an at-most-once campaign: the row becomes `unknown`, as after a crash. For
+        at-least-once it is retried like any transient refusal, with the same Message-ID / idempotency key.
+
+        One executemany per kind of answer (sent, failed, retry, unknown) and one INSERT of the events, however
         large the batch; each row's UPDATE stays conditional (see queries.mark_messages_sent).
         """
         now = self.clock.now()
@@ -280,6 +289,7 @@ class Dispatcher:
         sent: list[queries.SentMessage] = []
         failed: list[queries.RefusedMessage] = []
         retried: list[queries.RefusedMessage] = []
+        unknown: list[queries.RefusedMessage] = []
         events: list[dict[str, Any]] = []
         plan_prices = self._plan_prices(session, by_id, outgoing, results, now)
         for result in results:
@@ -289,12 +299,15 @@ class Dispatcher:
             if isinstance(result, Accepted):
                 events.append(self._record_accepted(sent, claimed, result, outgoing.get(result.message_id), now,
                                                     plan_prices.get(result.message_id)))
+            elif result.outcome_unknown and claimed.campaign.guarantee == "at_most_once":
+                events.append(self._record_unknown(unknown, claimed, result, now))
             else:
                 channel = claimed.message.channel
                 events.append(self._record_refused(failed, retried, claimed, result, now, (paused or {}).get(channel),
                                                    (held or {}).get(channel)))
         queries.mark_messages_sent(session, sent, now=now)
         queries.mark_messages_failed(session, failed, now=now)
+        queries.mark_messages_unknown(session, unknown, now=now)
         queries.requeue_messages(session, retried, now=now)
         queries.add_events(session, events)
         queries.finish_idle_runs(session, {c.message.run_id for c in batch}, now=now)
@@ -343,6 +356,15 @@ class Dispatcher:
                  message.campaign_id, message.run_id, message.channel, result.provider_id)
         return _event(message.id, "sent", now, provider_id=result.provider_id, segments=segments,
                       cost=str(cost), currency=currency, estimated=result.cost is None)
+
+    def _record_unknown(self, unknown: list[queries.RefusedMessage], claimed: ClaimedMessage, result: Refused,
+                        now: datetime) -> dict[str, Any]:
+        message = claimed.message
+        reason = f"{result.reason} — {ANSWER_LOST_REASON}"
+        unknown.append(queries.RefusedMessage(message.id, result.code, reason))
+        log.warning("event=unknown message_id=%d campaign_id=%d run_id=%d channel=%s code=%s reason=%r", message.id,
+                    message.campaign_id, message.run_id, message.channel, result.code, result.reason)
+        return _event(message.id, "unknown", now, code=result.code, reason=reason, attempt=message.attempts)
 
     def _record_refused(self, failed: list[queries.RefusedMessage], retried: list[queries.RefusedMessage],
                         claimed: ClaimedMessage, result: Refused, now: datetime,

@@ -64,6 +64,7 @@ def from_url(url: str, *, from_address: str = "") -> HttpsEmailChannel:
 class HttpsEmailChannel:
     name = "https-email"
     dry_run = False
+    max_length: int | None = None  # email has no length limit a provider enforces per message
 
     def __init__(self, *, endpoint: str, api_key: str, from_name: str, from_email: str, timeout: float, rate: str,
                  description: str) -> None:

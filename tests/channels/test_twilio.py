@@ -24,7 +24,7 @@ def test_api_base_points_the_sdk_at_the_fake(fake_twilio):
     assert created["sid"].startswith("SM") and len(created["sid"]) == 34
     assert fake_twilio.requests[0] | {"sid": None} == {
         "To": "+15551230001", "Body": "Hello", "From": "+15005550006", "MessagingServiceSid": None,
-        "StatusCallback": None, "sid": None, "http_status": 201}
+        "StatusCallback": None, "IdempotencyKey": None, "sid": None, "http_status": 201}
 
 
 def test_segments_come_from_twilios_answer(fake_twilio):
