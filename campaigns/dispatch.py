@@ -144,7 +144,8 @@ class Dispatcher:
         return claimed
 
     def render(self, batch: Sequence[ClaimedMessage]) -> tuple[dict[int, Outgoing], list[SendResult]]:
-        """Render every message; one that fails becomes a permanent refusal ("template") on its own."""
+        """Render every message; one that fails becomes a permanent refusal on its own: "template" when it
+        cannot be rendered, "too_long" when it renders over its channel's max_length."""
         outgoing: dict[int, Outgoing] = {}
         refused: list[SendResult] = []
         compiled: dict[tuple[int, str], Any] = {}  # a batch usually shares one template: compile it once
@@ -159,7 +160,23 @@ class Dispatcher:
                 except RenderFailed as exc:
                     refused.append(Refused(claimed.message.id, permanent=True, code="template", reason=exc.reason))
             outgoing = self.links.settle(outgoing, self.base_url, self.secret_key)
+        for message_id, message in list(outgoing.items()):
+            if (too_long := self.too_long(message)) is not None:
+                refused.append(too_long)
+                del outgoing[message_id]
         return outgoing, refused
+
+    def too_long(self, message: Outgoing) -> Refused | None:
+        """A permanent refusal for a text over its channel's max_length (a long custom field rendered into
+        the template); None when it fits. Checked on the final text, short links included."""
+        channel = self.channels.get(message.channel)
+        limit = channel.max_length if channel is not None else None
+        if limit is None or len(message.body) <= limit:
+            return None
+        return Refused(message.message_id, permanent=True, code="too_long",
+                       reason=f"the message is {len(message.body):,} characters long once rendered; the "
+                              f"{message.channel} channel ({channel.describe()}) takes at most {limit:,}, so it "
+                              "was not sent — shorten the template or the contact field it shows")
 
     def render_message(self, claimed: ClaimedMessage, compiled: dict[tuple[int, str], Any] | None = None) -> Outgoing:
         """The Outgoing for one claimed message; raises RenderFailed with a marketer-readable reason."""

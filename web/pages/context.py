@@ -36,6 +36,7 @@ class ChannelInfo:
     rate: str
     error: str  # why the channel cannot be opened; "" when it can
     provider: str = ""  # the provider's name, which provider-specific rate plans name
+    max_length: int | None = None  # the most characters one message may have (Channel.max_length)
 
 
 def channel_info(name: str) -> ChannelInfo:
@@ -54,10 +55,16 @@ def channel_info(name: str) -> ChannelInfo:
         try:
             outbox = str(getattr(channel, "directory", "")) if channel.dry_run else ""
             cache[name] = ChannelInfo(name, channel.describe(), channel.dry_run, outbox,
-                                      str(getattr(channel, "rate", "")), "", str(getattr(channel, "name", "")))
+                                      str(getattr(channel, "rate", "")), "", str(getattr(channel, "name", "")),
+                                      channel.max_length)
         finally:
             channel.close()
     return cache[name]
+
+
+def sms_max_length() -> int | None:
+    """The most characters the configured SMS channel takes in one message (None: no limit)."""
+    return channel_info("sms").max_length
 
 
 def status_label(status: str) -> str:
