@@ -96,6 +96,7 @@ from channels.base import (
 )
 from channels.ratelimit import parse_rate
 from channels.segments import count_sms
+from channels.unanswered import never_connected
 from channels.urls import MASK, ChannelUrl, parse_channel_url
 
 SCHEME = "http-sms"
@@ -231,14 +232,17 @@ class HttpSmsChannel:
         try:
             response = self._http().request(o.method, o.endpoint, **request)
         except requests.Timeout as exc:
-            if isinstance(exc, requests.ConnectTimeout):
+            if never_connected(exc):
                 reason = f"could not connect to {o.endpoint} within {o.timeout:g}s; not sent"
-            else:
-                reason = (f"{o.endpoint} did not answer within {o.timeout:g}s; "
-                          "the gateway may or may not have accepted the message")
-            return Refused(mid, False, "timeout", reason), True
+                return Refused(mid, False, "timeout", reason), True
+            reason = (f"{o.endpoint} did not answer within {o.timeout:g}s; "
+                      "the gateway may or may not have accepted the message")
+            return Refused(mid, False, "timeout", reason, outcome_unknown=True), True
         except requests.RequestException as exc:
-            return Refused(mid, False, "connection-error", f"{o.endpoint}: {type(exc).__name__}: {exc}"), True
+            reason = f"{o.endpoint}: {type(exc).__name__}: {exc}"
+            if never_connected(exc):
+                return Refused(mid, False, "connection-error", reason + "; not sent"), True
+            return Refused(mid, False, "connection-error", reason, outcome_unknown=True), True
         return self._read(mid, response, segments=count_sms(text).segments)
 
     def _read(self, mid: int, response: requests.Response, *, segments: int) -> tuple[SendResult, bool]:

@@ -24,7 +24,6 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.request_validator import RequestValidator, get_signature_algorithm
 from twilio.rest import Client
-from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
 
 from channels.base import (
     Accepted,
@@ -39,6 +38,7 @@ from channels.base import (
 )
 from channels.inbound import InboundSms
 from channels.ratelimit import parse_rate
+from channels.unanswered import never_connected
 from channels.urls import ChannelUrl, parse_channel_url
 
 SCHEME = "twilio"
@@ -267,7 +267,7 @@ class TwilioChannel:
             return Refused(mid, False, "timeout", reason, outcome_unknown=True), True
         except requests.RequestException as exc:
             reason = f"{self.endpoint}: {type(exc).__name__}: {exc}"
-            if _never_connected(exc):
+            if never_connected(exc):
                 return Refused(mid, False, "connection-error", reason + "; not sent"), True
             # The request went out and the connection died before the answer: Twilio may have it.
             return Refused(mid, False, "connection-error", reason, outcome_unknown=True), True
@@ -285,19 +285,6 @@ class TwilioChannel:
         refused = Refused(mid, permanent=classify(code, status), code=str(code or status), reason=reason,
                           retry_after=retry_after, consent=CONSENT_EFFECTS.get(str(code)), throttled=throttled)
         return refused, throttled or code == 20003 or status == 401
-
-
-def _never_connected(exc: requests.RequestException) -> bool:
-    """True when the connection could not be made (refused, DNS, connect timeout): nothing was sent.
-
-    requests wraps urllib3's error: MaxRetryError(reason=NewConnectionError | ConnectTimeoutError) when
-    connecting failed; ProtocolError("Connection aborted.", RemoteDisconnected) when the connection
-    broke after the request was written.
-    """
-    cause = exc.args[0] if exc.args else None
-    if isinstance(cause, MaxRetryError):
-        cause = cause.reason
-    return isinstance(cause, NewConnectionError | ConnectTimeoutError)
 
 
 def parse_twilio_webhook(*, url: str, form: Mapping[str, str], headers: Mapping[str, str],
