@@ -189,7 +189,7 @@ def read_bounce_mailbox() -> str:
     with ctx.database.session() as session:
         if fenced := _may_run(ctx, session, once_per_firing=True):
             return fenced
-        session.commit()  # two readers of one mailbox would apply its messages twice: claimed first
+        session.commit()  # the firing is claimed before reading: one scheduler reads the mailbox per firing
     try:
         mailbox = open_mailbox(url)
     except ChannelConfigError as exc:
