@@ -43,6 +43,8 @@ log = logging.getLogger("herald.dispatch")
 
 UNKNOWN_REASON = ("the sender stopped after claiming this message; it may or may not have been sent, so it is not "
                   "resent (at-most-once)")
+ANSWER_LOST_REASON = ("the provider's answer was lost after it received the message, so it may or may not have been "
+                      "sent; it is not resent (at-most-once)")
 RESEND_REASON = ("the sender stopped after claiming this message; it is sent again (at-least-once), so the "
                  "recipient may get it twice")
 
@@ -142,7 +144,8 @@ class Dispatcher:
         return claimed
 
     def render(self, batch: Sequence[ClaimedMessage]) -> tuple[dict[int, Outgoing], list[SendResult]]:
-        """Render every message; one that fails becomes a permanent refusal ("template") on its own."""
+        """Render every message; one that fails becomes a permanent refusal on its own: "template" when it
+        cannot be rendered, "too_long" when it renders over its channel's max_length."""
         outgoing: dict[int, Outgoing] = {}
         refused: list[SendResult] = []
         compiled: dict[tuple[int, str], Any] = {}  # a batch usually shares one template: compile it once
@@ -157,7 +160,23 @@ class Dispatcher:
                 except RenderFailed as exc:
                     refused.append(Refused(claimed.message.id, permanent=True, code="template", reason=exc.reason))
             outgoing = self.links.settle(outgoing, self.base_url, self.secret_key)
+        for message_id, message in list(outgoing.items()):
+            if (too_long := self.too_long(message)) is not None:
+                refused.append(too_long)
+                del outgoing[message_id]
         return outgoing, refused
+
+    def too_long(self, message: Outgoing) -> Refused | None:
+        """A permanent refusal for a text over its channel's max_length (a long custom field rendered into
+        the template); None when it fits. Checked on the final text, short links included."""
+        channel = self.channels.get(message.channel)
+        limit = channel.max_length if channel is not None else None
+        if limit is None or len(message.body) <= limit:
+            return None
+        return Refused(message.message_id, permanent=True, code="too_long",
+                       reason=f"the message is {len(message.body):,} characters long once rendered; the "
+                              f"{message.channel} channel ({channel.describe()}) takes at most {limit:,}, so it "
+                              "was not sent — shorten the template or the contact field it shows")
 
     def render_message(self, claimed: ClaimedMessage, compiled: dict[tuple[int, str], Any] | None = None) -> Outgoing:
         """The Outgoing for one claimed message; raises RenderFailed with a marketer-readable reason."""
@@ -185,16 +204,19 @@ class Dispatcher:
             body = part("body")
             body = tracker.text(body) if tracker.links is not None else body  # short links only when asked for
             return Outgoing(message.id, "sms", message.address or "", body=body,
-                            status_callback_url=status_callback_url(self.base_url, message.id))
+                            status_callback_url=status_callback_url(self.base_url, message.id),
+                            idempotency_key=f"herald.{message.id}@{self.host}")
         html = tracker.html(part("html"))  # links -> /l/…, the open pixel when the campaign tracks opens
         text = tracker.text(part("text")) or (content.html_to_text(html) if html else "")
         headers = {
+            # The same on every try: a resend after a lost answer (at-least-once) can be dropped as a copy.
             "Message-ID": f"<herald.{message.id}@{self.host}>",
             "List-Unsubscribe": list_unsubscribe(url, self.unsubscribe_mailbox, self.secret_key, message.id),
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         }
         return Outgoing(message.id, "email", message.address or "", body=text, subject=part("subject"), html=html,
-                        headers=headers, sender=campaign.sender or "")
+                        headers=headers, sender=campaign.sender or "",
+                        idempotency_key=f"herald.{message.id}@{self.host}")
 
     def send_by_channel(self, outgoing: Mapping[int, Outgoing]) -> tuple[list[SendResult], list[Exception]]:
         """Send each channel's group; what one channel raises is kept, not allowed to stop the other."""
@@ -272,7 +294,11 @@ class Dispatcher:
         said "slow down") is requeued without counting the attempt, due no earlier than the end of its
         channel's hold in `held`, and is never given up on either.
 
-        One executemany per kind of answer (sent, failed, retry) and one INSERT of the events, however
+        A transient refusal whose outcome is unknown (the provider got the message, its answer was lost)
+        is never resent for an at-most-once campaign: the row becomes `unknown`, as after a crash. For
+        at-least-once it is retried like any transient refusal, with the same Message-ID / idempotency key.
+
+        One executemany per kind of answer (sent, failed, retry, unknown) and one INSERT of the events, however
         large the batch; each row's UPDATE stays conditional (see queries.mark_messages_sent).
         """
         now = self.clock.now()
@@ -280,6 +306,7 @@ class Dispatcher:
         sent: list[queries.SentMessage] = []
         failed: list[queries.RefusedMessage] = []
         retried: list[queries.RefusedMessage] = []
+        unknown: list[queries.RefusedMessage] = []
         events: list[dict[str, Any]] = []
         plan_prices = self._plan_prices(session, by_id, outgoing, results, now)
         for result in results:
@@ -289,6 +316,8 @@ class Dispatcher:
             if isinstance(result, Accepted):
                 events.append(self._record_accepted(sent, claimed, result, outgoing.get(result.message_id), now,
                                                     plan_prices.get(result.message_id)))
+            elif result.outcome_unknown and claimed.campaign.guarantee == "at_most_once":
+                events.append(self._record_unknown(unknown, claimed, result, now))
             else:
                 channel = claimed.message.channel
                 events.append(self._record_refused(failed, retried, claimed, result, now, (paused or {}).get(channel),
@@ -297,6 +326,7 @@ class Dispatcher:
                     events.append(opt_out_event(result.message_id, via="provider", at=now, code=result.code))
         queries.mark_messages_sent(session, sent, now=now)
         queries.mark_messages_failed(session, failed, now=now)
+        queries.mark_messages_unknown(session, unknown, now=now)
         queries.requeue_messages(session, retried, now=now)
         queries.add_events(session, events)
         queries.finish_idle_runs(session, {c.message.run_id for c in batch}, now=now)
@@ -345,6 +375,15 @@ class Dispatcher:
                  message.campaign_id, message.run_id, message.channel, result.provider_id)
         return _event(message.id, "sent", now, provider_id=result.provider_id, segments=segments,
                       cost=str(cost), currency=currency, estimated=result.cost is None)
+
+    def _record_unknown(self, unknown: list[queries.RefusedMessage], claimed: ClaimedMessage, result: Refused,
+                        now: datetime) -> dict[str, Any]:
+        message = claimed.message
+        reason = f"{result.reason} — {ANSWER_LOST_REASON}"
+        unknown.append(queries.RefusedMessage(message.id, result.code, reason))
+        log.warning("event=unknown message_id=%d campaign_id=%d run_id=%d channel=%s code=%s reason=%r", message.id,
+                    message.campaign_id, message.run_id, message.channel, result.code, result.reason)
+        return _event(message.id, "unknown", now, code=result.code, reason=reason, attempt=message.attempts)
 
     def _record_refused(self, failed: list[queries.RefusedMessage], retried: list[queries.RefusedMessage],
                         claimed: ClaimedMessage, result: Refused, now: datetime,

@@ -174,7 +174,7 @@ def fire_due_campaign(session: Session, campaign_id: int, *, now: datetime, chan
         _finish_if_last(session, campaign, schedule, latest, now)
         session.commit()
         return Firing(run, missed=True)
-    if late > timedelta(minutes=1):
+    if late >= _NOTED_LATENESS:
         notes.append(f"fired {_duration(late)} late (due at {_iso(latest)}; {_WHY_LATE}); "
                      f"within the grace window of {_duration(grace)}, so it was sent once, now")
     return Firing(_fire(session, campaign, schedule, latest, now, notes, channel_description, dry_run, defaults,
@@ -332,7 +332,15 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ")
 
 
+# A wake-up is always a few milliseconds late; from a second on, a marketer should be told (a grace
+# window may itself be a few seconds).
+_NOTED_LATENESS = timedelta(seconds=1)
+
+
 def _duration(delta: timedelta) -> str:
+    """'20 s' under a minute (a grace window may be seconds: '0 min' would hide it), else '1 h 5 min'."""
+    if delta < timedelta(minutes=1):
+        return f"{int(delta.total_seconds())} s"
     minutes = int(delta.total_seconds() // 60)
     hours, minutes = divmod(minutes, 60)
     if hours and minutes:

@@ -249,6 +249,13 @@ _MARK_FAILED = (
     .values(status="failed", error_code=bindparam("b_code"), error_reason=bindparam("b_reason"),
             lease_expires_at=None, updated_at=bindparam("b_now"))
 )
+# The provider's answer was lost after it got the message (at-most-once): as a crash does (settle_expired_leases).
+_MARK_UNKNOWN = (
+    _update_messages()
+    .where(Message.id == bindparam("b_id"), Message.status == "sending")
+    .values(status="unknown", error_code=bindparam("b_code"), error_reason=bindparam("b_reason"),
+            lease_expires_at=None, updated_at=bindparam("b_now"))
+)
 _REQUEUE = (
     _update_messages()
     .where(Message.id == bindparam("b_id"), _status_in(RECORDABLE_STATUSES))
@@ -311,6 +318,12 @@ def mark_messages_failed(session: Session, failed: Sequence[RefusedMessage], *, 
     """sending/unknown -> failed with the provider's code and words, for a batch. Returns how many moved."""
     return _execute_many(session, _MARK_FAILED, [
         {"b_id": f.message_id, "b_code": f.code, "b_reason": f.reason, "b_now": now} for f in failed])
+
+
+def mark_messages_unknown(session: Session, unclear: Sequence[RefusedMessage], *, now: datetime) -> int:
+    """sending -> unknown, for messages the provider may have taken (its answer was lost). Returns how many moved."""
+    return _execute_many(session, _MARK_UNKNOWN, [
+        {"b_id": u.message_id, "b_code": u.code, "b_reason": u.reason, "b_now": now} for u in unclear])
 
 
 def requeue_messages(session: Session, refused: Sequence[RefusedMessage], *, now: datetime) -> int:

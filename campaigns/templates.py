@@ -42,15 +42,18 @@ def _check_name(name: str) -> str:
 
 
 def validate_template(session: Session, *, channel: str, subject: str = "", html: str = "", text: str = "",
-                      body: str = "") -> None:
+                      body: str = "", sms_max_length: int | None = None) -> None:
     """Check a template as it would be saved; raises TemplateInvalid (.field, .line) or Invalid.
 
     Custom attribute names come from the most recent contacts (one query), so `contact.tier` is
-    accepted once contacts have a tier.
+    accepted once contacts have a tier. `sms_max_length` is the SMS channel's limit (Channel.max_length):
+    an SMS template longer than that cannot be saved (email templates are not affected).
     """
     _check_channel(channel)
     parts = {"subject": subject, "html": html, "text": text, "body": body}
     _check_parts_for_channel(channel, parts)
+    if channel == "sms" and sms_max_length is not None:
+        _check_sms_length(body, sms_max_length)
     content.check_parts(channel, parts, custom_attributes=_custom_attribute_names(session))
 
 
@@ -65,11 +68,22 @@ def _check_parts_for_channel(channel: str, parts: dict[str, str]) -> None:
                       f"{', '.join(PARTS[channel])}", field=foreign[0])
 
 
+def _check_sms_length(body: str, max_length: int) -> None:
+    # The template's own text, not a rendering: a template already over the limit can only render over
+    # it too (unless it drops text), and its fields are checked again on every message at send time.
+    if len(body) > max_length:
+        raise Invalid(f"an SMS template has at most {max_length:,} characters, the SMS channel's limit "
+                      f"(max_length= on [channels.sms] url; Twilio refuses longer messages); this one has "
+                      f"{len(body):,} — shorten it", field="body")
+
+
 def create_template(session: Session, *, name: str, channel: str, subject: str = "", html: str = "",
-                    text: str = "", body: str = "", now: datetime) -> Template:
-    """Create a template after checking it; commits. Raises TemplateInvalid or Invalid."""
+                    text: str = "", body: str = "", now: datetime, sms_max_length: int | None = None) -> Template:
+    """Create a template after checking it (`sms_max_length`: see validate_template); commits.
+    Raises TemplateInvalid or Invalid."""
     name = _check_name(name)
-    validate_template(session, channel=channel, subject=subject, html=html, text=text, body=body)
+    validate_template(session, channel=channel, subject=subject, html=html, text=text, body=body,
+                      sms_max_length=sms_max_length)
     template = Template(name=name, channel=channel, subject=subject, html=html, text=text, body=body,
                         created_at=now, updated_at=now)
     session.add(template)
@@ -77,8 +91,10 @@ def create_template(session: Session, *, name: str, channel: str, subject: str =
     return template
 
 
-def update_template(session: Session, template_id: int, *, now: datetime, **fields: str) -> Template:
-    """Change a template's name or parts (not its channel); checks the result; commits.
+def update_template(session: Session, template_id: int, *, now: datetime, sms_max_length: int | None = None,
+                    **fields: str) -> Template:
+    """Change a template's name or parts (not its channel); checks the result (`sms_max_length`: see
+    validate_template); commits.
 
     Raises NotFound, Invalid (unknown field), TemplateInvalid, or CampaignNotEditable while a campaign
     that uses it waits for approval, is scheduled, running or paused (its content is frozen then).
@@ -91,7 +107,7 @@ def update_template(session: Session, template_id: int, *, now: datetime, **fiel
                       f"{', '.join(EDITABLE)} (to change the channel, create a new template)", field=unknown[0])
     merged = {part: fields.get(part, getattr(template, part)) or "" for part in ("subject", "html", "text", "body")}
     name = _check_name(fields.get("name", template.name))
-    validate_template(session, channel=template.channel, **merged)
+    validate_template(session, channel=template.channel, sms_max_length=sms_max_length, **merged)
     template.name = name
     for part, value in merged.items():
         setattr(template, part, value)

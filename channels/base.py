@@ -4,6 +4,12 @@ The send contract: `send(batch)` returns exactly one result per message, keyed b
 never raises because of something the provider or the network did — a timeout or a refused
 connection becomes a transient Refused for every message it affected. Exceptions are for bugs.
 `close()` is idempotent.
+
+A transient Refused says one of two things, and the difference decides whether a resend can make a
+duplicate: the provider never got the message (connection refused, connect timeout, a 4xx/5xx
+answer), or it got the whole request and its answer was lost (a read timeout after the request was
+sent, a connection dropped after the full SMTP DATA) — `outcome_unknown=True`. campaigns resends the
+first kind; the second only for at-least-once campaigns, with the same Message-ID / idempotency key.
 """
 
 from __future__ import annotations
@@ -42,6 +48,9 @@ class Outgoing:
     headers: Mapping[str, str] = field(default_factory=dict)  # email only: List-Unsubscribe, Message-ID…
     status_callback_url: str = ""  # where the provider should report delivery for this message
     sender: str = ""  # email: the named sender account ([channels.email.senders.NAME]); "" = the default
+    # The same for every try of one message, so a provider (or recipient) that honours it can drop a
+    # resend of a message whose first answer was lost; for email the Message-ID plays this part.
+    idempotency_key: str = ""
 
 
 @dataclass(frozen=True)
@@ -68,6 +77,10 @@ class Refused:
     # nothing is wrong with the message or the provider, so campaigns retries it later without counting
     # an attempt, and holds the whole channel back for a while (campaigns/throttle.py).
     throttled: bool = False
+    # The provider got the whole message and its answer never came: it may have taken it. Set only
+    # where the request was complete (a read timeout, a connection lost after DATA), never for a
+    # connection that could not be made — that message was certainly not sent.
+    outcome_unknown: bool = False
 
 
 SendResult = Accepted | Refused
@@ -103,6 +116,10 @@ class Channel(Protocol):
     name: str  # provider name: "twilio", "smtp", "log", "http-sms"
     dry_run: bool  # True when nothing really leaves the machine (log://)
     rate: str  # the provider's send rate, e.g. "10/second"; the URL's rate= overrides the adapter default
+    # The most characters one message may have (Twilio refuses over 1,600, error 21617); None for no
+    # limit. The URL's max_length= overrides the adapter default. Templates longer cannot be saved, and
+    # a message that renders longer fails without being sent.
+    max_length: int | None
 
     def send(self, batch: Sequence[Outgoing]) -> list[SendResult]: ...
 
@@ -137,8 +154,8 @@ def send_each(batch: Sequence[Outgoing], send_one: Callable[[Outgoing], tuple[Se
     stop: Refused | None = None
     for message in batch:
         if stop is not None:
-            results.append(replace(stop, message_id=message.message_id,
-                                   reason=NOT_TRIED + stop.reason))
+            results.append(replace(stop, message_id=message.message_id, reason=NOT_TRIED + stop.reason,
+                                   outcome_unknown=False))  # not tried, so certainly not sent
             continue
         result, stop_batch = send_one(message)
         results.append(result)

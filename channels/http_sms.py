@@ -96,6 +96,7 @@ from channels.base import (
 )
 from channels.ratelimit import parse_rate
 from channels.segments import count_sms
+from channels.unanswered import never_connected
 from channels.urls import MASK, ChannelUrl, parse_channel_url
 
 SCHEME = "http-sms"
@@ -105,8 +106,9 @@ EXTRA_PREFIX = "extra."
 OPTIONS = (
     "method", "body", "auth_header", "auth_value", "to_field", "text_field", "from_field", "from", "ref_field",
     "signature", "success_field", "success_value", "id_field", "error_field", "error_code_field", "transient_codes",
-    "tls", "timeout", "rate", "dr_token", "dr_token_header", "dr_id_field", "dr_ref_field", "dr_status_field",
-    "dr_delivered_values", "dr_sent_values", "dr_failed_values", "dr_error_field", "dr_list_field", "dr_reply",
+    "tls", "timeout", "rate", "max_length", "dr_token", "dr_token_header", "dr_id_field", "dr_ref_field",
+    "dr_status_field", "dr_delivered_values", "dr_sent_values", "dr_failed_values", "dr_error_field", "dr_list_field",
+    "dr_reply",
     "in_id_field", "in_from_field", "in_to_field", "in_text_field", "in_list_field",
 )
 SECRET_OPTIONS = ("auth_value", "dr_token")
@@ -140,6 +142,7 @@ class GatewayOptions:
     transient_codes: frozenset[str] = frozenset()
     timeout: float = DEFAULT_TIMEOUT_SECONDS
     rate: str = DEFAULT_RATE
+    max_length: int | None = None  # max_length=: the most characters the gateway takes in one message
     dr_token: str = ""
     dr_token_header: str = "X-Herald-Token"
     dr_id_field: str = "id"
@@ -176,6 +179,7 @@ class HttpSmsChannel:
     def __init__(self, options: GatewayOptions, *, description: str) -> None:
         self.options = options
         self.rate = options.rate
+        self.max_length = options.max_length
         self.signature = options.signature
         self._description = description
         self._session: requests.Session | None = None
@@ -232,14 +236,17 @@ class HttpSmsChannel:
         try:
             response = self._http().request(o.method, o.endpoint, **request)
         except requests.Timeout as exc:
-            if isinstance(exc, requests.ConnectTimeout):
+            if never_connected(exc):
                 reason = f"could not connect to {o.endpoint} within {o.timeout:g}s; not sent"
-            else:
-                reason = (f"{o.endpoint} did not answer within {o.timeout:g}s; "
-                          "the gateway may or may not have accepted the message")
-            return Refused(mid, False, "timeout", reason), True
+                return Refused(mid, False, "timeout", reason), True
+            reason = (f"{o.endpoint} did not answer within {o.timeout:g}s; "
+                      "the gateway may or may not have accepted the message")
+            return Refused(mid, False, "timeout", reason, outcome_unknown=True), True
         except requests.RequestException as exc:
-            return Refused(mid, False, "connection-error", f"{o.endpoint}: {type(exc).__name__}: {exc}"), True
+            reason = f"{o.endpoint}: {type(exc).__name__}: {exc}"
+            if never_connected(exc):
+                return Refused(mid, False, "connection-error", reason + "; not sent"), True
+            return Refused(mid, False, "connection-error", reason, outcome_unknown=True), True
         return self._read(mid, response, segments=count_sms(text).segments)
 
     def _read(self, mid: int, response: requests.Response, *, segments: int) -> tuple[SendResult, bool]:
@@ -330,6 +337,7 @@ def _parse(url: str, *, from_address: str = "") -> tuple[ChannelUrl, GatewayOpti
         transient_codes=frozenset(_list(q.get("transient_codes", ""))),
         timeout=timeout,
         rate=rate,
+        max_length=parsed.length_limit(None),
         dr_token=q.get("dr_token", ""),
         dr_token_header=q.get("dr_token_header") or "X-Herald-Token",
         dr_id_field=q.get("dr_id_field") or "id",

@@ -23,6 +23,7 @@ import requests
 
 from channels.base import Accepted, ChannelConfigError, Outgoing, Refused, SendResult, send_each
 from channels.ratelimit import parse_rate
+from channels.unanswered import never_connected
 from channels.urls import parse_channel_url
 
 SCHEME = "https-email"
@@ -64,6 +65,7 @@ def from_url(url: str, *, from_address: str = "") -> HttpsEmailChannel:
 class HttpsEmailChannel:
     name = "https-email"
     dry_run = False
+    max_length: int | None = None  # email has no length limit a provider enforces per message
 
     def __init__(self, *, endpoint: str, api_key: str, from_name: str, from_email: str, timeout: float, rate: str,
                  description: str) -> None:
@@ -123,12 +125,16 @@ class HttpsEmailChannel:
         try:
             response = self._http().post(self.endpoint, json=self.payload(message), timeout=self.timeout,
                                           allow_redirects=False)
-        except requests.Timeout:
-            return Refused(mid, False, "timeout", f"{where} did not answer within {self.timeout:g}s"), True
-        except requests.ConnectionError as exc:
-            return Refused(mid, False, "connection-error", f"{where}: cannot connect ({type(exc).__name__})"), True
+        except requests.Timeout as exc:
+            if never_connected(exc):
+                return Refused(mid, False, "timeout", f"could not connect to {where} within {self.timeout:g}s"), True
+            return Refused(mid, False, "timeout", f"{where} did not answer within {self.timeout:g}s; it may or may "
+                                                  "not have accepted the message", outcome_unknown=True), True
         except requests.RequestException as exc:
-            return Refused(mid, False, "connection-error", f"{where}: {type(exc).__name__}: {exc}"), True
+            if never_connected(exc):
+                return Refused(mid, False, "connection-error", f"{where}: cannot connect ({type(exc).__name__})"), True
+            return Refused(mid, False, "connection-error", f"{where}: {type(exc).__name__}: {exc}",
+                           outcome_unknown=True), True
         status = response.status_code
         if status in (200, 202):
             provider_id = response.headers.get("X-Message-Id", "")

@@ -47,6 +47,7 @@ def from_url(url: str, *, from_address: str = "") -> LogChannel:
 class LogChannel:
     name = "log"
     dry_run = True
+    max_length: int | None = None  # a dry run writes whatever it is given
 
     def __init__(self, directory: Path, *, from_address: str = DEFAULT_FROM, rate: str = DEFAULT_RATE,
                  description: str = "") -> None:

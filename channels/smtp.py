@@ -8,8 +8,9 @@ Classification follows RFC 5321 reply codes: 5xx is permanent, 4xx is transient 
 "454 Throttling failure" is retried, not skipped — listmonk #2974). A session the server closed
 (421, or a dropped connection) is replaced and the message tried once more on the new one, as long
 as the server cannot have taken it: up to the end of DATA nothing is delivered, and a 421 after DATA
-means "not taken" too. Only a connection lost while waiting for the answer to DATA leaves it open
-whether the server kept the message; that one is not resent at once but reported transient, and its
+means "not taken" too. Only a connection lost (or timed out) while waiting for the answer to DATA
+leaves it open whether the server kept the message; that one is not resent at once but reported
+transient with `outcome_unknown` (campaigns resends it only for at-least-once campaigns), and its
 resend carries the same Message-ID, so receivers can drop the copy. A connection that cannot be made
 makes the current message and every later one in the batch transient; `send()` never raises for that.
 """
@@ -23,6 +24,7 @@ import ssl
 import threading
 from collections.abc import Sequence
 from email.utils import parseaddr
+from typing import NamedTuple
 
 from channels.base import Accepted, ChannelConfigError, Outgoing, Refused, SendResult
 from channels.dkim import DkimSigner
@@ -96,6 +98,15 @@ class _NoReplyToData(Exception):
     """The connection broke after the whole message was sent, before the server said whether it took it."""
 
 
+class _Broken(NamedTuple):
+    """The session failed: the message's code and reason, given to the rest of the batch too.
+    `after_data` when it failed waiting for the answer to the whole message (it may have been kept)."""
+
+    code: str
+    reason: str
+    after_data: bool = False
+
+
 class _Unsupported(Exception):
     """The server lacks an extension this message needs (SMTPUTF8): no retry will change that."""
 
@@ -103,6 +114,7 @@ class _Unsupported(Exception):
 class SmtpChannel:
     name = "smtp"
     dry_run = False
+    max_length: int | None = None  # email has no length limit a provider enforces per message
 
     def __init__(self, *, host: str, port: int, username: str, password: str, use_ssl: bool, starttls: bool,
                  from_address: str, timeout: float, helo: str | None, rate: str, description: str,
@@ -151,10 +163,11 @@ class SmtpChannel:
                                                throttled=_throttled_session(code, reason)))
                         continue
                     result = self._send_one(message)
-                    if isinstance(result, tuple):  # the connection failed: this and the rest are transient
-                        broken = result
+                    if isinstance(result, _Broken):  # the connection failed: this and the rest are transient
+                        broken = (result.code, result.reason)
                         results.append(Refused(message.message_id, False, *broken,
-                                               throttled=_throttled_session(*broken)))
+                                               throttled=_throttled_session(*broken),
+                                               outcome_unknown=result.after_data))
                     else:
                         results.append(result)
             finally:
@@ -170,8 +183,8 @@ class SmtpChannel:
                 leave_pool(pool)
 
     # ------------------------------------------------------------------ internals
-    def _send_one(self, message: Outgoing) -> SendResult | tuple[str, str]:
-        """A result for the message, or (code, reason) when the connection itself failed."""
+    def _send_one(self, message: Outgoing) -> SendResult | _Broken:
+        """A result for the message, or _Broken when the connection itself failed."""
         encoded = self._encode(message)
         if isinstance(encoded, Refused):
             return encoded
@@ -187,18 +200,20 @@ class SmtpChannel:
                 if isinstance(exc.__cause__, TimeoutError) or isinstance(exc.__cause__.__context__, TimeoutError):
                     # The server may be holding the message: no resend here (see the module doc), and
                     # the rest of the batch is not tried against a server this slow.
-                    return ("timeout", f"{where} did not answer within {self.timeout:g}s")
+                    return _Broken("timeout", f"{where} did not answer within {self.timeout:g}s after receiving "
+                                              "the message; it may or may not have kept it", after_data=True)
                 return Refused(message.message_id, False, "no-reply",
                                f"{where} closed the connection after receiving the message, before saying whether "
-                               f"it accepted it ({exc.__cause__}); it is sent again later with the same Message-ID")
+                               f"it accepted it ({exc.__cause__}); a resend carries the same Message-ID",
+                               outcome_unknown=True)
             except _Unsupported as exc:
                 return Refused(message.message_id, True, "smtputf8-unsupported", str(exc))
             except smtplib.SMTPServerDisconnected as exc:
                 self._drop(stale=True)
                 if isinstance(exc.__context__, TimeoutError):
-                    return ("timeout", f"{where} did not answer within {self.timeout:g}s")
+                    return _Broken("timeout", f"{where} did not answer within {self.timeout:g}s")
                 if attempt == 2:
-                    return ("disconnected", f"{where} closed the connection: {exc}")
+                    return _Broken("disconnected", f"{where} closed the connection: {exc}")
                 continue  # most likely an idle session the server closed: the message is resent on a new one
             except smtplib.SMTPRecipientsRefused as exc:
                 code, reply = next(iter(exc.recipients.values()))
@@ -208,27 +223,27 @@ class SmtpChannel:
                     # The sender address or session is refused (530 STARTTLS/AUTH required, 550/553 not
                     # allowed to send as it): the same for every message, and the operator's to fix — so
                     # the batch waits for a retry rather than every recipient failing for good.
-                    return (str(exc.smtp_code), f"{where} refused the sender {self.envelope_from}: "
-                                                f"{_text(exc.smtp_error)}")
+                    return _Broken(str(exc.smtp_code), f"{where} refused the sender {self.envelope_from}: "
+                                                       f"{_text(exc.smtp_error)}")
                 refused = _refused(message, exc.smtp_code, exc.smtp_error)  # 552 too big, 4xx try later
             except smtplib.SMTPDataError as exc:
                 refused = _refused(message, exc.smtp_code, exc.smtp_error)
             except smtplib.SMTPResponseException as exc:  # HELO/AUTH/STARTTLS refused: the session is unusable
                 self._drop()
-                return (str(exc.smtp_code), _text(exc.smtp_error))
+                return _Broken(str(exc.smtp_code), _text(exc.smtp_error))
             except TimeoutError:
                 self._drop()
-                return ("timeout", f"{where} did not answer within {self.timeout:g}s")
+                return _Broken("timeout", f"{where} did not answer within {self.timeout:g}s")
             except ConnectionRefusedError:
                 self._drop()
-                return ("connection-refused", f"{where} refused the connection")
+                return _Broken("connection-refused", f"{where} refused the connection")
             except ssl.SSLError as exc:
                 self._drop()
-                return ("tls-error", f"{where}: TLS failed ({exc.reason or exc}); check ssl=/starttls= and the "
-                                     "server's certificate (cafile= to trust a private CA)")
+                return _Broken("tls-error", f"{where}: TLS failed ({exc.reason or exc}); check ssl=/starttls= "
+                                            "and the server's certificate (cafile= to trust a private CA)")
             except (smtplib.SMTPException, OSError) as exc:  # DNS, reset, STARTTLS unsupported
                 self._drop()
-                return ("connection-error", f"{where}: {type(exc).__name__}: {exc}")
+                return _Broken("connection-error", f"{where}: {type(exc).__name__}: {exc}")
             if refused.code == "421":
                 # "Service not available, closing transmission channel" (RFC 5321 §3.8): this session
                 # is over, whatever command got it, and the message was not taken. Reconnect once; if it

@@ -1,7 +1,8 @@
 """SMS through Twilio's Messages API, with the official SDK.
 
 URL: `twilio://ACCOUNT_SID:AUTH_TOKEN@default?from=+15551234567` (or `messaging_service_sid=MG…`),
-with `timeout=` seconds (default 10), `rate=` (default 10/second) and `api_base=` to point the SDK at
+with `timeout=` seconds (default 10), `rate=` (default 10/second), `max_length=` (default 1600, the most
+Twilio accepts) and `api_base=` to point the SDK at
 any Twilio-compatible API (SignalWire's, or the test fake on loopback) instead of api.twilio.com.
 
 Each message is one `client.messages.create(...)`. Twilio's answer is classified here, next to its
@@ -37,12 +38,15 @@ from channels.base import (
 )
 from channels.inbound import InboundSms
 from channels.ratelimit import parse_rate
+from channels.unanswered import never_connected
 from channels.urls import ChannelUrl, parse_channel_url
 
 SCHEME = "twilio"
 DEFAULT_RATE = "10/second"
 DEFAULT_TIMEOUT_SECONDS = 10.0
-OPTIONS = ("from", "messaging_service_sid", "api_base", "timeout", "rate")
+OPTIONS = ("from", "messaging_service_sid", "api_base", "timeout", "rate", "max_length")
+# https://www.twilio.com/docs/api/errors/21617: a body over 1,600 characters is refused.
+DEFAULT_MAX_LENGTH = 1600
 TWILIO_API_BASE = "https://api.twilio.com"  # what the SDK's Api domain is built on
 
 PERMANENT, TRANSIENT = True, False
@@ -140,6 +144,7 @@ def from_url(url: str, *, from_address: str = "") -> TwilioChannel:
         timeout=parsed.number("timeout", DEFAULT_TIMEOUT_SECONDS),
         rate=rate,
         description=parsed.describe(),
+        max_length=parsed.length_limit(DEFAULT_MAX_LENGTH),
     )
 
 
@@ -162,18 +167,23 @@ class _HeraldHttpClient(TwilioHttpClient):
     """The SDK's own HTTP client with two additions, through its documented custom-client hook.
 
     It sends to `api_base` instead of https://api.twilio.com (the SDK builds every Messages URL on
-    that base), and it keeps the last response, because TwilioRestException does not carry the
-    Retry-After header of a 429.
+    that base), it keeps the last response, because TwilioRestException does not carry the
+    Retry-After header of a 429, and it sends `idempotency_key` as an Idempotency-Key header
+    (IETF draft-ietf-httpapi-idempotency-key-header) on a POST, so an API that honours it returns
+    the first message instead of sending a resend again.
     """
 
     def __init__(self, *, api_base: str, timeout: float) -> None:
         super().__init__(timeout=timeout)
         self.api_base = api_base
         self.last_response: Response | None = None
+        self.idempotency_key = ""  # set by the channel for the one message it is sending
 
     def request(self, method: str, url: str, *args, **kwargs) -> Response:  # type: ignore[override]
         if self.api_base and url.startswith(TWILIO_API_BASE + "/"):
             url = self.api_base + url[len(TWILIO_API_BASE):]
+        if self.idempotency_key and method.upper() == "POST":
+            kwargs["headers"] = {**(kwargs.get("headers") or {}), "Idempotency-Key": self.idempotency_key}
         self.last_response = None
         self.last_response = super().request(method, url, *args, **kwargs)
         return self.last_response
@@ -185,8 +195,9 @@ class TwilioChannel:
 
     def __init__(self, *, account_sid: str, auth_token: str, from_number: str = "", messaging_service_sid: str = "",
                  api_base: str = "", timeout: float = DEFAULT_TIMEOUT_SECONDS, rate: str = DEFAULT_RATE,
-                 description: str = "") -> None:
+                 description: str = "", max_length: int | None = DEFAULT_MAX_LENGTH) -> None:
         self.account_sid = account_sid
+        self.max_length = max_length
         self._auth_token = auth_token
         self.from_number = from_number
         self.messaging_service_sid = messaging_service_sid
@@ -240,6 +251,7 @@ class TwilioChannel:
         if message.status_callback_url:
             params["status_callback"] = message.status_callback_url
         mid = message.message_id
+        http.idempotency_key = message.idempotency_key
         try:
             created = client.messages.create(**params)
         except TwilioRestException as exc:
@@ -249,12 +261,16 @@ class TwilioChannel:
         except requests.Timeout as exc:
             if isinstance(exc, requests.ConnectTimeout):
                 reason = f"could not connect to {self.endpoint} within {self.timeout:g}s; not sent"
-            else:
-                reason = (f"{self.endpoint} did not answer within {self.timeout:g}s; "
-                          "Twilio may or may not have accepted the message")
-            return Refused(mid, False, "timeout", reason), True
+                return Refused(mid, False, "timeout", reason), True
+            reason = (f"{self.endpoint} did not answer within {self.timeout:g}s; "
+                      "Twilio may or may not have accepted the message")
+            return Refused(mid, False, "timeout", reason, outcome_unknown=True), True
         except requests.RequestException as exc:
-            return Refused(mid, False, "connection-error", f"{self.endpoint}: {type(exc).__name__}: {exc}"), True
+            reason = f"{self.endpoint}: {type(exc).__name__}: {exc}"
+            if never_connected(exc):
+                return Refused(mid, False, "connection-error", reason + "; not sent"), True
+            # The request went out and the connection died before the answer: Twilio may have it.
+            return Refused(mid, False, "connection-error", reason, outcome_unknown=True), True
         except TwilioException as exc:  # the SDK could not read the answer
             return Refused(mid, False, "twilio-error", f"{self.endpoint}: {exc}"), True
         return Accepted(mid, provider_id=created.sid, segments=_int(created.num_segments),

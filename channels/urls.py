@@ -50,6 +50,16 @@ class ChannelUrl:
         raise ChannelConfigError(f'channel URL "{self.describe()}": option {name}={value!r} is not a yes/no value; '
                                  f"write {name}=1 or {name}=0")
 
+    def length_limit(self, default: int | None) -> int | None:
+        """The max_length= option: the most characters one message may have on this channel."""
+        if "max_length" not in self.query:
+            return default
+        value = self.query["max_length"]
+        if not value.isdigit() or int(value) < 1:
+            raise ChannelConfigError(f'channel URL "{self.describe()}": option max_length={value!r} must be a whole '
+                                     "number of characters, e.g. max_length=1600")
+        return int(value)
+
     def number(self, name: str, default: float) -> float:
         """A positive number query option such as timeout=10."""
         if name not in self.query:

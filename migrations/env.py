@@ -5,6 +5,7 @@ from alembic import context
 import audiences.models  # noqa: F401  (registers tables on Base.metadata)
 import campaigns.models  # noqa: F401
 import core.users  # noqa: F401
+import scheduler.fence  # noqa: F401
 from core.config import load_config
 from core.db import Base, make_engine
 

@@ -23,6 +23,7 @@ from core.config import Config
 from core.db import Database
 from scheduler import jobs
 from scheduler.campaign_jobs import add_campaign_sync
+from scheduler.fence import FencedExecutor
 
 log = logging.getLogger("herald.sender")
 
@@ -96,6 +97,7 @@ class EmbeddedRunner:
         jobs.bind(context)
         scheduler = BackgroundScheduler(
             jobstores={"default": SQLAlchemyJobStore(engine=self.database.engine), "memory": MemoryJobStore()},
+            executors={"default": FencedExecutor()},  # each job knows its firing time (scheduler/fence.py)
             # Coalesce: a scheduler that was down runs a missed housekeeping job once, not once per miss.
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
             timezone="UTC",

@@ -3,6 +3,10 @@ so renaming one breaks schedules already stored (a rename needs a migration of a
 
 Jobs take only plain values and reach the database through the process's bound context: a job
 store must never pickle an engine or an ORM object.
+
+Every job is fenced (scheduler/fence.py): it does nothing unless this process still leads, asked in
+the job's own transaction, and the jobs no unique key protects (weekly report, RFM scoring, mailbox
+polling) run at most once per firing time.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from apscheduler.schedulers.base import BaseScheduler
+from sqlalchemy.orm import Session
 
 import campaigns.ab_test
 import campaigns.report_effect
@@ -27,6 +32,8 @@ from core.config import Config
 from core.db import Database
 from core.errors import HeraldError
 from scheduler.campaign_jobs import sync_campaign_jobs
+from scheduler.fence import claim_firing, current_firing
+from scheduler.leader import LeaderLock
 
 log = logging.getLogger("herald.scheduler")
 
@@ -38,6 +45,7 @@ class JobContext:
     clock: Clock
     wake: Callable[[], None] | None = None  # how to wake the senders (Celery in scaled mode)
     scheduler: BaseScheduler | None = None  # the running scheduler, whose campaign jobs sync_campaigns keeps
+    leader: LeaderLock | None = None  # the lock this process leads by (scaled mode); None: the only scheduler
 
 
 _context: JobContext | None = None
@@ -55,10 +63,33 @@ def _ctx() -> JobContext:
     return _context
 
 
+NOT_LEADING = "not leading"
+ALREADY_RUN = "already run"
+
+
+def _may_run(ctx: JobContext, session: Session, *, once_per_firing: bool = False) -> str:
+    """The fence, in the job's transaction: "" when the job may go on, else why not (NOT_LEADING, or
+    ALREADY_RUN for a firing some scheduler has run). A job run by hand (no firing) is not claimed."""
+    firing = current_firing()
+    job_id = firing[0] if firing else "-"
+    if ctx.leader is not None and not ctx.leader.held_in(session):
+        session.rollback()
+        log.warning("event=job_fenced job_id=%s reason=\"this scheduler no longer holds the leader lock\"", job_id)
+        return NOT_LEADING
+    if once_per_firing and firing is not None and not claim_firing(session, job_id=job_id, fire_time=firing[1],
+                                                                   now=ctx.clock.now()):
+        session.rollback()
+        log.info("event=job_firing_already_run job_id=%s fire_time=%s", job_id, firing[1].isoformat())
+        return ALREADY_RUN
+    return ""
+
+
 def release_leases() -> int:
     """Housekeeping: settle messages whose sender died after claiming them (DESIGN §3)."""
     ctx = _ctx()
     with ctx.database.session() as session:
+        if _may_run(ctx, session):
+            return 0
         count = release_expired_leases(session, now=ctx.clock.now())
     if count:
         log.warning("event=leases_released count=%d", count)
@@ -69,6 +100,9 @@ def score_contacts() -> str:
     """Daily: RFM scores from conversions and the dormant rule (campaigns/rfm.py)."""
     ctx = _ctx()
     with ctx.database.session() as session:
+        if fenced := _may_run(ctx, session, once_per_firing=True):
+            return fenced
+        # score_contacts commits, and with its scores the claim of this firing.
         result = campaigns.rfm.score_contacts(session, now=ctx.clock.now(), dormant_days=ctx.config.dormant_days)
     log.info("event=contacts_scored scored=%d cleared=%d dormant=%d", result.scored, result.cleared, result.dormant)
     return str(result)
@@ -88,6 +122,8 @@ def decide_ab_tests() -> int:
     ctx = _ctx()
     decided = 0
     with ctx.database.session() as session:
+        if _may_run(ctx, session):
+            return 0
         for campaign_id in campaigns.ab_test.due_ab_tests(session, now=ctx.clock.now()):
             metric = campaigns.get_campaign(session, campaign_id).ab_metric
             scores = {v: value for v, (value, *_rest) in
@@ -111,6 +147,12 @@ def send_weekly_report() -> str:
     settings = ctx.config.channels.get("email")
     if not ctx.config.weekly_report_to or settings is None:
         return "off"
+    with ctx.database.session() as session:
+        if fenced := _may_run(ctx, session, once_per_firing=True):
+            return fenced
+        # Committed before mailing: a mail cannot be taken back, so a firing is mailed at most once — a
+        # crash while mailing skips that week's report rather than risk sending it twice.
+        session.commit()
     try:
         channel = open_channel(str(settings.url), from_address=settings.from_address, setting="email")
     except ChannelConfigError as exc:
@@ -143,6 +185,10 @@ def read_bounce_mailbox() -> str:
     url = str(ctx.config.email.mailbox_url)
     if not url:
         return "off"
+    with ctx.database.session() as session:
+        if fenced := _may_run(ctx, session, once_per_firing=True):
+            return fenced
+        session.commit()  # the firing is claimed before reading: one scheduler reads the mailbox per firing
     try:
         mailbox = open_mailbox(url)
     except ChannelConfigError as exc:
@@ -174,6 +220,8 @@ def wake_if_due() -> bool:
     """Wake the senders when any message is due now (new sends, or retries whose backoff has passed)."""
     ctx = _ctx()
     with ctx.database.session() as session:
+        if _may_run(ctx, session):
+            return False
         due = has_due_messages(session, now=ctx.clock.now())
     if due and ctx.wake is not None:
         ctx.wake()
@@ -189,6 +237,8 @@ def fire_campaign(campaign_id: int) -> bool:
     ctx = _ctx()
     try:
         with ctx.database.session() as session:
+            if _may_run(ctx, session):
+                return False
             firing = fire_scheduled_campaign(session, campaign_id, config=ctx.config, now=ctx.clock.now())
     except HeraldError as exc:  # a channel that cannot be opened, a segment deleted since: said, tried again
         log.error("event=firing_failed campaign_id=%d error=%s", campaign_id, exc.message)
@@ -204,6 +254,8 @@ def sync_campaigns() -> int:
     Returns the runs made."""
     ctx = _ctx()
     with ctx.database.session() as session:
+        if _may_run(ctx, session):
+            return 0
         scheduled = due_scheduled_campaigns(session)
     if ctx.scheduler is not None:
         sync_campaign_jobs(ctx.scheduler, scheduled, now=ctx.clock.now(),

@@ -14,6 +14,11 @@ server side of this one connection, below): the lock is freed within about half 
 old leader is only cut off and later comes back, its heartbeat (still_held) fails and it stops.
 Even in that window two schedulers only wake workers twice: the rows are the truth (DESIGN §3).
 
+The heartbeat notices a lost lock only every few seconds, and jobs already handed to the thread pool
+would still run after it. So each job is fenced (scheduler/fence.py): `held_in(session)` asks, in the
+job's own transaction, whether the lock is still held by this process's lock session — a question to
+the database, not to this process's memory — and a job whose process no longer leads does nothing.
+
 SQLite (embedded mode) needs no lock: there the scheduler runs inside the one `herald serve`
 process that owns the database file, so acquire() simply succeeds.
 """
@@ -27,6 +32,7 @@ import time
 
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 from core.db import Database
@@ -51,6 +57,13 @@ _HOLDER = text("""
       AND l.classid = :hi AND l.objid = :lo
       AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
 """)
+# The same, for one backend: is the lock still granted to this process's lock session?
+_HELD_BY = text("""
+    SELECT count(*) FROM pg_locks l
+    WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+      AND l.classid = :hi AND l.objid = :lo AND l.pid = :pid
+      AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+""")
 
 
 class LeaderLock:
@@ -64,6 +77,7 @@ class LeaderLock:
         self.held = False
         self._engine: Engine | None = None
         self._connection: Connection | None = None
+        self._backend_pid: int | None = None  # the lock session's server process, which pg_locks names
 
     def acquire(self, blocking_poll_seconds: float | None = None) -> bool:
         """Try to become the leader; True once this process leads.
@@ -110,6 +124,17 @@ class LeaderLock:
             self.held = False
             return False
 
+    def held_in(self, session: Session) -> bool:
+        """Does this process still lead, asked in `session`'s transaction (a job's own)? Thread-safe: it
+        uses the caller's connection, never the lock's. On SQLite (no lock needed) it is `held`."""
+        if not self.needed:
+            return self.held
+        pid = self._backend_pid
+        if not self.held or pid is None:
+            return False
+        hi, lo = (self.key >> 32) & 0xFFFFFFFF, self.key & 0xFFFFFFFF
+        return bool(session.execute(_HELD_BY, {"hi": hi, "lo": lo, "pid": pid}).scalar())
+
     def release(self) -> None:
         """Give up leadership (a standby takes over at its next try) and close the connection; idempotent."""
         if self._connection is not None and self.held:
@@ -124,6 +149,8 @@ class LeaderLock:
         if self._connection is None:
             self._connection = self._connect()
         self.held = bool(self._connection.execute(_TRY_LOCK, {"key": self.key}).scalar())
+        if self.held:
+            self._backend_pid = int(self._connection.execute(text("SELECT pg_backend_pid()")).scalar_one())
         return self.held
 
     def _connect(self) -> Connection:
@@ -154,6 +181,7 @@ class LeaderLock:
             except Exception:  # noqa: BLE001 - already broken; nothing left to free
                 pass
             self._connection = None
+        self._backend_pid = None
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None

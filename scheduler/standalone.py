@@ -23,6 +23,7 @@ from core.db import Database
 from scheduler import jobs
 from scheduler.campaign_jobs import add_campaign_sync
 from scheduler.celery_app import configure, wake_workers
+from scheduler.fence import FencedExecutor
 from scheduler.leader import LeaderLock
 
 log = logging.getLogger("herald.scheduler")
@@ -48,7 +49,7 @@ def run_scheduler(config: Config, database: Database, *, standby_poll_seconds: f
     lock.acquire(blocking_poll_seconds=standby_poll_seconds)
     lost: list[bool] = []
     try:
-        scheduler = _build_scheduler(config, database)
+        scheduler = _build_scheduler(config, database, lock)
 
         def heartbeat() -> None:
             if not lock.still_held():
@@ -66,12 +67,13 @@ def run_scheduler(config: Config, database: Database, *, standby_poll_seconds: f
         raise LeadershipLost("the scheduler's leader lock connection closed; restart `herald scheduler` to stand by")
 
 
-def _build_scheduler(config: Config, database: Database) -> BlockingScheduler:
+def _build_scheduler(config: Config, database: Database, lock: LeaderLock | None = None) -> BlockingScheduler:
     configure(config, database)
-    context = jobs.JobContext(config, database, SystemClock(), wake=wake_workers)
+    context = jobs.JobContext(config, database, SystemClock(), wake=wake_workers, leader=lock)
     jobs.bind(context)
     scheduler = BlockingScheduler(
         jobstores={"default": SQLAlchemyJobStore(engine=database.engine), "memory": MemoryJobStore()},
+        executors={"default": FencedExecutor()},  # each job knows its firing time (scheduler/fence.py)
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
         timezone="UTC",
     )

@@ -68,6 +68,7 @@ class ScriptedChannel:
 
     name = "scripted"
     dry_run = False
+    max_length: int | None = None
     rate = "100000/second"
 
     def __init__(self, answers: dict[str, Answer] | None = None, *, on_send: Callable[[], None] | None = None,

@@ -339,3 +339,23 @@ def test_a_paused_recurring_campaign_does_not_fire_and_resumes_with_the_next_fir
     firing = fire(session, campaign, utc(2027, 3, 3, 10))
     assert firing.run.occasion_key == "2027-03-03T10:00Z"
     assert "1 earlier firing(s)" in firing.run.notes and "paused" in firing.run.notes
+
+
+def test_lateness_and_a_grace_window_under_a_minute_are_said_in_seconds(session, backend):
+    now = utc(2027, 3, 1)
+    seconds_grace = ScheduleDefaults(default_zone="UTC", quiet_hours="", feb29="feb28", grace_seconds=5)
+    campaign = scheduled(session, now, {"kind": "recurring", "cron": "0 10 * * *", "max_runs": 10},
+                         defaults=seconds_grace)
+    firing = fire(session, campaign, utc(2027, 3, 1, 10, 0, 20), defaults=seconds_grace)  # 20 s late, grace 5 s
+    assert firing.missed
+    assert "(20 s late), beyond the grace window of 5 s" in firing.run.notes
+
+
+def test_a_firing_within_the_grace_window_but_under_a_minute_late_says_how_late(session, backend):
+    now = utc(2027, 3, 1)
+    campaign = scheduled(session, now, {"kind": "recurring", "cron": "0 10 * * *", "max_runs": 10})
+    firing = fire(session, campaign, utc(2027, 3, 1, 10, 0, 20))  # 20 s late, grace 6 h
+    assert not firing.missed
+    assert "fired 20 s late" in firing.run.notes and "within the grace window of 6 h" in firing.run.notes
+    on_time = fire(session, campaign, utc(2027, 3, 2, 10, 0, 0, 300_000))  # a wake-up 0.3 s after: no note
+    assert not on_time.missed and "late" not in (on_time.run.notes or "")

@@ -383,3 +383,18 @@ def test_a_report_list_wrapped_in_an_object_is_read_from_dr_list_field(fake):
     assert [(e.provider_id, e.status) for e in events] == [("a1", "delivered"), ("a2", "failed")]
     with pytest.raises(WebhookRejected, match='no list of reports at "reports"'):
         parse(fake, {"msgId": "a1", "status": "DELIVRD"}, dr_list_field="reports")
+
+
+def test_an_answer_too_late_is_an_unknown_outcome_and_a_refused_connection_is_not_sent(fake, opened):
+    fake.delay_seconds = 1.0
+    [late] = open_on(fake, opened, timeout="0.3").send([sms(1)])
+    assert (late.code, late.outcome_unknown) == ("timeout", True)
+    assert len(fake.requests) == 1  # the gateway has it
+    fake.delay_seconds = 0.0
+    fake.drop_connections(1)
+    [dropped] = open_on(fake, opened).send([sms(2)])
+    assert (dropped.code, dropped.outcome_unknown) == ("connection-error", True)  # the request was written
+    channel = open_on(fake, opened)
+    fake.stop()
+    [refused] = channel.send([sms(3)])
+    assert (refused.code, refused.outcome_unknown) == ("connection-error", False) and "not sent" in refused.reason

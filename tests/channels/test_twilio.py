@@ -24,7 +24,7 @@ def test_api_base_points_the_sdk_at_the_fake(fake_twilio):
     assert created["sid"].startswith("SM") and len(created["sid"]) == 34
     assert fake_twilio.requests[0] | {"sid": None} == {
         "To": "+15551230001", "Body": "Hello", "From": "+15005550006", "MessagingServiceSid": None,
-        "StatusCallback": None, "sid": None, "http_status": 201}
+        "StatusCallback": None, "IdempotencyKey": None, "sid": None, "http_status": 201}
 
 
 def test_segments_come_from_twilios_answer(fake_twilio):
@@ -152,3 +152,31 @@ def test_messages_not_tried_after_a_timeout_say_they_were_not_sent():
         first, second = open_channel(fake.channel_url(timeout="0.3")).send([sms(1), sms(2)])
     assert "may or may not" in first.reason
     assert second.reason.startswith("not sent, an earlier message in the batch got: ")
+
+
+@pytest.mark.parametrize("how", ["late", "drop"])
+def test_an_answer_lost_after_twilio_kept_the_message_is_an_unknown_outcome_the_rest_not_tried(fake_twilio, how):
+    fake_twilio.lose_answers(1, how)
+    results = open_channel(fake_twilio.channel_url(timeout="0.3")).send([sms(1), sms(2)])
+    assert [(r.permanent, r.outcome_unknown) for r in results] == [(False, True), (False, False)]
+    assert results[1].reason.startswith("not sent, an earlier message")
+    assert [m["to"] for m in fake_twilio.messages] == [sms(1).to]  # Twilio has the first one
+
+
+def test_a_connection_that_cannot_be_made_is_certainly_not_sent():
+    with FakeTwilio() as fake:
+        url = fake.channel_url()
+    # The fake is stopped: its port refuses connections, so nothing can have been sent.
+    [result] = open_channel(url).send([sms(1)])
+    assert (result.code, result.outcome_unknown) == ("connection-error", False) and "not sent" in result.reason
+
+
+def test_an_idempotency_key_is_sent_as_a_header_so_an_api_that_honours_it_sends_once():
+    with FakeTwilio(honour_idempotency_key=True) as fake:
+        channel = open_channel(fake.channel_url())
+        first = channel.send([sms(1, idempotency_key="herald.1@example.com")])
+        again = channel.send([sms(1, idempotency_key="herald.1@example.com")])
+        other = channel.send([sms(2, idempotency_key="herald.2@example.com")])
+    assert [r["IdempotencyKey"] for r in fake.requests] == ["herald.1@example.com"] * 2 + ["herald.2@example.com"]
+    assert first[0].provider_id == again[0].provider_id != other[0].provider_id
+    assert len(fake.messages) == 2

@@ -8,6 +8,7 @@ from sqlalchemy import create_engine
 
 import audiences  # noqa: F401 - registers the models on Base.metadata
 import campaigns  # noqa: F401
+import scheduler.fence  # noqa: F401
 from core.db import Base
 from core.migrate import upgrade_database
 

@@ -14,7 +14,8 @@ message records when it arrived (`received_at`), for tests of the send rate.
 `script` answers chosen recipients differently on successive tries, one entry per try, then normally:
 `(421, "4.3.2 Shutting down")` at RCPT (421 also closes the session, as a real server does), "drop"
 (hang up at RCPT), "drop-after-data" (keep the message, then hang up without answering: the client
-cannot know it was taken) or `("data", 451, "...")` (refuse at the end of DATA, nothing kept).
+cannot know it was taken), "late-after-data" (keep it, then answer only after `lose_seconds`, past
+the client's timeout) or `("data", 451, "...")` (refuse at the end of DATA, nothing kept).
 `tls_context` offers STARTTLS with it (and requires it); `implicit_tls=True` speaks TLS from the
 first byte, as on port 465.
 """
@@ -103,6 +104,9 @@ class _Handler:
         if step == "drop-after-data":
             server.transport.abort()
             return "250 2.0.0 Kept, but this answer is never sent"
+        if step == "late-after-data":
+            await asyncio.sleep(self.fake.lose_seconds)  # the client has given up by now
+            return "250 2.0.0 Kept, but answered too late"
         if self.fake.delay_seconds:
             # The message is already kept, as a real server may have queued it when a client times out.
             await asyncio.sleep(self.fake.delay_seconds)
@@ -129,7 +133,8 @@ class FakeSmtp:
                  defer: dict[str, tuple[int, str]] | None = None, auth: dict[str, str] | None = None,
                  delay_seconds: float = 0.0, idle_timeout: float = 300.0,
                  script: dict[str, list[object]] | None = None, tls_context: ssl.SSLContext | None = None,
-                 implicit_tls: bool = False) -> None:
+                 implicit_tls: bool = False, lose_seconds: float = 1.0) -> None:
+        self.lose_seconds = lose_seconds
         self.script = {address: list(steps) for address, steps in (script or {}).items()}
         self.tls_context = tls_context
         self.implicit_tls = implicit_tls
@@ -204,6 +209,11 @@ class FakeSmtp:
 
         self._controller.loop.call_soon_threadsafe(close_all)
         done.wait(5)
+
+    def message_ids_for(self, address: str) -> list[str]:
+        """The Message-ID of every message the server kept for `address`, in arrival order."""
+        with self._lock:
+            return [str(m.message["Message-ID"]) for m in self.messages if address in m.rcpt_tos]
 
     def accepted_for(self, address: str) -> int:
         """How many messages the server kept for `address`."""

@@ -11,8 +11,12 @@ with HTTP basic auth, 201 with a message resource, errors as {"code", "message",
 one message. Scripted faults: `invalid_numbers` (400, 21211), `opted_out_numbers` (400, 21610: the
 recipient texted STOP), `landline_numbers` (400, 21614), `fail_next(n, status)` (429 -> 20429,
 500 -> 20500, 503 -> 20503), `start_outage(status)` / `end_outage()` (every send fails until ended),
-`delay_seconds` (answer late, to trigger client timeouts) and `drop_connections(n)` (close the socket
-without answering).
+`delay_seconds` (answer late, to trigger client timeouts), `drop_connections(n)` (close the socket
+without answering, nothing kept) and `lose_answers(n, how)` (accept and keep the message, then lose the
+answer: "late" answers only after `lose_seconds`, past the client's timeout; "drop" closes the socket).
+With `honour_idempotency_key=True` a POST whose Idempotency-Key header was seen before returns the
+message already created for it instead of sending another (as an API that honours the header would);
+every request records its key either way.
 
 Twilio's webhooks, signed as Twilio signs them: `send_status_callbacks` (one per message), `send_status_callback`
 (one message, any status, in any order, as often as wanted, with ErrorCode, Price and NumSegments) and
@@ -57,7 +61,7 @@ class FakeTwilio(ServedOnLoopback):
     def __init__(self, account_sid: str = "AC" + "0" * 31 + "1", auth_token: str = "fake-auth-token-0123456789", *,
                  from_number: str = "+15005550006", invalid_numbers: Iterable[str] = (),
                  opted_out_numbers: Iterable[str] = (), landline_numbers: Iterable[str] = (),
-                 delay_seconds: float = 0.0) -> None:
+                 delay_seconds: float = 0.0, honour_idempotency_key: bool = False, lose_seconds: float = 1.0) -> None:
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.from_number = from_number
@@ -71,6 +75,10 @@ class FakeTwilio(ServedOnLoopback):
         self._messages: dict[str, dict[str, Any]] = {}  # sid -> resource, in creation order
         self._faults: list[tuple[int, float | None]] = []
         self._drops = 0
+        self._losses: list[str] = []  # "late" or "drop", one per coming accepted send
+        self.lose_seconds = lose_seconds
+        self.honour_idempotency_key = honour_idempotency_key
+        self._by_idempotency_key: dict[str, str] = {}  # key -> sid
         self._server: ThreadingHTTPServer | None = None
 
     # ------------------------------------------------------------------ lifecycle
@@ -160,6 +168,18 @@ class FakeTwilio(ServedOnLoopback):
         with self._lock:
             self._drops += n
 
+    def lose_answers(self, n: int = 1, how: str = "late") -> None:
+        """Keep the next n messages, then lose the answer: "late" (answer after `lose_seconds`, when the
+        client has given up) or "drop" (close the socket). The client cannot know they were taken."""
+        assert how in ("late", "drop"), 'lose_answers(how=) is "late" or "drop"'
+        with self._lock:
+            self._losses.extend([how] * n)
+
+    def sent_to(self, to: str) -> int:
+        """How many messages were created (would reach the handset) for `to`."""
+        with self._lock:
+            return sum(m["to"] == to for m in self._messages.values())
+
     def send_status_callbacks(self, status: str = "delivered", *, error_code: int | str | None = None,
                               price: str | None = None, price_unit: str = "USD", with_segments: bool = False,
                               only: Iterable[str] | None = None, auth_token: str | None = None) -> list[int]:
@@ -195,12 +215,18 @@ class FakeTwilio(ServedOnLoopback):
         return codes
 
     # ------------------------------------------------------------------ the API, called by the handler
-    def _create(self, account: str, form: dict[str, str]) -> tuple[int, dict[str, Any], dict[str, str]]:
+    def _create(self, account: str, form: dict[str, str],
+                idempotency_key: str | None = None) -> tuple[int, dict[str, Any], dict[str, str]]:
         record = {"To": form.get("To"), "Body": form.get("Body"), "From": form.get("From"),
                   "MessagingServiceSid": form.get("MessagingServiceSid"),
-                  "StatusCallback": form.get("StatusCallback"), "sid": None, "http_status": None}
+                  "StatusCallback": form.get("StatusCallback"), "IdempotencyKey": idempotency_key, "sid": None,
+                  "http_status": None}
         with self._lock:
             self._requests.append(record)
+            earlier = self._by_idempotency_key.get(idempotency_key or "") if self.honour_idempotency_key else None
+            if earlier is not None:
+                record.update(sid=earlier, http_status=201)
+                return 201, {k: v for k, v in self._messages[earlier].items() if not k.startswith("_")}, {}
             fault = self._faults.pop(0) if self._faults else None
             if fault is None and self._outage is not None:
                 fault = (self._outage, None)
@@ -229,6 +255,8 @@ class FakeTwilio(ServedOnLoopback):
         }
         with self._lock:
             self._messages[sid] = resource | {"_status_callback": form.get("StatusCallback")}
+            if idempotency_key:
+                self._by_idempotency_key[idempotency_key] = sid
         record.update(sid=sid, http_status=201)
         return 201, resource, {}
 
@@ -262,6 +290,10 @@ class FakeTwilio(ServedOnLoopback):
                 continue
             found.append({k: v for k, v in message.items() if not k.startswith("_")})
         return found
+
+    def _take_loss(self) -> str | None:
+        with self._lock:
+            return self._losses.pop(0) if self._losses else None
 
     def _take_drop(self) -> bool:
         with self._lock:
@@ -311,7 +343,14 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.close()  # no status line, no body: the client sees the connection die
             return None
         form = {k: v[-1] for k, v in parse_qs(raw, keep_blank_values=True).items()}
-        status, payload, headers = self.fake._create(match["account"], form)
+        status, payload, headers = self.fake._create(match["account"], form, self.headers.get("Idempotency-Key"))
+        loss = self.fake._take_loss() if status == 201 else None
+        if loss == "drop":  # kept, and the client never hears so
+            self.close_connection = True
+            self.connection.close()
+            return None
+        if loss == "late":
+            threading.Event().wait(self.fake.lose_seconds)
         if self.fake.delay_seconds:
             threading.Event().wait(self.fake.delay_seconds)
         return self._reply(status, payload, headers)

@@ -20,7 +20,7 @@ from web.api import (
     token_required,
 )
 from web.db import get_session
-from web.pages.context import sms_as_sent
+from web.pages.context import sms_as_sent, sms_max_length
 
 PARTS = ("subject", "html", "text", "body")  # email: subject, html, text; SMS: body
 
@@ -57,6 +57,7 @@ def create_template():
         channel=required_str(data, "channel"),
         **{part: optional_str(data, part) for part in PARTS},
         now=now(),
+        sms_max_length=sms_max_length(),
     )
     return template_json(template), 201
 
@@ -76,7 +77,8 @@ def update_template(template_id: int):
     fields: dict[str, Any] = {part: optional_str(data, part) for part in PARTS if part in data}
     if "name" in data:
         fields["name"] = required_str(data, "name")
-    template = campaigns.update_template(get_session(), template_id, now=now(), **fields)
+    template = campaigns.update_template(get_session(), template_id, now=now(), sms_max_length=sms_max_length(),
+                                         **fields)
     return template_json(template)
 
 

@@ -41,6 +41,7 @@ class ChannelInfo:
     # The text as the channel will send it (an http-sms signature added): what the estimate and the
     # template preview count segments on, as the sender does. None: the channel adds nothing, or cannot open.
     as_sent: Callable[[str], str] | None = None
+    max_length: int | None = None  # the most characters one message may have (Channel.max_length)
 
 
 def channel_info(name: str) -> ChannelInfo:
@@ -60,7 +61,7 @@ def channel_info(name: str) -> ChannelInfo:
             outbox = str(getattr(channel, "directory", "")) if channel.dry_run else ""
             cache[name] = ChannelInfo(name, channel.describe(), channel.dry_run, outbox,
                                       str(getattr(channel, "rate", "")), "", str(getattr(channel, "name", "")),
-                                      partial(text_as_sent, channel))
+                                      as_sent=partial(text_as_sent, channel), max_length=channel.max_length)
         finally:
             channel.close()
     return cache[name]
@@ -69,6 +70,11 @@ def channel_info(name: str) -> ChannelInfo:
 def sms_as_sent(channel: object) -> Callable[[str], str] | None:
     """What the SMS channel adds to a text, for previews of `channel` ("sms"; None for any other channel)."""
     return channel_info("sms").as_sent if channel == "sms" and "sms" in config().channels else None
+
+
+def sms_max_length() -> int | None:
+    """The most characters the configured SMS channel takes in one message (None: no limit)."""
+    return channel_info("sms").max_length
 
 
 def status_label(status: str) -> str:

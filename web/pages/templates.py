@@ -14,7 +14,7 @@ from campaigns.tracking import tracks_clicks
 from core.errors import HeraldError, Invalid
 from web.auth import read_only
 from web.db import get_session
-from web.pages.context import config, now, sms_as_sent
+from web.pages.context import config, now, sms_as_sent, sms_max_length
 
 bp = Blueprint("templates", __name__)
 
@@ -37,6 +37,7 @@ def new():
     if request.method == "POST":
         try:
             made = create_template(get_session(), name=form["name"], channel=channel, now=now(),
+                                   sms_max_length=sms_max_length(),
                                    **{part: form[part] for part in PARTS[channel]})
         except Invalid as exc:
             errors = _field_error(exc)
@@ -53,7 +54,7 @@ def edit(template_id: int):
     if request.method == "POST":
         form = _read_form(template.channel)
         try:
-            update_template(get_session(), template_id, now=now(),
+            update_template(get_session(), template_id, now=now(), sms_max_length=sms_max_length(),
                             **{k: form[k] for k in ("name", *PARTS[template.channel])})
         except Invalid as exc:
             errors = _field_error(exc)
