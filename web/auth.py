@@ -19,6 +19,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from core.users import User, UserError, authenticate, count_users, create_first_admin, find_user_by_token
 from web.db import get_session
 from web.errors import wants_json
+from web.redirects import same_site_path
 
 csrf = CSRFProtect()
 login_manager = LoginManager()
@@ -210,13 +211,6 @@ def _adopt_user_locale(user: User) -> None:
 
 def _safe_next() -> str | None:
     return same_site_path(request.values.get("next"))
-
-
-def same_site_path(target: str | None) -> str | None:
-    """`target` if it is a path on this site, else None: a crafted ?next= must not lead elsewhere."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return None
 
 
 def _user_error_field(message: str) -> str:
