@@ -24,6 +24,9 @@ def create_app(config: Config | None = None, *, database: Database | None = None
         MAX_CONTENT_LENGTH=512 * 1024 * 1024,  # CSV imports can be large; they are streamed
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        # Behind https the login cookies must never travel over plain http (a café's Wi-Fi).
+        SESSION_COOKIE_SECURE=config.base_url.startswith("https://"),
+        REMEMBER_COOKIE_SECURE=config.base_url.startswith("https://"),
         TESTING=config.env == "test",
         WTF_CSRF_TIME_LIMIT=None,  # a form left open all day still submits; the token is tied to the session
     )
