@@ -7,7 +7,7 @@ from flask import Flask
 from core.clock import Clock, SystemClock
 from core.config import Config, load_config
 from core.db import Database
-from web import auth, db, errors, i18n, pages
+from web import auth, db, errors, i18n, login_throttle, pages
 
 
 def create_app(config: Config | None = None, *, database: Database | None = None,
@@ -36,6 +36,7 @@ def create_app(config: Config | None = None, *, database: Database | None = None
     errors.init_app(app)
     i18n.init_app(app, config)
     auth.init_app(app)  # CSRF on every POST, login, bearer tokens, first-run setup
+    login_throttle.init_app(app, config)  # failed logins counted per account and address
     pages.init_app(app)
 
     # ---- API, webhooks, public endpoints (helper D2 registers its blueprints here) ----

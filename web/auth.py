@@ -29,6 +29,7 @@ from core.users import (
 )
 from web.db import get_session
 from web.errors import wants_json
+from web.login_throttle import LoginThrottle
 from web.redirects import same_site_path
 
 csrf = CSRFProtect()
@@ -206,11 +207,21 @@ def login():
     email = request.form.get("email", "").strip()
     error = None
     if request.method == "POST":
+        throttle: LoginThrottle = current_app.extensions["herald.login_throttle"]
+        address = request.remote_addr or ""
+        wait = throttle.retry_after_seconds(email, address)
+        if wait is not None:
+            error = _("Too many failed logins for this account or from this address. Try again in %(minutes)s "
+                      "minutes, or ask an admin to reset your password.", minutes=max(1, round(wait / 60)))
+            return (render_template("auth/login.html", email=email, error=error), 429,
+                    {"Retry-After": str(wait)})
         user = authenticate(get_session(), email, request.form.get("password", ""))
         if user is None:
+            throttle.record_failure(email, address)
             error = _("That email and password do not match a user. Check both, or ask an admin to reset "
                       "your password.")
         else:
+            throttle.forget_account(email)
             _log_in(user, remember=request.form.get("remember") == "on")
             _adopt_user_locale(user)
             return redirect(_safe_next() or url_for("dashboard.index"))
