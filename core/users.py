@@ -141,6 +141,14 @@ def find_user_by_token(session: Session, token: str) -> User | None:
     return session.scalar(select(User).where(User.api_token_hash == hash_token(token)))
 
 
+def get_user(session: Session, user_id: int) -> User:
+    """The user with this id; raises UserError if there is none."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise UserError(f"there is no user with id {user_id}; reload the users page")
+    return user
+
+
 def find_user_by_email(session: Session, email: str) -> User | None:
     return session.scalar(select(User).where(User.email == email.strip().lower()))
 

@@ -135,3 +135,55 @@ def test_behind_https_the_login_cookies_are_secure(tmp_path, db_url, database, c
                                       data={"email": user.email, "password": PASSWORD, "remember": "on"})
     cookies = response.headers.getlist("Set-Cookie")
     assert {c.split("=", 1)[0] for c in cookies if "; Secure" in c} >= {"session", "remember_token"}
+
+
+def test_an_admin_changes_a_role_on_the_users_page_and_the_user_is_logged_out(app, make_user, database, backend):
+    admin, marketer = make_user("admin"), make_user("marketer")
+    admin_browser, marketer_browser = app.test_client(), app.test_client()
+    _log_in(admin_browser, admin.email)
+    _log_in(marketer_browser, marketer.email, remember=True)
+
+    response = admin_browser.post(f"/users/{marketer.id}/role", data={"role": "analyst"}, follow_redirects=True)
+
+    assert "logged out everywhere" in response.get_data(as_text=True)
+    with database.session() as session:
+        assert find_user_by_email(session, marketer.email).role == "analyst"
+    assert not _logged_in(marketer_browser)
+    assert _logged_in(admin_browser)
+
+
+def test_an_admin_deactivates_and_reactivates_a_user_on_the_users_page(app, make_user, database, backend):
+    admin, marketer = make_user("admin"), make_user("marketer")
+    admin_browser, marketer_browser = app.test_client(), app.test_client()
+    _log_in(admin_browser, admin.email)
+    _log_in(marketer_browser, marketer.email)
+
+    admin_browser.post(f"/users/{marketer.id}/active", data={"active": "0"})
+
+    assert not _logged_in(marketer_browser)
+    assert marketer_browser.post("/login", data={"email": marketer.email, "password": PASSWORD}).status_code == 401
+    assert "deactivated" in admin_browser.get("/users").get_data(as_text=True)
+    admin_browser.post(f"/users/{marketer.id}/active", data={"active": "1"})
+    _log_in(marketer_browser, marketer.email)
+    assert _logged_in(marketer_browser)
+
+
+def test_an_admin_cannot_demote_or_deactivate_themselves(app, client, make_user, database):
+    admin = make_user("admin")
+    _log_in(client, admin.email)
+    own = ((f"/users/{admin.id}/role", {"role": "analyst"}), (f"/users/{admin.id}/active", {"active": "0"}))
+    for path, data in own:
+        page = client.post(path, data=data, follow_redirects=True).get_data(as_text=True)
+        assert "ask another admin" in page
+    with database.session() as session:
+        again = find_user_by_email(session, admin.email)
+        assert again.role == "admin" and again.active
+    assert _logged_in(client)
+
+
+def test_only_admins_change_roles(app, client, make_user, database):
+    marketer, other = make_user("marketer"), make_user("analyst")
+    _log_in(client, marketer.email)
+    assert client.post(f"/users/{other.id}/role", data={"role": "admin"}).status_code == 403
+    with database.session() as session:
+        assert find_user_by_email(session, other.email).role == "analyst"
