@@ -134,7 +134,7 @@ def user_create(obj: Context, email: str, role: str, name: str, password: str | 
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 @pass_context
 def user_password(obj: Context, email: str, password: str) -> None:
-    """Set a user's password."""
+    """Set a user's password; every login of theirs ends (a forgotten or stolen session too)."""
     from core.users import UserError, find_user_by_email, set_password
 
     with obj.database.session() as session:
@@ -145,7 +145,7 @@ def user_password(obj: Context, email: str, password: str) -> None:
             set_password(session, found, password)
         except UserError as exc:
             raise click.ClickException(str(exc)) from None
-    click.echo(f"password changed for {email}")
+    click.echo(f"password changed for {email}; they are logged out on every browser")
 
 
 @user.command("token")

@@ -17,8 +17,15 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from core.secret_key import (
+    HOW_TO_GENERATE,
+    MIN_SECRET_KEY_BYTES,
+    PUBLIC_SECRET_KEYS,
+    load_or_create_secret_key,
+    weak_secret_key_reason,
+)
+
 DEFAULT_CONFIG_PATH = Path("config.toml")
-DEV_SECRET_KEY = "dev-only-insecure-secret-change-me"
 # User agents of link scanners and mail-security proxies that fetch every link and image of a message.
 # Not Gmail's or Yahoo's image proxies: they fetch when the person opens the mail, so those opens are real.
 # Link-preview bots too: iMessage, WhatsApp and chat apps fetch an SMS's link when it arrives, before anyone taps it.
@@ -62,7 +69,8 @@ class Setting:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("app", "env", "choice", "dev", choices=("dev", "test", "production")),
-    Setting("app", "secret_key", "secret", DEV_SECRET_KEY),
+    # "" (the default): dev and test generate a key into data_dir/secret_key; production requires one.
+    Setting("app", "secret_key", "secret", ""),
     Setting("app", "base_url", "str", "http://127.0.0.1:8000"),
     Setting("app", "data_dir", "str", "var"),
     Setting("app", "default_locale", "choice", "en", choices=("en", "zh_CN")),
@@ -274,13 +282,7 @@ def load_config(path: str | os.PathLike[str] | None = None, environ: Mapping[str
         return values[(section, key)]
 
     env = v("app", "env")
-    secret = v("app", "secret_key")
-    if env == "production" and (not secret or secret == DEV_SECRET_KEY):
-        raise ConfigError(
-            "[app] secret_key must be set to a long random value when env is \"production\" — "
-            "set HERALD_SECRET_KEY or secret_key in config.toml "
-            "(python -c 'import secrets; print(secrets.token_urlsafe(32))')"
-        )
+    secret = _secret_key(env, v("app", "secret_key"), Path(v("app", "data_dir")))
     _check_timezone(v("app", "default_timezone"))
     channels = {
         "email": ChannelConfig(
@@ -386,6 +388,25 @@ def _reject_unknown_keys(tree: Mapping[str, Any], path: Path) -> None:
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
+
+
+def _secret_key(env: str, configured: str, data_dir: Path) -> str:
+    """The key that signs sessions: checked in production, generated into the data dir otherwise."""
+    if env == "production":
+        weakness = weak_secret_key_reason(configured)
+        if weakness:
+            raise ConfigError(
+                f"[app] secret_key {weakness}; when env is \"production\" it must be set to at least "
+                f"{MIN_SECRET_KEY_BYTES} random bytes, or anyone can forge a login — generate one with "
+                f"{HOW_TO_GENERATE} and set HERALD_SECRET_KEY or secret_key in config.toml")
+        return configured
+    if configured and configured not in PUBLIC_SECRET_KEYS:
+        return configured
+    try:
+        return load_or_create_secret_key(data_dir)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"[app] secret_key is not set, and no key could be kept in [app] data_dir "
+                          f"({data_dir}): {exc} — fix the data dir or set HERALD_SECRET_KEY") from exc
 
 
 def _coerce(setting: Setting, raw: Any, origin: str) -> Any:

@@ -7,7 +7,7 @@ from flask import Flask
 from core.clock import Clock, SystemClock
 from core.config import Config, load_config
 from core.db import Database
-from web import auth, db, errors, i18n, pages
+from web import auth, db, errors, i18n, login_throttle, pages
 
 
 def create_app(config: Config | None = None, *, database: Database | None = None,
@@ -24,6 +24,9 @@ def create_app(config: Config | None = None, *, database: Database | None = None
         MAX_CONTENT_LENGTH=512 * 1024 * 1024,  # CSV imports can be large; they are streamed
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        # Behind https the login cookies must never travel over plain http (a café's Wi-Fi).
+        SESSION_COOKIE_SECURE=config.base_url.startswith("https://"),
+        REMEMBER_COOKIE_SECURE=config.base_url.startswith("https://"),
         TESTING=config.env == "test",
         WTF_CSRF_TIME_LIMIT=None,  # a form left open all day still submits; the token is tied to the session
     )
@@ -33,6 +36,7 @@ def create_app(config: Config | None = None, *, database: Database | None = None
     errors.init_app(app)
     i18n.init_app(app, config)
     auth.init_app(app)  # CSRF on every POST, login, bearer tokens, first-run setup
+    login_throttle.init_app(app, config)  # failed logins counted per account and address
     pages.init_app(app)
 
     # ---- API, webhooks, public endpoints (helper D2 registers its blueprints here) ----

@@ -9,16 +9,28 @@ here and exempts itself from CSRF with `csrf.exempt(bp)`.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
-from flask import Blueprint, Flask, current_app, jsonify, redirect, render_template, request, session, url_for
+from flask import Blueprint, Flask, current_app, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from core.users import User, UserError, authenticate, count_users, create_first_admin, find_user_by_token
+from core.login_sessions import LOGIN_DAYS, end_login_session, login_session_is_live, start_login_session
+from core.users import (
+    User,
+    UserError,
+    authenticate,
+    count_users,
+    create_first_admin,
+    find_user_by_token,
+    log_out_everywhere,
+)
 from web.db import get_session
 from web.errors import wants_json
+from web.login_throttle import LoginThrottle
+from web.redirects import same_site_path
 
 csrf = CSRFProtect()
 login_manager = LoginManager()
@@ -37,6 +49,8 @@ def init_app(app: Flask) -> None:
     login_manager.session_protection = "basic"
     app.config.setdefault("REMEMBER_COOKIE_HTTPONLY", True)
     app.config.setdefault("REMEMBER_COOKIE_SAMESITE", "Lax")
+    # Flask-Login's default is a year; a login row lives LOGIN_DAYS, so the cookie cannot outlive it.
+    app.config.setdefault("REMEMBER_COOKIE_DURATION", timedelta(days=LOGIN_DAYS))
     app.before_request(_first_run_goes_to_setup)
     app.after_request(_page_security_headers)
     app.register_error_handler(CSRFError, _csrf_failed)
@@ -45,11 +59,18 @@ def init_app(app: Flask) -> None:
 
 # ---------------------------------------------------------------- loading the user
 @login_manager.user_loader
-def _load_user(user_id: str) -> User | None:
+def _load_user(login_id: str) -> User | None:
+    """The user of a session or remember-me cookie ("<user id>:<login token>", User.get_id), while that
+    login is live: a cookie from before logout, a password or role change or deactivation is refused."""
+    user_id, _sep, token = login_id.partition(":")
     try:
-        return get_session().get(User, int(user_id))
+        user = get_session().get(User, int(user_id))
     except ValueError:
         return None
+    if user is None or not user.is_active or not login_session_is_live(get_session(), user.id, token, now=_now()):
+        return None
+    user.login_token = token
+    return user
 
 
 @login_manager.request_loader
@@ -173,7 +194,7 @@ def setup():
                 errors[_user_error_field(str(exc))] = str(exc)
             else:
                 current_app.extensions["herald.has_users"] = True
-                login_user(user, remember=True)
+                _log_in(user, remember=True)
                 _adopt_user_locale(user)
                 return redirect(url_for("dashboard.index"))
     return render_template("auth/setup.html", form=form, errors=errors), (422 if errors else 200)
@@ -186,12 +207,22 @@ def login():
     email = request.form.get("email", "").strip()
     error = None
     if request.method == "POST":
+        throttle: LoginThrottle = current_app.extensions["herald.login_throttle"]
+        address = request.remote_addr or ""
+        wait = throttle.retry_after_seconds(email, address)
+        if wait is not None:
+            error = _("Too many failed logins for this account or from this address. Try again in %(minutes)s "
+                      "minutes, or ask an admin to reset your password.", minutes=max(1, round(wait / 60)))
+            return (render_template("auth/login.html", email=email, error=error), 429,
+                    {"Retry-After": str(wait)})
         user = authenticate(get_session(), email, request.form.get("password", ""))
         if user is None:
+            throttle.record_failure(email, address)
             error = _("That email and password do not match a user. Check both, or ask an admin to reset "
                       "your password.")
         else:
-            login_user(user, remember=request.form.get("remember") == "on")
+            throttle.forget_account(email)
+            _log_in(user, remember=request.form.get("remember") == "on")
             _adopt_user_locale(user)
             return redirect(_safe_next() or url_for("dashboard.index"))
     return render_template("auth/login.html", email=email, error=error), (401 if error else 200)
@@ -199,8 +230,31 @@ def login():
 
 @bp.post("/logout")
 def logout():
+    """End this login on the server too, so a copy of its session or remember-me cookie stops working."""
+    if current_user.is_authenticated:
+        end_login_session(get_session(), current_user.login_token or "")
     logout_user()
     return redirect(url_for("auth.login"))
+
+
+@bp.post("/logout/everywhere")
+def logout_everywhere():
+    """End every login of this user, on every browser (a lost laptop, a shared computer)."""
+    if current_user.is_authenticated:
+        log_out_everywhere(get_session(), current_user)
+        flash(_("You are logged out on every browser and device."), "success")
+    logout_user()
+    return redirect(url_for("auth.login"))
+
+
+def _log_in(user: User, *, remember: bool) -> None:
+    """Start a login the server can end (core/login_sessions.py) and put it in the cookies."""
+    user.login_token = start_login_session(get_session(), user.id, now=_now())
+    login_user(user, remember=remember)
+
+
+def _now() -> datetime:
+    return current_app.extensions["herald.clock"].now()
 
 
 def _adopt_user_locale(user: User) -> None:
@@ -210,13 +264,6 @@ def _adopt_user_locale(user: User) -> None:
 
 def _safe_next() -> str | None:
     return same_site_path(request.values.get("next"))
-
-
-def same_site_path(target: str | None) -> str | None:
-    """`target` if it is a path on this site, else None: a crafted ?next= must not lead elsewhere."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return None
 
 
 def _user_error_field(message: str) -> str:

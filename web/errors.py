@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, flash, jsonify, redirect, request
 
 from core.errors import HeraldError
+from web.redirects import referrer_path
 
 
 def wants_json() -> bool:
@@ -12,6 +13,8 @@ def wants_json() -> bool:
 
 
 def init_app(app: Flask) -> None:
+    app.jinja_env.globals["referrer_path"] = referrer_path  # the error page's "Go back" link
+
     @app.errorhandler(HeraldError)
     def _herald_error(exc: HeraldError):
         if wants_json():
@@ -19,4 +22,4 @@ def init_app(app: Flask) -> None:
         # A page that raised goes back where it came from with the message; forms that want to
         # re-render with the user's input catch the error themselves before it reaches here.
         flash(exc.message, "error")
-        return redirect(request.referrer or "/"), 303
+        return redirect(referrer_path() or "/"), 303

@@ -28,8 +28,8 @@ from flask_login import current_user
 
 from core.config import Config
 from core.users import set_locale
-from web.auth import same_site_path
 from web.db import get_session
+from web.redirects import same_site_path
 
 log = logging.getLogger("herald.web")
 

@@ -57,7 +57,7 @@ def test_environment_overrides_file(tmp_path):
         ("[database]\nurl = ''\n", {}, "[database] url"),
         ("[channels.sms]\nprice_per_segment = 'cheap'\n", {}, "decimal number"),
         ("[app\n", {}, "not valid TOML"),
-        ("", {"HERALD_ENV": "production"}, "secret_key must be set"),
+        ("", {"HERALD_ENV": "production"}, "[app] secret_key is not set"),
     ],
 )
 def test_bad_settings_stop_startup_naming_the_key(tmp_path, text, environ, expected):

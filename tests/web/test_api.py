@@ -6,6 +6,7 @@ import io
 
 import pytest
 
+from core.login_sessions import start_login_session
 from core.users import find_user_by_email, issue_api_token
 
 
@@ -66,8 +67,11 @@ def test_an_analyst_token_reads_but_is_refused_writes_and_nothing_is_written(cli
     assert analyst.get("/lists").json["items"] == []
 
 
-def test_the_api_ignores_a_logged_in_browser_session_so_csrf_exemption_is_safe(csrf_client, admin_user):
+def test_the_api_ignores_a_logged_in_browser_session_so_csrf_exemption_is_safe(csrf_client, admin_user, database,
+                                                                                 clock):
     """The API skips CSRF, so a cookie must never be enough: another site could post with it."""
+    with database.session() as session:  # a login, as /login starts one
+        admin_user.login_token = start_login_session(session, admin_user.id, now=clock.now())
     with csrf_client.session_transaction() as cookie:  # what Flask-Login keeps after a login
         cookie["_user_id"] = admin_user.get_id()
         cookie["_fresh"] = True

@@ -124,3 +124,38 @@ def test_a_marketer_builds_saves_and_exports_a_segment(browser, server, marketer
     page.goto(server + "/segments/new")
     expect(count).to_have_text("5")
     shoot("06-segment-editor-zh")
+
+
+def test_a_list_named_like_markup_is_only_a_name_in_the_editor(browser, server, marketer, database, clock):  # noqa: F811
+    """Issue 11, hole 1: the catalogue is data; the hostile name shows as text and injects no element."""
+    from playwright.sync_api import expect
+
+    from audiences import add_to_list, create_list, find_contacts_by_keys
+
+    hostile = "</script><input hidden name=role value=admin><button formaction=/users>x</button>"
+    with database.session() as session:
+        made = create_list(session, hostile, now=clock.now())
+        ann = find_contacts_by_keys(session, external_ids=(), emails=("ann@example.com",), phones=())[0]
+        add_to_list(session, made.id, [ann["id"]], now=clock.now())
+    page = browser.new_page(viewport={"width": 1360, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(server + "/login")
+    page.fill("#f-email", "admin@example.com")
+    page.fill("#f-password", PASSWORD)
+    page.click("form button[type=submit]")
+    page.wait_for_url(server + "/")
+
+    page.goto(server + "/segments/new")
+    count = page.locator('[data-segment="count"]')
+    expect(count).to_have_text("5")
+    assert page.locator('input[name="role"], [formaction]').count() == 0
+    page.click('#segment-builder [data-add="condition"]')
+    rule = page.locator(".segment-condition").nth(0)
+    rule.locator("select.segment-field").select_option("list")
+    rule.locator("select.segment-op").select_option("in")
+    rule.locator("select.segment-value").select_option(str(made.id))
+    expect(rule.locator("select.segment-value option").first).to_have_text(hostile)
+    expect(count).to_have_text("1")
+    assert page.locator('input[name="role"], [formaction]').count() == 0
+    assert errors == []

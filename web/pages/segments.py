@@ -51,7 +51,7 @@ def _editor(segment: Any = None, *, name: str = "", rules: Any = None, errors: d
                           "notes": _("Notes"), "updated_at": _("Last changed")})
     return render_template(
         "segments/editor.html", segment=segment, name=name or (segment.name if segment is not None else ""),
-        rules_json=json.dumps(shown_rules, ensure_ascii=False), catalogue_json=json.dumps(fields, ensure_ascii=False),
+        rules_json=json.dumps(shown_rules, ensure_ascii=False), catalogue=fields,
         columns=export_columns(db_session), column_labels=column_labels, errors=errors or {},
     ), status
 
