@@ -39,7 +39,7 @@ from audiences import (
     create_segment,
 )
 from campaigns import create_campaign, create_keyword_rule, create_template, record_reply
-from campaigns.models import Campaign, Template
+from campaigns.models import Campaign, Run, Template
 from channels.inbound import InboundSms
 from core.db import Database
 from tests.conftest import _fresh_sqlite, make_config
@@ -92,7 +92,7 @@ def _store_corpus(database: Database, config, ids: dict[str, object]) -> dict[st
     with database.session() as session:
         for i, payload in enumerate(CORPUS):
             contact_list = create_list(session, payload, now=now)
-            create_custom_field(session, key=f"xss_{i}", label=payload, type="text", now=now)
+            field = create_custom_field(session, key=f"xss_{i}", label=payload, type="text", now=now)
             contact = create_contact(session, default_region="US", now=now, email=f"xss{i}@example.com",
                                      phone=f"+1201555{i:04d}", first_name=payload, last_name=payload,
                                      tags=[payload], attributes={f"xss_{i}": payload})
@@ -108,7 +108,8 @@ def _store_corpus(database: Database, config, ids: dict[str, object]) -> dict[st
             record_reply(session, InboundSms("twilio", f"SMxss{i}", contact.phone, "+15005550006", payload),
                          config=config.replies, default_region="US", now=now)
             if i == 0:
-                made.update(segment=segment.id, xss_contact=contact.id, xss_campaign=campaign.id)
+                made.update(segment=segment.id, xss_contact=contact.id, xss_campaign=campaign.id, field=field.id)
+        made["run"] = session.scalar(select(Run.id).where(Run.campaign_id == ids["done"]))
 
         renamed = [*session.scalars(select(Campaign).where(Campaign.id.in_(
             [ids[k] for k in ("draft", "done", "running", "scheduled", "notice")]))),
@@ -198,14 +199,23 @@ def _injections(page) -> list[str]:
 def _corpus_pages() -> list[object]:
     names = [name for name, _path in _pages({key: 0 for key in (
         "contact", "segment", "draft", "done", "running", "scheduled", "notice", "template", "unsubscribe")})]
-    names += ["xss-contact", "xss-campaign", "xss-campaign-report"]
+    names += [*EXTRA_PAGES]
     return [pytest.param(name, marks=HOLE_1) if name in HOLE_1_PAGES else name for name in names]
 
 
+# Pages the tour does not open, with the objects that carry the corpus.
+EXTRA_PAGES = {
+    "xss-contact": "/contacts/{xss_contact}",
+    "xss-contact-edit": "/contacts/{xss_contact}/edit",
+    "xss-campaign": "/campaigns/{xss_campaign}",
+    "custom-field-edit": "/settings/custom-fields/{field}",
+    "report-print": "/reports/campaigns/{done}/print",
+    "run-report": "/reports/campaigns/{done}/runs/{run}",
+}
+
+
 def _path(name: str, ids: dict[str, object]) -> str:
-    extra = {"xss-contact": f"/contacts/{ids['xss_contact']}", "xss-campaign": f"/campaigns/{ids['xss_campaign']}",
-             "xss-campaign-report": f"/reports/campaigns/{ids['done']}/print"}
-    return extra.get(name) or dict(_pages(ids))[name]
+    return EXTRA_PAGES[name].format(**ids) if name in EXTRA_PAGES else dict(_pages(ids))[name]
 
 
 @pytest.mark.parametrize("name", _corpus_pages())
@@ -233,20 +243,29 @@ def test_no_stored_payload_runs_or_injects_on_the_page(signed_in, corpus_server,
     assert not problems, f"{name} ({path}):\n" + "\n".join(_counted(problems))
 
 
-@pytest.mark.parametrize("name", ["login", "contacts", "segments", "templates", "campaigns", "reports-overview",
-                                  "inbox", "conversions", "suppressions", "lists"])
+@pytest.mark.parametrize("name", ["login", "preferences", "contacts", "segments", "templates", "campaigns",
+                                  "reports-overview", "inbox", "conversions", "suppressions", "lists"])
 def test_no_payload_in_the_query_string_is_reflected_into_the_page(signed_in, corpus_server, name):
-    """Search boxes, filters and ?next= echo what they were given: as text, never as markup."""
+    """Search boxes, filters and ?next= echo what they were given: as text, never as markup. The login and
+    preference pages are opened by someone not logged in."""
     base, ids = corpus_server
-    page, problems = _watched_page(signed_in)
+    anonymous = name in ("login", "preferences")
+    context = signed_in.browser.new_context() if anonymous else signed_in
+    if anonymous:
+        context.add_init_script(WATCH_CSP)
+    page, problems = _watched_page(context)
     path = "/login" if name == "login" else dict(_pages(ids))[name]
     payload = CORPUS[0] + CORPUS[1] + CORPUS[5]
     query = urlencode({key: payload for key in ("q", "search", "status", "channel", "tag", "list", "segment",
-                                                "from", "to", "next", "page", "sort")})
-    page.goto(f"{base}{path}?{query}")
+                                                "from", "to", "next", "page", "sort", "topic", "lang")})
+    response = page.goto(f"{base}{path}?{query}")
     page.wait_for_load_state("networkidle")
+    if anonymous:
+        assert response is not None and response.status == 200 and page.url.startswith(base + path), page.url
     problems += _injections(page)
     page.close()
+    if anonymous:
+        context.close()
     assert not problems, f"{name} ({path}?…):\n" + "\n".join(_counted(problems))
 
 

@@ -484,3 +484,19 @@ def test_every_page_form_refuses_a_post_without_its_csrf_token(app, objects, cal
         if response.status_code != 400 or CSRF_REFUSAL not in response.get_data(as_text=True):
             problems.append(f"{route.method} {route.rule}: answered {response.status_code} without a CSRF token")
     assert not problems, "\n".join(problems)
+
+
+def test_a_logged_in_browser_cookie_does_not_open_the_api(app, objects, callers):
+    """The API is exempt from CSRF, so only a bearer token may authenticate it: another site could make an
+    admin's browser send the session cookie, never the token."""
+    admin = callers["admin"]
+    problems = []
+    for route in routes(app):
+        if not route.is_api or ALLOWED.get((route.method, route.rule)) == "public":
+            continue
+        response = admin.client.open(_path(route, objects) + QUERIES.get(route.rule, ""), method=route.method,
+                                     json={} if route.method != "GET" else None)
+        if response.status_code != 401:
+            problems.append(f"{route.method} {route.rule}: answered {response.status_code} to a session cookie")
+    assert not problems, "\n".join(problems)
+
