@@ -420,8 +420,8 @@ def _verdict(route: Route, role: str, response) -> str | None:
 
 # ---------------------------------------------------------------- the tests
 def test_every_route_is_in_the_allow_table(app):
-    missing = [f'("{r.method}", "{r.rule}"): "read|write|approve|admin|public",' for r in routes(app)
-               if (r.method, r.rule) not in ALLOWED]
+    missing = [f'("{r.method}", "{r.rule}"): "read|write|approve|admin|public",  # view {r.endpoint}'
+               for r in routes(app) if (r.method, r.rule) not in ALLOWED]
     stale = [key for key in ALLOWED if key not in {(r.method, r.rule) for r in routes(app)}]
     assert not missing, ("routes without an entry in ALLOWED (tests/web/test_security_routes.py) — add each "
                          "with who may call it:\n" + "\n".join(missing))
