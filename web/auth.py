@@ -105,8 +105,13 @@ def protect(blueprint: Blueprint, *, role: str = "read") -> Blueprint:
         if not current_user.can(role):
             return forbidden(_("This page is for administrators. Ask an admin if you need access."))
         view = current_app.view_functions.get(request.endpoint or "")
-        if view in _approval_views and current_user.can("approve"):
-            return None  # an approver changes nothing but a campaign's approval
+        if view in _approval_views:
+            # An approver changes nothing but a campaign's approval; a marketer may write but not approve,
+            # and must be refused here, not sent back with a flash by the domain check.
+            if current_user.can("approve"):
+                return None
+            return forbidden(_("Your role (%(role)s) may not approve or reject campaigns. Ask an admin for the "
+                               "approver role.", role=role_label(current_user.role)))
         if request.method not in SAFE_METHODS and view not in _read_only_views and not current_user.can("write"):
             return forbidden(_("Your role (%(role)s) can look but not change anything. Ask an admin for the "
                                "marketer role to make changes.", role=role_label(current_user.role)))
