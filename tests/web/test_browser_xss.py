@@ -58,9 +58,6 @@ CORPUS = (
     "<input hidden name=role value=admin>",
     "line\u2028sep\u2029end",
 )
-# The segment editor embeds its catalogue with |safe (issue 11, hole 1); fixed on another branch.
-HOLE_1 = pytest.mark.xfail(strict=True, reason="issue 11 hole 1, fixed on branch sec-auth")
-HOLE_1_PAGES = {"segment-new", "segment-edit"}
 # Pages that show no name a user typed (forms, settings, the public preference page): the rest must show one.
 SHOW_NO_NAMES = {"import", "settings", "suppressions", "rate-plans", "users", "preferences"}
 
@@ -200,7 +197,7 @@ def _corpus_pages() -> list[object]:
     names = [name for name, _path in _pages({key: 0 for key in (
         "contact", "segment", "draft", "done", "running", "scheduled", "notice", "template", "unsubscribe")})]
     names += [*EXTRA_PAGES]
-    return [pytest.param(name, marks=HOLE_1) if name in HOLE_1_PAGES else name for name in names]
+    return list(names)
 
 
 # Pages the tour does not open, with the objects that carry the corpus.
