@@ -38,7 +38,7 @@ from campaigns.lifecycle import (
 )
 from campaigns.models import Campaign, Message, MessageEvent, Run, Template
 from campaigns.notices import Fallback, create_event_notice, fallback_of, resend_undelivered
-from campaigns.preferences import Preferences, contact_preferences, save_preferences
+from campaigns.preferences import PreferenceNotAllowed, Preferences, contact_preferences, save_preferences
 from campaigns.replies import (
     InboxRow,
     ReplyOutcome,
@@ -123,6 +123,7 @@ __all__ = [
     "MessageEvent",
     "NotAllowed",
     "PausedChannel",
+    "PreferenceNotAllowed",
     "Preferences",
     "Preview",
     "RenderFailed",
