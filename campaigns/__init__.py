@@ -7,6 +7,7 @@ callbacks; campaign_status and campaign_report count what happened.
 """
 
 import campaigns.segment_conditions  # noqa: F401 - registers message and conversion segment conditions
+from campaigns.approval_samples import Sample, approval_samples
 from campaigns.attribution import UnknownCurrency
 from campaigns.bounces import FeedbackApplied, apply_email_feedback
 from campaigns.breaker import BreakerSettings, PausedChannel, paused_channels
@@ -125,6 +126,7 @@ __all__ = [
     "PausedChannel",
     "PreferenceNotAllowed",
     "Preferences",
+    "Sample",
     "Preview",
     "RenderFailed",
     "Reply",
@@ -142,6 +144,7 @@ __all__ = [
     "answer_reply",
     "apply_channel_events",
     "apply_email_feedback",
+    "approval_samples",
     "approve_campaign",
     "campaign_report",
     "campaign_runs",
