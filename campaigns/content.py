@@ -48,11 +48,12 @@ class TemplateInvalid(Invalid):
 class RenderFailed(Exception):
     """One message could not be rendered; `reason` is written for a marketer (part, line, what went wrong)."""
 
-    def __init__(self, reason: str, *, field: str = "", line: int | None = None) -> None:
+    def __init__(self, reason: str, *, field: str = "", line: int | None = None, over_budget: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
         self.field = field
         self.line = line
+        self.over_budget = over_budget  # the template did too much work (campaigns/template_budget.py)
 
 
 # Environments are thread-safe for compiling and rendering, so one of each serves every sender thread.
@@ -90,11 +91,11 @@ def render_part(field: str, template: Any, context: Mapping[str, Any]) -> str:
     try:
         return render_within_budget(template, context)
     except RecursionError:
-        raise RenderFailed(f"{field} {TOO_DEEP}", field=field) from None
+        raise RenderFailed(f"{field} {TOO_DEEP}", field=field, over_budget=True) from None
     except OverBudget as exc:
         line = _template_line(exc, field)
         raise RenderFailed(f"{_where(field, line)}: too much work for one message: {exc}", field=field,
-                           line=line) from None
+                           line=line, over_budget=True) from None
     except SecurityError as exc:
         line = _template_line(exc, field)
         raise RenderFailed(f"{_where(field, line)}: not allowed in a template: {exc}", field=field,

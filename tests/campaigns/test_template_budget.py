@@ -8,13 +8,15 @@ Each source below cost seconds of CPU or hundreds of MB (or never ended) before 
 from __future__ import annotations
 
 import time
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import update
 
-from campaigns import create_template
+from campaigns import create_campaign, create_template, estimate_campaign
 from campaigns.content import RenderFailed, compile_part, render_part, template_context
 from campaigns.models import Campaign, Template
+from core.config import load_config
 from tests.campaigns.factories import make_contact, make_dispatcher, messages_of, start_campaign
 
 # (template source, words the refusal must contain)
@@ -44,6 +46,7 @@ CORPUS = [
     ("{{ range }}", "is a function"),  # its repr shows a process memory address
     ("{{ contact.attributes.items }}", "is a function"),
 ]
+TRACKING = load_config("/dev/null", {}).tracking
 QUICK_SECONDS = 3.0  # the slowest refusal (the time budget) takes 1 s; before the fix these took far longer
 
 
@@ -101,3 +104,17 @@ def test_a_data_dependent_loop_fails_only_that_contacts_message(backend, session
     assert "longer than 1 s" in by_contact[heavy.id].error_reason
     assert sorted(m.status for m in by_contact.values()) == ["failed", "sent", "sent"]
     assert [m.body for m in channel.sent] == ["ok", "ok"]
+
+
+def test_an_estimate_stops_rendering_a_template_over_budget_after_the_first_contact(backend, session, clock):
+    # One second per sample contact would hold the estimate page for twenty.
+    for _ in range(5):
+        make_contact(session, now=clock.now(), n="10000")
+    body = "{% for a in range(contact.n|int) %}{% for b in range(contact.n|int) %}{% endfor %}{% endfor %}ok"
+    template = create_template(session, name="Loops", channel="sms", body=body, now=clock.now())
+    campaign = create_campaign(session, name="Loops", channel="sms", template_id=template.id, now=clock.now())
+    started = time.monotonic()
+    estimate = estimate_campaign(session, campaign.id, now=clock.now(), price=Decimal("0.05"), currency="USD",
+                                 rate="10/second", tracking=TRACKING, base_url="https://herald.example.com")
+    assert time.monotonic() - started < 2.5
+    assert estimate.sample_size == 5
