@@ -51,3 +51,18 @@ def test_an_email_html_part_over_budget_is_refused_too(marketer):
                                                  "html": "<p>{{ 'x' * 100000000 }}</p>"})
     assert response.status_code == 422, response.json
     assert response.json["field"] == "html"
+
+
+@pytest.mark.parametrize("source", [
+    "{{ " + "(" * 5000 + "1" + ")" * 5000 + " }}",
+    "{{ contact.first_name" + "|e" * 300 + " }}",  # compiling it took 30 s of CPU, then Python refused the code
+    "{{ contact.first_name" + "|e" * 100 + " }}",  # compiled, in 1 s of CPU per preview
+    "{% if 1 %}" * 2000 + "{% endif %}" * 2000,
+], ids=["parentheses", "300-filters", "100-filters", "ifs"])
+def test_a_template_nested_too_deeply_is_a_client_error_on_preview_and_save(analyst, marketer, source):
+    started = time.monotonic()
+    for response in (analyst.post("/templates/preview", json={"channel": "sms", "body": source}),
+                     marketer.post("/templates", json={"name": "Deep", "channel": "sms", "body": source})):
+        assert response.status_code == 422, response.json
+        assert "nested too deeply" in response.json["message"]
+    assert time.monotonic() - started < QUICK_SECONDS
