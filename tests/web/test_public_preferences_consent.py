@@ -108,3 +108,18 @@ def test_only_an_admin_may_undo_a_stop_by_hand(backend, client, session, sent, c
     admin = Api(client, api_token("admin"))
     assert admin.post(f"/contacts/{sent['contact']}/consent", json=body).status_code == 200
     assert _consents(session)["sms"] == ("subscribed", "customer called")
+
+
+def test_on_the_contact_page_a_marketer_cannot_undo_a_complaint_but_an_admin_can(backend, app, session, sent, clock,
+                                                                                login):
+    set_consent(session, sent["contact"], "email", "complained", source="ses complaint", now=clock.now())
+    form = {"channel": "email", "status": "subscribed"}
+    marketer = app.test_client()
+    login(marketer, "marketer")
+    refused = marketer.post(f"/contacts/{sent['contact']}/consent", data=form, follow_redirects=True)
+    assert "only the contact" in refused.get_data(as_text=True)
+    assert _consents(session)["email"][0] == "complained"
+    admin = app.test_client()
+    login(admin, "admin")
+    admin.post(f"/contacts/{sent['contact']}/consent", data=form)
+    assert _consents(session)["email"] == ("subscribed", "changed by hand")
