@@ -17,7 +17,16 @@ from audiences.bulk import (
     run_bulk_action,
     selection_where,
 )
-from audiences.consent import consent_history, current_consents, set_consent
+from audiences.consent import (
+    KEYWORD_SOURCE,
+    PROVIDER_SOURCE,
+    ConsentLocked,
+    consent_history,
+    current_consents,
+    set_consent,
+    set_consent_by_hand,
+    undone_only_by_channel,
+)
 from audiences.contacts import (
     ContactPage,
     count_contacts,
@@ -117,6 +126,11 @@ __all__ = [
     "run_bulk_action",
     "selection_where",
     "consent_history",
+    "ConsentLocked",
+    "KEYWORD_SOURCE",
+    "PROVIDER_SOURCE",
+    "set_consent_by_hand",
+    "undone_only_by_channel",
     "current_consents",
     "attribute_validator",
     "clean_attributes",

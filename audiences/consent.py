@@ -13,9 +13,51 @@ from sqlalchemy.orm import Session
 from audiences.contacts import get_contact
 from audiences.models import CONSENT_STATUSES, Consent, ConsentChange
 from audiences.queries import check_channel
-from core.errors import Invalid
+from core.errors import HeraldError, Invalid
+from core.users import User
 
 SOURCE_LIMIT = 100
+# The sources of a withdrawal that only the channel itself may undo (see `undone_only_by_channel`).
+KEYWORD_SOURCE = "sms-reply"  # the contact texted STOP (or START) — campaigns/replies.py
+PROVIDER_SOURCE = "provider code"  # the provider refused: the recipient opted out with it — campaigns/optouts.py
+
+
+class ConsentLocked(HeraldError):
+    """A subscription that only the channel itself (START from that phone) or an admin may restore."""
+
+    http_status = 403
+
+
+def undone_only_by_channel(consent: Consent | None) -> bool:
+    """Whether this consent may be set back to subscribed only by the channel itself or by an admin.
+
+    A STOP texted from the phone (or a provider's "recipient opted out") was said on that channel, and
+    carriers hold the sender to it until START comes from the same phone; bounced and complained are
+    facts about the address. None of them may be undone by a link in another message or by a marketer.
+    """
+    if consent is None:
+        return False
+    if consent.status in ("bounced", "complained"):
+        return True
+    return consent.status == "unsubscribed" and (
+        consent.source == KEYWORD_SOURCE or consent.source.startswith(PROVIDER_SOURCE))
+
+
+def set_consent_by_hand(session: Session, contact_id: int, channel: str, status: str, *, user: User, source: str,
+                        now: datetime) -> None:
+    """`set_consent` for a Herald user (page or API), recorded with who did it. Commits.
+
+    Raises ConsentLocked when a non-admin tries to subscribe a channel the contact stopped by STOP, or
+    that bounced or complained (see `undone_only_by_channel`); otherwise as `set_consent`.
+    """
+    check_channel(channel)
+    current = current_consents(session, contact_id).get(channel)
+    if status == "subscribed" and undone_only_by_channel(current) and user.role != "admin":
+        assert current is not None  # for the type checker: undone_only_by_channel(None) is False
+        raise ConsentLocked(
+            f'contact {contact_id} is {current.status} on {channel} (source: {current.source}); only the contact '
+            "(texting START from that phone, for SMS) or an admin can subscribe it again", field="status")
+    set_consent(session, contact_id, channel, status, source=source, now=now, changed_by=user.id)
 
 
 def set_consent(session: Session, contact_id: int, channel: str, status: str, *, source: str, now: datetime,

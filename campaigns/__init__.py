@@ -7,6 +7,7 @@ callbacks; campaign_status and campaign_report count what happened.
 """
 
 import campaigns.segment_conditions  # noqa: F401 - registers message and conversion segment conditions
+from campaigns.approval_samples import Sample, approval_samples
 from campaigns.attribution import UnknownCurrency
 from campaigns.bounces import FeedbackApplied, apply_email_feedback
 from campaigns.breaker import BreakerSettings, PausedChannel, paused_channels
@@ -38,7 +39,7 @@ from campaigns.lifecycle import (
 )
 from campaigns.models import Campaign, Message, MessageEvent, Run, Template
 from campaigns.notices import Fallback, create_event_notice, fallback_of, resend_undelivered
-from campaigns.preferences import Preferences, contact_preferences, save_preferences
+from campaigns.preferences import PreferenceNotAllowed, Preferences, contact_preferences, save_preferences
 from campaigns.replies import (
     InboxRow,
     ReplyOutcome,
@@ -124,7 +125,9 @@ __all__ = [
     "MessageEvent",
     "NotAllowed",
     "PausedChannel",
+    "PreferenceNotAllowed",
     "Preferences",
+    "Sample",
     "Preview",
     "ReportSettings",
     "RenderFailed",
@@ -143,6 +146,7 @@ __all__ = [
     "answer_reply",
     "apply_channel_events",
     "apply_email_feedback",
+    "approval_samples",
     "approve_campaign",
     "campaign_report",
     "campaign_runs",

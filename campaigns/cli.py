@@ -121,8 +121,12 @@ def _control(obj: Context, campaign_id: int, action: str, email: str | None, com
             if action in ("approve", "reject", "submit"):
                 if user is None:
                     raise click.ClickException(f"say who {action}s with --as EMAIL")
-                call = {"approve": approve_campaign, "reject": reject_campaign, "submit": submit_for_approval}[action]
-                call(session, campaign_id, user=user, now=now, comment=comment)
+                if action == "approve":
+                    approve_campaign(session, campaign_id, user=user, now=now, comment=comment,
+                                     allow_self_approval=obj.config.allow_self_approval)
+                else:
+                    call = {"reject": reject_campaign, "submit": submit_for_approval}[action]
+                    call(session, campaign_id, user=user, now=now, comment=comment)
             elif action == "cancel":
                 cancelled = cancel_campaign(session, campaign_id, now=now, user_id=user.id if user else None,
                                             comment=comment)

@@ -20,9 +20,10 @@ from typing import Any
 
 from jinja2 import TemplateSyntaxError, nodes
 from jinja2.meta import find_undeclared_variables
-from jinja2.sandbox import SandboxedEnvironment, SecurityError
+from jinja2.sandbox import SecurityError
 
 from audiences.models import CONTACT_FIELDS
+from campaigns.template_budget import BudgetedEnvironment, OverBudget, render_within_budget
 from core.errors import Invalid
 
 EMAIL_PARTS = ("subject", "html", "text")
@@ -47,19 +48,27 @@ class TemplateInvalid(Invalid):
 class RenderFailed(Exception):
     """One message could not be rendered; `reason` is written for a marketer (part, line, what went wrong)."""
 
-    def __init__(self, reason: str, *, field: str = "", line: int | None = None) -> None:
+    def __init__(self, reason: str, *, field: str = "", line: int | None = None, over_budget: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
         self.field = field
         self.line = line
+        self.over_budget = over_budget  # the template did too much work (campaigns/template_budget.py)
 
 
 # Environments are thread-safe for compiling and rendering, so one of each serves every sender thread.
-_TEXT_ENV = SandboxedEnvironment(autoescape=False)
-_HTML_ENV = SandboxedEnvironment(autoescape=True)
+# Both bound the work a template may do (campaigns/template_budget.py).
+_TEXT_ENV = BudgetedEnvironment(autoescape=False)
+_HTML_ENV = BudgetedEnvironment(autoescape=True)
+
+# How deep a template's syntax tree may be: a rich email template is about 15 (blocks in blocks, filters
+# on attributes); see _check_nesting for why there is a limit at all.
+MAX_NESTING = 60
+TOO_DEEP = ("is nested too deeply for Python to follow (a macro calling itself, brackets inside brackets or "
+            "filters after filters by the hundred); simplify it")
 
 
-def environment_for(field: str) -> SandboxedEnvironment:
+def environment_for(field: str) -> BudgetedEnvironment:
     return _HTML_ENV if field == "html" else _TEXT_ENV
 
 
@@ -71,16 +80,39 @@ def compile_part(field: str, source: str) -> Any:
     """
     env = environment_for(field)
     try:
-        code = env.compile(source, name=field, filename=_filename(field))
+        ast = env.parse(source, name=field, filename=_filename(field))
+        _check_nesting(field, ast)
+        code = env.compile(ast, name=field, filename=_filename(field))
     except TemplateSyntaxError as exc:
         raise TemplateInvalid(f"{field} line {exc.lineno}: {exc.message}", field=field, line=exc.lineno) from None
+    except (RecursionError, SyntaxError):  # Jinja's parser recursing, or Python refusing the code Jinja made
+        # from it ("too many nested parentheses"): both mean too deep.
+        raise TemplateInvalid(f"{field} {TOO_DEEP}", field=field) from None
     return env.template_class.from_code(env, code, env.make_globals(None))
 
 
+def _check_nesting(field: str, ast: nodes.Template) -> None:
+    """Refuse a syntax tree deeper than MAX_NESTING before Jinja compiles it: compiling takes time that
+    grows with the cube of the depth (200 filters in a row: 4 s of CPU), parsing it does not."""
+    stack = [(ast, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_NESTING:
+            raise TemplateInvalid(f"{_where(field, node.lineno)} {TOO_DEEP}", field=field, line=node.lineno)
+        stack.extend((child, depth + 1) for child in node.iter_child_nodes())
+
+
 def render_part(field: str, template: Any, context: Mapping[str, Any]) -> str:
-    """Render a compiled part; raises RenderFailed with the part, the line and Jinja's words."""
+    """Render a compiled part within the template budget; raises RenderFailed with the part, the line and
+    Jinja's words (or the limit that was reached)."""
     try:
-        return template.render(context)
+        return render_within_budget(template, context)
+    except RecursionError:
+        raise RenderFailed(f"{field} {TOO_DEEP}", field=field, over_budget=True) from None
+    except OverBudget as exc:
+        line = _template_line(exc, field)
+        raise RenderFailed(f"{_where(field, line)}: too much work for one message: {exc}", field=field,
+                           line=line, over_budget=True) from None
     except SecurityError as exc:
         line = _template_line(exc, field)
         raise RenderFailed(f"{_where(field, line)}: not allowed in a template: {exc}", field=field,
@@ -105,7 +137,7 @@ def check_parts(channel: str, parts: Mapping[str, str], *, custom_attributes: Co
         if not source.strip():
             continue
         template = compile_part(field, source)
-        ast = environment_for(field).parse(source)
+        ast = environment_for(field).parse(source)  # compile_part parsed it already, so no RecursionError here
         _check_names(field, ast, custom_attributes=custom_attributes)
         _check_sandbox(field, template, custom_attributes)
 
@@ -194,15 +226,22 @@ def _unknown_attribute_message(field: str, line: int, name: tuple[str, str], cus
 
 
 def _check_sandbox(field: str, template: Any, custom_attributes: Collection[str]) -> None:
-    """A trial render with the sample contact, to catch what only the sandbox sees (e.g. `mro()`).
+    """A trial render with the sample contact, to catch what only the sandbox sees (e.g. `mro()`) and a
+    template that does too much work (a huge number, a loop inside a loop, a macro calling itself).
 
-    Only SecurityError is reported here: other render errors depend on the contact's data and are
-    left to preview and to the per-message failure at send time.
+    Only those are reported here: other render errors depend on the contact's data and are left to
+    preview and to the per-message failure at send time.
     """
     context = template_context(sample_contact(custom_attributes), campaign_name="Sample campaign",
                                unsubscribe_url="https://example.com/u/sample")
     try:
-        template.render(context)
+        render_within_budget(template, context)
+    except RecursionError:
+        raise TemplateInvalid(f"{field} {TOO_DEEP}", field=field) from None
+    except OverBudget as exc:
+        line = _template_line(exc, field)
+        raise TemplateInvalid(f"{_where(field, line)}: too much work for one message: {exc}", field=field,
+                              line=line) from None
     except SecurityError as exc:
         line = _template_line(exc, field)
         raise TemplateInvalid(f"{_where(field, line)}: not allowed in a template: {exc}", field=field,

@@ -114,6 +114,9 @@ class Campaign(Base):
     # with firings left goes back to `scheduled` when its runs finish, not `completed` (finish_idle_runs).
     next_fire_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     approved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    # The segment's rules as submitted for approval (campaigns/states.py): what the approver saw is who it
+    # reaches, whatever the segment says later. None: not submitted (the segment's rules are read live).
+    approved_segment_rules: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

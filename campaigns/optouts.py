@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from audiences import set_consent
+from audiences import PROVIDER_SOURCE, set_consent
 from core.errors import NotFound
 
 log = logging.getLogger("herald.optouts")
@@ -47,7 +47,7 @@ def record_refusal_consent(session: Session, refusals: Iterable[tuple[int, str, 
     done = 0
     for contact_id, channel, status, code in dict.fromkeys(refusals):
         try:
-            set_consent(session, contact_id, channel, status, source=f"provider code {code}", now=now)
+            set_consent(session, contact_id, channel, status, source=f"{PROVIDER_SOURCE} {code}", now=now)
         except NotFound:  # the contact was deleted meanwhile; nothing left to protect
             continue
         done += 1

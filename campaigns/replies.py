@@ -23,6 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from audiences import (
+    KEYWORD_SOURCE,
     add_suppressions,
     add_to_list,
     contact_ids_by_phone,
@@ -44,7 +45,7 @@ from core.errors import Invalid, NotFound
 
 log = logging.getLogger("herald.replies")
 
-CONSENT_SOURCE = "sms-reply"
+CONSENT_SOURCE = KEYWORD_SOURCE  # audiences lets only this source (or an admin) undo a STOP
 KEYWORD_LIMIT = 50
 # Punctuation people put after a keyword: "STOP!", "退订。", "TD～". Stripped from the end only.
 TRAILING = " \t\r\n.!?,;:~'\"。！？，；：～、…·．｡\u3000"

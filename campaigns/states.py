@@ -11,7 +11,10 @@ another message of it from the next round on (in-flight batches finish). Resumin
 Every change of status goes through `record_transition`, so the campaign page can show its history.
 A campaign's content (its template, audience, channel) is frozen once it leaves draft: approval
 would mean nothing if the approved text could change afterwards, and a running campaign would send
-two versions of itself.
+two versions of itself. That covers every input: the templates of its A/B variants as well as its
+own (check_template_editable), and its segment, whose rules are copied onto the campaign when it is
+submitted (a segment is shared and stays editable; the campaign keeps what the approver saw). The
+approver may not be who submitted it unless [approval] allow_self_approval.
 """
 
 from __future__ import annotations
@@ -23,8 +26,9 @@ from datetime import datetime
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from audiences import get_segment
 from campaigns import queries
-from campaigns.models import Campaign, CampaignTransition, Run
+from campaigns.models import Campaign, CampaignTransition, CampaignVariant, Run
 from core.errors import Conflict, HeraldError, Invalid, NotFound
 from core.users import User
 
@@ -105,22 +109,31 @@ def _get(session: Session, campaign_id: int) -> Campaign:
 # ------------------------------------------------------------------ approval
 def submit_for_approval(session: Session, campaign_id: int, *, user: User, now: datetime,
                         comment: str = "") -> Campaign:
-    """draft -> pending_approval; commits. Raises NotFound or Conflict."""
+    """draft -> pending_approval, keeping the segment's rules as they are now (Campaign.approved_segment_rules);
+    commits. Raises NotFound (also for a deleted segment) or Conflict."""
     campaign = _get(session, campaign_id)
+    rules = get_segment(session, campaign.segment_id).rules if campaign.segment_id is not None else None
     move_campaign(session, campaign, allowed_from=("draft",), to_status="pending_approval", user_id=user.id,
                   now=now, comment=comment,
                   refusal='campaign {id} "{name}" is {status}; only a draft can be submitted for approval')
+    campaign.approved_segment_rules = rules
     session.commit()
     return campaign
 
 
-def approve_campaign(session: Session, campaign_id: int, *, user: User, now: datetime, comment: str = "") -> Campaign:
+def approve_campaign(session: Session, campaign_id: int, *, user: User, now: datetime, comment: str = "",
+                     allow_self_approval: bool = False) -> Campaign:
     """pending_approval -> scheduled (ready to send now or at its time), noting the approver; commits.
 
-    Raises NotAllowed unless the user is an approver or an admin, NotFound, or Conflict.
+    Raises NotAllowed unless the user is an approver or an admin and — unless `allow_self_approval`
+    ([approval] allow_self_approval) — not who submitted it; NotFound, or Conflict.
     """
     _check_approver(user, "approve")
     campaign = _get(session, campaign_id)
+    if not allow_self_approval and _submitted_by(session, campaign.id) == user.id:
+        raise NotAllowed(f'campaign {campaign.id} "{campaign.name}" was submitted by {user.email}, who may not also '
+                         "approve it; another approver or admin approves it (or set [approval] "
+                         "allow_self_approval = true in config.toml for a team of one)")
     move_campaign(session, campaign, allowed_from=("pending_approval",), to_status="scheduled", user_id=user.id,
                   now=now, comment=comment,
                   refusal='campaign {id} "{name}" is {status}, not waiting for approval; only a campaign '
@@ -143,8 +156,17 @@ def reject_campaign(session: Session, campaign_id: int, *, user: User, now: date
                   now=now, comment=comment,
                   refusal='campaign {id} "{name}" is {status}, not waiting for approval; only a campaign '
                           "submitted for approval can be rejected")
+    campaign.approved_segment_rules = None  # a draft again: its segment is read live until the next submission
     session.commit()
     return campaign
+
+
+def _submitted_by(session: Session, campaign_id: int) -> int | None:
+    """Who moved the campaign to pending_approval last (None: Herald itself, or never)."""
+    return session.scalar(
+        select(CampaignTransition.user_id)
+        .where(CampaignTransition.campaign_id == campaign_id, CampaignTransition.to_status == "pending_approval")
+        .order_by(CampaignTransition.at.desc(), CampaignTransition.id.desc()).limit(1))
 
 
 def _check_approver(user: User, verb: str) -> None:
@@ -216,10 +238,13 @@ def check_campaign_editable(campaign: Campaign) -> None:
 
 
 def check_template_editable(session: Session, template_id: int, template_name: str) -> None:
-    """Raise CampaignNotEditable if a campaign past draft (and not finished) sends this template."""
+    """Raise CampaignNotEditable if a campaign past draft (and not finished) sends this template, as its
+    own or as one of its A/B variants'."""
+    as_variant = select(CampaignVariant.campaign_id).where(CampaignVariant.template_id == template_id)
     using = session.execute(
         select(Campaign.id, Campaign.name, Campaign.status)
-        .where(Campaign.template_id == template_id, Campaign.status.in_(CONTENT_LOCKED))
+        .where((Campaign.template_id == template_id) | Campaign.id.in_(as_variant),
+               Campaign.status.in_(CONTENT_LOCKED))
         .order_by(Campaign.id).limit(1)).first()
     if using is not None:
         campaign_id, name, status = using

@@ -114,6 +114,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("reports", "weekly_hour", "int", 8, minimum=0),
     # Campaign approval and frequency caps (campaigns/states.py, campaigns/caps.py).
     Setting("approval", "required", "bool", False),
+    Setting("approval", "allow_self_approval", "bool", False),
     Setting("caps", "messages", "int", 3, minimum=0),
     Setting("caps", "days", "int", 7, minimum=1),
     # Inbound SMS keywords (campaigns/replies.py): comma-separated, matched whole, ignoring case and width.
@@ -232,6 +233,7 @@ class Config:
     weekly_report_day: str = "mon"
     weekly_report_hour: int = 8  # UTC
     approval_required: bool = False
+    allow_self_approval: bool = False  # [approval]: may who submitted a campaign also approve it
     cap_messages: int = 3  # marketing messages per contact and channel in cap_days; 0 = no cap
     cap_days: int = 7
     replies: ReplyConfig = field(default_factory=lambda: ReplyConfig())
@@ -332,6 +334,7 @@ def load_config(path: str | os.PathLike[str] | None = None, environ: Mapping[str
         weekly_report_day=v("reports", "weekly_day"),
         weekly_report_hour=min(23, v("reports", "weekly_hour")),
         approval_required=v("approval", "required"),
+        allow_self_approval=v("approval", "allow_self_approval"),
         cap_messages=v("caps", "messages"),
         cap_days=v("caps", "days"),
         replies=ReplyConfig(

@@ -10,6 +10,7 @@ signature stands in for it. /l/<token> and /o/<token>.gif are the tracked links 
 from __future__ import annotations
 
 import logging
+import re
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request
 from flask_babel import gettext as _
@@ -84,19 +85,35 @@ def unsubscribe(message_id: int, sig: str):
     )
 
 
+# A topic id as the page writes it: a list id, ASCII digits only ("²".isdigit() is true, int("²") fails).
+_TOPIC_ID = re.compile(r"[0-9]{1,18}")
+
+
 def _save_preferences(message_id: int):
     clock = current_app.extensions["herald.clock"]
     wanted = set(request.form.getlist("channel"))
-    topics = {int(t) for t in request.form.getlist("topic") if t.isdigit()}
+    posted = request.form.getlist("topic")
     session = get_session()
+    if not all(_TOPIC_ID.fullmatch(t) for t in posted):
+        return _not_saved(_("A topic on the form is not one this page offers. Open the page again from the "
+                            "message and save your choices."))
     try:
         current = campaigns.contact_preferences(session, message_id)
         preferences = campaigns.save_preferences(
-            session, message_id, channels={c: c in wanted for c in current.channels}, topic_ids=topics,
-            now=clock.now())
+            session, message_id, channels={c: c in wanted for c in current.channels},
+            topic_ids={int(t) for t in posted}, now=clock.now())
     except NotFound:
         return _gone()
+    except campaigns.PreferenceNotAllowed as exc:
+        log.warning("event=preferences_refused message_id=%s reason=%r", message_id, exc.message)
+        return _not_saved(_("A channel you chose cannot be turned back on from this page; the page says how. "
+                            "Nothing was changed."))
     return render_template("public/preferences.html", preferences=preferences, saved=True)
+
+
+def _not_saved(message: str):
+    return render_template("public/unsubscribe.html", title=_("Your choices were not saved"), message=message,
+                           button=None), 400
 
 
 def _gone():

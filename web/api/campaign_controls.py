@@ -83,7 +83,8 @@ def submit_campaign(campaign_id: int):
 @token_required("approve")
 def approve_campaign(campaign_id: int):
     return campaign_json(campaigns.approve_campaign(get_session(), campaign_id, user=api_user(), now=now(),
-                                                    comment=_comment()))
+                                                    comment=_comment(),
+                                                    allow_self_approval=config().allow_self_approval))
 
 
 @bp.post("/campaigns/<int:campaign_id>/reject")

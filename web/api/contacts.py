@@ -260,8 +260,8 @@ def set_consent(contact_id: int):
     data = json_body()
     reject_unknown(data, ("channel", "status", "source"))
     session = get_session()
-    audiences.set_consent(session, contact_id, optional_str(data, "channel"), optional_str(data, "status"),
-                          source=optional_str(data, "source") or "api", now=now(), changed_by=api_user().id)
+    audiences.set_consent_by_hand(session, contact_id, optional_str(data, "channel"), optional_str(data, "status"),
+                                  user=api_user(), source=optional_str(data, "source") or "api", now=now())
     return _consent_json(session, contact_id)
 
 

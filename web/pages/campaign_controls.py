@@ -15,6 +15,7 @@ from campaigns import (
     Campaign,
     FrequencyCap,
     ScheduleDefaults,
+    approval_samples,
     approve_campaign,
     cancel_campaign,
     estimate_campaign,
@@ -57,7 +58,10 @@ def controls_context(campaign: Campaign) -> dict[str, Any]:
         "fallback_channel": OTHER_CHANNEL[campaign.channel],
         "fallback_minutes": DEFAULT_FALLBACK_MINUTES,
         "exclusion_label": exclusion_label,
+        "samples": [],
     }
+    if campaign.status == "pending_approval":  # the approver reads rendered messages, not template source
+        context["samples"] = approval_samples(db_session, campaign, base_url=settings.base_url, now=now())
     if campaign.status in BEFORE_SENDING:
         context["estimate"] = campaign_estimate(campaign.id)
     if campaign.kind == "event_notice" and campaign.fallback_of_id is None:
@@ -135,7 +139,8 @@ def submit(campaign_id: int):
 @bp.post("/campaigns/<int:campaign_id>/approve")
 @approval_view
 def approve(campaign_id: int):
-    approve_campaign(get_session(), campaign_id, user=current_user, now=now(), comment=_comment())
+    approve_campaign(get_session(), campaign_id, user=current_user, now=now(), comment=_comment(),
+                     allow_self_approval=config().allow_self_approval)
     flash(_("Approved. The campaign can be sent now, or goes out at its scheduled time."), "success")
     return _back(campaign_id)
 

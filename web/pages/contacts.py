@@ -195,8 +195,8 @@ def remove_date(contact_id: int, date_id: int):
 def change_consent(contact_id: int):
     """A consent changed by hand (a customer asked on the phone): kept in the history with who did it."""
     channel, status = request.form.get("channel", ""), request.form.get("status", "")
-    audiences.set_consent(get_session(), contact_id, channel, status, source="changed by hand", now=now(),
-                          changed_by=current_user.id)
+    audiences.set_consent_by_hand(get_session(), contact_id, channel, status, user=current_user,
+                                  source="changed by hand", now=now())
     flash(_("Consent saved."), "success")
     return redirect(url_for("audiences.contact", contact_id=contact_id, _anchor="consent"), 303)
 
