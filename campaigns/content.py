@@ -44,6 +44,12 @@ class TemplateInvalid(Invalid):
     """A template part cannot be saved: `.field` names the part, `.line` the line (1-based) when known."""
 
 
+class TemplateTooDeep(TemplateInvalid):
+    """Expressions or blocks nested so deeply that Jinja's recursive parser and compiler run out of stack."""
+
+    http_status = 400
+
+
 class RenderFailed(Exception):
     """One message could not be rendered; `reason` is written for a marketer (part, line, what went wrong)."""
 
@@ -74,7 +80,14 @@ def compile_part(field: str, source: str) -> Any:
         code = env.compile(source, name=field, filename=_filename(field))
     except TemplateSyntaxError as exc:
         raise TemplateInvalid(f"{field} line {exc.lineno}: {exc.message}", field=field, line=exc.lineno) from None
+    except RecursionError:
+        raise _too_deep(field) from None
     return env.template_class.from_code(env, code, env.make_globals(None))
+
+
+def _too_deep(field: str) -> TemplateTooDeep:
+    return TemplateTooDeep(f"{field}: expressions or blocks are nested too deeply to read — use fewer brackets or "
+                           "{% if %} levels inside one another", field=field)
 
 
 def render_part(field: str, template: Any, context: Mapping[str, Any]) -> str:
@@ -105,9 +118,12 @@ def check_parts(channel: str, parts: Mapping[str, str], *, custom_attributes: Co
         if not source.strip():
             continue
         template = compile_part(field, source)
-        ast = environment_for(field).parse(source)
-        _check_names(field, ast, custom_attributes=custom_attributes)
-        _check_sandbox(field, template, custom_attributes)
+        try:  # parsing and walking the tree recurse as deep as the template nests
+            ast = environment_for(field).parse(source)
+            _check_names(field, ast, custom_attributes=custom_attributes)
+            _check_sandbox(field, template, custom_attributes)
+        except RecursionError:
+            raise _too_deep(field) from None
 
 
 def _check_required(channel: str, parts: Mapping[str, str]) -> None:

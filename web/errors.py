@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, flash, jsonify, redirect, request
 
 from core.errors import HeraldError
+from web.redirects import local_target
 
 
 def wants_json() -> bool:
@@ -19,4 +20,4 @@ def init_app(app: Flask) -> None:
         # A page that raised goes back where it came from with the message; forms that want to
         # re-render with the user's input catch the error themselves before it reaches here.
         flash(exc.message, "error")
-        return redirect(request.referrer or "/"), 303
+        return redirect(local_target(request.referrer) or "/"), 303

@@ -30,6 +30,7 @@ from core.config import Config
 from core.users import set_locale
 from web.auth import same_site_path
 from web.db import get_session
+from web.redirects import local_target
 
 log = logging.getLogger("herald.web")
 
@@ -149,7 +150,7 @@ def switch_language():
         session["locale"] = locale
         if current_user.is_authenticated:
             save_user_locale(current_user, locale)
-    return redirect(same_site_path(request.form.get("next")) or "/", 303)
+    return redirect(local_target(same_site_path(request.form.get("next"))) or "/", 303)
 
 
 def save_user_locale(user, locale: str) -> None:

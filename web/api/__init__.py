@@ -21,6 +21,7 @@ from core.config import Config
 from core.errors import HeraldError, Invalid
 from core.users import User, find_user_by_token
 from web.db import get_session
+from web.json_input import parse_json
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -124,9 +125,10 @@ def json_body() -> dict[str, Any]:
     if not request.is_json:
         raise MalformedRequest(f"send a JSON object with Content-Type: application/json (got "
                                f"{request.mimetype or 'no content type'})")
-    data = request.get_json(silent=True)
-    if data is None:
-        raise MalformedRequest("the request body is not valid JSON — check quotes and commas")
+    try:
+        data = parse_json(request.get_data(), what="the request body")
+    except (ValueError, UnicodeDecodeError):
+        raise MalformedRequest("the request body is not valid JSON — check quotes and commas") from None
     if not isinstance(data, dict):
         raise MalformedRequest(f"the request body is a JSON {type(data).__name__}; send a JSON object")
     return data

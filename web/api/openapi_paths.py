@@ -34,8 +34,12 @@ def items(schema: str) -> dict[str, Any]:
     return obj({"items": {"type": "array", "items": ref(schema)}})
 
 
+# Row ids are positive and fit a signed 64-bit column; a larger one is answered 404 like any unknown id.
+ROW_ID = {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
+
+
 def path_id(name: str, what: str) -> dict[str, Any]:
-    return {"name": name, "in": "path", "required": True, "description": f"the {what}'s id", "schema": INTEGER}
+    return {"name": name, "in": "path", "required": True, "description": f"the {what}'s id", "schema": ROW_ID}
 
 
 def query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
@@ -72,13 +76,14 @@ PATHS: dict[str, dict[str, Any]] = {
     "/contacts": {
         "get": operation(
             "listContacts", "Contacts, newest first, one page at a time",
-            {"200": answer("a page of contacts", ref("ContactPage"))}, tag="contacts",
+            {"200": answer("a page of contacts", ref("ContactPage"))}, tag="contacts", found=True,
             parameters=[
                 query("search", STRING, "matches name, email or phone"),
-                query("list_id", INTEGER, "only the members of this list"),
-                query("tag", STRING, "only contacts with this tag"),
-                query("owner_id", INTEGER, "only contacts of this owner; 0 for contacts with no owner"),
-                query("segment_id", INTEGER, "only contacts matching this saved segment today"),
+                query("list_id", ROW_ID, "only the members of this list"),
+                query("tag", STRING, "only contacts with this tag (404 when no contact has it)"),
+                query("owner_id", {**ROW_ID, "minimum": 0}, "only contacts of this owner; 0 for contacts with no "
+                                                            "owner"),
+                query("segment_id", ROW_ID, "only contacts matching this saved segment today"),
                 query("page", {"type": "integer", "minimum": 1, "default": 1}, "page number, from 1"),
                 query("per_page", {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": 50},
                       f"contacts per page, at most {MAX_PER_PAGE}"),
