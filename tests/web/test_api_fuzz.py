@@ -17,6 +17,7 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    negative_data_rejection,
     response_schema_conformance,
     status_code_conformance,
 )
@@ -26,7 +27,9 @@ from tests.campaigns.factories import make_contact, make_list
 from web.api.openapi_paths import PATHS
 
 EXAMPLES = 5
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+# Schema-violating requests must be refused too (negative_data_rejection): a documented constraint is a real one.
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
+          negative_data_rejection]
 OPERATIONS = [(method.upper(), path) for path, item in PATHS.items() for method in item
               if method in ("get", "post", "put", "patch", "delete")]
 

@@ -117,3 +117,12 @@ def test_an_error_goes_back_only_to_a_referer_on_this_site(logged_in_client):
         response = logged_in_client.post("/campaigns/999999/submit", headers={"Referer": referer})
         assert response.status_code == 303
         assert response.headers["Location"] == expected
+
+
+def test_an_unknown_or_empty_query_filter_is_refused_not_ignored(api):
+    response = api("get", "/templates?chanel=sms")
+    assert response.status_code == 422 and response.json["field"] == "chanel"
+    assert "known: channel" in response.json["message"]
+    response = api("get", "/templates?channel=")
+    assert response.status_code == 422 and response.json["field"] == "channel"
+    assert api("get", "/templates?channel=sms").status_code == 200

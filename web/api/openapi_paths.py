@@ -62,8 +62,9 @@ def operation(operation_id: str, summary: str, responses: dict[str, Any], *, tag
         out["responses"]["404"] = error("no such record")
     if request is not None and request["content"].get(JSON):
         out["responses"]["400"] = error("the body is not a JSON object")
-    if request is not None or parameters and any(p["in"] == "query" for p in parameters):
-        out["responses"]["422"] = error("a field is missing or not acceptable; `field` names it")
+    # Every operation: a query parameter it does not know is refused (web/api/openapi.py), not ignored.
+    out["responses"]["422"] = error("a field or query parameter is missing, unknown or not acceptable; `field` "
+                                    "names it")
     return out
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from flask import request
 
 import campaigns
+from core.errors import Invalid
 from web.api import (
     bp,
     config,
@@ -20,6 +21,8 @@ from web.api import (
     token_required,
 )
 from web.db import get_session
+
+CHANNELS = ("email", "sms")
 
 PARTS = ("subject", "html", "text", "body")  # email: subject, html, text; SMS: body
 
@@ -41,7 +44,11 @@ def template_json(template: campaigns.Template) -> dict[str, Any]:
 @bp.get("/templates")
 @token_required("read")
 def list_templates():
-    channel = request.args.get("channel", "").strip() or None
+    channel = request.args.get("channel")
+    if channel is not None and channel not in CHANNELS:
+        # An empty or misspelt filter must not silently list every template.
+        raise Invalid(f'channel "{channel}" is not known; use one of: {", ".join(CHANNELS)}, or leave it out',
+                      field="channel")
     return {"items": [template_json(t) for t in campaigns.list_templates(get_session(), channel=channel)]}
 
 
