@@ -126,3 +126,18 @@ def test_an_unknown_or_empty_query_filter_is_refused_not_ignored(api):
     response = api("get", "/templates?channel=")
     assert response.status_code == 422 and response.json["field"] == "channel"
     assert api("get", "/templates?channel=sms").status_code == 200
+
+
+@pytest.mark.parametrize(("field", "value", "words"), [
+    ("name", "N" * 201, "at most 200 characters"),
+    ("cap_messages", 2**40, "use 0 to 1000"),
+    ("cap_days", 2**40, "use 1 to 3650"),
+])
+def test_a_campaign_field_past_its_column_is_a_422_not_a_database_error(backend, api, session, clock, field, value,
+                                                                         words):
+    # PostgreSQL refuses a 201-character name or a 2**40 cap in its columns; the check must come first.
+    template = create_template(session, name="T", channel="sms", body="Hi", now=clock.now())
+    session.commit()
+    response = api("post", "/campaigns", json={"name": "C", "channel": "sms", "template_id": template.id,
+                                               field: value})
+    assert response.status_code == 422 and response.json["field"] == field and words in response.json["message"]

@@ -7,7 +7,6 @@ from typing import Any
 from web.api import MAX_PER_PAGE
 from web.api.openapi_schemas import (
     CHANNEL,
-    INTEGER,
     JSON,
     STRING,
     obj,
@@ -208,8 +207,8 @@ PATHS: dict[str, dict[str, Any]] = {
              "404": error("no such segment, list or tag")},
             tag="contacts",
             parameters=[
-                query("segment_id", INTEGER, "the contacts of this saved segment, as it matches today"),
-                query("list_id", INTEGER, "the members of this list"),
+                query("segment_id", ROW_ID, "the contacts of this saved segment, as it matches today"),
+                query("list_id", ROW_ID, "the members of this list"),
                 query("tag", STRING, "contacts with this tag"),
                 query("search", STRING, "matches name, email or phone"),
                 query("format", {"type": "string", "enum": ["csv", "xlsx"], "default": "csv"}, "file format"),
@@ -322,14 +321,15 @@ PATHS: dict[str, dict[str, Any]] = {
         "get": operation("listHolidays", "A country's holidays and their dates, for a holiday campaign",
                          {"200": answer("the holidays", ref("HolidayList"))}, tag="campaigns",
                          parameters=[query("country", STRING, "ISO country code, e.g. CN (required)"),
-                                     query("year", INTEGER, "default: this year")]),
+                                     query("year", {"type": "integer", "minimum": 1970, "maximum": 2100},
+                                           "default: this year")]),
     },
     "/campaigns/{campaign_id}/submit": {
         "parameters": [CAMPAIGN_ID],
         "post": operation("submitCampaign", "Submit a draft for approval",
                           {"200": answer("the campaign, waiting for approval", ref("Campaign")),
                            "409": error("the campaign is not a draft")},
-                          tag="campaigns", write=True, found=True, request=body("CommentInput")),
+                          tag="campaigns", write=True, found=True, request=body("RejectInput")),
     },
     "/campaigns/{campaign_id}/approve": {
         "parameters": [CAMPAIGN_ID],
