@@ -141,3 +141,9 @@ def test_a_campaign_field_past_its_column_is_a_422_not_a_database_error(backend,
     response = api("post", "/campaigns", json={"name": "C", "channel": "sms", "template_id": template.id,
                                                field: value})
     assert response.status_code == 422 and response.json["field"] == field and words in response.json["message"]
+
+
+def test_a_filter_id_beyond_64_bits_is_a_422_naming_it(backend, api):
+    for path in ("/contacts?segment_id=9223372036854775808", "/contacts/export?segment_id=9223372036854775808"):
+        response = api("get", path)
+        assert response.status_code == 422 and response.json["field"] == "segment_id"

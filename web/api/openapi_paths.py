@@ -320,7 +320,8 @@ PATHS: dict[str, dict[str, Any]] = {
     "/holidays": {
         "get": operation("listHolidays", "A country's holidays and their dates, for a holiday campaign",
                          {"200": answer("the holidays", ref("HolidayList"))}, tag="campaigns",
-                         parameters=[query("country", STRING, "ISO country code, e.g. CN (required)"),
+                         parameters=[{**query("country", {"type": "string", "pattern": "^[A-Za-z]{2}$"},
+                                                "ISO country code, e.g. CN"), "required": True},
                                      query("year", {"type": "integer", "minimum": 1970, "maximum": 2100},
                                            "default: this year")]),
     },
@@ -329,7 +330,7 @@ PATHS: dict[str, dict[str, Any]] = {
         "post": operation("submitCampaign", "Submit a draft for approval",
                           {"200": answer("the campaign, waiting for approval", ref("Campaign")),
                            "409": error("the campaign is not a draft")},
-                          tag="campaigns", write=True, found=True, request=body("RejectInput")),
+                          tag="campaigns", write=True, found=True, request=body("CommentInput")),
     },
     "/campaigns/{campaign_id}/approve": {
         "parameters": [CAMPAIGN_ID],
@@ -343,7 +344,7 @@ PATHS: dict[str, dict[str, Any]] = {
         "post": operation("rejectCampaign", "Reject a campaign back to draft, saying why (approver or admin)",
                           {"200": answer("the campaign, a draft again", ref("Campaign")),
                            "409": error("the campaign is not waiting for approval")},
-                          tag="campaigns", write=True, found=True, request=body("CommentInput")),
+                          tag="campaigns", write=True, found=True, request=body("RejectInput")),
     },
     "/campaigns/{campaign_id}/pause": {
         "parameters": [CAMPAIGN_ID],

@@ -307,7 +307,8 @@ AUDIENCE_SCHEMAS: dict[str, Any] = {
         "members": INTEGER,
         "created_at": TIMESTAMP,
     }),
-    "ListInput": obj({"name": NAME, "description": STRING}, required=("name",)),
+    "ListInput": obj({"name": NAME, "description": nullable("string", description="null: none")},
+                     required=("name",)),
     "Segment": obj({
         "id": INTEGER,
         "name": STRING,
