@@ -147,3 +147,15 @@ def test_a_filter_id_beyond_64_bits_is_a_422_naming_it(backend, api):
     for path in ("/contacts?segment_id=9223372036854775808", "/contacts/export?segment_id=9223372036854775808"):
         response = api("get", path)
         assert response.status_code == 422 and response.json["field"] == "segment_id"
+
+
+@pytest.mark.parametrize("body", [
+    "[" * 50_000 + "]" * 50_000,
+    '["not", "an", "object"]',
+    '{"channel": "sms", "body": "Hi", "contact_id": 176560039781137697996800}',
+    '{"channel": "sms", "body": "Hi", "contact_id": {"id": 1}}',
+    '{"channel": ["sms"], "body": "Hi"}',
+])
+def test_the_template_editors_live_preview_answers_bad_json_with_a_reason(logged_in_client, body):
+    response = logged_in_client.post("/templates/preview", data=body, content_type="application/json")
+    assert response.status_code == 200 and response.json["ok"] is False and response.json["error"]["message"]
