@@ -88,7 +88,8 @@ def contacts_import(obj: Context, file: Path, list_name: str | None, mode: str, 
         try:
             report = import_contacts(session, stream, filename=file.name, default_region=config.default_region,
                                      list_name=list_name, now=now, mode=mode, encoding=encoding,
-                                     columns=_columns(column), error_file=errors, on_progress=bar)
+                                     columns=_columns(column), error_file=errors, on_progress=bar,
+                                     limits=config.imports)
         except HeraldError as exc:
             raise click.ClickException(f"{file}: {exc.message}") from None
         finally:

@@ -19,6 +19,7 @@ from decimal import Decimal
 from itertools import chain
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from core.config import ImportConfig
 from core.errors import Invalid
 
 if TYPE_CHECKING:
@@ -39,6 +40,10 @@ ENCODINGS = {
 
 _ZIP = b"PK\x03\x04"
 _OLD_EXCEL = b"\xd0\xcf\x11\xe0"
+MB = 1024 * 1024
+# A member smaller than this cannot hurt whatever its ratio (a tiny styles.xml often packs 50:1).
+_RATIO_FLOOR_BYTES = MB
+_MAX_MEMBERS = 10_000  # a workbook has a few dozen parts; tens of thousands is a bomb of another shape
 
 
 @dataclass(frozen=True)
@@ -75,12 +80,14 @@ class ImportFile:
         return None
 
 
-def open_import_file(stream: BinaryIO, *, filename: str, encoding: str | None = None) -> ImportFile:
+def open_import_file(stream: BinaryIO, *, filename: str, encoding: str | None = None,
+                     limits: ImportConfig | None = None) -> ImportFile:
     """Open a CSV (UTF-8, UTF-8 with BOM, GBK/GB18030, UTF-16; comma, semicolon or tab) or .xlsx upload.
 
-    `encoding` forces a text encoding (one of ENCODINGS) instead of detecting it. Raises Invalid for an
-    empty file, an old .xls workbook, an unreadable workbook, a header line that is not CSV, or an
-    unknown encoding name.
+    `encoding` forces a text encoding (one of ENCODINGS) instead of detecting it. `limits` ([imports],
+    defaults when None) bound how far a workbook may unpack. Raises Invalid for an empty file, an old
+    .xls workbook, an unreadable workbook, a workbook past the limits, a header line that is not CSV,
+    or an unknown encoding name.
     """
     first = stream.read(READ_BYTES)
     if not first:
@@ -89,7 +96,7 @@ def open_import_file(stream: BinaryIO, *, filename: str, encoding: str | None = 
         raise Invalid(f"{filename} is an old Excel 97–2003 workbook (.xls) — in Excel choose File › Save As › "
                       "Excel Workbook (.xlsx) or CSV UTF-8, and import that")
     if first.startswith(_ZIP):
-        return _open_xlsx(stream, first, filename)
+        return _open_xlsx(stream, first, filename, limits or ImportConfig())
     forced = None
     if encoding:
         forced = ENCODINGS.get(encoding.strip().lower())
@@ -215,7 +222,7 @@ def _csv_rows(reader: CsvReader) -> Iterator[tuple[int, list[str]] | Unreadable]
 
 
 # ---------------------------------------------------------------- XLSX
-def _open_xlsx(stream: BinaryIO, first: bytes, filename: str) -> ImportFile:
+def _open_xlsx(stream: BinaryIO, first: bytes, filename: str, limits: ImportConfig) -> ImportFile:
     import zipfile
 
     from openpyxl import load_workbook
@@ -227,26 +234,69 @@ def _open_xlsx(stream: BinaryIO, first: bytes, filename: str) -> ImportFile:
     except (OSError, AttributeError, io.UnsupportedOperation):
         # A pipe cannot seek; a workbook is a zip, read from its end, so it has to be held whole here.
         source = io.BytesIO(first + stream.read())
+    def unreadable(exc: Exception) -> Invalid:
+        return Invalid(f"{filename} is not a readable Excel workbook ({type(exc).__name__}: {exc}) — open it in "
+                       "Excel, save it as .xlsx or CSV UTF-8, and import that")
+
     try:
+        _check_unpacked_size(source, filename, limits)
+        source.seek(0)
         workbook = load_workbook(source, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise Invalid(f"{filename} is not a readable Excel workbook ({exc}) — open it in Excel, save it as .xlsx "
-                      "or CSV UTF-8, and import that") from None
+        raise unreadable(exc) from None
+    except Invalid:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a damaged upload raises whatever zlib or the XML parser raises
+        raise unreadable(exc) from None
     sheet = workbook.worksheets[0] if workbook.worksheets else None
     if sheet is None:
         raise Invalid(f"{filename} has no worksheet — put the contacts on the first sheet")
     rows = sheet.iter_rows(values_only=True)
     line = 0
-    for values in rows:
-        line += 1
-        cells = [xlsx_text(v) for v in values]
-        if any(cell.strip() for cell in cells):
-            counter = [line]
-            declared = sheet.max_row if isinstance(sheet.max_row, int) and sheet.max_row > 1 else None
-            return ImportFile(header=_trim(cells), rows=_xlsx_rows(rows, counter, workbook), kind="XLSX",
-                              sheet_rows=declared, _line=counter)
+    try:
+        for values in rows:
+            line += 1
+            cells = [xlsx_text(v) for v in values]
+            if any(cell.strip() for cell in cells):
+                counter = [line]
+                declared = sheet.max_row if isinstance(sheet.max_row, int) and sheet.max_row > 1 else None
+                return ImportFile(header=_trim(cells), rows=_xlsx_rows(rows, counter, workbook), kind="XLSX",
+                                  sheet_rows=declared, _line=counter)
+    except Exception as exc:  # noqa: BLE001 - as above: the header row is in the damaged part
+        workbook.close()
+        raise unreadable(exc) from None
     workbook.close()
     raise Invalid(f"{filename} has no rows on its first sheet — add a header line such as email,phone,name")
+
+
+def _check_unpacked_size(source: BinaryIO, filename: str, limits: ImportConfig) -> None:
+    """Refuse a workbook whose members unpack past [imports] limits, before openpyxl parses any of it.
+
+    openpyxl reads the shared strings whole even in read-only mode, so a 142 KB file whose
+    sharedStrings.xml unpacks to 58 MB cost 29 s of CPU and 470 MB. The sizes checked are the ones
+    the zip declares; zipfile stops a member at its declared size (a member that lies is cut short and
+    fails to parse), so they bound what parsing can unpack.
+    """
+    import zipfile
+
+    with zipfile.ZipFile(source) as archive:
+        members = archive.infolist()
+        if len(members) > _MAX_MEMBERS:
+            raise Invalid(f"{filename} holds {len(members)} files; an Excel workbook holds a few dozen — open it in "
+                          "Excel, save it as .xlsx or CSV UTF-8, and import that")
+        total = 0
+        for member in members:
+            total += member.file_size
+            ratio = member.file_size / max(member.compress_size, 1)
+            if member.file_size > _RATIO_FLOOR_BYTES and ratio > limits.max_compression_ratio:
+                raise Invalid(f"{filename}: its part {member.filename} unpacks {ratio:.0f} times its packed size, more "
+                              f"than [imports] max_compression_ratio = {limits.max_compression_ratio}, so it is "
+                              "refused as a possible zip bomb — save the sheet as CSV UTF-8 and import that, or "
+                              "raise max_compression_ratio in config.toml (HERALD_IMPORTS_MAX_COMPRESSION_RATIO)")
+        if total > limits.max_uncompressed_mb * MB:
+            raise Invalid(f"{filename} unpacks to {total / MB:.0f} MB, more than [imports] max_uncompressed_mb = "
+                          f"{limits.max_uncompressed_mb} — split it into smaller files or save it as CSV UTF-8, or "
+                          "raise max_uncompressed_mb in config.toml (HERALD_IMPORTS_MAX_UNCOMPRESSED_MB)")
 
 
 def _trim(cells: list[str]) -> list[str]:
@@ -259,7 +309,18 @@ def _trim(cells: list[str]) -> list[str]:
 def _xlsx_rows(rows: Iterator[tuple[Any, ...]], counter: list[int], workbook: Any
                ) -> Iterator[tuple[int, list[str]] | Unreadable]:
     try:
-        for values in rows:
+        while True:
+            try:
+                values = next(rows)
+            except StopIteration:
+                return
+            except Exception as exc:  # noqa: BLE001 - damaged sheet XML or zip data past this row
+                # Like a CSV line the csv module cannot read: nothing after it can be read either.
+                yield Unreadable(counter[0] + 1, f"the workbook cannot be read from this row on ({type(exc).__name__}: "
+                                                 f"{exc}); rows after it were not imported — open it in Excel, save "
+                                                 "it again and import it again (rows already imported are updated, "
+                                                 "not duplicated)")
+                return
             counter[0] += 1
             yield counter[0], [xlsx_text(v) for v in values]
     finally:

@@ -31,6 +31,7 @@ from audiences.import_rows import FORMULA_STARTS, PARALLEL_AFTER, Bad, GoodRow, 
 from audiences.lists import find_or_add_list
 from audiences.models import CONTACT_FIELDS, Contact, ContactTag
 from audiences.tags import find_or_add_tag
+from core.config import ImportConfig
 from core.errors import Invalid
 
 CHUNK_ROWS = 500
@@ -360,6 +361,7 @@ def import_contacts(
     chunk_rows: int = CHUNK_ROWS,
     workers: int | None = None,
     parallel_after: int = PARALLEL_AFTER,
+    limits: ImportConfig | None = None,
 ) -> ImportReport:
     """Import contacts from a CSV file (UTF-8, UTF-8 with BOM, GBK/GB18030, UTF-16) or an .xlsx workbook.
 
@@ -371,6 +373,7 @@ def import_contacts(
     created if missing and every good row's contact is put on it. Rejected rows are written to
     `error_file` (CSV, made only when a row is rejected). `on_progress` is called after every chunk.
     Past `parallel_after` rows, rows are checked in `workers` processes (default: the cores but one).
+    `limits` ([imports]) bound how far an .xlsx may unpack.
     Commits after every `chunk_rows` rows, so an interrupted import keeps what it wrote and a re-run
     updates it.
 
@@ -380,7 +383,7 @@ def import_contacts(
     if mode not in MODES:
         raise Invalid(f'import mode "{mode}" is not known; use one of: {", ".join(MODES)}', field="mode")
     region = check_region(default_region)
-    opened = open_import_file(stream, filename=filename, encoding=encoding)
+    opened = open_import_file(stream, filename=filename, encoding=encoding, limits=limits)
     plan = plan_columns(opened.header, filename=filename, changes=columns, with_tags=True)
     report = ImportReport(columns=plan.columns, filename=filename, encoding=opened.encoding, mode=mode)
     if list_name is not None:

@@ -21,7 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from campaigns.inbox_models import ChannelHealth
-from channels import Accepted, SendResult
+from channels import Accepted, SendResult, mask_url
 from channels.base import NOT_TRIED
 
 log = logging.getLogger("herald.breaker")
@@ -119,6 +119,6 @@ def _close(session: Session, channel: str, *, now: datetime) -> None:
 
 def paused_channels(session: Session) -> list[PausedChannel]:
     """Channels whose breaker is open, for the dashboard and campaign banners. One query."""
-    return [PausedChannel(h.channel, h.provider, h.last_error, h.opened_at, h.next_try_at)
+    return [PausedChannel(h.channel, mask_url(h.provider), h.last_error, h.opened_at, h.next_try_at)
             for h in session.scalars(select(ChannelHealth).where(ChannelHealth.state == "open")
                                      .order_by(ChannelHealth.channel))]

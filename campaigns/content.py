@@ -45,6 +45,12 @@ class TemplateInvalid(Invalid):
     """A template part cannot be saved: `.field` names the part, `.line` the line (1-based) when known."""
 
 
+class TemplateTooDeep(TemplateInvalid):
+    """Expressions or blocks nested so deeply that Jinja's recursive parser and compiler run out of stack."""
+
+    http_status = 400
+
+
 class RenderFailed(Exception):
     """One message could not be rendered; `reason` is written for a marketer (part, line, what went wrong)."""
 
@@ -87,7 +93,7 @@ def compile_part(field: str, source: str) -> Any:
         raise TemplateInvalid(f"{field} line {exc.lineno}: {exc.message}", field=field, line=exc.lineno) from None
     except (RecursionError, SyntaxError):  # Jinja's parser recursing, or Python refusing the code Jinja made
         # from it ("too many nested parentheses"): both mean too deep.
-        raise TemplateInvalid(f"{field} {TOO_DEEP}", field=field) from None
+        raise TemplateTooDeep(f"{field} {TOO_DEEP}", field=field) from None
     return env.template_class.from_code(env, code, env.make_globals(None))
 
 
@@ -98,7 +104,7 @@ def _check_nesting(field: str, ast: nodes.Template) -> None:
     while stack:
         node, depth = stack.pop()
         if depth > MAX_NESTING:
-            raise TemplateInvalid(f"{_where(field, node.lineno)} {TOO_DEEP}", field=field, line=node.lineno)
+            raise TemplateTooDeep(f"{_where(field, node.lineno)} {TOO_DEEP}", field=field, line=node.lineno)
         stack.extend((child, depth + 1) for child in node.iter_child_nodes())
 
 
@@ -137,9 +143,12 @@ def check_parts(channel: str, parts: Mapping[str, str], *, custom_attributes: Co
         if not source.strip():
             continue
         template = compile_part(field, source)
-        ast = environment_for(field).parse(source)  # compile_part parsed it already, so no RecursionError here
-        _check_names(field, ast, custom_attributes=custom_attributes)
-        _check_sandbox(field, template, custom_attributes)
+        try:  # compile_part parsed it already; walking the tree again recurses as deep as it nests
+            ast = environment_for(field).parse(source)
+            _check_names(field, ast, custom_attributes=custom_attributes)
+            _check_sandbox(field, template, custom_attributes)
+        except RecursionError:
+            raise TemplateTooDeep(f"{field} {TOO_DEEP}", field=field) from None
 
 
 def _check_required(channel: str, parts: Mapping[str, str]) -> None:

@@ -24,6 +24,7 @@ from campaigns.conversions import (
     conversion_input,
     record_conversions,
 )
+from core.config import ImportConfig
 from core.errors import HeraldError, Invalid
 
 # Header names, compared lowercased with spaces and hyphens as "_".
@@ -69,11 +70,11 @@ def map_header(header: list[str], filename: str) -> dict[int, str]:
 
 
 def import_conversions(session: Session, stream: BinaryIO, *, filename: str, settings: ConversionSettings,
-                       now: datetime) -> ConversionReport:
+                       now: datetime, limits: ImportConfig | None = None) -> ConversionReport:
     """Record the conversions in a CSV or .xlsx file. Raises Invalid when the file as a whole cannot be read
     (empty, not CSV, no order id column); otherwise returns the report with every bad row and its reason.
     """
-    opened = open_import_file(stream, filename=filename)
+    opened = open_import_file(stream, filename=filename, limits=limits)
     columns = map_header(opened.header, filename)
     return record_conversions(session, _rows(opened.rows, columns, opened.header, settings, now=now), settings,
                               now=now, source="import")

@@ -38,7 +38,7 @@ def conversions_import(obj: Context, file: Path, fmt: str) -> None:
     with obj.database.session() as session, file.open("rb") as stream:
         try:
             report = import_conversions(session, stream, filename=file.name, settings=settings,
-                                        now=SystemClock().now())
+                                        now=SystemClock().now(), limits=obj.config.imports)
         except HeraldError as exc:
             raise click.ClickException(exc.message) from None
     if fmt == "json":

@@ -22,6 +22,8 @@ from core.errors import Conflict, Invalid, NotFound
 
 # Statuses from which a campaign can still be cancelled.
 CANCELLABLE = ("draft", "pending_approval", "scheduled", "running", "paused")
+NAME_LIMIT = 200  # the name column's length
+CAP_LIMITS = {"cap_messages": 1000, "cap_days": 3650}  # a cap past these is no cap; the API documents them
 
 
 def create_campaign(session: Session, *, name: str, channel: str, template_id: int, list_id: int | None = None,
@@ -88,6 +90,9 @@ def _check_campaign(session: Session, *, name: str, channel: str, guarantee: str
     """Raise Invalid naming the first field that cannot be accepted."""
     if not (name or "").strip():
         raise Invalid("a campaign needs a name", field="name")
+    if len(name.strip()) > NAME_LIMIT:
+        raise Invalid(f"a campaign name has at most {NAME_LIMIT} characters; this one has {len(name.strip())}",
+                      field="name")
     if channel not in CHANNELS:
         raise Invalid(f'channel "{channel}" is not known; a campaign sends by one of: {", ".join(CHANNELS)}',
                       field="channel")
@@ -106,11 +111,13 @@ def _check_campaign(session: Session, *, name: str, channel: str, guarantee: str
                       field="list_id")
     if segment_id is not None and session.get(Segment, segment_id) is None:
         raise Invalid(f"segment {segment_id} does not exist; pick a saved segment, or none", field="segment_id")
-    if cap_messages is not None and cap_messages < 0:
-        raise Invalid(f"the frequency cap is {cap_messages} messages; use 0 or more (0: no cap)",
-                      field="cap_messages")
-    if cap_days is not None and cap_days < 1:
-        raise Invalid(f"the frequency cap counts {cap_days} days back; use at least 1", field="cap_days")
+    # Upper bounds too: the columns are 32-bit, and PostgreSQL refuses a larger number (a 500 otherwise).
+    if cap_messages is not None and not 0 <= cap_messages <= CAP_LIMITS["cap_messages"]:
+        raise Invalid(f"the frequency cap is {cap_messages} messages; use 0 to {CAP_LIMITS['cap_messages']} "
+                      "(0: no cap)", field="cap_messages")
+    if cap_days is not None and not 1 <= cap_days <= CAP_LIMITS["cap_days"]:
+        raise Invalid(f"the frequency cap counts {cap_days} days back; use 1 to {CAP_LIMITS['cap_days']}",
+                      field="cap_days")
     if sender and channel != "email":
         raise Invalid(f'sender "{sender}" is an email sender account, but the campaign sends by {channel}; leave '
                       "the sender empty", field="sender")

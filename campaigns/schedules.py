@@ -97,7 +97,10 @@ class Schedule:
         kind = data.get("kind")
         if kind not in KINDS:
             raise Invalid(f'schedule kind "{kind}" is not known; use one of: {", ".join(KINDS)}', field="kind")
-        zone = (data.get("time_zone") or defaults.default_zone).strip()
+        zone = data.get("time_zone") or defaults.default_zone
+        if not isinstance(zone, str):
+            raise Invalid(f"time_zone is {zone!r}; write a zone name such as Asia/Shanghai", field="time_zone")
+        zone = zone.strip()
         zone_named(zone, field="time_zone")
         quiet = data.get("quiet_hours")
         if quiet is not None:

@@ -23,6 +23,7 @@ from channels.base import (
 from channels.ratelimit import RateLimiter
 from channels.segments import SmsSize, count_sms
 from channels.twilio import parse_twilio_webhook, twilio_auth_token
+from channels.urls import looks_secret, mask_url
 
 REGISTRY: dict[str, Callable[..., Channel]] = {
     http_sms.SCHEME: http_sms.from_url,
@@ -74,6 +75,8 @@ __all__ = [
     "SmsSize",
     "WebhookRejected",
     "count_sms",
+    "looks_secret",
+    "mask_url",
     "open_channel",
     "parse_twilio_webhook",
     "text_as_sent",

@@ -7,7 +7,9 @@ public key (base64 DER, as the SendGrid settings page shows it) is configured.
 Amazon SES reports through SNS: each SNS message is signed with RSA over a canonical "Key\\nValue\\n"
 string (SignatureVersion 1: SHA1, 2: SHA256) by the certificate at SigningCertURL. The certificate is
 fetched only from https://sns.<region>.amazonaws.com[.cn]/…pem — a message cannot name its own signer —
-or read from a configured local file (air-gapped installs, tests).
+or read from a configured local file (air-gapped installs, tests). The fetch verifies TLS and follows no
+redirect, and the certificate must itself be issued to an SNS host and be valid now, so a certificate
+parked anywhere else on amazonaws.com (an S3 bucket answers on `*.s3.amazonaws.com`) signs nothing.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import logging
 import re
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -40,7 +43,12 @@ SENDGRID_SIGNATURE = "X-Twilio-Email-Event-Webhook-Signature"
 SENDGRID_TIMESTAMP = "X-Twilio-Email-Event-Webhook-Timestamp"
 SENDGRID_MAX_AGE_SECONDS = 600  # SendGrid documents no window; a replay older than this is refused
 HERALD_ID_FIELD = "herald_message_id"  # the custom arg https-email:// sets on every message
-_SNS_HOST = re.compile(r"sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?")
+# A region is letters-dashes-digit (us-east-1, us-gov-west-1, cn-north-1): `sns.s3.amazonaws.com` or
+# `sns.x.amazonaws.com` are not SNS, and an S3 bucket named "sns" answers on the first.
+_SNS_HOST = re.compile(r"sns\.[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2}\.amazonaws\.com(?:\.cn)?")
+# Who SNS's signing certificates are issued to: sns.amazonaws.com, or a regional SNS host.
+_SNS_CERTIFICATE_NAME = re.compile(r"sns(?:\.[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2})?\.amazonaws\.com(?:\.cn)?")
+SNS_CERTIFICATE_CACHE_SIZE = 32  # SNS rotates its certificate rarely; a forger must not grow memory per URL
 _SNS_KEYS = {
     "Notification": ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"),
     "SubscriptionConfirmation": ("Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type"),
@@ -144,12 +152,14 @@ class SnsResult:
     delivered: list[ChannelEvent] = field(default_factory=list)
 
 
-_cert_cache: dict[str, Any] = {}
+_cert_cache: OrderedDict[str, x509.Certificate] = OrderedDict()  # least recently used first
 _cert_lock = threading.Lock()
 
 
-def parse_sns(body: bytes, settings: SnsSettings, *, fetch: Any = requests.get) -> SnsResult:
+def parse_sns(body: bytes, settings: SnsSettings, *, now: datetime, fetch: Any = requests.get) -> SnsResult:
     """Verify an SNS message and read the SES bounce/complaint notification in it.
+
+    `now` (aware UTC) is when the signing certificate must be valid.
 
     A SubscriptionConfirmation is confirmed (its SubscribeURL fetched, from an SNS host only) when
     `confirm_subscriptions` is on; otherwise the note says where to confirm it by hand. Raises
@@ -167,7 +177,7 @@ def parse_sns(body: bytes, settings: SnsSettings, *, fetch: Any = requests.get) 
     if topic not in settings.topic_arns:
         raise WebhookRejected(f"SNS topic {topic!r} is not one of [bounces] ses_topic_arns; add it there if it "
                               "is yours", 403)
-    _verify_sns(message, settings, fetch)
+    _verify_sns(message, settings, fetch, now)
     kind = message["Type"]
     if kind == "SubscriptionConfirmation":
         url = str(message.get("SubscribeURL", ""))
@@ -177,7 +187,7 @@ def parse_sns(body: bytes, settings: SnsSettings, *, fetch: Any = requests.get) 
         if not _is_sns_url(url):
             raise WebhookRejected("SubscribeURL is not an https://sns.<region>.amazonaws.com address", 403)
         try:
-            answer = fetch(url, timeout=10)
+            answer = fetch(url, timeout=10, verify=True, allow_redirects=False)
             answer.raise_for_status()
         except requests.RequestException as exc:
             return SnsResult([], f"confirming the subscription to {topic} failed ({exc}); SNS will send it again")
@@ -240,13 +250,17 @@ def parse_ses_notification(notification: dict[str, Any]) -> list[EmailFeedback]:
     return [fb for fb in feedback if fb.address]
 
 
-def _verify_sns(message: dict[str, Any], settings: SnsSettings, fetch: Any) -> None:
+def _verify_sns(message: dict[str, Any], settings: SnsSettings, fetch: Any, now: datetime) -> None:
     version = str(message.get("SignatureVersion", ""))
     algorithm = {"1": hashes.SHA1(), "2": hashes.SHA256()}.get(version)
     if algorithm is None:
         raise WebhookRejected(f"SNS SignatureVersion {version!r} is not 1 or 2", 403)
     text = "".join(f"{key}\n{message[key]}\n" for key in _SNS_KEYS[message["Type"]] if key in message)
     certificate = _sns_certificate(str(message.get("SigningCertURL", "")), settings, fetch)
+    valid_from, valid_until = certificate.not_valid_before_utc, certificate.not_valid_after_utc
+    if not valid_from <= now <= valid_until:
+        raise WebhookRejected(f"the SNS signing certificate is not valid now (valid {valid_from:%Y-%m-%d} to "
+                              f"{valid_until:%Y-%m-%d})", 403)
     key = certificate.public_key()
     if not isinstance(key, rsa.RSAPublicKey):
         raise WebhookRejected("the SNS signing certificate does not hold an RSA key", 403)
@@ -267,24 +281,49 @@ def _sns_certificate(url: str, settings: SnsSettings, fetch: Any) -> x509.Certif
                               "message cannot be trusted", 403)
     with _cert_lock:
         cached = _cert_cache.get(key)
-    if cached is not None:
-        return cached
+        if cached is not None:
+            _cert_cache.move_to_end(key)
+            return cached
     try:
         if settings.certificate_file:
             with open(settings.certificate_file, "rb") as handle:
                 pem = handle.read()
         else:
-            answer = fetch(url, timeout=10)
+            # verify=True: the certificate is only as trustworthy as the TLS connection that brought it.
+            # No redirects: a 302 from an allowed host must not lead the fetch to another one.
+            answer = fetch(url, timeout=10, verify=True, allow_redirects=False)
             answer.raise_for_status()
+            if answer.status_code != 200:
+                raise requests.HTTPError(f"HTTP {answer.status_code} instead of the certificate")
             pem = answer.content
         certificate = x509.load_pem_x509_certificate(pem)
     except (OSError, requests.RequestException, ValueError) as exc:
         # 503: SNS retries the delivery later, by which time the certificate may be reachable.
         raise WebhookRejected(f"the SNS signing certificate could not be read ({exc}); set [bounces] "
                               "sns_certificate_file on a server without internet access", 503) from None
+    names = _certificate_names(certificate)
+    if not any(_SNS_CERTIFICATE_NAME.fullmatch(name) for name in names):
+        raise WebhookRejected(f"the SNS signing certificate is issued to {', '.join(names) or 'nobody'}, not to "
+                              "sns.amazonaws.com or an sns.<region>.amazonaws.com host", 403)
     with _cert_lock:
         _cert_cache[key] = certificate
+        _cert_cache.move_to_end(key)
+        while len(_cert_cache) > SNS_CERTIFICATE_CACHE_SIZE:
+            _cert_cache.popitem(last=False)
     return certificate
+
+
+def _certificate_names(certificate: x509.Certificate) -> list[str]:
+    """The DNS names a certificate is issued to: its subject alternative names, else its common name."""
+    try:
+        extension = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+        names = extension.value.get_values_for_type(x509.DNSName)
+    except x509.ExtensionNotFound:
+        names = []
+    if not names:
+        names = [str(attribute.value) for attribute in
+                 certificate.subject.get_attributes_for_oid(x509.oid.NameOID.COMMON_NAME)]
+    return [name.lower() for name in names]
 
 
 def _is_sns_url(url: str) -> bool:

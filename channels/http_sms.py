@@ -97,7 +97,7 @@ from channels.base import (
 from channels.ratelimit import parse_rate
 from channels.segments import count_sms
 from channels.unanswered import never_connected
-from channels.urls import MASK, ChannelUrl, parse_channel_url
+from channels.urls import MASK, ChannelUrl, looks_secret, parse_channel_url
 
 SCHEME = "http-sms"
 DEFAULT_RATE = "10/second"
@@ -377,9 +377,10 @@ def _raw_keys(url: str) -> list[str]:
 
 @contextmanager
 def _secrets_masked(url: str) -> Iterator[None]:
-    """Mask auth_value and dr_token in errors raised by the shared URL parser, which masks only the password."""
+    """Mask every secret-looking value in errors raised by the shared URL parser, which quotes option values."""
     pairs = [pair.partition("=") for pair in filter(None, urlsplit(url).query.split("&"))]
-    secrets = sorted({unquote(v) for k, _, v in pairs if unquote(k) in SECRET_OPTIONS and v}, key=len, reverse=True)
+    secrets = sorted({unquote(v) for k, _, v in pairs if (unquote(k) in SECRET_OPTIONS or looks_secret(unquote(k)))
+                      and v}, key=len, reverse=True)
     try:
         yield
     except ChannelConfigError as exc:

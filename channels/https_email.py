@@ -40,7 +40,7 @@ _RESERVED = frozenset({"x-sg-id", "x-sg-eid", "received", "dkim-signature", "con
 
 def from_url(url: str, *, from_address: str = "") -> HttpsEmailChannel:
     """Open the channel (nothing is sent yet). Raises ChannelConfigError naming the URL and the fix."""
-    parsed = parse_channel_url(url, scheme=SCHEME, options=OPTIONS)
+    parsed = parse_channel_url(url, scheme=SCHEME, options=OPTIONS, secret_username=True)
     where = f'channel URL "{parsed.describe()}"'
     api_key = parsed.username or parsed.password
     if not api_key:
@@ -59,7 +59,7 @@ def from_url(url: str, *, from_address: str = "") -> HttpsEmailChannel:
         raise ChannelConfigError(f"{where}: api_base={base!r} must be an https:// URL (the API key travels in it)")
     return HttpsEmailChannel(endpoint=base.rstrip("/") + SEND_PATH, api_key=api_key, from_name=name,
                              from_email=address, timeout=parsed.number("timeout", DEFAULT_TIMEOUT_SECONDS), rate=rate,
-                             description=parsed.describe().replace(api_key, "****"))
+                             description=parsed.describe())
 
 
 class HttpsEmailChannel:

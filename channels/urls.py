@@ -2,16 +2,49 @@
 
 Query values are percent-decoded but a literal "+" stays a "+": a phone number written as
 `from=+15551234567` in config.toml must not turn into " 15551234567" (form decoding would do that).
+
+A description masks the userinfo password and every option whose name looks like a credential
+(`auth_value`, `dr_token`, `extra.AccessKeySecret`, `extra.api_key`…), not only the ones an adapter
+knows: `extra.*` options are open-ended, and the settings page, the logs and each run's record show
+descriptions to every role.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from urllib.parse import quote, unquote, urlsplit
 
 from channels.base import ChannelConfigError
 
 MASK = "****"
+# Words that make an option name a credential: AccessKeySecret, api_key, x-auth-token, appcode, passwd…
+_SECRET_WORDS = frozenset({
+    "secret", "password", "passwd", "pwd", "pass", "passphrase", "token", "key", "apikey", "appkey", "accesskey",
+    "appsecret", "auth", "authorization", "credential", "credentials", "bearer", "appcode", "private", "cookie",
+    "sig", "hmac",
+})
+# ...unless the name ends in a word saying it names something else: dr_token_header is the *name* of the
+# header that carries the token, extra.AccessKeyId and extra.SecretId are account ids, not secrets.
+_NAMING_WORDS = frozenset({"header", "field", "id", "name", "type", "url", "selector", "domain", "file", "path"})
+_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
+
+
+def looks_secret(option: str) -> bool:
+    """Whether a URL option's name says its value is a credential (a password, key, token or secret)."""
+    words = [word.lower() for word in _WORD.findall(option)]
+    return bool(words) and words[-1] not in _NAMING_WORDS and any(word in _SECRET_WORDS for word in words)
+
+
+def mask_value(option: str, value: str) -> str:
+    """An option's value as it may be shown: masked when the option looks secret or the value is a URL
+    with a password in it (api_base=https://user:pw@host)."""
+    if looks_secret(option):
+        return MASK if value else ""
+    parts = urlsplit(value)
+    if parts.scheme and parts.password:
+        return value.replace(f":{parts.password}@", f":{MASK}@", 1)
+    return value
 
 
 @dataclass(frozen=True)
@@ -25,20 +58,29 @@ class ChannelUrl:
     path: str
     query: dict[str, str]
     raw: str
+    secret_username: bool = False  # https-email://API_KEY@host: the user part is the key itself
 
     def describe(self, *, hide: tuple[str, ...] = ()) -> str:
-        """The URL with the password (and any query option named in `hide`) replaced by ****."""
+        """The URL with the password, every credential-looking option (and any option named in `hide`)
+        replaced by ****."""
         userinfo = ""
         if self.username or self.password:
-            userinfo = quote(self.username, safe="")
+            userinfo = MASK if self.secret_username else quote(self.username, safe="")
             if self.password:
                 userinfo += ":" + MASK
             userinfo += "@"
         netloc = userinfo + self.host + (f":{self.port}" if self.port else "")
         text = f"{self.scheme}://{netloc}{self.path}"
         if self.query:
-            text += "?" + "&".join(f"{k}={MASK if k in hide else v}" for k, v in self.query.items())
+            text += "?" + "&".join(f"{k}={MASK if k in hide else mask_value(k, v)}" for k, v in self.query.items())
         return text
+
+    def secrets(self) -> list[str]:
+        """The secret values in this URL, longest first, for masking them in text that quotes them."""
+        values = {self.password, *(v for k, v in self.query.items() if looks_secret(k))}
+        if self.secret_username:
+            values.add(self.username)
+        return sorted(filter(None, values), key=len, reverse=True)
 
     def flag(self, name: str) -> bool:
         """A boolean query option: 1/true/yes/on or 0/false/no/off (absent is false)."""
@@ -74,11 +116,13 @@ class ChannelUrl:
         return value
 
 
-def parse_channel_url(url: str, *, scheme: str, options: tuple[str, ...]) -> ChannelUrl:
+def parse_channel_url(url: str, *, scheme: str, options: tuple[str, ...],
+                      secret_username: bool = False) -> ChannelUrl:
     """Split a channel URL; raises ChannelConfigError for a wrong scheme or an option the adapter does not know.
 
     Unknown options are refused rather than ignored, so a typo such as `startls=1` cannot silently
-    send mail in clear text.
+    send mail in clear text. `secret_username` says the user part is a credential (an API key), so
+    descriptions and errors mask it too.
     """
     parts = urlsplit(url)
     if parts.scheme != scheme:
@@ -101,6 +145,7 @@ def parse_channel_url(url: str, *, scheme: str, options: tuple[str, ...]) -> Cha
         path=parts.path,
         query=query,
         raw=url,
+        secret_username=secret_username,
     )
     if port == -1:
         raise ChannelConfigError(f'channel URL "{parsed.describe()}" has a port that is not a number 1-65535')
@@ -111,3 +156,23 @@ def parse_channel_url(url: str, *, scheme: str, options: tuple[str, ...]) -> Cha
             f"{scheme}:// knows: {', '.join(options)}"
         )
     return parsed
+
+
+def mask_url(text: str) -> str:
+    """A stored channel description (or any URL) with its credentials masked, as describe() would.
+
+    For text written before describe() masked every credential-looking option: runs and provider
+    pauses keep the description they were made with.
+    """
+    parts = urlsplit(text)
+    if not parts.scheme or not parts.netloc:
+        return text
+    netloc = parts.netloc
+    if parts.password:
+        netloc = netloc.replace(f":{parts.password}@", f":{MASK}@", 1)
+    pairs = []
+    for pair in filter(None, parts.query.split("&")):
+        key, equals, value = pair.partition("=")
+        pairs.append(f"{key}{equals}{mask_value(unquote(key), value)}" if equals else pair)
+    query = "?" + "&".join(pairs) if pairs else ""
+    return f"{parts.scheme}://{netloc}{parts.path}{query}"

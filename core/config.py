@@ -139,6 +139,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("bounces", "post_token", "secret", ""),
     Setting("bounces", "mailbox_url", "secret", ""),
     Setting("bounces", "mailbox_minutes", "int", 5, minimum=1),
+    # Contact and conversion imports (audiences/import_files.py, audiences/import_uploads.py).
+    Setting("imports", "max_uncompressed_mb", "int", 200, minimum=1),
+    Setting("imports", "max_compression_ratio", "int", 100, minimum=2),
+    Setting("imports", "keep_uploads_hours", "int", 24, minimum=1),
 )
 
 
@@ -199,6 +203,20 @@ class EmailConfig:
 
 
 @dataclass(frozen=True)
+class ImportConfig:
+    """[imports]: how far an uploaded workbook may unpack, and how long uploads stay on disk.
+
+    An .xlsx is a zip: 142 KB can hold 58 MB of shared strings that openpyxl parses whole, so the
+    archive's declared sizes are checked before parsing. Uploads and their state files hold contacts'
+    personal data; an import left unfinished is deleted after `keep_uploads_hours`.
+    """
+
+    max_uncompressed_mb: int = 200  # all members of a workbook together, unpacked
+    max_compression_ratio: int = 100  # unpacked / packed, per member past 1 MB; XML sheets are ~5-20
+    keep_uploads_hours: int = 24
+
+
+@dataclass(frozen=True)
 class Config:
     env: str
     secret_key: Secret
@@ -243,6 +261,7 @@ class Config:
     quiet_hours: str = "21:00-08:00"  # recipient-local; "" or "off" for none
     feb29_birthdays: str = "feb28"  # when 29 February dates are greeted in other years: feb28 | mar1
     email: EmailConfig = field(default_factory=EmailConfig)
+    imports: ImportConfig = field(default_factory=ImportConfig)
 
     @property
     def is_production(self) -> bool:
@@ -348,6 +367,9 @@ def load_config(path: str | os.PathLike[str] | None = None, environ: Mapping[str
         quiet_hours=_check_quiet_hours(v("campaigns", "quiet_hours")),
         feb29_birthdays=v("campaigns", "feb29_birthdays"),
         email=_email_config(v, price=v("channels.email", "price_per_message")),
+        imports=ImportConfig(max_uncompressed_mb=v("imports", "max_uncompressed_mb"),
+                             max_compression_ratio=v("imports", "max_compression_ratio"),
+                             keep_uploads_hours=v("imports", "keep_uploads_hours")),
         source=str(config_path) if config_path.exists() else "defaults",
     )
 

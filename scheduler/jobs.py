@@ -14,10 +14,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from apscheduler.schedulers.base import BaseScheduler
 from sqlalchemy.orm import Session
 
+import audiences.import_uploads
 import campaigns.ab_test
 import campaigns.report_effect
 import campaigns.report_mail
@@ -115,6 +117,20 @@ def add_contact_scoring(scheduler: BaseScheduler) -> None:
     """
     scheduler.add_job("scheduler.jobs:score_contacts", "cron", hour=3, minute=17, id="housekeeping.score_contacts",
                       misfire_grace_time=12 * 3600, replace_existing=True)
+
+
+def remove_stale_uploads() -> int:
+    """Hourly: delete web import uploads and their state files untouched for [imports] keep_uploads_hours
+    (they hold contacts' personal data; audiences/import_uploads.py)."""
+    ctx = _ctx()
+    return audiences.import_uploads.remove_stale_uploads(Path(ctx.config.data_dir) / "imports", now=ctx.clock.now(),
+                                                         keep_hours=ctx.config.imports.keep_uploads_hours)
+
+
+def add_upload_cleanup(scheduler: BaseScheduler) -> None:
+    """Run remove_stale_uploads every hour, at minute 41 (off the minutes other jobs use)."""
+    scheduler.add_job("scheduler.jobs:remove_stale_uploads", "cron", minute=41,
+                      id="housekeeping.remove_stale_uploads", replace_existing=True)
 
 
 def decide_ab_tests() -> int:

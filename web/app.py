@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from typing import Any
+
+from flask import Flask, abort
 
 from core.clock import Clock, SystemClock
 from core.config import Config, load_config
 from core.db import Database
 from web import auth, db, errors, i18n, login_throttle, pages
+
+LARGEST_ID = 2**63 - 1  # a signed 64-bit column; the drivers cannot bind a larger integer
+
+
+def _ids_fit_a_column(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    """An `<int:…>` beyond 64 bits (/campaigns/176560039781137697996800) is a 404 like any unknown id,
+    not an OverflowError in the database driver (a 500). Checked here rather than by the converter:
+    a converter that refuses would let another route match the path and answer 405."""
+    if values and any(isinstance(value, int) and abs(value) > LARGEST_ID for value in values.values()):
+        abort(404)
 
 
 def create_app(config: Config | None = None, *, database: Database | None = None,
@@ -19,6 +31,7 @@ def create_app(config: Config | None = None, *, database: Database | None = None
     """
     config = config or load_config()
     app = Flask(__name__)
+    app.url_value_preprocessor(_ids_fit_a_column)
     app.config.update(
         SECRET_KEY=str(config.secret_key),
         MAX_CONTENT_LENGTH=512 * 1024 * 1024,  # CSV imports can be large; they are streamed

@@ -76,7 +76,7 @@ def ses_notifications():
     settings = SnsSettings(topic_arns=config.ses_topic_arns, certificate_file=config.sns_certificate_file,
                            confirm_subscriptions=config.sns_confirm_subscriptions)
     try:
-        result = parse_sns(request.get_data(), settings)
+        result = parse_sns(request.get_data(), settings, now=current_app.extensions["herald.clock"].now())
     except WebhookRejected as exc:
         return _rejected("ses", exc)
     if not result.feedback and not result.delivered:

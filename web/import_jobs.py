@@ -12,20 +12,20 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
 from audiences import ImportReport, import_contacts
+from audiences.import_uploads import IMPORT_ID
 from core.clock import Clock
+from core.config import ImportConfig
 from core.db import Database
 from core.errors import HeraldError
 
 log = logging.getLogger(__name__)
 
-IMPORT_ID = re.compile(r"^[0-9a-f]{32}$")  # an import's id names its files; nothing else reaches the disk
 PROGRESS_EVERY_SECONDS = 0.5
 
 
@@ -79,11 +79,12 @@ class ImportJobs:
         self._threads: dict[str, threading.Thread] = {}
         self._lock = threading.Lock()
 
-    def start(self, folder: Path, import_id: str, state: dict[str, Any], *, default_region: str) -> None:
+    def start(self, folder: Path, import_id: str, state: dict[str, Any], *, default_region: str,
+              limits: ImportConfig) -> None:
         """Run the import of `state` (filename, list_name, mode, encoding, columns) in a thread."""
         state = {**state, "status": "running", "pid": os.getpid(), "progress": 0.0, "report": None}
         write_state(folder, import_id, state)
-        thread = threading.Thread(target=self._run, args=(folder, import_id, state, default_region),
+        thread = threading.Thread(target=self._run, args=(folder, import_id, state, default_region, limits),
                                   name=f"herald-import-{import_id[:8]}", daemon=True)
         with self._lock:
             self._threads[import_id] = thread
@@ -96,7 +97,8 @@ class ImportJobs:
         if thread is not None:
             thread.join(timeout)
 
-    def _run(self, folder: Path, import_id: str, state: dict[str, Any], default_region: str) -> None:
+    def _run(self, folder: Path, import_id: str, state: dict[str, Any], default_region: str,
+             limits: ImportConfig) -> None:
         last = [0.0]
 
         def progress(report: ImportReport, fraction: float | None) -> None:
@@ -114,7 +116,7 @@ class ImportJobs:
                     session, stream, filename=state["filename"], default_region=default_region,
                     list_name=state.get("list_name") or None, now=self._clock.now(), mode=state["mode"],
                     encoding=state.get("encoding") or None, columns=state["columns"],
-                    error_file=errors_path(folder, import_id), on_progress=progress)
+                    error_file=errors_path(folder, import_id), on_progress=progress, limits=limits)
         except HeraldError as exc:
             write_state(folder, import_id, {**state, "status": "failed", "error": exc.message})
         except Exception as exc:  # noqa: BLE001 - the page must say the import stopped, whatever the reason

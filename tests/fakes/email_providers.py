@@ -46,14 +46,16 @@ class SendGridSigner:
 class SnsSigner:
     """An RSA key and a self-signed certificate standing in for SNS's signing certificate."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *, issued_to: str = "sns.us-east-1.amazonaws.com",
+                 not_valid_after: datetime.datetime | None = None) -> None:
         self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sns.us-east-1.amazonaws.com")])
-        now = datetime.datetime.now(datetime.UTC)
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issued_to)])
+        # Valid from well before the tests' FrozenClock (2026-01-05) until a year from the real now.
+        until = not_valid_after or datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=365)
         certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
                        .public_key(self._key.public_key()).serial_number(x509.random_serial_number())
-                       .not_valid_before(now - datetime.timedelta(minutes=5))
-                       .not_valid_after(now + datetime.timedelta(days=1)).sign(self._key, hashes.SHA256()))
+                       .not_valid_before(datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC))
+                       .not_valid_after(until).sign(self._key, hashes.SHA256()))
         self.certificate_pem = certificate.public_bytes(serialization.Encoding.PEM)
         self.certificate_file = directory / "sns-signing.pem"
         self.certificate_file.write_bytes(self.certificate_pem)

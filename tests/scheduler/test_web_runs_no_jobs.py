@@ -51,7 +51,7 @@ def _serving(port: int, proc: subprocess.Popen, log: Path, seconds: float = 30) 
 
 def _stored_jobs(database) -> list[str]:
     with database.engine.connect() as conn:
-        return list(conn.execute(text("SELECT id FROM apscheduler_jobs")).scalars())
+        return sorted(conn.execute(text("SELECT id FROM apscheduler_jobs")).scalars())
 
 
 def _run_web(command: list[str], env: dict[str, str], port: int, tmp_path: Path, database) -> list[str]:
@@ -71,8 +71,9 @@ def _run_web(command: list[str], env: dict[str, str], port: int, tmp_path: Path,
 
 
 @pytest.mark.parametrize(("mode", "scheduler_enabled", "expected_jobs"), [
-    ("embedded", "true", ["housekeeping.release_leases", "housekeeping.score_contacts",
-                          "reports.decide_ab_tests"]),  # the control: this one does schedule
+    # the control: this one does schedule
+    ("embedded", "true", ["housekeeping.release_leases", "housekeeping.remove_stale_uploads",
+                          "housekeeping.score_contacts", "reports.decide_ab_tests"]),
     ("embedded", "false", []),
     ("celery", "true", []),  # scaled mode: `herald scheduler` schedules, whatever [scheduler] enabled says
 ])

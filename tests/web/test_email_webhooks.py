@@ -7,7 +7,11 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
+from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -15,7 +19,7 @@ from sqlalchemy import select
 from audiences import Consent, create_contact, is_suppressed
 from campaigns.models import Message, MessageEvent
 from channels import WebhookRejected
-from channels.email_webhooks import SnsSettings, parse_sns
+from channels.email_webhooks import SNS_CERTIFICATE_CACHE_SIZE, SnsSettings, parse_sns
 from tests.campaigns.factories import start_campaign
 from tests.conftest import make_config
 from tests.fakes.email_providers import SendGridSigner, SnsSigner, ses_bounce, ses_complaint
@@ -183,52 +187,96 @@ def test_ses_without_a_good_signature_or_from_another_topic_is_refused(client, s
     assert state(session, gone) == ("sent", None, [])
 
 
+NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+
+class CertificateServer:
+    """Stands in for requests.get against SNS's certificate host: records each fetch and its TLS options."""
+
+    def __init__(self, pem: bytes = b"") -> None:
+        self.pem = pem
+        self.fetched: list[str] = []
+
+    def __call__(self, url: str, *, timeout: float, verify: bool, allow_redirects: bool) -> Any:
+        assert verify is True and allow_redirects is False, "the certificate must come over verified TLS, unredirected"
+        self.fetched.append(url)
+        return SimpleNamespace(content=self.pem, status_code=200, raise_for_status=lambda: None)
+
+
+def signed_from(sns: SnsSigner, url: str) -> bytes:
+    message = json.loads(sns.notification(TOPIC, ses_bounce("gone@example.com", "<herald.1@h>")))
+    message["SigningCertURL"] = url  # not part of the signed text, as in SNS
+    return json.dumps(message).encode()
+
+
 def test_the_signing_certificate_is_fetched_only_from_an_sns_host(sns):
     settings = SnsSettings(topic_arns=(TOPIC,))
-    fetched: list[str] = []
-
-    class Answer:
-        content = sns.certificate_pem
-
-        def raise_for_status(self) -> None:
-            pass
-
-    def fetch(url, timeout):
-        fetched.append(url)
-        return Answer()
-
-    body = sns.notification(TOPIC, ses_bounce("gone@example.com", "<herald.1@h>"))
-    assert len(parse_sns(body, settings, fetch=fetch).feedback) == 1
-    assert fetched == [sns.cert_url]
-    forged = json.loads(body)
+    server = CertificateServer(sns.certificate_pem)
+    good = f"https://sns.us-east-1.amazonaws.com/SimpleNotificationService-{uuid.uuid4().hex}.pem"
+    assert len(parse_sns(signed_from(sns, good), settings, now=NOW, fetch=server).feedback) == 1
+    assert server.fetched == [good]
     for url in ("https://sns.us-east-1.amazonaws.com.evil.example/cert.pem", "http://sns.us-east-1.amazonaws.com/x.pem",
-                "https://evil.example/sns.us-east-1.amazonaws.com.pem"):
-        forged["SigningCertURL"] = url
+                "https://evil.example/sns.us-east-1.amazonaws.com.pem",
+                # S3 answers on <bucket>.s3.amazonaws.com: a bucket named "sns" is anyone's.
+                "https://sns.s3.amazonaws.com/cert.pem", "https://sns.s3.amazonaws.com.cn/cert.pem",
+                "https://sns.amazonaws.com.evil/cert.pem", "https://sns.us-east-1.amazonaws.com:8443/cert.pem"):
         with pytest.raises(WebhookRejected) as refused:
-            parse_sns(json.dumps(forged).encode(), settings, fetch=fetch)
+            parse_sns(signed_from(sns, url), settings, now=NOW, fetch=server)
         assert refused.value.http_status == 403
-    assert fetched == [sns.cert_url]  # never fetched from anywhere else
+    assert server.fetched == [good]  # never fetched from anywhere else
+
+
+@pytest.mark.parametrize("url", ["https://sns.cn-north-1.amazonaws.com.cn/SimpleNotificationService-{}.pem",
+                                 "https://sns.us-gov-west-1.amazonaws.com/SimpleNotificationService-{}.pem"])
+def test_china_and_govcloud_sns_hosts_are_accepted(sns, url):
+    url = url.format(uuid.uuid4().hex)
+    server = CertificateServer(sns.certificate_pem)
+    assert len(parse_sns(signed_from(sns, url), SnsSettings((TOPIC,)), now=NOW, fetch=server).feedback) == 1
+    assert server.fetched == [url]
+
+
+def test_a_certificate_not_issued_to_sns_signs_nothing(tmp_path):
+    # Served from a good SNS URL (say, through a compromised proxy) but issued to someone else.
+    impostor = SnsSigner(tmp_path, issued_to="sns.evil.example")
+    url = f"https://sns.us-east-1.amazonaws.com/SimpleNotificationService-{uuid.uuid4().hex}.pem"
+    with pytest.raises(WebhookRejected) as refused:
+        parse_sns(signed_from(impostor, url), SnsSettings((TOPIC,)), now=NOW,
+                  fetch=CertificateServer(impostor.certificate_pem))
+    assert refused.value.http_status == 403 and "sns.evil.example" in str(refused.value)
+
+
+def test_an_expired_signing_certificate_signs_nothing(tmp_path):
+    expired = SnsSigner(tmp_path, not_valid_after=datetime(2025, 12, 31, tzinfo=UTC))
+    with pytest.raises(WebhookRejected) as refused:
+        parse_sns(expired.notification(TOPIC, ses_bounce("gone@example.com", "<herald.1@h>")),
+                  SnsSettings((TOPIC,), str(expired.certificate_file)), now=NOW)
+    assert refused.value.http_status == 403 and "not valid now" in str(refused.value)
+
+
+def test_the_certificate_cache_keeps_only_the_most_recent_certificates(sns):
+    server = CertificateServer(sns.certificate_pem)
+    settings = SnsSettings((TOPIC,))
+    urls = [f"https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-{uuid.uuid4().hex}.pem"
+            for _ in range(SNS_CERTIFICATE_CACHE_SIZE + 1)]
+    for url in urls:
+        parse_sns(signed_from(sns, url), settings, now=NOW, fetch=server)
+    parse_sns(signed_from(sns, urls[-1]), settings, now=NOW, fetch=server)  # recent: still cached
+    assert len(server.fetched) == len(urls)
+    parse_sns(signed_from(sns, urls[0]), settings, now=NOW, fetch=server)  # the oldest was evicted
+    assert server.fetched[-1] == urls[0] and len(server.fetched) == len(urls) + 1
 
 
 def test_a_subscription_confirmation_is_fetched_only_when_configured(sns):
     confirmation = json.dumps(sns.message("SubscriptionConfirmation", TOPIC, {
         "Message": "You have chosen to subscribe", "Token": "2336412f37",
         "SubscribeURL": "https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription&Token=2336412f37"})).encode()
-    fetched: list[str] = []
+    server = CertificateServer()
 
-    class Answer:
-        def raise_for_status(self) -> None:
-            pass
-
-    def fetch(url, timeout):
-        fetched.append(url)
-        return Answer()
-
-    off = parse_sns(confirmation, SnsSettings((TOPIC,), str(sns.certificate_file)), fetch=fetch)
-    assert fetched == [] and "confirm it by opening https://sns.us-east-1" in off.note
+    off = parse_sns(confirmation, SnsSettings((TOPIC,), str(sns.certificate_file)), now=NOW, fetch=server)
+    assert server.fetched == [] and "confirm it by opening https://sns.us-east-1" in off.note
     on = parse_sns(confirmation, SnsSettings((TOPIC,), str(sns.certificate_file), confirm_subscriptions=True),
-                   fetch=fetch)
-    assert on.note.endswith("confirmed") and fetched == [json.loads(confirmation)["SubscribeURL"]]
+                   now=NOW, fetch=server)
+    assert on.note.endswith("confirmed") and server.fetched == [json.loads(confirmation)["SubscribeURL"]]
 
 
 # ------------------------------------------------------------------ posted DSN

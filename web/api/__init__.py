@@ -21,6 +21,7 @@ from core.config import Config
 from core.errors import HeraldError, Invalid
 from core.users import User, find_user_by_token
 from web.db import get_session
+from web.json_input import LARGEST_INTEGER, parse_json
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -124,9 +125,10 @@ def json_body() -> dict[str, Any]:
     if not request.is_json:
         raise MalformedRequest(f"send a JSON object with Content-Type: application/json (got "
                                f"{request.mimetype or 'no content type'})")
-    data = request.get_json(silent=True)
-    if data is None:
-        raise MalformedRequest("the request body is not valid JSON — check quotes and commas")
+    try:
+        data = parse_json(request.get_data(), what="the request body")
+    except (ValueError, UnicodeDecodeError):
+        raise MalformedRequest("the request body is not valid JSON — check quotes and commas") from None
     if not isinstance(data, dict):
         raise MalformedRequest(f"the request body is a JSON {type(data).__name__}; send a JSON object")
     return data
@@ -164,22 +166,25 @@ def optional_int(data: Mapping[str, Any], name: str, *, required: bool = False) 
         if required:
             raise Invalid(f"{name} is required", field=name)
         return None
+    if isinstance(value, float) and value.is_integer() and abs(value) <= LARGEST_INTEGER:
+        value = int(value)  # JSON has one number type: 42.0 is the integer 42 (JSON Schema agrees)
     if isinstance(value, bool) or not isinstance(value, int):
         raise Invalid(f"{name} must be an integer id, not {_json_type(value)}", field=name)
     return value
 
 
-def query_int(name: str, default: int | None, *, minimum: int = 1, maximum: int | None = None) -> int | None:
-    """An integer query parameter within bounds; Invalid (422) naming it otherwise."""
-    raw = request.args.get(name, "").strip()
-    if not raw:
+def query_int(name: str, default: int | None, *, minimum: int = 1, maximum: int = LARGEST_INTEGER) -> int | None:
+    """An integer query parameter within bounds (at most a 64-bit id unless said); Invalid (422) naming it
+    otherwise."""
+    if name not in request.args:
         return default
+    raw = request.args[name].strip()  # present but empty is refused: `?year=` is not a year
     try:
         value = int(raw)
     except ValueError:
         raise Invalid(f'{name} "{raw}" is not a whole number', field=name) from None
-    if value < minimum or (maximum is not None and value > maximum):
-        bounds = f"{minimum} to {maximum}" if maximum is not None else f"at least {minimum}"
+    if not minimum <= value <= maximum:
+        bounds = f"{minimum} to {maximum}"
         raise Invalid(f"{name} {value} is out of range — use {bounds}", field=name)
     return value
 

@@ -7,6 +7,7 @@ from typing import Any
 from flask import current_app
 
 import campaigns
+from channels import mask_url
 from core.errors import Invalid
 from web.api import (
     api_user,
@@ -56,7 +57,7 @@ def run_json(run: campaigns.Run) -> dict[str, Any]:
         "campaign_id": run.campaign_id,
         "occasion_key": run.occasion_key,
         "status": run.status,
-        "channel_url": run.channel_url,
+        "channel_url": mask_url(run.channel_url),  # runs made before every secret was masked
         "dry_run": run.dry_run,
         "started_at": iso(run.started_at),
         "finished_at": iso(run.finished_at),

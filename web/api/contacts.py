@@ -214,6 +214,7 @@ def import_contacts():
         mode=request.form.get("mode", "").strip() or "update",
         encoding=request.form.get("encoding", "").strip() or None,
         columns=_import_columns(request.form.get("columns", "")),
+        limits=config().imports,
     )
     return report.to_dict()
 

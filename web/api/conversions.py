@@ -57,5 +57,6 @@ def import_conversions():
         raise Invalid("send the conversions as a multipart form field named file (a .csv or .xlsx file)",
                       field="file")
     report = campaigns.import_conversions(get_session(), upload.stream, filename=upload.filename,
-                                          settings=campaigns.ConversionSettings.from_config(config()), now=now())
+                                          settings=campaigns.ConversionSettings.from_config(config()), now=now(),
+                                          limits=config().imports)
     return report.to_dict()

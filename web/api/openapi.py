@@ -7,8 +7,13 @@ the schemas in openapi_schemas.py, so the document cannot drift from the code un
 
 from __future__ import annotations
 
+import re
+from functools import cache
 from typing import Any
 
+from flask import request
+
+from core.errors import Invalid
 from web.api import bp, config
 from web.api.openapi_campaign_schemas import CAMPAIGN_SCHEMAS
 from web.api.openapi_paths import PATHS
@@ -39,6 +44,32 @@ def document(base_url: str) -> dict[str, Any]:
             "schemas": SCHEMAS,
         },
     }
+
+
+@bp.before_request
+def refuse_unknown_query_parameters() -> None:
+    """A misspelt filter (`?chanel=sms`) must not be dropped silently and answer as if there were none: a
+    query parameter the operation does not document is a 422 naming it and the known ones."""
+    if request.url_rule is None:
+        return
+    path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", request.url_rule.rule.removeprefix(bp.url_prefix or ""))
+    known = _query_parameters(path, request.method.lower())
+    if known is None:
+        return
+    for name in request.args:
+        if name not in known:
+            raise Invalid(f'"{name}" is not a query parameter of {request.method} {bp.url_prefix}{path}; '
+                          f'known: {", ".join(known) or "none"}', field=name)
+
+
+@cache
+def _query_parameters(path: str, method: str) -> tuple[str, ...] | None:
+    item = PATHS.get(path, {})
+    operation = item.get(method) or (item.get("get") if method == "head" else None)
+    if operation is None:
+        return None
+    parameters = [*item.get("parameters", []), *operation.get("parameters", [])]
+    return tuple(p["name"] for p in parameters if p["in"] == "query")
 
 
 @bp.get("/openapi.json")

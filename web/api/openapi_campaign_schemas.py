@@ -8,16 +8,27 @@ from web.api.openapi_schemas import (
     BOOLEAN,
     CHANNEL,
     INTEGER,
+    NAME,
     NUMBER,
     PARTS,
     REPORT_SUMMARY,
+    ROW_ID,
     SENDER,
     STRING,
     TIMESTAMP,
+    maybe_id,
     nullable,
     obj,
     ref,
 )
+
+# A part sent as null is taken as empty, as the API has always read it.
+INPUT_PARTS = {name: {**schema, "type": ["string", "null"]} for name, schema in PARTS.items()}
+# The per-campaign frequency cap (campaigns/lifecycle.py CAP_LIMITS); null: [caps] from config.toml.
+CAP_MESSAGES = {"type": ["integer", "null"], "minimum": 0, "maximum": 1000,
+                "description": "this campaign's frequency cap in messages; 0 = none; null: [caps] messages"}
+CAP_DAYS = {"type": ["integer", "null"], "minimum": 1, "maximum": 3650,
+            "description": "how many days back the cap counts; null: [caps] days"}
 
 CAMPAIGN_SCHEMAS: dict[str, Any] = {
     "Template": obj({
@@ -28,11 +39,11 @@ CAMPAIGN_SCHEMAS: dict[str, Any] = {
         "created_at": TIMESTAMP,
         "updated_at": TIMESTAMP,
     }),
-    "TemplateInput": obj({"name": STRING, "channel": CHANNEL, **PARTS}, required=("name", "channel")),
-    "TemplateUpdate": obj({"name": STRING, **PARTS}, required=(),
+    "TemplateInput": obj({"name": NAME, "channel": CHANNEL, **INPUT_PARTS}, required=("name", "channel")),
+    "TemplateUpdate": obj({"name": NAME, **INPUT_PARTS}, required=(),
                           description="The fields to change; fields left out keep their value."),
     "PreviewInput": obj(
-        {"channel": CHANNEL, **PARTS, "contact_id": nullable("integer", description="sample data when absent")},
+        {"channel": CHANNEL, **INPUT_PARTS, "contact_id": maybe_id("sample data when absent or null")},
         required=("channel",),
     ),
     "SmsSize": obj({
@@ -72,26 +83,26 @@ CAMPAIGN_SCHEMAS: dict[str, Any] = {
         "updated_at": TIMESTAMP,
     }),
     "CampaignInput": obj(
-        {"name": STRING, "channel": CHANNEL, "template_id": INTEGER,
-         "list_id": nullable("integer", description="null or absent: all contacts"),
+        {"name": NAME, "channel": CHANNEL, "template_id": ROW_ID,
+         "list_id": maybe_id("null or absent: all contacts"),
          "kind": {"type": "string", "enum": ["broadcast", "event_notice"],
                   "description": "event_notice: ahead of marketing traffic, no caps or quiet hours, at least once"},
-         "segment_id": nullable("integer", description="only the audience's members of this saved segment"),
+         "segment_id": maybe_id("only the audience's members of this saved segment"),
          "operational": {"type": "boolean", "description": "also send to addresses on the suppression list"},
          "ignore_caps": BOOLEAN,
-         "cap_messages": nullable("integer", description="this campaign's frequency cap; 0 = none"),
-         "cap_days": nullable("integer"), "sender": SENDER},
+         "cap_messages": CAP_MESSAGES, "cap_days": CAP_DAYS, "sender": SENDER},
         required=("name", "channel", "template_id"),
     ),
     # ---- lifecycle and controls (web/api/campaign_controls.py, campaigns/states.py)
     "CampaignUpdate": obj(
-        {"name": STRING, "template_id": INTEGER, "list_id": nullable("integer"), "segment_id": nullable("integer"),
-         "operational": BOOLEAN, "ignore_caps": BOOLEAN, "cap_messages": nullable("integer"),
-         "cap_days": nullable("integer"), "sender": SENDER},
+        {"name": NAME, "template_id": ROW_ID, "list_id": maybe_id(), "segment_id": maybe_id(),
+         "operational": BOOLEAN, "ignore_caps": BOOLEAN, "cap_messages": CAP_MESSAGES, "cap_days": CAP_DAYS,
+         "sender": SENDER},
         required=(), description="any of the fields; only a draft can change",
     ),
-    "CommentInput": obj({"comment": STRING}, required=(),
-                        description="optional, except for a rejection, which must say why"),
+    "CommentInput": obj({"comment": STRING}, required=(), description="optional"),
+    "RejectInput": obj({"comment": {"type": "string", "minLength": 1, "pattern": "\\S"}},
+                       description="a rejection must say why"),
     "CancelResult": obj({"campaign": ref("Campaign"), "cancelled_messages": INTEGER}),
     "Estimate": obj({
         "campaign_id": INTEGER,
@@ -121,7 +132,7 @@ CAMPAIGN_SCHEMAS: dict[str, Any] = {
     }),
     "Transition": obj({"from": nullable("string"), "to": STRING, "user": nullable("string",
                        description="null: Herald itself"), "comment": STRING, "at": TIMESTAMP}),
-    "FallbackInput": obj({"template_id": INTEGER, "after_minutes": {"type": "integer", "minimum": 0,
+    "FallbackInput": obj({"template_id": ROW_ID, "after_minutes": {"type": "integer", "minimum": 0,
                           "description": "default 10"}}, required=("template_id",)),
     "FallbackResult": obj({"campaign": ref("Campaign"), "run": ref("Run"), "recipients": INTEGER}),
     # ---- schedules (web/api/schedules.py, campaigns/schedules.py)

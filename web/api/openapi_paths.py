@@ -7,7 +7,6 @@ from typing import Any
 from web.api import MAX_PER_PAGE
 from web.api.openapi_schemas import (
     CHANNEL,
-    INTEGER,
     JSON,
     STRING,
     obj,
@@ -34,8 +33,12 @@ def items(schema: str) -> dict[str, Any]:
     return obj({"items": {"type": "array", "items": ref(schema)}})
 
 
+# Row ids are positive and fit a signed 64-bit column; a larger one is answered 404 like any unknown id.
+ROW_ID = {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
+
+
 def path_id(name: str, what: str) -> dict[str, Any]:
-    return {"name": name, "in": "path", "required": True, "description": f"the {what}'s id", "schema": INTEGER}
+    return {"name": name, "in": "path", "required": True, "description": f"the {what}'s id", "schema": ROW_ID}
 
 
 def query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
@@ -58,8 +61,9 @@ def operation(operation_id: str, summary: str, responses: dict[str, Any], *, tag
         out["responses"]["404"] = error("no such record")
     if request is not None and request["content"].get(JSON):
         out["responses"]["400"] = error("the body is not a JSON object")
-    if request is not None or parameters and any(p["in"] == "query" for p in parameters):
-        out["responses"]["422"] = error("a field is missing or not acceptable; `field` names it")
+    # Every operation: a query parameter it does not know is refused (web/api/openapi.py), not ignored.
+    out["responses"]["422"] = error("a field or query parameter is missing, unknown or not acceptable; `field` "
+                                    "names it")
     return out
 
 
@@ -72,13 +76,14 @@ PATHS: dict[str, dict[str, Any]] = {
     "/contacts": {
         "get": operation(
             "listContacts", "Contacts, newest first, one page at a time",
-            {"200": answer("a page of contacts", ref("ContactPage"))}, tag="contacts",
+            {"200": answer("a page of contacts", ref("ContactPage"))}, tag="contacts", found=True,
             parameters=[
                 query("search", STRING, "matches name, email or phone"),
-                query("list_id", INTEGER, "only the members of this list"),
-                query("tag", STRING, "only contacts with this tag"),
-                query("owner_id", INTEGER, "only contacts of this owner; 0 for contacts with no owner"),
-                query("segment_id", INTEGER, "only contacts matching this saved segment today"),
+                query("list_id", ROW_ID, "only the members of this list"),
+                query("tag", STRING, "only contacts with this tag (404 when no contact has it)"),
+                query("owner_id", {**ROW_ID, "minimum": 0}, "only contacts of this owner; 0 for contacts with no "
+                                                            "owner"),
+                query("segment_id", ROW_ID, "only contacts matching this saved segment today"),
                 query("page", {"type": "integer", "minimum": 1, "default": 1}, "page number, from 1"),
                 query("per_page", {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": 50},
                       f"contacts per page, at most {MAX_PER_PAGE}"),
@@ -202,8 +207,8 @@ PATHS: dict[str, dict[str, Any]] = {
              "404": error("no such segment, list or tag")},
             tag="contacts",
             parameters=[
-                query("segment_id", INTEGER, "the contacts of this saved segment, as it matches today"),
-                query("list_id", INTEGER, "the members of this list"),
+                query("segment_id", ROW_ID, "the contacts of this saved segment, as it matches today"),
+                query("list_id", ROW_ID, "the members of this list"),
                 query("tag", STRING, "contacts with this tag"),
                 query("search", STRING, "matches name, email or phone"),
                 query("format", {"type": "string", "enum": ["csv", "xlsx"], "default": "csv"}, "file format"),
@@ -315,8 +320,10 @@ PATHS: dict[str, dict[str, Any]] = {
     "/holidays": {
         "get": operation("listHolidays", "A country's holidays and their dates, for a holiday campaign",
                          {"200": answer("the holidays", ref("HolidayList"))}, tag="campaigns",
-                         parameters=[query("country", STRING, "ISO country code, e.g. CN (required)"),
-                                     query("year", INTEGER, "default: this year")]),
+                         parameters=[{**query("country", {"type": "string", "pattern": "^[A-Za-z]{2}$"},
+                                                "ISO country code, e.g. CN"), "required": True},
+                                     query("year", {"type": "integer", "minimum": 1970, "maximum": 2100},
+                                           "default: this year")]),
     },
     "/campaigns/{campaign_id}/submit": {
         "parameters": [CAMPAIGN_ID],
@@ -337,7 +344,7 @@ PATHS: dict[str, dict[str, Any]] = {
         "post": operation("rejectCampaign", "Reject a campaign back to draft, saying why (approver or admin)",
                           {"200": answer("the campaign, a draft again", ref("Campaign")),
                            "409": error("the campaign is not waiting for approval")},
-                          tag="campaigns", write=True, found=True, request=body("CommentInput")),
+                          tag="campaigns", write=True, found=True, request=body("RejectInput")),
     },
     "/campaigns/{campaign_id}/pause": {
         "parameters": [CAMPAIGN_ID],

@@ -37,6 +37,17 @@ def obj(properties: dict[str, Any], *, required: tuple[str, ...] | None = None, 
 
 STRING = {"type": "string"}
 INTEGER = {"type": "integer"}
+# What inputs really accept (the schemas of answers stay plain): ids are positive and fit a signed 64-bit
+# column; a name is 1-200 characters with something besides spaces.
+LARGEST_ID = 2**63 - 1
+ROW_ID = {"type": "integer", "minimum": 1, "maximum": LARGEST_ID}
+NAME = {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "\\S"}
+
+
+def maybe_id(description: str = "") -> dict[str, Any]:
+    """A row id or null."""
+    return {"type": ["integer", "null"], "minimum": 1, "maximum": LARGEST_ID,
+            **({"description": description} if description else {})}
 BOOLEAN = {"type": "boolean"}
 NUMBER = {"type": "number"}
 # The campaign report's headline figures (campaigns/report_campaign.py CampaignReport.summary).
@@ -209,18 +220,20 @@ AUDIENCE_SCHEMAS: dict[str, Any] = {
         "the whole set.",
     ),
     "ContactSelection": obj(
-        {"search": STRING, "list_id": INTEGER, "tag": STRING,
-         "owner_id": {"type": "integer", "description": "0: contacts with no owner"},
-         "segment_id": INTEGER, "contact_ids": {"type": "array", "items": INTEGER}},
+        {"search": STRING, "list_id": ROW_ID, "tag": STRING,
+         "owner_id": {"type": "integer", "minimum": 0, "maximum": LARGEST_ID,
+                      "description": "0: contacts with no owner"},
+         "segment_id": maybe_id(), "contact_ids": {"type": "array", "items": ROW_ID}},
         required=(), description="Which contacts: every part given must hold. Empty means every contact.",
     ),
     "BulkAction": obj(
         {"action": {"type": "string", "enum": list(BULK_ACTIONS)},
          "selection": ref("ContactSelection"),
          "tag": {"type": "string", "description": "add_tag, remove_tag"},
-         "list_id": {"type": "integer", "description": "add_to_list, remove_from_list"},
-         "owner_id": nullable("integer", description="assign_owner; null for nobody"),
-         "expected_count": {"type": "integer", "description": "delete: the number of contacts the user confirmed; "
+         "list_id": {**ROW_ID, "description": "add_to_list, remove_from_list"},
+         "owner_id": maybe_id("assign_owner; null for nobody"),
+         "expected_count": {"type": "integer", "minimum": 0, "maximum": LARGEST_ID,
+                            "description": "delete: the number of contacts the user confirmed; "
                             "409 when the selection holds another number now"}},
         required=("action",),
     ),
@@ -241,7 +254,7 @@ AUDIENCE_SCHEMAS: dict[str, Any] = {
     "SuppressionPage": obj({"items": {"type": "array", "items": ref("Suppression")}, "total": INTEGER,
                             "page": INTEGER, "per_page": INTEGER}),
     "SuppressionInput": obj(
-        {"addresses": {"type": "array", "items": STRING},
+        {"addresses": {"type": "array", "items": STRING, "minItems": 1},
          "channel": {"type": "string", "enum": ["email", "sms"],
                      "description": "default: email for addresses with an @, else sms"},
          "reason": STRING},
@@ -295,7 +308,8 @@ AUDIENCE_SCHEMAS: dict[str, Any] = {
         "members": INTEGER,
         "created_at": TIMESTAMP,
     }),
-    "ListInput": obj({"name": STRING, "description": STRING}, required=("name",)),
+    "ListInput": obj({"name": NAME, "description": nullable("string", description="null: none")},
+                     required=("name",)),
     "Segment": obj({
         "id": INTEGER,
         "name": STRING,
@@ -312,8 +326,8 @@ AUDIENCE_SCHEMAS: dict[str, Any] = {
         "gte, lt, lte, between, birthday_within_days, older_than_days, newer_than_days. A bad rule is refused with "
         "422 naming its path, e.g. rules.all[2].field.",
     },
-    "SegmentInput": obj({"name": STRING, "rules": ref("SegmentRules")}),
-    "SegmentUpdate": obj({"name": STRING, "rules": ref("SegmentRules")}, required=(),
+    "SegmentInput": obj({"name": NAME, "rules": ref("SegmentRules")}),
+    "SegmentUpdate": obj({"name": NAME, "rules": ref("SegmentRules")}, required=(),
                          description="The fields to change; fields left out keep their value."),
     "SegmentCountInput": obj(
         {"rules": ref("SegmentRules"),

@@ -7,6 +7,7 @@ from typing import Any
 from flask import request
 
 import campaigns
+from core.errors import Invalid
 from web.api import (
     bp,
     config,
@@ -21,6 +22,8 @@ from web.api import (
 )
 from web.db import get_session
 from web.pages.context import sms_as_sent, sms_max_length
+
+CHANNELS = ("email", "sms")
 
 PARTS = ("subject", "html", "text", "body")  # email: subject, html, text; SMS: body
 
@@ -42,7 +45,11 @@ def template_json(template: campaigns.Template) -> dict[str, Any]:
 @bp.get("/templates")
 @token_required("read")
 def list_templates():
-    channel = request.args.get("channel", "").strip() or None
+    channel = request.args.get("channel")
+    if channel is not None and channel not in CHANNELS:
+        # An empty or misspelt filter must not silently list every template.
+        raise Invalid(f'channel "{channel}" is not known; use one of: {", ".join(CHANNELS)}, or leave it out',
+                      field="channel")
     return {"items": [template_json(t) for t in campaigns.list_templates(get_session(), channel=channel)]}
 
 

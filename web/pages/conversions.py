@@ -46,7 +46,7 @@ def import_file():
         report = campaigns.import_conversions(
             get_session(), upload.stream, filename=upload.filename,
             settings=campaigns.ConversionSettings.from_config(_config()),
-            now=current_app.extensions["herald.clock"].now())
+            now=current_app.extensions["herald.clock"].now(), limits=_config().imports)
     except Invalid as exc:
         return _page(errors={"file": exc.message}), 422
     return _page(report=report, filename=upload.filename)

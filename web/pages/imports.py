@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from audiences import IMPORT_MODES, import_fields, list_custom_fields, list_lists, propose_columns
 from audiences.import_files import Unreadable, open_import_file
 from audiences.import_mapping import plan_columns
+from audiences.import_uploads import remove_stale_uploads
 from core.errors import Invalid
 from web.db import get_database, get_session
 from web.import_jobs import ImportJobs, errors_path, read_state, upload_path, write_state
@@ -69,6 +70,8 @@ def import_upload():
         return _form(form, {"file": _("Choose a CSV or Excel file to import.")}, 422)
     import_id = uuid.uuid4().hex
     folder = _folder()
+    remove_stale_uploads(folder, now=current_app.extensions["herald.clock"].now(),
+                         keep_hours=config().imports.keep_uploads_hours)
     folder.mkdir(parents=True, exist_ok=True)
     saved = upload_path(folder, import_id)
     with saved.open("wb") as out:  # streamed to disk: a large file is never held in memory
@@ -87,7 +90,7 @@ def import_upload():
 
 def _peek(path: Path, filename: str, encoding: str | None) -> tuple[list[str], list[list[str]], str]:
     with path.open("rb") as stream:
-        opened = open_import_file(stream, filename=filename, encoding=encoding)
+        opened = open_import_file(stream, filename=filename, encoding=encoding, limits=config().imports)
         sample: list[list[str]] = []
         for item in opened.rows:
             if isinstance(item, Unreadable) or len(sample) >= SAMPLE_ROWS:
@@ -144,7 +147,8 @@ def import_start(import_id: str):
         plan = plan_columns(state["header"], filename=state["filename"], changes=chosen, with_tags=True)
     except Invalid as exc:
         return _columns_page(import_id, state, chosen, {"columns": exc.message}, 422)
-    _jobs().start(_folder(), import_id, {**state, "columns": plan.columns}, default_region=config().default_region)
+    _jobs().start(_folder(), import_id, {**state, "columns": plan.columns}, default_region=config().default_region,
+                  limits=config().imports)
     return redirect(url_for("audiences.import_result", import_id=import_id), 303)
 
 

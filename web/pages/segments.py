@@ -26,8 +26,10 @@ from audiences import (
 from core.errors import HeraldError, Invalid
 from web.auth import read_only
 from web.db import get_session
+from web.json_input import JsonRefused, parse_json
 from web.pages.context import now
 from web.pages.segment_catalogue import catalogue
+from web.redirects import referrer_path
 
 bp = Blueprint("segments", __name__)
 
@@ -58,7 +60,7 @@ def _editor(segment: Any = None, *, name: str = "", rules: Any = None, errors: d
 
 def _posted_rules() -> Any:
     try:
-        return json.loads(request.form.get("rules") or "null")
+        return parse_json(request.form.get("rules") or "null", what="rules")
     except ValueError:
         raise SegmentRuleInvalid("rules", "is not valid JSON — reload the page and build the rules again") from None
 
@@ -83,8 +85,8 @@ def create():
 
 def _safe_rules() -> Any:
     try:
-        return json.loads(request.form.get("rules") or "null") or EMPTY_RULES
-    except ValueError:
+        return parse_json(request.form.get("rules") or "null", what="rules") or EMPTY_RULES
+    except (ValueError, Invalid):
         return EMPTY_RULES
 
 
@@ -112,7 +114,12 @@ def save(segment_id: int):
 @read_only
 def preview():
     """The live count, a sample and each top-level rule's effect, for the editor (JSON, with the page's CSRF)."""
-    data = request.get_json(silent=True)
+    try:
+        data = parse_json(request.get_data(), what="rules")
+    except (ValueError, UnicodeDecodeError):
+        data = None
+    except JsonRefused as exc:
+        return {"ok": False, "error": {"message": exc.message, "path": ""}}
     rules = data.get("rules") if isinstance(data, dict) else None
     try:
         found = preview_segment(get_session(), rules, today=now().date(), sample_size=SAMPLE_SIZE)
@@ -157,7 +164,7 @@ def export():
     except HeraldError as exc:
         stream_session.close()
         flash(exc.message, "error")
-        return redirect(request.referrer or url_for("segments.index"), 303)
+        return redirect(referrer_path() or url_for("segments.index"), 303)
 
     def chunks() -> Iterator[bytes]:
         try:

@@ -14,6 +14,7 @@ from campaigns.tracking import tracks_clicks
 from core.errors import HeraldError, Invalid
 from web.auth import read_only
 from web.db import get_session
+from web.json_input import LARGEST_INTEGER, JsonRefused, parse_json
 from web.pages.context import config, now, sms_as_sent, sms_max_length
 
 bp = Blueprint("templates", __name__)
@@ -70,12 +71,24 @@ def edit(template_id: int):
 @read_only
 def preview():
     """JSON for the editor's live preview: the parts rendered for a real contact, and the SMS size."""
-    data = request.get_json(silent=True) or request.form
-    channel = data.get("channel", "")
+    data: Any = request.form
+    if request.is_json:
+        try:
+            data = parse_json(request.get_data(), what="the preview request")
+        except (ValueError, UnicodeDecodeError, JsonRefused) as exc:
+            message = exc.message if isinstance(exc, JsonRefused) else "the preview request is not valid JSON"
+            return jsonify(ok=False, error={"message": message}), 200
+        if not isinstance(data, dict):
+            return jsonify(ok=False, error={"message": "send a JSON object with the channel and the parts"}), 200
+    channel = str(data.get("channel", ""))
     contact_id = data.get("contact_id") or None
     try:
+        # str(): a list or object is a ValueError like any other bad id; the bound keeps it bindable.
+        contact = int(str(contact_id)) if contact_id else None
+        if contact is not None and abs(contact) > LARGEST_INTEGER:
+            raise ValueError(f"contact {contact_id} does not exist")
         result = preview_template(
-            get_session(), channel=channel, contact_id=int(contact_id) if contact_id else None,
+            get_session(), channel=channel, contact_id=contact,
             base_url=config().base_url, tracking=config().tracking, as_sent=sms_as_sent(channel),
             **{part: str(data.get(part) or "") for part in PARTS.get(channel, ())},
         )
