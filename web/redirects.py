@@ -29,7 +29,8 @@ def same_site_path(target: str | None) -> str | None:
 def referrer_path() -> str | None:
     """The page the browser came from, as a path, if it was a page of this site; else None."""
     referrer = request.referrer
-    if not referrer:
+    # Checked before urlsplit, which quietly drops tab, CR and LF as browsers do.
+    if not referrer or any(ord(char) < 0x20 or ord(char) == 0x7F for char in referrer):
         return None
     parts = urlsplit(referrer)
     if parts.scheme not in ("http", "https") or parts.netloc != request.host:
