@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from campaigns import queries
 from campaigns import report_queries as rq
-from campaigns.ab_test import variants_of
+from campaigns.ab_test import rollout_condition, variants_of
 from campaigns.lifecycle import get_campaign
 from campaigns.models import Run
 from campaigns.report_effect import (
@@ -272,26 +272,28 @@ def campaign_report(session: Session, campaign_id: int, settings: ReportSettings
     currency, rates = settings.currency, settings.upper_rates()
     campaign = get_campaign(session, campaign_id)
     window = int(getattr(campaign, "attribution_window_days", 7) or 7)
-    shape = _cube_shape(session, campaign, window)
-    notes: list[str] = []
     variants = {v.id: v for v in variants_of(session, campaign_id)}
+    rollout = rollout_condition(campaign) if variants else None
+    shape = _cube_shape(session, campaign, window, rollout)
+    notes: list[str] = []
     columns = rq.segment_columns()
 
     total = Slice("All")
-    by_variant: dict[int | None, Slice] = {}
+    by_variant: dict[tuple[int | None, bool], Slice] = {}
     by_channel: dict[str, Slice] = {}
     by_segment: dict[str, dict[str, Slice]] = {c: {} for c in columns}
     counts: dict[str, int] = defaultdict(int)
     cost_by_currency: dict[str, Decimal] = defaultdict(Decimal)
     unconverted: dict[str, Decimal] = defaultdict(Decimal)
 
-    def label(variant_id: int | None) -> str:
-        return variants[variant_id].label if variant_id in variants else "—"
+    def label(variant_id: int | None, in_rollout: bool) -> str:
+        name = variants[variant_id].label if variant_id in variants else "—"
+        return f"{name} (rollout)" if in_rollout else name
 
-    def slices(variant_id, channel, segment) -> Iterable[Slice]:
+    def slices(variant_id, channel, segment, in_rollout=False) -> Iterable[Slice]:
         yield total
-        if variants:
-            yield by_variant.setdefault(variant_id, Slice(label(variant_id)))
+        if variants:  # the rollout is a row of its own, after the test phase's groups
+            yield by_variant.setdefault((variant_id, in_rollout), Slice(label(variant_id, in_rollout)))
         if channel:
             yield by_channel.setdefault(channel, Slice(channel))
         for column, value in zip(columns, segment, strict=True):
@@ -309,12 +311,12 @@ def campaign_report(session: Session, campaign_id: int, settings: ReportSettings
                 unconverted[(row.currency or "").upper()] += row.cost
             else:
                 converted = as_base
-        for s in slices(row.variant_id, row.channel, row.segment):
+        for s in slices(row.variant_id, row.channel, row.segment, row.rollout):
             s.add_messages(row, converted)
 
-    conversions = rq.conversion_cube(session, campaign_id=campaign_id)
+    conversions = rq.conversion_cube(session, campaign_id=campaign_id, rollout=rollout)
     for row in conversions:
-        for s in slices(row.variant_id, row.channel, row.segment):
+        for s in slices(row.variant_id, row.channel, row.segment, row.rollout):
             if s is not total:
                 s.add_conversions(row)
     attribution, total.converters = rq.attribution_totals(session, campaign_id=campaign_id)
@@ -351,7 +353,7 @@ def campaign_report(session: Session, campaign_id: int, settings: ReportSettings
         cost_by_currency=dict(cost_by_currency), variable_cost=total.cost, fixed_costs=fixed, fixed_cost=fixed_total,
         unconverted=dict(unconverted), attribution=attribution, window_days=window, replied=replied,
         holdout=holdout, ab=None,
-        by_variant=[by_variant[k] for k in sorted(by_variant, key=lambda k: (k is None, k or 0))],
+        by_variant=[by_variant[k] for k in sorted(by_variant, key=lambda k: (k[1], k[0] is None, k[0] or 0))],
         by_channel=[by_channel[k] for k in sorted(by_channel)],
         by_segment={c: [v[k] for k in sorted(v)] for c, v in by_segment.items() if v},
         series_grain="hour", series={}, notes=notes,
@@ -381,10 +383,10 @@ def _hours_between(first: str, last: str) -> float:
     return (parse(last) - parse(first)).total_seconds() / 3600
 
 
-def _cube_shape(session: Session, campaign: Any, window_days: int) -> rq.CubeShape:
-    """The holdout window in the cube when the campaign has one run; several runs (a recurring campaign)
-    keep the per-run holdout query."""
+def _cube_shape(session: Session, campaign: Any, window_days: int, rollout: Any | None) -> rq.CubeShape:
+    """The holdout window in the cube when the campaign has one run (several runs, a recurring campaign,
+    keep the per-run holdout query), and the A/B rollout's condition once a winner is chosen."""
     runs = session.execute(select(Run.started_at).where(Run.campaign_id == campaign.id)).scalars().all()
     if len(runs) != 1 or not campaign.holdout_percent:
-        return rq.CubeShape()
-    return rq.CubeShape(window=(runs[0], runs[0] + timedelta(days=window_days)))
+        return rq.CubeShape(rollout=rollout)
+    return rq.CubeShape(window=(runs[0], runs[0] + timedelta(days=window_days)), rollout=rollout)

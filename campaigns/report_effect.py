@@ -110,7 +110,7 @@ def variant_scores(session: Session, campaign_id: int, metric: str, cube: list[r
     `cube` and `conversions` are the report's, when the caller already has them (the cube is the costly query)."""
     report_rows: dict[int, list[Any]] = {}
     for row in cube if cube is not None else rq.message_cube(session, campaign_id=campaign_id):
-        if row.variant_id is not None:
+        if row.variant_id is not None and not row.rollout:  # the test phase's groups only
             r = report_rows.setdefault(row.variant_id, [0, 0])
             r[0] += row.sent
             r[1] += row.clicked

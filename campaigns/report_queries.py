@@ -51,6 +51,7 @@ class CubeRow:
     sent_buyers: int = 0  # the same three, over the rows a provider took (the holdout's sent group)
     sent_bought: Decimal = Decimal(0)
     sent_bought_squares: Decimal = Decimal(0)
+    rollout: bool = False  # the A/B winner sent after the test phase (CubeShape.rollout)
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,9 @@ class CubeShape:
     """
 
     window: tuple[datetime, datetime] | None = None  # [start, end], inclusive like attribution's window
+    # SQL true for the A/B rollout's messages (campaigns.ab_test.rollout_condition), once a winner is chosen:
+    # one more key, so the test's groups and the rollout are counted apart. Only A/B campaigns pay for it.
+    rollout: Any | None = None
 
 
 def message_id_range(session: Session, *, campaign_id: int) -> tuple[int, int] | None:
@@ -97,6 +101,8 @@ def message_cube(session: Session, *, campaign_id: int, shape: CubeShape = CubeS
     # Only real columns here: an expression in the GROUP BY makes PostgreSQL guess 200 values for it, expect
     # hundreds of thousands of groups and sort a million rows instead of hashing a few hundred groups.
     keys = [Message.variant_id, Message.channel, Message.status, Message.currency, *segment]
+    if shape.rollout is not None:
+        keys.append(shape.rollout)
     measures = [func.count(), func.count(Message.sent_at), func.coalesce(func.sum(flags.c.opened), 0),
                 func.coalesce(func.sum(flags.c.clicked), 0), func.coalesce(func.sum(flags.c.unsubscribed), 0),
                 func.sum(Message.cost)]
@@ -119,12 +125,15 @@ def message_cube(session: Session, *, campaign_id: int, shape: CubeShape = CubeS
         variant_id, channel, status, currency = row[:4]
         at = 4 + len(segment)
         seg, values = row[4:at], row[at:]
+        rollout = False
+        if shape.rollout is not None:
+            rollout, values = bool(values[0]), values[1:]
         n, sent, opened, clicked, unsubscribed, cost, *money_ = values
         buyers, bought_sum, squares, sent_buyers, sent_sum, sent_squares = money_ or (0, None, None, 0, None, None)
         out.append(CubeRow(variant_id, channel, status, currency, tuple(seg), n, sent, int(opened), int(clicked),
                            int(unsubscribed), Decimal(cost) if cost is not None else Decimal(0),
                            buyers, Decimal(bought_sum or 0), Decimal(squares or 0), int(sent_buyers or 0),
-                           Decimal(sent_sum or 0), Decimal(sent_squares or 0)))
+                           Decimal(sent_sum or 0), Decimal(sent_squares or 0), rollout))
     return out
 
 
@@ -138,12 +147,13 @@ class ConversionRow:
     revenue: Decimal  # in the workspace currency (amount_base)
     recipients: int  # messages with a conversion attributed to them (a credited code may name none)
     squares: Decimal  # Σ over those messages of (what it brought)², for the A/B test's variance
+    rollout: bool = False  # credited to a message of the A/B rollout (CubeShape.rollout)
 
 
-def conversion_cube(session: Session, *, campaign_id: int) -> list[ConversionRow]:
-    """The campaign's attributed conversions by variant, channel and segment: summed per message first
-    (ix_conversions_campaign), so each recipient's total is one value, then joined to the messages and
-    contacts of those few rows only."""
+def conversion_cube(session: Session, *, campaign_id: int, rollout: Any | None = None) -> list[ConversionRow]:
+    """The campaign's attributed conversions by variant, channel and segment (and A/B phase, given the
+    `rollout` condition): summed per message first (ix_conversions_campaign), so each recipient's total is
+    one value, then joined to the messages and contacts of those few rows only."""
     per_message = (
         select(Conversion.message_id.label("message_id"), Conversion.contact_id.label("contact_id"),
                func.count().label("n"), func.sum(Conversion.amount_base).label("x"))
@@ -153,6 +163,8 @@ def conversion_cube(session: Session, *, campaign_id: int) -> list[ConversionRow
     columns = segment_columns()
     segment = [getattr(Contact, name) for name in columns]
     keys = [Message.variant_id, Message.channel, *segment]
+    if rollout is not None:
+        keys.append(rollout)
     x = per_message.c.x
     query = (
         select(*keys, func.sum(per_message.c.n), func.count(func.distinct(per_message.c.contact_id)), func.sum(x),
@@ -166,9 +178,13 @@ def conversion_cube(session: Session, *, campaign_id: int) -> list[ConversionRow
         query = query.join(Contact, Contact.id == per_message.c.contact_id)
     out = []
     for variant_id, channel, *rest in session.execute(query):
-        seg, (n, converters, revenue, recipients, squares) = rest[:len(segment)], rest[len(segment):]
+        seg, rest = rest[:len(segment)], rest[len(segment):]
+        in_rollout = False
+        if rollout is not None:
+            in_rollout, rest = bool(rest[0]), rest[1:]
+        n, converters, revenue, recipients, squares = rest
         out.append(ConversionRow(variant_id, channel, tuple(seg), int(n), converters, Decimal(revenue or 0),
-                                 recipients, Decimal(squares or 0)))
+                                 recipients, Decimal(squares or 0), in_rollout))
     return out
 
 
@@ -183,10 +199,11 @@ def attribution_totals(session: Session, *, campaign_id: int) -> tuple[dict[str,
 
 
 def converters_by_variant(rows: list[ConversionRow]) -> dict[int | None, tuple[int, Decimal, Decimal]]:
-    """{variant id: (recipients who converted, Σ revenue, Σ revenue² per recipient)} for the A/B statistics."""
+    """{variant id: (recipients who converted, Σ revenue, Σ revenue² per recipient)} for the A/B statistics:
+    the test phase's only, the rollout is no part of the comparison."""
     out: dict[int | None, tuple[int, Decimal, Decimal]] = {}
     for row in rows:
-        if row.variant_id is not None:
+        if row.variant_id is not None and not row.rollout:
             n, total, squares = out.get(row.variant_id, (0, Decimal(0), Decimal(0)))
             out[row.variant_id] = (n + row.recipients, total + row.revenue, squares + row.squares)
     return out

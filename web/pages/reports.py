@@ -23,6 +23,7 @@ from campaigns.report_effect import variant_scores
 from campaigns.report_export import report_csv, report_xlsx
 from campaigns.report_numbers import money
 from campaigns.report_overview import overview_report
+from campaigns.stats import p_value_text
 from core.errors import Invalid
 from web.charts import funnel_svg, series_svg
 from web.db import get_session
@@ -79,6 +80,8 @@ def label(text: object) -> str:
     key = str(text)
     if key.startswith("Value (") and key.endswith(" for money)"):
         return _("Value (%(currency)s for money)", currency=key[len("Value ("):-len(" for money)")])
+    if key.endswith(" (rollout)"):  # an A/B variant's rollout row, "B (rollout)"
+        return _("%(variant)s (rollout)", variant=key[:-len(" (rollout)")])
     if key.startswith("Messages (") and key.endswith(")"):
         return _("Messages (%(currency)s)", currency=key[len("Messages ("):-1])
     return str(LABELS.get(key, key))
@@ -86,7 +89,7 @@ def label(text: object) -> str:
 
 @bp.app_context_processor
 def _report_helpers() -> dict[str, object]:
-    return {"report_label": label, "cash": cash}
+    return {"report_label": label, "cash": cash, "p_value_text": p_value_text}
 
 
 def cash(value: Decimal | None) -> Decimal | None:
