@@ -39,6 +39,7 @@ from campaigns.lifecycle import get_campaign
 from campaigns.materialise import consent_exclusions
 from campaigns.models import Link, Message, RatePlan, RatePlanUsage, Template
 from campaigns.recipients import recipients_select
+from campaigns.report_numbers import money
 from campaigns.send_time import Timing, not_before_sql
 from campaigns.tracking import sms_as_sent, tracks_clicks
 from channels import count_sms
@@ -61,8 +62,8 @@ class PriceLine:
 
     def to_dict(self) -> dict[str, Any]:
         return {"plan_id": self.plan_id, "recipients": self.recipients, "units": self.units,
-                "free_units": self.free_units, "unit_price": str(self.unit_price), "currency": self.currency,
-                "cost": str(self.cost)}
+                "free_units": self.free_units, "unit_price": money(self.unit_price, self.currency),
+                "currency": self.currency, "cost": money(self.cost, self.currency)}
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ class Estimate:
             "segments": self.segments,
             "sample_size": self.sample_size,
             "held_out": self.held_out,
-            "cost": str(self.cost),
+            "cost": money(self.cost, self.currency),
             "currency": self.currency,
             "pricing": [line.to_dict() for line in self.pricing],
             "rate": self.rate,

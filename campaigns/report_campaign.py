@@ -31,7 +31,7 @@ from campaigns.report_effect import (
     variant_test,
     with_roi,
 )
-from campaigns.report_numbers import CENT, money, ratio
+from campaigns.report_numbers import CENT, NO_REVENUE_GOAL, NOT_APPLICABLE, has_revenue_goal, money, ratio
 from campaigns.report_numbers import shown as _s
 from campaigns.report_runs import RUN_COLUMNS, RunReport, runs_for_report
 from campaigns.report_settings import ReportSettings
@@ -76,18 +76,19 @@ class Slice:
         self.converters += row.converters
         self.revenue += row.revenue
 
-    def row(self) -> list[Any]:
+    def row(self, currency: str) -> list[Any]:
         return [self.key, self.audience, self.sent, self.delivered, self.failed, self.opened, self.clicked,
                 str(ratio(self.clicked, self.sent) or ""), self.conversions, self.converters,
-                str(ratio(self.converters, self.sent) or ""), money(self.revenue), money(self.cost)]
+                str(ratio(self.converters, self.sent) or ""), money(self.revenue, currency),
+                money(self.cost, currency)]
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, currency: str) -> dict[str, Any]:
         return {"key": self.key, "audience": self.audience, "sent": self.sent, "delivered": self.delivered,
                 "failed": self.failed, "opened": self.opened, "clicked": self.clicked,
                 "unsubscribed": self.unsubscribed, "conversions": self.conversions, "converters": self.converters,
                 "click_rate": _s(ratio(self.clicked, self.sent)),
-                "conversion_rate": _s(ratio(self.converters, self.sent)), "revenue": money(self.revenue),
-                "cost": money(self.cost)}
+                "conversion_rate": _s(ratio(self.converters, self.sent)), "revenue": money(self.revenue, currency),
+                "cost": money(self.cost, currency)}
 
 
 SLICE_COLUMNS = ["", "Audience", "Sent", "Delivered", "Failed", "Opened (people)", "Clicked", "Click rate",
@@ -132,6 +133,7 @@ class CampaignReport:
     started_at: datetime | None = None
     finished_at: datetime | None = None
     runs: list[RunReport] = field(default_factory=list)  # newest first; only for a campaign that repeats
+    revenue_goal: bool = True  # False for event notices and operational messages: ROI does not apply
 
     # ---- derived figures (one definition each, read by the page, the export and the API)
     @property
@@ -140,7 +142,13 @@ class CampaignReport:
 
     @property
     def roi(self) -> Decimal | None:
-        return ratio(self.total.revenue - self.cost, self.cost)
+        """(revenue − cost) ÷ cost; None without a cost, or where ROI does not apply (see roi_note)."""
+        return ratio(self.total.revenue - self.cost, self.cost) if self.revenue_goal else None
+
+    @property
+    def roi_note(self) -> str | None:
+        """Why ROI is not shown, when it does not apply."""
+        return None if self.revenue_goal else NO_REVENUE_GOAL
 
     @property
     def cost_per_conversion(self) -> Decimal | None:
@@ -170,7 +178,7 @@ class CampaignReport:
 
     def summary(self) -> list[tuple[str, str, Any]]:
         """(key, label, value) of the headline figures, in the order the page and the export show them."""
-        t = self.total
+        t, c = self.total, self.currency
         return [
             ("audience", "Audience", t.audience), ("suppressed", "Suppressed", self.count("suppressed")),
             ("capped", "Capped", self.count("capped")),
@@ -181,36 +189,38 @@ class CampaignReport:
             ("unknown", "Unknown", self.count("unknown")), ("opened", "Opened (people)", t.opened),
             ("clicked", "Clicked", t.clicked), ("replied", "Replied", self.replied),
             ("unsubscribed", "Unsubscribed", t.unsubscribed), ("conversions", "Conversions", t.conversions),
-            ("converted", "Converted (people)", t.converters), ("revenue", "Revenue", money(t.revenue)),
-            ("variable_cost", "Cost of messages", money(self.variable_cost)),
-            ("fixed_cost", "Fixed costs", money(self.fixed_cost)), ("cost", "Cost", money(self.cost)),
+            ("converted", "Converted (people)", t.converters), ("revenue", "Revenue", money(t.revenue, c)),
+            ("variable_cost", "Cost of messages", money(self.variable_cost, c)),
+            ("fixed_cost", "Fixed costs", money(self.fixed_cost, c)), ("cost", "Cost", money(self.cost, c)),
             ("roi", "ROI", _s(self.roi)), ("cost_per_conversion", "Cost per conversion",
-                                          money(self.cost_per_conversion)),
+                                          money(self.cost_per_conversion, c)),
             ("incremental_revenue", "Incremental revenue",
-             money(self.holdout.incremental_revenue) if self.holdout else None),
+             money(self.holdout.incremental_revenue, c) if self.holdout else None),
             ("incremental_roi", "Incremental ROI", _s(self.holdout.incremental_roi) if self.holdout else None),
         ]
 
     def tables(self) -> list[tuple[str, str, list[str], list[list[Any]]]]:
         """(key, title, columns, rows) of every table on the page, as exported to CSV and XLSX."""
+        c = self.currency
         out = [("summary", "Summary", ["Figure", f"Value ({self.currency} for money)"],
-                [[label, value] for _, label, value in self.summary()]),
+                [[label, NOT_APPLICABLE if key in ("roi", "incremental_roi") and not self.revenue_goal else value]
+                 for key, label, value in self.summary()]),
                ("funnel", "Funnel", ["Step", "People"], [[k, v] for k, v in self.funnel()]),
                ("failures", "Failures by reason", ["Code", "Reason", "Messages"],
                 [[f.code, f.reason, f.count] for f in self.failures]),
                ("costs", "Costs", ["Cost", "Amount", "Currency"],
-                [[f"Messages ({c})", money(a), c] for c, a in sorted(self.cost_by_currency.items())]
-                + [[label, money(amount), cur] for label, amount, cur in self.fixed_costs]),
+                [[f"Messages ({cur})", money(a, cur), cur] for cur, a in sorted(self.cost_by_currency.items())]
+                + [[label, money(amount, cur), cur] for label, amount, cur in self.fixed_costs]),
                ("attribution", "Conversions by attribution rule", ["Rule", "Conversions", "Revenue"],
-                [[rule, n, money(rev)] for rule, (n, rev) in sorted(self.attribution.items())])]
+                [[rule, n, money(rev, c)] for rule, (n, rev) in sorted(self.attribution.items())])]
         if self.by_variant:
-            out.append(("variants", "By variant", ["Variant", *SLICE_COLUMNS[1:]], [s.row() for s in self.by_variant]))
-        out.append(("channels", "By channel", ["Channel", *SLICE_COLUMNS[1:]], [s.row() for s in self.by_channel]))
+            out.append(("variants", "By variant", ["Variant", *SLICE_COLUMNS[1:]], [s.row(c) for s in self.by_variant]))
+        out.append(("channels", "By channel", ["Channel", *SLICE_COLUMNS[1:]], [s.row(c) for s in self.by_channel]))
         for column, slices in self.by_segment.items():
             out.append((f"segment_{column}", f"By {SEGMENT_TITLES[column].lower()}",
-                        [SEGMENT_TITLES[column], *SLICE_COLUMNS[1:]], [s.row() for s in slices]))
+                        [SEGMENT_TITLES[column], *SLICE_COLUMNS[1:]], [s.row(c) for s in slices]))
         if self.holdout:
-            h = self.holdout.to_dict()
+            h = self.holdout.to_dict(c)
             out.append(("holdout", "Sent group against holdout group",
                         ["Group", *HOLDOUT_COLUMNS.values()],
                         [[label, *(h[side][key] for key in HOLDOUT_COLUMNS)]
@@ -233,22 +243,24 @@ class CampaignReport:
             "failed": self.total.failed, "unknown": self.count("unknown"), "suppressed": self.count("suppressed"),
             "cancelled": self.count("cancelled"), "pending": self.count("pending"), "sending": self.count("sending"),
             "failures": [{"code": f.code, "reason": f.reason, "count": f.count} for f in self.failures],
-            "cost": {currency: str(total) for currency, total in self.cost_by_currency.items()},
+            "cost": {currency: money(total, currency) for currency, total in self.cost_by_currency.items()},
             "dry_run": self.dry_run,
             "started_at": self.started_at.isoformat() if self.started_at else None,
             "finished_at": self.finished_at.isoformat() if self.finished_at else None,
             # engagement, money and effect
             "summary": summary, "counts": dict(self.counts),
-            "fixed_costs": [{"label": label, "amount": money(a), "currency": c} for label, a, c in self.fixed_costs],
-            "unconverted_costs": {c: str(a) for c, a in self.unconverted.items()},
-            "attribution": {rule: {"conversions": n, "revenue": money(rev)}
+            "roi_applicable": self.revenue_goal, "roi_note": self.roi_note,
+            "fixed_costs": [{"label": label, "amount": money(a, cur), "currency": cur}
+                            for label, a, cur in self.fixed_costs],
+            "unconverted_costs": {cur: money(a, cur) for cur, a in self.unconverted.items()},
+            "attribution": {rule: {"conversions": n, "revenue": money(rev, self.currency)}
                             for rule, (n, rev) in sorted(self.attribution.items())},
             "attribution_window_days": self.window_days,
-            "holdout": self.holdout.to_dict() if self.holdout else None,
+            "holdout": self.holdout.to_dict(self.currency) if self.holdout else None,
             "ab_test": self.ab.to_dict() if self.ab else None,
-            "by_variant": [s.to_dict() for s in self.by_variant],
-            "by_channel": [s.to_dict() for s in self.by_channel],
-            "by_segment": {k: [s.to_dict() for s in v] for k, v in self.by_segment.items()},
+            "by_variant": [s.to_dict(self.currency) for s in self.by_variant],
+            "by_channel": [s.to_dict(self.currency) for s in self.by_channel],
+            "by_segment": {k: [s.to_dict(self.currency) for s in v] for k, v in self.by_segment.items()},
             "funnel": [{"step": k, "people": v} for k, v in self.funnel()],
             "series": {"grain": self.series_grain, "points": [{"at": b, **v} for b, v in self.series.items()]},
             "notes": list(self.notes),
@@ -358,8 +370,9 @@ def campaign_report(session: Session, campaign_id: int, settings: ReportSettings
         by_segment={c: [v[k] for k in sorted(v)] for c, v in by_segment.items() if v},
         series_grain="hour", series={}, notes=notes,
     )
+    report.revenue_goal = has_revenue_goal(campaign.kind, bool(campaign.operational))
     if holdout is not None:
-        report.holdout = with_roi(holdout, report.cost)
+        report.holdout = with_roi(holdout, report.cost if report.revenue_goal else None)
     if variants:
         report.ab = variant_test(session, campaign, variants, cube, conversions)
     hours = rq.time_series(session, campaign_id=campaign_id)

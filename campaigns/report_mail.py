@@ -16,7 +16,7 @@ from html import escape
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from campaigns.report_numbers import money
+from campaigns.report_numbers import NOT_APPLICABLE, money
 from campaigns.report_overview import OverviewReport, overview_report
 from campaigns.report_settings import ReportSettings
 from channels import Accepted, Channel, Outgoing
@@ -36,10 +36,10 @@ def weekly_mail(overview: OverviewReport, *, link: str) -> WeeklyMail:
     """The email for an overview: totals, then one line per campaign, then the link to the page."""
     t, cur = overview.total, overview.currency
     period = f"{overview.start.date()} – {(overview.end - timedelta(days=1)).date()}"
-    roi = "—" if t.roi is None else f"{t.roi * 100:.1f}%"
+    roi = NOT_APPLICABLE if not t.revenue_goal else "—" if t.roi is None else f"{t.roi * 100:.1f}%"
     head = [("Campaigns", f"{t.campaigns:,}"), ("Sent", f"{t.sent:,}"), ("Delivered", f"{t.delivered:,}"),
             ("Clicked", f"{t.clicked:,}"), ("Conversions", f"{t.conversions:,}"),
-            ("Revenue", f"{money(t.revenue)} {cur}"), ("Cost", f"{money(t.cost)} {cur}"), ("ROI", roi),
+            ("Revenue", f"{money(t.revenue, cur)} {cur}"), ("Cost", f"{money(t.cost, cur)} {cur}"), ("ROI", roi),
             ("Dormant contacts reactivated", f"{overview.reactivated:,} of {overview.dormant_sent:,}")]
     lines = [f"Herald weekly report, {period} (money in {cur})", ""]
     lines += [f"{label}: {value}" for label, value in head]
@@ -47,7 +47,7 @@ def weekly_mail(overview: OverviewReport, *, link: str) -> WeeklyMail:
     for c in overview.campaigns:
         f = c.figures
         lines.append(f"- {c.name} ({c.channel}, {c.status}): sent {f.sent:,}, clicked {f.clicked:,}, "
-                     f"conversions {f.conversions:,}, revenue {money(f.revenue)}, cost {money(f.cost)}")
+                     f"conversions {f.conversions:,}, revenue {money(f.revenue, cur)}, cost {money(f.cost, cur)}")
     if not overview.campaigns:
         lines.append("- none started in these seven days")
     lines += ["", f"The full report, with charts and Excel downloads: {link}"]
@@ -56,7 +56,7 @@ def weekly_mail(overview: OverviewReport, *, link: str) -> WeeklyMail:
 
     rows = "".join(f"<tr><td>{escape(c.name)}</td><td>{escape(c.channel)}</td>"
                    + cells(f"{c.figures.sent:,}", f"{c.figures.clicked:,}", f"{c.figures.conversions:,}",
-                           money(c.figures.revenue), money(c.figures.cost)) + "</tr>"
+                           money(c.figures.revenue, cur), money(c.figures.cost, cur)) + "</tr>"
                    for c in overview.campaigns)
     html = (f"<h2>Herald weekly report, {escape(period)}</h2><p>Money in {escape(cur)}.</p><table cellpadding='4'>"
             + "".join(f"<tr><th align='left'>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in head)

@@ -85,7 +85,7 @@ class RunReport:
                 "finished_at": iso(self.finished_at), "dry_run": self.dry_run, "notes": self.notes,
                 "recipients": self.recipients, "sent": self.sent, "delivered": self.delivered, "failed": self.failed,
                 "unknown": self.count("unknown"), "waiting": self.waiting, "not_sent": self.not_sent,
-                "counts": dict(self.counts), "cost": {c: money(a) for c, a in sorted(self.cost.items())},
+                "counts": dict(self.counts), "cost": {c: money(a, c) for c, a in sorted(self.cost.items())},
                 "failures": [{"code": c, "reason": r, "count": n} for c, r, n in self.failures]}
 
 

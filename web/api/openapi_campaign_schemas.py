@@ -229,6 +229,9 @@ CAMPAIGN_SCHEMAS: dict[str, Any] = {
         "summary": obj({key: {"type": kinds} for key, kinds in REPORT_SUMMARY.items()},
                        description="the headline figures, as the page and the Summary export show them"),
         "counts": {"type": "object", "additionalProperties": INTEGER, "description": "messages by status"},
+        "roi_applicable": {"type": "boolean", "description": "false for an event notice or operational message: "
+                                                             "no revenue goal, so summary.roi is null, not a loss"},
+        "roi_note": nullable("string", description="why ROI does not apply, when it does not"),
         "fixed_costs": {"type": "array", "items": obj({"label": STRING, "amount": STRING, "currency": STRING})},
         "unconverted_costs": {"type": "object", "additionalProperties": STRING,
                               "description": "costs in a currency without an exchange rate, left out of ROI"},
@@ -280,7 +283,9 @@ CAMPAIGN_SCHEMAS: dict[str, Any] = {
     }),
     "ReportDifference": obj({
         "difference": NUMBER, "low": NUMBER, "high": NUMBER,
-        "p_value": nullable("number"), "significant": BOOLEAN,
+        "p_value": nullable("number", description="to 6 significant digits"),
+        "p_value_text": nullable("string", description='as the page writes it: 6 decimals, or "< 0.000001"'),
+        "significant": BOOLEAN,
     }, description="a minus b with its 95% confidence interval; significant when p < 0.05"),
     "ReportHoldoutGroup": obj({
         "people": INTEGER, "buyers": INTEGER, "revenue": STRING, "conversion_rate": nullable("string"),

@@ -1,0 +1,56 @@
+"""The report pages write what the exports and the API write: no ROI for a notice, money with its currency's
+decimals, times in the workspace's zone. A workspace in yen, in Shanghai."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from campaigns.models import Conversion
+from tests.campaigns import engagement_factories as f
+from tests.conftest import make_config
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def config(tmp_path, db_url):
+    return make_config(tmp_path, db_url, HERALD_CURRENCY="JPY", HERALD_DEFAULT_TIMEZONE="Asia/Shanghai")
+
+
+def test_an_event_notice_shows_roi_as_not_applicable_not_as_a_loss(logged_in_client, database):
+    with database.session() as session:
+        notice = f.campaign(session, now=T0, channel="sms", kind="event_notice", name="Gate change")
+        m = f.message(session, f.contact(session, now=T0), notice, sent_at=T0)
+        m.cost, m.currency = Decimal("5"), "JPY"
+        session.commit()
+        notice_id = notice.id
+    page = logged_in_client.get(f"/reports/campaigns/{notice_id}").get_data(as_text=True)
+    roi = re.search(r'<div class="stat([^"]*)"[^>]*><div class="label">ROI</div><div class="value" data-report="roi">'
+                    r'([^<]*)<', page)
+    assert roi and roi.group(2) == "—" and "danger" not in roi.group(1)
+    assert "not applicable: no revenue goal" in page and "-100" not in page and "−100" not in page
+    csv_text = logged_in_client.get(f"/reports/campaigns/{notice_id}/summary.csv").get_data(as_text=True)
+    assert "ROI,n/a" in csv_text
+    overview = logged_in_client.get("/reports?from=2026-03-01&to=2026-03-03").get_data(as_text=True)
+    assert re.search(rf'data-roi="{notice_id}"><span title="[^"]*no revenue goal[^"]*">—</span>', overview)
+
+
+def test_yen_are_written_without_decimals_on_the_page_and_in_the_files(logged_in_client, database):
+    with database.session() as session:
+        sale = f.campaign(session, now=T0, channel="sms", name="Spring sale")
+        buyer = f.contact(session, now=T0)
+        m = f.message(session, buyer, sale, sent_at=T0)
+        m.cost, m.currency = Decimal("3"), "JPY"
+        session.add(Conversion(contact_id=buyer.id, order_id="J1", amount=Decimal("1234"), currency="JPY",
+                               amount_base=Decimal("1234"), occurred_at=T0, campaign_id=sale.id, message_id=m.id,
+                               attribution="receipt", source="api", created_at=T0))
+        session.commit()
+        sale_id = sale.id
+    page = logged_in_client.get(f"/reports/campaigns/{sale_id}").get_data(as_text=True)
+    assert re.search(r'data-report="revenue">[^<]*1,234<', page) and "1,234.00" not in page
+    csv_text = logged_in_client.get(f"/reports/campaigns/{sale_id}/summary.csv").get_data(as_text=True)
+    assert "Revenue,1234\r\n" in csv_text and "Cost,3\r\n" in csv_text
