@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -134,6 +135,7 @@ class CampaignReport:
     finished_at: datetime | None = None
     runs: list[RunReport] = field(default_factory=list)  # newest first; only for a campaign that repeats
     revenue_goal: bool = True  # False for event notices and operational messages: ROI does not apply
+    time_zone: str = "UTC"  # the workspace's ([app] default_timezone): the series' hours and the runs' times
 
     # ---- derived figures (one definition each, read by the page, the export and the API)
     @property
@@ -229,7 +231,7 @@ class CampaignReport:
                                                           "Conversions"],
                     [[b, v["sent"], v["delivered"], v["clicked"], v["conversions"]] for b, v in self.series.items()]))
         if self.runs:
-            out.append(("runs", "By run", RUN_COLUMNS, [run.row() for run in self.runs]))
+            out.append(("runs", "By run", RUN_COLUMNS, [run.row(ZoneInfo(self.time_zone)) for run in self.runs]))
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -262,7 +264,8 @@ class CampaignReport:
             "by_channel": [s.to_dict(self.currency) for s in self.by_channel],
             "by_segment": {k: [s.to_dict(self.currency) for s in v] for k, v in self.by_segment.items()},
             "funnel": [{"step": k, "people": v} for k, v in self.funnel()],
-            "series": {"grain": self.series_grain, "points": [{"at": b, **v} for b, v in self.series.items()]},
+            "series": {"grain": self.series_grain, "time_zone": self.time_zone,
+                       "points": [{"at": b, **v} for b, v in self.series.items()]},
             "notes": list(self.notes),
             "runs": [run.to_dict() for run in self.runs],
         }
@@ -277,7 +280,8 @@ def _convert(amount: Decimal, currency: str | None, base: str, rates: Mapping[st
 
 
 def campaign_report(session: Session, campaign_id: int, settings: ReportSettings) -> CampaignReport:
-    """Everything the report shows for one campaign, in the workspace currency (costs converted at its rates).
+    """Everything the report shows for one campaign, in the workspace currency (costs converted at its rates),
+    its hours and times in the workspace's zone (settings.time_zone).
 
     `settings` comes from ReportSettings.from_config, whoever asks (page, exports, API, CLI). Raises NotFound.
     """
@@ -375,7 +379,8 @@ def campaign_report(session: Session, campaign_id: int, settings: ReportSettings
         report.holdout = with_roi(holdout, report.cost if report.revenue_goal else None)
     if variants:
         report.ab = variant_test(session, campaign, variants, cube, conversions)
-    hours = rq.time_series(session, campaign_id=campaign_id)
+    report.time_zone = settings.time_zone
+    hours = rq.time_series(session, campaign_id=campaign_id, zone=ZoneInfo(settings.time_zone))
     # By the hour while the campaign's activity fits in three days, then by the day (a readable chart).
     if len(hours) > 1 and _hours_between(min(hours), max(hours)) > 72:
         report.series_grain, report.series = "day", rq.roll_up_days(hours)
@@ -391,7 +396,7 @@ def campaign_report(session: Session, campaign_id: int, settings: ReportSettings
 
 def _hours_between(first: str, last: str) -> float:
     def parse(hour: str) -> datetime:
-        return datetime.strptime(hour, "%Y-%m-%d %H")
+        return datetime.strptime(hour[:13], "%Y-%m-%d %H")  # a DST-repeated hour carries its offset after
 
     return (parse(last) - parse(first)).total_seconds() / 3600
 

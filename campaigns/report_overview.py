@@ -15,9 +15,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, case, exists, false, func, literal, select
 from sqlalchemy.orm import Session
@@ -114,6 +115,10 @@ class OverviewReport:
     by_kind: list[Line]
     by_month: list[Line]
     unconverted: dict[str, Decimal] = field(default_factory=dict)
+    time_zone: str = "UTC"  # the workspace's: the period's days, each campaign's start day and the months
+
+    def local(self, at: datetime) -> datetime:
+        return at.astimezone(ZoneInfo(self.time_zone))
 
     @property
     def dormant_sent(self) -> int:
@@ -125,7 +130,8 @@ class OverviewReport:
 
     def tables(self) -> list[tuple[str, str, list[str], list[list[Any]]]]:
         cur = self.currency
-        campaigns = [[c.name, c.channel, c.kind, c.status, c.started_at.date().isoformat(), *c.figures.row(cur)[2:]]
+        campaigns = [[c.name, c.channel, c.kind, c.status, self.local(c.started_at).date().isoformat(),
+                      *c.figures.row(cur)[2:]]
                      for c in self.campaigns]
         retention = [[c.name, c.dormant_sent, c.reactivated, str(ratio(c.reactivated, c.dormant_sent) or "")]
                      for c in self.campaigns if c.dormant_sent]
@@ -155,13 +161,19 @@ class OverviewReport:
         }
 
 
+def local_midnight(day: date, time_zone: str) -> datetime:
+    """The instant `day` starts in the workspace's zone (the overview's period is whole local days), in UTC."""
+    return datetime.combine(day, time.min, tzinfo=ZoneInfo(time_zone)).astimezone(UTC)
+
+
 def _convert(amount: Decimal, currency: str | None, base: str, rates: Mapping[str, Decimal]) -> Decimal | None:
     code = (currency or base).upper()
     return amount if code == base.upper() else (amount * rates[code] if code in rates else None)
 
 
 def overview_report(session: Session, *, start: datetime, end: datetime, settings: ReportSettings) -> OverviewReport:
-    """Campaigns whose first run started in [start, end), newest first, with their totals and groupings.
+    """Campaigns whose first run started in [start, end), newest first, with their totals and groupings; each
+    campaign's start day and month are the workspace's (settings.time_zone), as the page writes its dates.
 
     A recipient with no purchase in settings.dormant_days ([rfm] dormant_days) before is dormant."""
     currency, rates, dormant_days = settings.currency, settings.upper_rates(), settings.dormant_days
@@ -222,12 +234,15 @@ def overview_report(session: Session, *, start: datetime, end: datetime, setting
                  for cid, name, channel, kind, status, at, _ in found]
     total = Line("All")
     groups: dict[str, dict[str, Line]] = {"channel": {}, "kind": {}, "month": {}}
+    zone = ZoneInfo(settings.time_zone)
     for c in campaigns:
         total.add(c.figures)
-        for name, key in (("channel", c.channel), ("kind", c.kind), ("month", c.started_at.strftime("%Y-%m"))):
+        month = c.started_at.astimezone(zone).strftime("%Y-%m")  # a campaign at 02:00 on the 1st, Shanghai time
+        for name, key in (("channel", c.channel), ("kind", c.kind), ("month", month)):
             groups[name].setdefault(key, Line(key)).add(c.figures)
     return OverviewReport(start, end, currency, campaigns, dormant_days, total,
-                          *[[g[k] for k in sorted(g)] for g in groups.values()], unconverted=dict(unconverted))
+                          *[[g[k] for k in sorted(g)] for g in groups.values()], unconverted=dict(unconverted),
+                          time_zone=settings.time_zone)
 
 
 def _retention(session: Session, started: Mapping[int, datetime], dormant_days: int,

@@ -10,12 +10,15 @@ construction. Conversions, the holdout comparison and the time series are one GR
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, false, func, or_, select
+from sqlalchemy import Integer, and_, case, cast, extract, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from audiences import Contact
@@ -264,59 +267,83 @@ def replies_by_variant(session: Session, *, campaign_id: int) -> dict[int | None
     return dict(rows.all())
 
 
-def hour_of(session: Session, column: Any) -> Any:
-    """The hour of a UTC timestamp column, in either database; hour_label() turns what comes back into text.
+# All the world's UTC offsets are whole quarter hours (Nepal +05:45, India +05:30, Chatham +12:45), and so
+# are the instants their clocks change: counted by UTC quarter hour, every slot lies in one local hour.
+SLOT_SECONDS = 900
 
-    PostgreSQL truncates (date_trunc on the UTC wall time: cheap, unlike formatting every row with
-    to_char, which cost most of the series query at a million rows); SQLite formats its stored text.
+
+def slot_of(session: Session, column: Any) -> Any:
+    """The UTC quarter hour of a timestamp column, as whole quarter hours since 1970, in either database.
+
+    Grouped in SQL by that number (arithmetic, cheap; unlike formatting every row with to_char, which
+    cost most of the series query at a million rows) and put into the workspace's local hours in Python,
+    where the zone database knows each DST change: bucketing by the UTC hour in SQL would put a Kolkata
+    click at 09:40 into "09" and label a Shanghai evening as the morning. SQLite stores naive UTC text
+    and reads it with strftime('%s'); PostgreSQL takes the epoch of its timestamptz.
     """
     if session.get_bind().dialect.name == "postgresql":
-        return func.date_trunc("hour", func.timezone("UTC", column))
-    return func.strftime("%Y-%m-%d %H", column)
+        return func.floor(extract("epoch", column) / SLOT_SECONDS)
+    return cast(func.strftime("%s", column), Integer) / SLOT_SECONDS
 
 
-def hour_label(value: Any) -> str | None:
-    """"2026-11-23 14" for what hour_of() returned (a datetime on PostgreSQL, text on SQLite)."""
-    if value is None:
-        return None
-    return value.strftime("%Y-%m-%d %H") if isinstance(value, datetime) else str(value)
+def local_hours(slots: Iterable[tuple[Any, str, int]], zone: ZoneInfo) -> dict[str, dict[str, int]]:
+    """{local hour ("2026-11-23 14"): {"sent", "delivered", "clicked", "conversions"}} from (UTC quarter-hour
+    slot, measure, count), in time order. The hour a DST change repeats is two hours, told apart by their
+    offsets ("2026-10-25 02 +02:00", "2026-10-25 02 +01:00"), so neither swallows the other."""
+    by_hour: dict[tuple[str, timedelta], dict[str, int]] = {}
+    first_instant: dict[tuple[str, timedelta], datetime] = {}
+    for slot, name, n in slots:
+        if slot is None:
+            continue
+        at = datetime.fromtimestamp(int(slot) * SLOT_SECONDS, UTC).astimezone(zone)
+        key = (at.strftime("%Y-%m-%d %H"), at.utcoffset() or timedelta(0))
+        point = by_hour.setdefault(key, dict.fromkeys(SERIES_MEASURES, 0))
+        point[name] += n
+        first_instant[key] = min(first_instant.get(key, at), at)
+    repeated = Counter(label for label, _ in by_hour)
+    series: dict[str, dict[str, int]] = {}
+    for key in sorted(by_hour, key=lambda k: first_instant[k]):
+        label, offset = key
+        series[label if repeated[label] == 1 else f"{label} {_offset_text(offset)}"] = by_hour[key]
+    return series
 
 
-def time_series(session: Session, *, campaign_id: int) -> dict[str, dict[str, int]]:
-    """{hour ("2026-11-23 14"): {"sent", "delivered", "clicked", "conversions"}}, hours with something only.
+def _offset_text(offset: timedelta) -> str:
+    minutes = int(offset.total_seconds()) // 60
+    sign = "+" if minutes >= 0 else "-"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+SERIES_MEASURES = ("sent", "delivered", "clicked", "conversions")
+
+
+def time_series(session: Session, *, campaign_id: int, zone: ZoneInfo = ZoneInfo("UTC")) -> dict[str, dict[str, int]]:
+    """{hour in `zone` ("2026-11-23 14"): {"sent", "delivered", "clicked", "conversions"}}, hours with something
+    only, in time order.
 
     Sends and deliveries come from the messages' own times (one scan for both), clicks from the events
     (each person's click, not each clicker), conversions from the attributed orders. By the hour always;
     roll_up_days() makes days of it, so choosing the grain costs no query.
     """
-    series: dict[str, dict[str, int]] = {}
-
-    def add(name: str, hour: Any, n: int) -> None:
-        label = hour_label(hour)
-        if label is not None:
-            point = series.setdefault(label, dict.fromkeys(("sent", "delivered", "clicked", "conversions"), 0))
-            point[name] += n
-
-    sent, delivered = hour_of(session, Message.sent_at), hour_of(session, Message.delivered_at)
+    found: list[tuple[Any, str, int]] = []
+    sent, delivered = slot_of(session, Message.sent_at), slot_of(session, Message.delivered_at)
     for sent_at, delivered_at, n in session.execute(
             select(sent, delivered, func.count())
             .where(Message.campaign_id == campaign_id, Message.sent_at.is_not(None)).group_by(sent, delivered)):
-        add("sent", sent_at, n)
-        add("delivered", delivered_at, n)
-    b = hour_of(session, MessageEvent.occurred_at)
-    for at, n in session.execute(
-            select(b, func.count()).join(Message, Message.id == MessageEvent.message_id)
-            .where(Message.campaign_id == campaign_id, MessageEvent.type == "clicked",
-                   ~func.coalesce(MessageEvent.detail["machine"].as_boolean(), false())).group_by(b)):
-        add("clicked", at, n)
-    b = hour_of(session, Conversion.occurred_at)
-    for at, n in session.execute(select(b, func.count()).where(Conversion.campaign_id == campaign_id).group_by(b)):
-        add("conversions", at, n)
-    return dict(sorted(series.items()))
+        found += [(sent_at, "sent", n), (delivered_at, "delivered", n)]
+    b = slot_of(session, MessageEvent.occurred_at)
+    found += [(at, "clicked", n) for at, n in session.execute(
+        select(b, func.count()).join(Message, Message.id == MessageEvent.message_id)
+        .where(Message.campaign_id == campaign_id, MessageEvent.type == "clicked",
+               ~func.coalesce(MessageEvent.detail["machine"].as_boolean(), false())).group_by(b))]
+    b = slot_of(session, Conversion.occurred_at)
+    found += [(at, "conversions", n) for at, n in session.execute(
+        select(b, func.count()).where(Conversion.campaign_id == campaign_id).group_by(b))]
+    return local_hours(found, zone)
 
 
 def roll_up_days(series: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
-    """The hourly series summed by day ("2026-11-23")."""
+    """The hourly series summed by (local) day ("2026-11-23")."""
     days: dict[str, dict[str, int]] = {}
     for hour, point in series.items():
         day = days.setdefault(hour[:10], dict.fromkeys(point, 0))

@@ -54,3 +54,27 @@ def test_yen_are_written_without_decimals_on_the_page_and_in_the_files(logged_in
     assert re.search(r'data-report="revenue">[^<]*1,234<', page) and "1,234.00" not in page
     csv_text = logged_in_client.get(f"/reports/campaigns/{sale_id}/summary.csv").get_data(as_text=True)
     assert "Revenue,1234\r\n" in csv_text and "Cost,3\r\n" in csv_text
+
+
+def test_the_chart_its_table_and_the_exports_speak_shanghai_time(logged_in_client, database, api_token, client):
+    with database.session() as session:
+        sale = f.campaign(session, now=T0, channel="sms", name="Spring sale", kind="recurring")
+        m = f.message(session, f.contact(session, now=T0), sale, sent_at=T0)  # 09:00 UTC = 17:00 in Shanghai
+        f.event(session, m, "clicked", datetime(2026, 3, 2, 16, 30, tzinfo=UTC), machine=False)  # 00:30 next day
+        sale_id = sale.id
+    page = logged_in_client.get(f"/reports/campaigns/{sale_id}").get_data(as_text=True)
+    assert "2026-03-02 17" in page and "2026-03-03 00" in page and "2026-03-02 09" not in page
+    assert "2026-03-02 17:00 UTC+08:00" in page  # the runs table
+    csv_text = logged_in_client.get(f"/reports/campaigns/{sale_id}/series.csv").get_data(as_text=True)
+    assert "2026-03-02 17,1,0,0,0" in csv_text and "2026-03-03 00,0,0,1,0" in csv_text
+    api = client.get(f"/api/v1/campaigns/{sale_id}/report",
+                     headers={"Authorization": f"Bearer {api_token()}"}).get_json()["series"]
+    assert api["time_zone"] == "Asia/Shanghai" and [p["at"] for p in api["points"]] == ["2026-03-02 17",
+                                                                                         "2026-03-03 00"]
+    # the overview's days are Shanghai's: 1 March 20:00 UTC is already 2 March there
+    with database.session() as session:
+        late = f.campaign(session, now=T0, channel="sms", name="Late launch")
+        f.message(session, f.contact(session, now=T0), late, sent_at=datetime(2026, 3, 1, 20, 0, tzinfo=UTC))
+    one_day = logged_in_client.get("/reports?from=2026-03-02&to=2026-03-02").get_data(as_text=True)
+    assert "Late launch" in one_day and "Spring sale" in one_day
+    assert "Late launch" not in logged_in_client.get("/reports?from=2026-03-01&to=2026-03-01").get_data(as_text=True)

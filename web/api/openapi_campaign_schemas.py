@@ -247,8 +247,10 @@ CAMPAIGN_SCHEMAS: dict[str, Any] = {
                        "description": "value_tier, lifecycle_stage, region -> slices"},
         "funnel": {"type": "array", "items": obj({"step": STRING, "people": INTEGER})},
         "series": obj({"grain": {"type": "string", "enum": ["hour", "day"]},
+                       "time_zone": {"type": "string", "description": "the workspace's zone the hours are in"},
                        "points": {"type": "array", "items": obj({
-                           "at": {"type": "string", "description": "2026-11-23 14 (hour) or 2026-11-23 (day), UTC"},
+                           "at": {"type": "string", "description": "2026-11-23 14 (hour) or 2026-11-23 (day), in "
+                                  "time_zone; an hour a DST change repeats carries its offset: 2026-11-01 01 -05:00"},
                            "sent": INTEGER, "delivered": INTEGER, "clicked": INTEGER, "conversions": INTEGER})}}),
         "notes": {"type": "array", "items": STRING},
         "runs": {"type": "array", "items": ref("RunReport"),
