@@ -65,6 +65,7 @@ def test_the_chart_its_table_and_the_exports_speak_shanghai_time(logged_in_clien
     page = logged_in_client.get(f"/reports/campaigns/{sale_id}").get_data(as_text=True)
     assert "2026-03-02 17" in page and "2026-03-03 00" in page and "2026-03-02 09" not in page
     assert "2026-03-02 17:00 UTC+08:00" in page  # the runs table
+    assert 'data-report="time_zone">Asia/Shanghai<' in page
     csv_text = logged_in_client.get(f"/reports/campaigns/{sale_id}/series.csv").get_data(as_text=True)
     assert "2026-03-02 17,1,0,0,0" in csv_text and "2026-03-03 00,0,0,1,0" in csv_text
     api = client.get(f"/api/v1/campaigns/{sale_id}/report",
