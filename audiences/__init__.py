@@ -73,7 +73,13 @@ from audiences.models import (
     Suppression,
     Tag,
 )
-from audiences.occasions import check_date_source, contacts_with_date_on, month_day_keys
+from audiences.occasions import (
+    check_date_source,
+    contact_date_keys,
+    contacts_with_date_on,
+    month_day_key,
+    month_day_keys,
+)
 from audiences.queries import (
     CHANNELS,
     audience_select,
@@ -190,6 +196,7 @@ __all__ = [
     "add_to_list",
     "audience_select",
     "check_date_source",
+    "contact_date_keys",
     "contacts_with_date_on",
     "contact_lists",
     "contact_ids_by_phone",
@@ -211,6 +218,7 @@ __all__ = [
     "list_lists",
     "list_segments",
     "make_demo_contacts",
+    "month_day_key",
     "month_day_keys",
     "normalise_email",
     "normalise_phone",

@@ -65,3 +65,33 @@ def contacts_with_date_on(source: str, keys: Collection[int]) -> Any:
     iso = [f"{k // 100:02d}-{k % 100:02d}" for k in wanted]
     return select(Contact.id.label("contact_id")).where(
         func.length(text) >= 10, func.substr(text, 5, 1) == "-", month_day.in_(iso))
+
+
+def contact_date_keys(source: str) -> Any:
+    """SELECT contact_id, key: each contact's `source` date's month and day (a contact with two important dates
+    of one kind has two rows), for counting who has an occasion on which day of the year in one GROUP BY — the
+    date-rule estimate's calendar. The key is month*100+day for a date column and the "MM-DD" text of a custom
+    attribute (casting free text to a number would fail on PostgreSQL): read it with month_day_key()."""
+    check_date_source(source)
+    if source == "birthday":
+        key = cast(extract("month", Contact.birthday), Integer) * 100 + cast(extract("day", Contact.birthday), Integer)
+        return select(Contact.id.label("contact_id"), key.label("key")).where(Contact.birthday.is_not(None))
+    kind, _, name = source.partition(":")
+    if kind == "date":
+        key = (cast(extract("month", ContactDate.date), Integer) * 100
+               + cast(extract("day", ContactDate.date), Integer))
+        return select(ContactDate.contact_id.label("contact_id"), key.label("key")).where(ContactDate.kind == name)
+    text = Contact.attributes[name].as_string()
+    return select(Contact.id.label("contact_id"), func.substr(text, 6, 5).label("key")).where(
+        func.length(text) >= 10, func.substr(text, 5, 1) == "-")
+
+
+_MONTH_DAY = re.compile(r"(\d\d)-(\d\d)")
+
+
+def month_day_key(value: Any) -> int | None:
+    """month*100+day from a contact_date_keys() key (a number, or "MM-DD" text); None for text that is no date."""
+    if isinstance(value, int):
+        return value
+    match = _MONTH_DAY.fullmatch(str(value or ""))
+    return int(match[1]) * 100 + int(match[2]) if match else None

@@ -12,11 +12,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, not_, select, update
 from sqlalchemy.orm import Session
 
 from campaigns import queries
+from campaigns.holdout import TEST_GROUP_HASH, bucket
 from campaigns.models import Campaign, CampaignVariant, Message, Run, Template
 from core.errors import Conflict, Invalid, NotFound
 
@@ -140,6 +142,25 @@ def choose_winner(session: Session, campaign_id: int, *, now: datetime, variant_
                              now=now)
     session.commit()
     return winner
+
+
+def rollout_condition(campaign: Campaign) -> Any | None:
+    """SQL, over messages, true for the ones that got the winner after the test phase (the rollout); None
+    while no winner is chosen.
+
+    Recomputed rather than stored: a run started before the decision split its audience by the published
+    test-group hash (campaigns/holdout.py), so its test phase is the buckets below `ab_test_percent` and
+    the rest waited for the winner; every run started after the decision sends the winner to everyone.
+    Without this the report would add the rollout to the winner's test group and compare groups the
+    test never compared.
+    """
+    if campaign.ab_decided_at is None:
+        return None
+    tested_runs = select(Run.id).where(Run.campaign_id == campaign.id, Run.started_at <= campaign.ab_decided_at)
+    in_test = Message.run_id.in_(tested_runs)
+    if campaign.ab_test_percent:
+        in_test = and_(in_test, bucket(Message.contact_id, campaign.id, TEST_GROUP_HASH) < campaign.ab_test_percent)
+    return not_(in_test)
 
 
 def due_ab_tests(session: Session, *, now: datetime) -> list[int]:

@@ -195,7 +195,7 @@ def campaigns_estimate(obj: Context, campaign_id: int) -> None:
                                          currency=config.currency, rate=rate,
                                          cap=FrequencyCap(config.cap_messages, config.cap_days), timing=timing,
                                          tracking=config.tracking, base_url=config.base_url, provider=provider,
-                                         as_sent=as_sent)
+                                         as_sent=as_sent, feb29=config.feb29_birthdays)
         except (HeraldError, ChannelConfigError) as exc:
             raise click.ClickException(getattr(exc, "message", str(exc))) from None
     echo_json(estimate.to_dict())

@@ -34,11 +34,14 @@ from campaigns import content
 from campaigns.caps import FrequencyCap, cap_exclusions
 from campaigns.dispatch import unsubscribe_url
 from campaigns.duplicates import duplicate_exclusions, rank_addresses
+from campaigns.estimate_occasions import OccasionPlan, occasion_plan
 from campaigns.holdout import holdout_exclusions
 from campaigns.lifecycle import get_campaign
 from campaigns.materialise import consent_exclusions
 from campaigns.models import Link, Message, RatePlan, RatePlanUsage, Template
 from campaigns.recipients import recipients_select
+from campaigns.report_numbers import money
+from campaigns.schedules import schedule_of
 from campaigns.send_time import Timing, not_before_sql
 from campaigns.tracking import sms_as_sent, tracks_clicks
 from channels import count_sms
@@ -61,8 +64,8 @@ class PriceLine:
 
     def to_dict(self) -> dict[str, Any]:
         return {"plan_id": self.plan_id, "recipients": self.recipients, "units": self.units,
-                "free_units": self.free_units, "unit_price": str(self.unit_price), "currency": self.currency,
-                "cost": str(self.cost)}
+                "free_units": self.free_units, "unit_price": money(self.unit_price, self.currency),
+                "currency": self.currency, "cost": money(self.cost, self.currency)}
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,9 @@ class Estimate:
     rate: str = ""  # the channel's send rate, e.g. "10/second"
     first_send_at: datetime | None = None
     last_send_at: datetime | None = None
+    # A date rule or holiday campaign greets on occasions, not in one blast: who when, and the cost per month.
+    # `sendable` and `cost` are then everyone it can reach and what greeting each of them once costs.
+    occasions: OccasionPlan | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -95,25 +101,29 @@ class Estimate:
             "segments": self.segments,
             "sample_size": self.sample_size,
             "held_out": self.held_out,
-            "cost": str(self.cost),
+            "cost": money(self.cost, self.currency),
             "currency": self.currency,
             "pricing": [line.to_dict() for line in self.pricing],
             "rate": self.rate,
             "first_send_at": self.first_send_at.isoformat() if self.first_send_at else None,
             "last_send_at": self.last_send_at.isoformat() if self.last_send_at else None,
+            "occasions": self.occasions.to_dict(self.currency) if self.occasions else None,
         }
 
 
 def estimate_campaign(session: Session, campaign_id: int, *, now: datetime, price: Decimal, currency: str,
                       rate: str, cap: FrequencyCap | None = None, timing: Timing | None = None,
                       tracking: TrackingConfig | None = None, base_url: str = "https://herald.example",
-                      provider: str = "", as_sent: Callable[[str], str] | None = None) -> Estimate:
+                      provider: str = "", as_sent: Callable[[str], str] | None = None,
+                      feb29: str = "feb28") -> Estimate:
     """The campaign's pre-send estimate. `price` is per SMS segment or per email where no rate plan applies;
     `rate` the channel's send rate ("10/second"); `cap` the configured frequency cap; `timing` when each
     recipient is due (campaigns/send_time.py: quiet hours, a local time per zone; None: everyone now);
     `tracking` and `base_url` ([tracking], [app] base_url) say how SMS links will be sent (None: as written);
     `provider` the channel's provider name, for provider-specific rate plans; `as_sent` what the channel adds
-    to the text (channels.text_as_sent: an http-sms signature is billed too; None: nothing). Raises NotFound."""
+    to the text (channels.text_as_sent: an http-sms signature is billed too; None: nothing); `feb29`
+    ([campaigns] feb29_birthdays) when a date rule greets 29 February dates in other years. A date-rule or
+    holiday campaign also gets its calendar of occasions (campaigns/estimate_occasions.py). Raises NotFound."""
     campaign = get_campaign(session, campaign_id)
     audience = rank_addresses(recipients_select(session, campaign, now=now), campaign.channel).subquery("audience")
     exclusions = consent_exclusions(audience, campaign.channel, operational=campaign.operational)
@@ -158,10 +168,29 @@ def estimate_campaign(session: Session, campaign_id: int, *, now: datetime, pric
         earliest, latest = session.execute(select(func.min(due), func.max(due)).select_from(audience).where(
             *[~e.condition for e in exclusions])).one()
         earliest, latest = max(_aware(earliest), now), max(_aware(latest), now)
+    schedule = schedule_of(campaign.schedule)
+    if schedule is not None and schedule.kind in ("date_rule", "holiday"):
+        plan = occasion_plan(session, schedule, audience, [~e.condition for e in exclusions], now=now,
+                             sendable=sendable, cost_per_recipient=_list_price_per_recipient(lines, estimate),
+                             default_feb29=feb29)
+        # Not one send window: the first and the last firing of the next days that greet someone.
+        first_at = plan.occasions[0].fire_at if plan.occasions else None
+        last_at = plan.occasions[-1].fire_at if plan.occasions else None
+        return replace(estimate, occasions=plan, first_send_at=first_at, last_send_at=last_at)
     first, last = send_window(earliest, sendable, rate)
     if last is not None:
         last = max(last, latest)  # the last recipient's own time, when their zone or quiet hours make it later
     return replace(estimate, first_send_at=first, last_send_at=last)
+
+
+def _list_price_per_recipient(lines: list[PriceLine], estimate: Estimate) -> Decimal:
+    """What one recipient costs on average at the plans' list prices (free quotas left aside: a month's
+    occasions use them up in their own month, not all at once as a blast would)."""
+    units = [line for line in lines if line.currency == estimate.currency]
+    recipients = sum(line.recipients for line in units)
+    if not recipients:
+        return Decimal(0)
+    return sum((line.unit_price * line.units for line in units), Decimal(0)) / recipients
 
 
 def _plans_in_force(session: Session, channel: str, provider: str, now: datetime) -> list[RatePlan]:

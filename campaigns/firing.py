@@ -234,13 +234,7 @@ def _take_occasions(session: Session, campaign: Campaign, schedule: Schedule, ru
     ONE INSERT … SELECT … ON CONFLICT DO NOTHING: a contact greeted for this occasion already (by an
     earlier run, or a concurrent one) keeps the row it has, and is left out of this run.
     """
-    target = day - timedelta(days=schedule.offset_days)  # offset -3: today is three days before the date
-    matching = [target]
-    feb29 = schedule.feb29 or defaults.feb29
-    if not _is_leap(target.year):
-        if (feb29 == "feb28" and (target.month, target.day) == (2, 28)) or \
-                (feb29 == "mar1" and (target.month, target.day) == (3, 1)):
-            matching.append(date(2000, 2, 29))  # 29 February birthdays, in a year without one
+    target, matching = schedule.dates_greeted_on(day, defaults.feb29)
     occasion = f"{schedule.date_source}:{target.year}"
     recipients = recipients_select(session, campaign, now=now).subquery("recipients")
     rows = select(literal(campaign.id), recipients.c.contact_id, literal(occasion), literal(run.id),
@@ -322,10 +316,6 @@ def _occasion_key(schedule: Schedule, firing: datetime) -> str:
         return _iso(firing)
     prefix = "date" if schedule.kind == "date_rule" else "holiday"
     return f"{prefix}:{schedule.day_of(firing).isoformat()}"
-
-
-def _is_leap(year: int) -> bool:
-    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
 
 
 def _iso(moment: datetime) -> str:

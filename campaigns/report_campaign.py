@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from campaigns import queries
 from campaigns import report_queries as rq
-from campaigns.ab_test import variants_of
+from campaigns.ab_test import rollout_condition, variants_of
 from campaigns.lifecycle import get_campaign
 from campaigns.models import Run
 from campaigns.report_effect import (
@@ -31,7 +32,7 @@ from campaigns.report_effect import (
     variant_test,
     with_roi,
 )
-from campaigns.report_numbers import CENT, money, ratio
+from campaigns.report_numbers import CENT, NO_REVENUE_GOAL, NOT_APPLICABLE, has_revenue_goal, money, ratio
 from campaigns.report_numbers import shown as _s
 from campaigns.report_runs import RUN_COLUMNS, RunReport, runs_for_report
 from campaigns.report_settings import ReportSettings
@@ -76,18 +77,19 @@ class Slice:
         self.converters += row.converters
         self.revenue += row.revenue
 
-    def row(self) -> list[Any]:
+    def row(self, currency: str) -> list[Any]:
         return [self.key, self.audience, self.sent, self.delivered, self.failed, self.opened, self.clicked,
                 str(ratio(self.clicked, self.sent) or ""), self.conversions, self.converters,
-                str(ratio(self.converters, self.sent) or ""), money(self.revenue), money(self.cost)]
+                str(ratio(self.converters, self.sent) or ""), money(self.revenue, currency),
+                money(self.cost, currency)]
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, currency: str) -> dict[str, Any]:
         return {"key": self.key, "audience": self.audience, "sent": self.sent, "delivered": self.delivered,
                 "failed": self.failed, "opened": self.opened, "clicked": self.clicked,
                 "unsubscribed": self.unsubscribed, "conversions": self.conversions, "converters": self.converters,
                 "click_rate": _s(ratio(self.clicked, self.sent)),
-                "conversion_rate": _s(ratio(self.converters, self.sent)), "revenue": money(self.revenue),
-                "cost": money(self.cost)}
+                "conversion_rate": _s(ratio(self.converters, self.sent)), "revenue": money(self.revenue, currency),
+                "cost": money(self.cost, currency)}
 
 
 SLICE_COLUMNS = ["", "Audience", "Sent", "Delivered", "Failed", "Opened (people)", "Clicked", "Click rate",
@@ -132,6 +134,8 @@ class CampaignReport:
     started_at: datetime | None = None
     finished_at: datetime | None = None
     runs: list[RunReport] = field(default_factory=list)  # newest first; only for a campaign that repeats
+    revenue_goal: bool = True  # False for event notices and operational messages: ROI does not apply
+    time_zone: str = "UTC"  # the workspace's ([app] default_timezone): the series' hours and the runs' times
 
     # ---- derived figures (one definition each, read by the page, the export and the API)
     @property
@@ -140,7 +144,13 @@ class CampaignReport:
 
     @property
     def roi(self) -> Decimal | None:
-        return ratio(self.total.revenue - self.cost, self.cost)
+        """(revenue − cost) ÷ cost; None without a cost, or where ROI does not apply (see roi_note)."""
+        return ratio(self.total.revenue - self.cost, self.cost) if self.revenue_goal else None
+
+    @property
+    def roi_note(self) -> str | None:
+        """Why ROI is not shown, when it does not apply."""
+        return None if self.revenue_goal else NO_REVENUE_GOAL
 
     @property
     def cost_per_conversion(self) -> Decimal | None:
@@ -170,7 +180,7 @@ class CampaignReport:
 
     def summary(self) -> list[tuple[str, str, Any]]:
         """(key, label, value) of the headline figures, in the order the page and the export show them."""
-        t = self.total
+        t, c = self.total, self.currency
         return [
             ("audience", "Audience", t.audience), ("suppressed", "Suppressed", self.count("suppressed")),
             ("capped", "Capped", self.count("capped")),
@@ -181,36 +191,38 @@ class CampaignReport:
             ("unknown", "Unknown", self.count("unknown")), ("opened", "Opened (people)", t.opened),
             ("clicked", "Clicked", t.clicked), ("replied", "Replied", self.replied),
             ("unsubscribed", "Unsubscribed", t.unsubscribed), ("conversions", "Conversions", t.conversions),
-            ("converted", "Converted (people)", t.converters), ("revenue", "Revenue", money(t.revenue)),
-            ("variable_cost", "Cost of messages", money(self.variable_cost)),
-            ("fixed_cost", "Fixed costs", money(self.fixed_cost)), ("cost", "Cost", money(self.cost)),
+            ("converted", "Converted (people)", t.converters), ("revenue", "Revenue", money(t.revenue, c)),
+            ("variable_cost", "Cost of messages", money(self.variable_cost, c)),
+            ("fixed_cost", "Fixed costs", money(self.fixed_cost, c)), ("cost", "Cost", money(self.cost, c)),
             ("roi", "ROI", _s(self.roi)), ("cost_per_conversion", "Cost per conversion",
-                                          money(self.cost_per_conversion)),
+                                          money(self.cost_per_conversion, c)),
             ("incremental_revenue", "Incremental revenue",
-             money(self.holdout.incremental_revenue) if self.holdout else None),
+             money(self.holdout.incremental_revenue, c) if self.holdout else None),
             ("incremental_roi", "Incremental ROI", _s(self.holdout.incremental_roi) if self.holdout else None),
         ]
 
     def tables(self) -> list[tuple[str, str, list[str], list[list[Any]]]]:
         """(key, title, columns, rows) of every table on the page, as exported to CSV and XLSX."""
+        c = self.currency
         out = [("summary", "Summary", ["Figure", f"Value ({self.currency} for money)"],
-                [[label, value] for _, label, value in self.summary()]),
+                [[label, NOT_APPLICABLE if key in ("roi", "incremental_roi") and not self.revenue_goal else value]
+                 for key, label, value in self.summary()]),
                ("funnel", "Funnel", ["Step", "People"], [[k, v] for k, v in self.funnel()]),
                ("failures", "Failures by reason", ["Code", "Reason", "Messages"],
                 [[f.code, f.reason, f.count] for f in self.failures]),
                ("costs", "Costs", ["Cost", "Amount", "Currency"],
-                [[f"Messages ({c})", money(a), c] for c, a in sorted(self.cost_by_currency.items())]
-                + [[label, money(amount), cur] for label, amount, cur in self.fixed_costs]),
+                [[f"Messages ({cur})", money(a, cur), cur] for cur, a in sorted(self.cost_by_currency.items())]
+                + [[label, money(amount, cur), cur] for label, amount, cur in self.fixed_costs]),
                ("attribution", "Conversions by attribution rule", ["Rule", "Conversions", "Revenue"],
-                [[rule, n, money(rev)] for rule, (n, rev) in sorted(self.attribution.items())])]
+                [[rule, n, money(rev, c)] for rule, (n, rev) in sorted(self.attribution.items())])]
         if self.by_variant:
-            out.append(("variants", "By variant", ["Variant", *SLICE_COLUMNS[1:]], [s.row() for s in self.by_variant]))
-        out.append(("channels", "By channel", ["Channel", *SLICE_COLUMNS[1:]], [s.row() for s in self.by_channel]))
+            out.append(("variants", "By variant", ["Variant", *SLICE_COLUMNS[1:]], [s.row(c) for s in self.by_variant]))
+        out.append(("channels", "By channel", ["Channel", *SLICE_COLUMNS[1:]], [s.row(c) for s in self.by_channel]))
         for column, slices in self.by_segment.items():
             out.append((f"segment_{column}", f"By {SEGMENT_TITLES[column].lower()}",
-                        [SEGMENT_TITLES[column], *SLICE_COLUMNS[1:]], [s.row() for s in slices]))
+                        [SEGMENT_TITLES[column], *SLICE_COLUMNS[1:]], [s.row(c) for s in slices]))
         if self.holdout:
-            h = self.holdout.to_dict()
+            h = self.holdout.to_dict(c)
             out.append(("holdout", "Sent group against holdout group",
                         ["Group", *HOLDOUT_COLUMNS.values()],
                         [[label, *(h[side][key] for key in HOLDOUT_COLUMNS)]
@@ -219,7 +231,7 @@ class CampaignReport:
                                                           "Conversions"],
                     [[b, v["sent"], v["delivered"], v["clicked"], v["conversions"]] for b, v in self.series.items()]))
         if self.runs:
-            out.append(("runs", "By run", RUN_COLUMNS, [run.row() for run in self.runs]))
+            out.append(("runs", "By run", RUN_COLUMNS, [run.row(ZoneInfo(self.time_zone)) for run in self.runs]))
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -233,24 +245,27 @@ class CampaignReport:
             "failed": self.total.failed, "unknown": self.count("unknown"), "suppressed": self.count("suppressed"),
             "cancelled": self.count("cancelled"), "pending": self.count("pending"), "sending": self.count("sending"),
             "failures": [{"code": f.code, "reason": f.reason, "count": f.count} for f in self.failures],
-            "cost": {currency: str(total) for currency, total in self.cost_by_currency.items()},
+            "cost": {currency: money(total, currency) for currency, total in self.cost_by_currency.items()},
             "dry_run": self.dry_run,
             "started_at": self.started_at.isoformat() if self.started_at else None,
             "finished_at": self.finished_at.isoformat() if self.finished_at else None,
             # engagement, money and effect
             "summary": summary, "counts": dict(self.counts),
-            "fixed_costs": [{"label": label, "amount": money(a), "currency": c} for label, a, c in self.fixed_costs],
-            "unconverted_costs": {c: str(a) for c, a in self.unconverted.items()},
-            "attribution": {rule: {"conversions": n, "revenue": money(rev)}
+            "roi_applicable": self.revenue_goal, "roi_note": self.roi_note,
+            "fixed_costs": [{"label": label, "amount": money(a, cur), "currency": cur}
+                            for label, a, cur in self.fixed_costs],
+            "unconverted_costs": {cur: money(a, cur) for cur, a in self.unconverted.items()},
+            "attribution": {rule: {"conversions": n, "revenue": money(rev, self.currency)}
                             for rule, (n, rev) in sorted(self.attribution.items())},
             "attribution_window_days": self.window_days,
-            "holdout": self.holdout.to_dict() if self.holdout else None,
+            "holdout": self.holdout.to_dict(self.currency) if self.holdout else None,
             "ab_test": self.ab.to_dict() if self.ab else None,
-            "by_variant": [s.to_dict() for s in self.by_variant],
-            "by_channel": [s.to_dict() for s in self.by_channel],
-            "by_segment": {k: [s.to_dict() for s in v] for k, v in self.by_segment.items()},
+            "by_variant": [s.to_dict(self.currency) for s in self.by_variant],
+            "by_channel": [s.to_dict(self.currency) for s in self.by_channel],
+            "by_segment": {k: [s.to_dict(self.currency) for s in v] for k, v in self.by_segment.items()},
             "funnel": [{"step": k, "people": v} for k, v in self.funnel()],
-            "series": {"grain": self.series_grain, "points": [{"at": b, **v} for b, v in self.series.items()]},
+            "series": {"grain": self.series_grain, "time_zone": self.time_zone,
+                       "points": [{"at": b, **v} for b, v in self.series.items()]},
             "notes": list(self.notes),
             "runs": [run.to_dict() for run in self.runs],
         }
@@ -265,33 +280,36 @@ def _convert(amount: Decimal, currency: str | None, base: str, rates: Mapping[st
 
 
 def campaign_report(session: Session, campaign_id: int, settings: ReportSettings) -> CampaignReport:
-    """Everything the report shows for one campaign, in the workspace currency (costs converted at its rates).
+    """Everything the report shows for one campaign, in the workspace currency (costs converted at its rates),
+    its hours and times in the workspace's zone (settings.time_zone).
 
     `settings` comes from ReportSettings.from_config, whoever asks (page, exports, API, CLI). Raises NotFound.
     """
     currency, rates = settings.currency, settings.upper_rates()
     campaign = get_campaign(session, campaign_id)
     window = int(getattr(campaign, "attribution_window_days", 7) or 7)
-    shape = _cube_shape(session, campaign, window)
-    notes: list[str] = []
     variants = {v.id: v for v in variants_of(session, campaign_id)}
+    rollout = rollout_condition(campaign) if variants else None
+    shape = _cube_shape(session, campaign, window, rollout)
+    notes: list[str] = []
     columns = rq.segment_columns()
 
     total = Slice("All")
-    by_variant: dict[int | None, Slice] = {}
+    by_variant: dict[tuple[int | None, bool], Slice] = {}
     by_channel: dict[str, Slice] = {}
     by_segment: dict[str, dict[str, Slice]] = {c: {} for c in columns}
     counts: dict[str, int] = defaultdict(int)
     cost_by_currency: dict[str, Decimal] = defaultdict(Decimal)
     unconverted: dict[str, Decimal] = defaultdict(Decimal)
 
-    def label(variant_id: int | None) -> str:
-        return variants[variant_id].label if variant_id in variants else "—"
+    def label(variant_id: int | None, in_rollout: bool) -> str:
+        name = variants[variant_id].label if variant_id in variants else "—"
+        return f"{name} (rollout)" if in_rollout else name
 
-    def slices(variant_id, channel, segment) -> Iterable[Slice]:
+    def slices(variant_id, channel, segment, in_rollout=False) -> Iterable[Slice]:
         yield total
-        if variants:
-            yield by_variant.setdefault(variant_id, Slice(label(variant_id)))
+        if variants:  # the rollout is a row of its own, after the test phase's groups
+            yield by_variant.setdefault((variant_id, in_rollout), Slice(label(variant_id, in_rollout)))
         if channel:
             yield by_channel.setdefault(channel, Slice(channel))
         for column, value in zip(columns, segment, strict=True):
@@ -309,12 +327,12 @@ def campaign_report(session: Session, campaign_id: int, settings: ReportSettings
                 unconverted[(row.currency or "").upper()] += row.cost
             else:
                 converted = as_base
-        for s in slices(row.variant_id, row.channel, row.segment):
+        for s in slices(row.variant_id, row.channel, row.segment, row.rollout):
             s.add_messages(row, converted)
 
-    conversions = rq.conversion_cube(session, campaign_id=campaign_id)
+    conversions = rq.conversion_cube(session, campaign_id=campaign_id, rollout=rollout)
     for row in conversions:
-        for s in slices(row.variant_id, row.channel, row.segment):
+        for s in slices(row.variant_id, row.channel, row.segment, row.rollout):
             if s is not total:
                 s.add_conversions(row)
     attribution, total.converters = rq.attribution_totals(session, campaign_id=campaign_id)
@@ -351,16 +369,18 @@ def campaign_report(session: Session, campaign_id: int, settings: ReportSettings
         cost_by_currency=dict(cost_by_currency), variable_cost=total.cost, fixed_costs=fixed, fixed_cost=fixed_total,
         unconverted=dict(unconverted), attribution=attribution, window_days=window, replied=replied,
         holdout=holdout, ab=None,
-        by_variant=[by_variant[k] for k in sorted(by_variant, key=lambda k: (k is None, k or 0))],
+        by_variant=[by_variant[k] for k in sorted(by_variant, key=lambda k: (k[1], k[0] is None, k[0] or 0))],
         by_channel=[by_channel[k] for k in sorted(by_channel)],
         by_segment={c: [v[k] for k in sorted(v)] for c, v in by_segment.items() if v},
         series_grain="hour", series={}, notes=notes,
     )
+    report.revenue_goal = has_revenue_goal(campaign.kind, bool(campaign.operational))
     if holdout is not None:
-        report.holdout = with_roi(holdout, report.cost)
+        report.holdout = with_roi(holdout, report.cost if report.revenue_goal else None)
     if variants:
         report.ab = variant_test(session, campaign, variants, cube, conversions)
-    hours = rq.time_series(session, campaign_id=campaign_id)
+    report.time_zone = settings.time_zone
+    hours = rq.time_series(session, campaign_id=campaign_id, zone=ZoneInfo(settings.time_zone))
     # By the hour while the campaign's activity fits in three days, then by the day (a readable chart).
     if len(hours) > 1 and _hours_between(min(hours), max(hours)) > 72:
         report.series_grain, report.series = "day", rq.roll_up_days(hours)
@@ -376,15 +396,15 @@ def campaign_report(session: Session, campaign_id: int, settings: ReportSettings
 
 def _hours_between(first: str, last: str) -> float:
     def parse(hour: str) -> datetime:
-        return datetime.strptime(hour, "%Y-%m-%d %H")
+        return datetime.strptime(hour[:13], "%Y-%m-%d %H")  # a DST-repeated hour carries its offset after
 
     return (parse(last) - parse(first)).total_seconds() / 3600
 
 
-def _cube_shape(session: Session, campaign: Any, window_days: int) -> rq.CubeShape:
-    """The holdout window in the cube when the campaign has one run; several runs (a recurring campaign)
-    keep the per-run holdout query."""
+def _cube_shape(session: Session, campaign: Any, window_days: int, rollout: Any | None) -> rq.CubeShape:
+    """The holdout window in the cube when the campaign has one run (several runs, a recurring campaign,
+    keep the per-run holdout query), and the A/B rollout's condition once a winner is chosen."""
     runs = session.execute(select(Run.started_at).where(Run.campaign_id == campaign.id)).scalars().all()
     if len(runs) != 1 or not campaign.holdout_percent:
-        return rq.CubeShape()
-    return rq.CubeShape(window=(runs[0], runs[0] + timedelta(days=window_days)))
+        return rq.CubeShape(rollout=rollout)
+    return rq.CubeShape(window=(runs[0], runs[0] + timedelta(days=window_days)), rollout=rollout)

@@ -35,17 +35,17 @@ class Holdout:
     incremental_high: Decimal
     incremental_roi: Decimal | None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, currency: str) -> dict[str, Any]:
         def side(g: rq.GroupOutcome) -> dict[str, Any]:
-            return {"people": g.people, "buyers": g.buyers, "revenue": money(g.revenue),
+            return {"people": g.people, "buyers": g.buyers, "revenue": money(g.revenue, currency),
                     "conversion_rate": _s(ratio(g.buyers, g.people)),
-                    "revenue_per_head": money(g.revenue / g.people) if g.people else None}
+                    "revenue_per_head": money(g.revenue / g.people, currency) if g.people else None}
         return {"sent": side(self.sent), "held_out": side(self.held_out),
                 "conversion_rate_difference": self.conversion_rate.to_dict(),
                 "revenue_per_head_difference": self.revenue_per_head.to_dict(),
-                "incremental_revenue": money(self.incremental_revenue),
-                "incremental_revenue_low": money(self.incremental_low),
-                "incremental_revenue_high": money(self.incremental_high),
+                "incremental_revenue": money(self.incremental_revenue, currency),
+                "incremental_revenue_low": money(self.incremental_low, currency),
+                "incremental_revenue_high": money(self.incremental_high, currency),
                 "incremental_roi": _s(self.incremental_roi), "significant": self.revenue_per_head.significant}
 
 
@@ -97,9 +97,11 @@ def holdout_from_groups(groups: Mapping[str, rq.GroupOutcome]) -> Holdout:
                    ((exact + width) * scale).quantize(CENT, ROUND_HALF_UP), None)
 
 
-def with_roi(h: Holdout, cost: Decimal) -> Holdout:
+def with_roi(h: Holdout, cost: Decimal | None) -> Holdout:
+    """The holdout with its incremental ROI; `cost` None where ROI does not apply (no revenue goal)."""
+    roi = None if cost is None else ratio(h.incremental_revenue - cost, cost)
     return Holdout(h.sent, h.held_out, h.conversion_rate, h.revenue_per_head, h.incremental_revenue,
-                   h.incremental_low, h.incremental_high, ratio(h.incremental_revenue - cost, cost))
+                   h.incremental_low, h.incremental_high, roi)
 
 
 def variant_scores(session: Session, campaign_id: int, metric: str, cube: list[rq.CubeRow] | None = None,
@@ -110,7 +112,7 @@ def variant_scores(session: Session, campaign_id: int, metric: str, cube: list[r
     `cube` and `conversions` are the report's, when the caller already has them (the cube is the costly query)."""
     report_rows: dict[int, list[Any]] = {}
     for row in cube if cube is not None else rq.message_cube(session, campaign_id=campaign_id):
-        if row.variant_id is not None:
+        if row.variant_id is not None and not row.rollout:  # the test phase's groups only
             r = report_rows.setdefault(row.variant_id, [0, 0])
             r[0] += row.sent
             r[1] += row.clicked

@@ -12,12 +12,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from html import escape
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from campaigns.report_numbers import money
-from campaigns.report_overview import OverviewReport, overview_report
+from campaigns.report_numbers import NOT_APPLICABLE, money
+from campaigns.report_overview import OverviewReport, local_midnight, overview_report
 from campaigns.report_settings import ReportSettings
 from channels import Accepted, Channel, Outgoing
 from core.users import User
@@ -35,11 +36,12 @@ class WeeklyMail:
 def weekly_mail(overview: OverviewReport, *, link: str) -> WeeklyMail:
     """The email for an overview: totals, then one line per campaign, then the link to the page."""
     t, cur = overview.total, overview.currency
-    period = f"{overview.start.date()} – {(overview.end - timedelta(days=1)).date()}"
-    roi = "—" if t.roi is None else f"{t.roi * 100:.1f}%"
+    # The period's days as the workspace counts them (its local midnights), as the Reports page does.
+    period = f"{overview.local(overview.start).date()} – {(overview.local(overview.end) - timedelta(days=1)).date()}"
+    roi = NOT_APPLICABLE if not t.revenue_goal else "—" if t.roi is None else f"{t.roi * 100:.1f}%"
     head = [("Campaigns", f"{t.campaigns:,}"), ("Sent", f"{t.sent:,}"), ("Delivered", f"{t.delivered:,}"),
             ("Clicked", f"{t.clicked:,}"), ("Conversions", f"{t.conversions:,}"),
-            ("Revenue", f"{money(t.revenue)} {cur}"), ("Cost", f"{money(t.cost)} {cur}"), ("ROI", roi),
+            ("Revenue", f"{money(t.revenue, cur)} {cur}"), ("Cost", f"{money(t.cost, cur)} {cur}"), ("ROI", roi),
             ("Dormant contacts reactivated", f"{overview.reactivated:,} of {overview.dormant_sent:,}")]
     lines = [f"Herald weekly report, {period} (money in {cur})", ""]
     lines += [f"{label}: {value}" for label, value in head]
@@ -47,7 +49,7 @@ def weekly_mail(overview: OverviewReport, *, link: str) -> WeeklyMail:
     for c in overview.campaigns:
         f = c.figures
         lines.append(f"- {c.name} ({c.channel}, {c.status}): sent {f.sent:,}, clicked {f.clicked:,}, "
-                     f"conversions {f.conversions:,}, revenue {money(f.revenue)}, cost {money(f.cost)}")
+                     f"conversions {f.conversions:,}, revenue {money(f.revenue, cur)}, cost {money(f.cost, cur)}")
     if not overview.campaigns:
         lines.append("- none started in these seven days")
     lines += ["", f"The full report, with charts and Excel downloads: {link}"]
@@ -56,7 +58,7 @@ def weekly_mail(overview: OverviewReport, *, link: str) -> WeeklyMail:
 
     rows = "".join(f"<tr><td>{escape(c.name)}</td><td>{escape(c.channel)}</td>"
                    + cells(f"{c.figures.sent:,}", f"{c.figures.clicked:,}", f"{c.figures.conversions:,}",
-                           money(c.figures.revenue), money(c.figures.cost)) + "</tr>"
+                           money(c.figures.revenue, cur), money(c.figures.cost, cur)) + "</tr>"
                    for c in overview.campaigns)
     html = (f"<h2>Herald weekly report, {escape(period)}</h2><p>Money in {escape(cur)}.</p><table cellpadding='4'>"
             + "".join(f"<tr><th align='left'>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in head)
@@ -80,16 +82,20 @@ def recipients(session: Session, emails: Sequence[str]) -> list[str]:
 
 def send_weekly_report(session: Session, channel: Channel, *, emails: Sequence[str], now: datetime,
                        settings: ReportSettings, base_url: str) -> tuple[int, int]:
-    """Email the last seven days' overview to the users among `emails`; returns (sent, refused)."""
+    """Email the last seven days' overview to the users among `emails`; returns (sent, refused). The days are the
+    workspace's (settings.time_zone, [app] default_timezone): the seven local days before today, as the page's
+    period."""
     to = recipients(session, emails)
     if not to:
         return 0, 0
-    end = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    start = end - timedelta(days=7)
+    zone = settings.time_zone
+    today = now.astimezone(ZoneInfo(zone)).date()
+    first = today - timedelta(days=7)
+    start, end = local_midnight(first, zone), local_midnight(today, zone)
     overview = overview_report(session, start=start, end=end, settings=settings)
     session.rollback()  # a read: do not hold a transaction (on SQLite, the write lock) while mailing
-    link = (f"{base_url.rstrip('/')}/reports?from={start.date().isoformat()}"
-            f"&to={(end - timedelta(days=1)).date().isoformat()}")
+    link = (f"{base_url.rstrip('/')}/reports?from={first.isoformat()}"
+            f"&to={(today - timedelta(days=1)).isoformat()}")
     mail = weekly_mail(overview, link=link)
     results = channel.send([Outgoing(n, "email", address, body=mail.text, subject=mail.subject, html=mail.html)
                             for n, address in enumerate(to, start=1)])

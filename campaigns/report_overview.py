@@ -15,15 +15,16 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, case, exists, false, func, literal, select
 from sqlalchemy.orm import Session
 
 from campaigns.models import Campaign, CampaignCost, Conversion, Message, MessageEvent, Run
-from campaigns.report_numbers import money, ratio
+from campaigns.report_numbers import NOT_APPLICABLE, has_revenue_goal, money, ratio
 from campaigns.report_settings import ReportSettings
 
 
@@ -40,25 +41,50 @@ class Line:
     conversions: int = 0
     revenue: Decimal = Decimal(0)
     cost: Decimal = Decimal(0)
+    # A campaign's line: False for an event notice or operational message, whose ROI does not apply. A group's
+    # line: whether any member has a revenue goal; its ROI counts only those members' revenue and cost, so a
+    # month of flight notices does not read as a loss nor drag the promotions' ROI down.
+    revenue_goal: bool = True
+    goal_revenue: Decimal | None = None  # a group's, over the members with a revenue goal (None: a campaign's line)
+    goal_cost: Decimal = Decimal(0)
 
     def add(self, other: Line) -> None:
+        if self.goal_revenue is None:  # the first member makes this a group
+            self.goal_revenue, self.revenue_goal = Decimal(0), False
         self.campaigns += other.campaigns
         for name in ("audience", "sent", "delivered", "clicked", "conversions", "revenue", "cost"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
+        if other.revenue_goal:
+            revenue, cost = other.roi_basis()
+            self.revenue_goal = True
+            self.goal_revenue += revenue
+            self.goal_cost += cost
+
+    def roi_basis(self) -> tuple[Decimal, Decimal]:
+        return (self.revenue, self.cost) if self.goal_revenue is None else (self.goal_revenue, self.goal_cost)
 
     @property
     def roi(self) -> Decimal | None:
-        return ratio(self.revenue - self.cost, self.cost)
+        if not self.revenue_goal:
+            return None
+        revenue, cost = self.roi_basis()
+        return ratio(revenue - cost, cost)
 
-    def row(self) -> list[Any]:
+    def roi_text(self) -> str:
+        """ROI as the exports write it: "n/a" where it does not apply, empty where there is no cost."""
+        if not self.revenue_goal:
+            return NOT_APPLICABLE
+        return "" if self.roi is None else str(self.roi)
+
+    def row(self, currency: str) -> list[Any]:
         return [self.key, self.campaigns, self.audience, self.sent, self.delivered, self.clicked, self.conversions,
-                money(self.revenue), money(self.cost), "" if self.roi is None else str(self.roi)]
+                money(self.revenue, currency), money(self.cost, currency), self.roi_text()]
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, currency: str) -> dict[str, Any]:
         return {"key": self.key, "campaigns": self.campaigns, "audience": self.audience, "sent": self.sent,
                 "delivered": self.delivered, "clicked": self.clicked, "conversions": self.conversions,
-                "revenue": money(self.revenue), "cost": money(self.cost),
-                "roi": None if self.roi is None else str(self.roi)}
+                "revenue": money(self.revenue, currency), "cost": money(self.cost, currency),
+                "roi": None if self.roi is None else str(self.roi), "roi_applicable": self.revenue_goal}
 
 
 LINE_COLUMNS = ["Campaigns", "Audience", "Sent", "Delivered", "Clicked", "Conversions", "Revenue", "Cost", "ROI"]
@@ -89,6 +115,10 @@ class OverviewReport:
     by_kind: list[Line]
     by_month: list[Line]
     unconverted: dict[str, Decimal] = field(default_factory=dict)
+    time_zone: str = "UTC"  # the workspace's: the period's days, each campaign's start day and the months
+
+    def local(self, at: datetime) -> datetime:
+        return at.astimezone(ZoneInfo(self.time_zone))
 
     @property
     def dormant_sent(self) -> int:
@@ -99,33 +129,41 @@ class OverviewReport:
         return sum(c.reactivated for c in self.campaigns)
 
     def tables(self) -> list[tuple[str, str, list[str], list[list[Any]]]]:
-        campaigns = [[c.name, c.channel, c.kind, c.status, c.started_at.date().isoformat(), *c.figures.row()[2:]]
+        cur = self.currency
+        campaigns = [[c.name, c.channel, c.kind, c.status, self.local(c.started_at).date().isoformat(),
+                      *c.figures.row(cur)[2:]]
                      for c in self.campaigns]
         retention = [[c.name, c.dormant_sent, c.reactivated, str(ratio(c.reactivated, c.dormant_sent) or "")]
                      for c in self.campaigns if c.dormant_sent]
         return [
             ("campaigns", "Campaigns", ["Campaign", "Channel", "Kind", "Status", "Started", *LINE_COLUMNS[1:]],
              campaigns),
-            ("channels", "By channel", ["Channel", *LINE_COLUMNS], [line.row() for line in self.by_channel]),
-            ("kinds", "By kind", ["Kind", *LINE_COLUMNS], [line.row() for line in self.by_kind]),
-            ("months", "By month", ["Month", *LINE_COLUMNS], [line.row() for line in self.by_month]),
+            ("channels", "By channel", ["Channel", *LINE_COLUMNS], [line.row(cur) for line in self.by_channel]),
+            ("kinds", "By kind", ["Kind", *LINE_COLUMNS], [line.row(cur) for line in self.by_kind]),
+            ("months", "By month", ["Month", *LINE_COLUMNS], [line.row(cur) for line in self.by_month]),
             ("retention", "Dormant contacts reactivated",
              ["Campaign", "Dormant contacts sent to", "Dormant contacts reactivated", "Reactivation rate"], retention),
         ]
 
     def to_dict(self) -> dict[str, Any]:
+        cur = self.currency
         return {
-            "start": self.start.isoformat(), "end": self.end.isoformat(), "currency": self.currency,
-            "total": self.total.to_dict(), "dormant_days": self.dormant_days, "dormant_sent": self.dormant_sent,
+            "start": self.start.isoformat(), "end": self.end.isoformat(), "currency": cur,
+            "total": self.total.to_dict(cur), "dormant_days": self.dormant_days, "dormant_sent": self.dormant_sent,
             "reactivated": self.reactivated,
             "campaigns": [{"campaign_id": c.campaign_id, "name": c.name, "channel": c.channel, "kind": c.kind,
-                           "status": c.status, "started_at": c.started_at.isoformat(), **c.figures.to_dict(),
+                           "status": c.status, "started_at": c.started_at.isoformat(), **c.figures.to_dict(cur),
                            "dormant_sent": c.dormant_sent, "reactivated": c.reactivated} for c in self.campaigns],
-            "by_channel": [line.to_dict() for line in self.by_channel],
-            "by_kind": [line.to_dict() for line in self.by_kind],
-            "by_month": [line.to_dict() for line in self.by_month],
-            "unconverted_costs": {c: str(a) for c, a in self.unconverted.items()},
+            "by_channel": [line.to_dict(cur) for line in self.by_channel],
+            "by_kind": [line.to_dict(cur) for line in self.by_kind],
+            "by_month": [line.to_dict(cur) for line in self.by_month],
+            "unconverted_costs": {c: money(a, c) for c, a in self.unconverted.items()},
         }
+
+
+def local_midnight(day: date, time_zone: str) -> datetime:
+    """The instant `day` starts in the workspace's zone (the overview's period is whole local days), in UTC."""
+    return datetime.combine(day, time.min, tzinfo=ZoneInfo(time_zone)).astimezone(UTC)
 
 
 def _convert(amount: Decimal, currency: str | None, base: str, rates: Mapping[str, Decimal]) -> Decimal | None:
@@ -134,19 +172,22 @@ def _convert(amount: Decimal, currency: str | None, base: str, rates: Mapping[st
 
 
 def overview_report(session: Session, *, start: datetime, end: datetime, settings: ReportSettings) -> OverviewReport:
-    """Campaigns whose first run started in [start, end), newest first, with their totals and groupings.
+    """Campaigns whose first run started in [start, end), newest first, with their totals and groupings; each
+    campaign's start day and month are the workspace's (settings.time_zone), as the page writes its dates.
 
     A recipient with no purchase in settings.dormant_days ([rfm] dormant_days) before is dormant."""
     currency, rates, dormant_days = settings.currency, settings.upper_rates(), settings.dormant_days
     started = func.min(Run.started_at)
     found = session.execute(
-        select(Campaign.id, Campaign.name, Campaign.channel, Campaign.kind, Campaign.status, started)
+        select(Campaign.id, Campaign.name, Campaign.channel, Campaign.kind, Campaign.status, started,
+               Campaign.operational)
         .join(Run, Run.campaign_id == Campaign.id)
-        .group_by(Campaign.id, Campaign.name, Campaign.channel, Campaign.kind, Campaign.status)
+        .group_by(Campaign.id, Campaign.name, Campaign.channel, Campaign.kind, Campaign.status, Campaign.operational)
         .having(and_(started >= start, started < end))
         .order_by(started.desc(), Campaign.id.desc())).all()
     ids = [row[0] for row in found]
-    lines = {cid: Line(name, campaigns=1) for cid, name, *_ in found}
+    lines = {cid: Line(name, campaigns=1, revenue_goal=has_revenue_goal(kind, bool(operational)))
+             for cid, name, _, kind, _, _, operational in found}
     unconverted: dict[str, Decimal] = defaultdict(Decimal)
 
     def add_cost(cid: int, amount: Decimal, cur: str | None) -> None:
@@ -190,15 +231,18 @@ def overview_report(session: Session, *, start: datetime, end: datetime, setting
                            {cid: line.sent for cid, line in lines.items()})
 
     campaigns = [CampaignLine(cid, name, channel, kind, status, at, lines[cid], *retention.get(cid, (0, 0)))
-                 for cid, name, channel, kind, status, at in found]
+                 for cid, name, channel, kind, status, at, _ in found]
     total = Line("All")
     groups: dict[str, dict[str, Line]] = {"channel": {}, "kind": {}, "month": {}}
+    zone = ZoneInfo(settings.time_zone)
     for c in campaigns:
         total.add(c.figures)
-        for name, key in (("channel", c.channel), ("kind", c.kind), ("month", c.started_at.strftime("%Y-%m"))):
+        month = c.started_at.astimezone(zone).strftime("%Y-%m")  # a campaign at 02:00 on the 1st, Shanghai time
+        for name, key in (("channel", c.channel), ("kind", c.kind), ("month", month)):
             groups[name].setdefault(key, Line(key)).add(c.figures)
     return OverviewReport(start, end, currency, campaigns, dormant_days, total,
-                          *[[g[k] for k in sorted(g)] for g in groups.values()], unconverted=dict(unconverted))
+                          *[[g[k] for k in sorted(g)] for g in groups.values()], unconverted=dict(unconverted),
+                          time_zone=settings.time_zone)
 
 
 def _retention(session: Session, started: Mapping[int, datetime], dormant_days: int,

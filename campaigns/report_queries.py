@@ -10,12 +10,15 @@ construction. Conversions, the holdout comparison and the time series are one GR
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, false, func, or_, select
+from sqlalchemy import Integer, and_, case, cast, extract, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from audiences import Contact
@@ -51,6 +54,7 @@ class CubeRow:
     sent_buyers: int = 0  # the same three, over the rows a provider took (the holdout's sent group)
     sent_bought: Decimal = Decimal(0)
     sent_bought_squares: Decimal = Decimal(0)
+    rollout: bool = False  # the A/B winner sent after the test phase (CubeShape.rollout)
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,9 @@ class CubeShape:
     """
 
     window: tuple[datetime, datetime] | None = None  # [start, end], inclusive like attribution's window
+    # SQL true for the A/B rollout's messages (campaigns.ab_test.rollout_condition), once a winner is chosen:
+    # one more key, so the test's groups and the rollout are counted apart. Only A/B campaigns pay for it.
+    rollout: Any | None = None
 
 
 def message_id_range(session: Session, *, campaign_id: int) -> tuple[int, int] | None:
@@ -97,6 +104,8 @@ def message_cube(session: Session, *, campaign_id: int, shape: CubeShape = CubeS
     # Only real columns here: an expression in the GROUP BY makes PostgreSQL guess 200 values for it, expect
     # hundreds of thousands of groups and sort a million rows instead of hashing a few hundred groups.
     keys = [Message.variant_id, Message.channel, Message.status, Message.currency, *segment]
+    if shape.rollout is not None:
+        keys.append(shape.rollout)
     measures = [func.count(), func.count(Message.sent_at), func.coalesce(func.sum(flags.c.opened), 0),
                 func.coalesce(func.sum(flags.c.clicked), 0), func.coalesce(func.sum(flags.c.unsubscribed), 0),
                 func.sum(Message.cost)]
@@ -119,12 +128,15 @@ def message_cube(session: Session, *, campaign_id: int, shape: CubeShape = CubeS
         variant_id, channel, status, currency = row[:4]
         at = 4 + len(segment)
         seg, values = row[4:at], row[at:]
+        rollout = False
+        if shape.rollout is not None:
+            rollout, values = bool(values[0]), values[1:]
         n, sent, opened, clicked, unsubscribed, cost, *money_ = values
         buyers, bought_sum, squares, sent_buyers, sent_sum, sent_squares = money_ or (0, None, None, 0, None, None)
         out.append(CubeRow(variant_id, channel, status, currency, tuple(seg), n, sent, int(opened), int(clicked),
                            int(unsubscribed), Decimal(cost) if cost is not None else Decimal(0),
                            buyers, Decimal(bought_sum or 0), Decimal(squares or 0), int(sent_buyers or 0),
-                           Decimal(sent_sum or 0), Decimal(sent_squares or 0)))
+                           Decimal(sent_sum or 0), Decimal(sent_squares or 0), rollout))
     return out
 
 
@@ -138,12 +150,13 @@ class ConversionRow:
     revenue: Decimal  # in the workspace currency (amount_base)
     recipients: int  # messages with a conversion attributed to them (a credited code may name none)
     squares: Decimal  # Σ over those messages of (what it brought)², for the A/B test's variance
+    rollout: bool = False  # credited to a message of the A/B rollout (CubeShape.rollout)
 
 
-def conversion_cube(session: Session, *, campaign_id: int) -> list[ConversionRow]:
-    """The campaign's attributed conversions by variant, channel and segment: summed per message first
-    (ix_conversions_campaign), so each recipient's total is one value, then joined to the messages and
-    contacts of those few rows only."""
+def conversion_cube(session: Session, *, campaign_id: int, rollout: Any | None = None) -> list[ConversionRow]:
+    """The campaign's attributed conversions by variant, channel and segment (and A/B phase, given the
+    `rollout` condition): summed per message first (ix_conversions_campaign), so each recipient's total is
+    one value, then joined to the messages and contacts of those few rows only."""
     per_message = (
         select(Conversion.message_id.label("message_id"), Conversion.contact_id.label("contact_id"),
                func.count().label("n"), func.sum(Conversion.amount_base).label("x"))
@@ -153,6 +166,8 @@ def conversion_cube(session: Session, *, campaign_id: int) -> list[ConversionRow
     columns = segment_columns()
     segment = [getattr(Contact, name) for name in columns]
     keys = [Message.variant_id, Message.channel, *segment]
+    if rollout is not None:
+        keys.append(rollout)
     x = per_message.c.x
     query = (
         select(*keys, func.sum(per_message.c.n), func.count(func.distinct(per_message.c.contact_id)), func.sum(x),
@@ -166,9 +181,13 @@ def conversion_cube(session: Session, *, campaign_id: int) -> list[ConversionRow
         query = query.join(Contact, Contact.id == per_message.c.contact_id)
     out = []
     for variant_id, channel, *rest in session.execute(query):
-        seg, (n, converters, revenue, recipients, squares) = rest[:len(segment)], rest[len(segment):]
+        seg, rest = rest[:len(segment)], rest[len(segment):]
+        in_rollout = False
+        if rollout is not None:
+            in_rollout, rest = bool(rest[0]), rest[1:]
+        n, converters, revenue, recipients, squares = rest
         out.append(ConversionRow(variant_id, channel, tuple(seg), int(n), converters, Decimal(revenue or 0),
-                                 recipients, Decimal(squares or 0)))
+                                 recipients, Decimal(squares or 0), in_rollout))
     return out
 
 
@@ -183,10 +202,11 @@ def attribution_totals(session: Session, *, campaign_id: int) -> tuple[dict[str,
 
 
 def converters_by_variant(rows: list[ConversionRow]) -> dict[int | None, tuple[int, Decimal, Decimal]]:
-    """{variant id: (recipients who converted, Σ revenue, Σ revenue² per recipient)} for the A/B statistics."""
+    """{variant id: (recipients who converted, Σ revenue, Σ revenue² per recipient)} for the A/B statistics:
+    the test phase's only, the rollout is no part of the comparison."""
     out: dict[int | None, tuple[int, Decimal, Decimal]] = {}
     for row in rows:
-        if row.variant_id is not None:
+        if row.variant_id is not None and not row.rollout:
             n, total, squares = out.get(row.variant_id, (0, Decimal(0), Decimal(0)))
             out[row.variant_id] = (n + row.recipients, total + row.revenue, squares + row.squares)
     return out
@@ -247,59 +267,83 @@ def replies_by_variant(session: Session, *, campaign_id: int) -> dict[int | None
     return dict(rows.all())
 
 
-def hour_of(session: Session, column: Any) -> Any:
-    """The hour of a UTC timestamp column, in either database; hour_label() turns what comes back into text.
+# All the world's UTC offsets are whole quarter hours (Nepal +05:45, India +05:30, Chatham +12:45), and so
+# are the instants their clocks change: counted by UTC quarter hour, every slot lies in one local hour.
+SLOT_SECONDS = 900
 
-    PostgreSQL truncates (date_trunc on the UTC wall time: cheap, unlike formatting every row with
-    to_char, which cost most of the series query at a million rows); SQLite formats its stored text.
+
+def slot_of(session: Session, column: Any) -> Any:
+    """The UTC quarter hour of a timestamp column, as whole quarter hours since 1970, in either database.
+
+    Grouped in SQL by that number (arithmetic, cheap; unlike formatting every row with to_char, which
+    cost most of the series query at a million rows) and put into the workspace's local hours in Python,
+    where the zone database knows each DST change: bucketing by the UTC hour in SQL would put a Kolkata
+    click at 09:40 into "09" and label a Shanghai evening as the morning. SQLite stores naive UTC text
+    and reads it with strftime('%s'); PostgreSQL takes the epoch of its timestamptz.
     """
     if session.get_bind().dialect.name == "postgresql":
-        return func.date_trunc("hour", func.timezone("UTC", column))
-    return func.strftime("%Y-%m-%d %H", column)
+        return func.floor(extract("epoch", column) / SLOT_SECONDS)
+    return cast(func.strftime("%s", column), Integer) / SLOT_SECONDS
 
 
-def hour_label(value: Any) -> str | None:
-    """"2026-11-23 14" for what hour_of() returned (a datetime on PostgreSQL, text on SQLite)."""
-    if value is None:
-        return None
-    return value.strftime("%Y-%m-%d %H") if isinstance(value, datetime) else str(value)
+def local_hours(slots: Iterable[tuple[Any, str, int]], zone: ZoneInfo) -> dict[str, dict[str, int]]:
+    """{local hour ("2026-11-23 14"): {"sent", "delivered", "clicked", "conversions"}} from (UTC quarter-hour
+    slot, measure, count), in time order. The hour a DST change repeats is two hours, told apart by their
+    offsets ("2026-10-25 02 +02:00", "2026-10-25 02 +01:00"), so neither swallows the other."""
+    by_hour: dict[tuple[str, timedelta], dict[str, int]] = {}
+    first_instant: dict[tuple[str, timedelta], datetime] = {}
+    for slot, name, n in slots:
+        if slot is None:
+            continue
+        at = datetime.fromtimestamp(int(slot) * SLOT_SECONDS, UTC).astimezone(zone)
+        key = (at.strftime("%Y-%m-%d %H"), at.utcoffset() or timedelta(0))
+        point = by_hour.setdefault(key, dict.fromkeys(SERIES_MEASURES, 0))
+        point[name] += n
+        first_instant[key] = min(first_instant.get(key, at), at)
+    repeated = Counter(label for label, _ in by_hour)
+    series: dict[str, dict[str, int]] = {}
+    for key in sorted(by_hour, key=lambda k: first_instant[k]):
+        label, offset = key
+        series[label if repeated[label] == 1 else f"{label} {_offset_text(offset)}"] = by_hour[key]
+    return series
 
 
-def time_series(session: Session, *, campaign_id: int) -> dict[str, dict[str, int]]:
-    """{hour ("2026-11-23 14"): {"sent", "delivered", "clicked", "conversions"}}, hours with something only.
+def _offset_text(offset: timedelta) -> str:
+    minutes = int(offset.total_seconds()) // 60
+    sign = "+" if minutes >= 0 else "-"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+SERIES_MEASURES = ("sent", "delivered", "clicked", "conversions")
+
+
+def time_series(session: Session, *, campaign_id: int, zone: ZoneInfo = ZoneInfo("UTC")) -> dict[str, dict[str, int]]:
+    """{hour in `zone` ("2026-11-23 14"): {"sent", "delivered", "clicked", "conversions"}}, hours with something
+    only, in time order.
 
     Sends and deliveries come from the messages' own times (one scan for both), clicks from the events
     (each person's click, not each clicker), conversions from the attributed orders. By the hour always;
     roll_up_days() makes days of it, so choosing the grain costs no query.
     """
-    series: dict[str, dict[str, int]] = {}
-
-    def add(name: str, hour: Any, n: int) -> None:
-        label = hour_label(hour)
-        if label is not None:
-            point = series.setdefault(label, dict.fromkeys(("sent", "delivered", "clicked", "conversions"), 0))
-            point[name] += n
-
-    sent, delivered = hour_of(session, Message.sent_at), hour_of(session, Message.delivered_at)
+    found: list[tuple[Any, str, int]] = []
+    sent, delivered = slot_of(session, Message.sent_at), slot_of(session, Message.delivered_at)
     for sent_at, delivered_at, n in session.execute(
             select(sent, delivered, func.count())
             .where(Message.campaign_id == campaign_id, Message.sent_at.is_not(None)).group_by(sent, delivered)):
-        add("sent", sent_at, n)
-        add("delivered", delivered_at, n)
-    b = hour_of(session, MessageEvent.occurred_at)
-    for at, n in session.execute(
-            select(b, func.count()).join(Message, Message.id == MessageEvent.message_id)
-            .where(Message.campaign_id == campaign_id, MessageEvent.type == "clicked",
-                   ~func.coalesce(MessageEvent.detail["machine"].as_boolean(), false())).group_by(b)):
-        add("clicked", at, n)
-    b = hour_of(session, Conversion.occurred_at)
-    for at, n in session.execute(select(b, func.count()).where(Conversion.campaign_id == campaign_id).group_by(b)):
-        add("conversions", at, n)
-    return dict(sorted(series.items()))
+        found += [(sent_at, "sent", n), (delivered_at, "delivered", n)]
+    b = slot_of(session, MessageEvent.occurred_at)
+    found += [(at, "clicked", n) for at, n in session.execute(
+        select(b, func.count()).join(Message, Message.id == MessageEvent.message_id)
+        .where(Message.campaign_id == campaign_id, MessageEvent.type == "clicked",
+               ~func.coalesce(MessageEvent.detail["machine"].as_boolean(), false())).group_by(b))]
+    b = slot_of(session, Conversion.occurred_at)
+    found += [(at, "conversions", n) for at, n in session.execute(
+        select(b, func.count()).where(Conversion.campaign_id == campaign_id).group_by(b))]
+    return local_hours(found, zone)
 
 
 def roll_up_days(series: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
-    """The hourly series summed by day ("2026-11-23")."""
+    """The hourly series summed by (local) day ("2026-11-23")."""
     days: dict[str, dict[str, int]] = {}
     for hour, point in series.items():
         day = days.setdefault(hour[:10], dict.fromkeys(point, 0))

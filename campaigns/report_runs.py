@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -21,6 +22,18 @@ from sqlalchemy.orm import Session
 from campaigns.models import Message, Run
 from campaigns.report_numbers import money
 from core.errors import NotFound
+
+UTC_ZONE = ZoneInfo("UTC")
+
+
+def local_time_text(at: datetime, zone: ZoneInfo) -> str:
+    """"2026-03-02 17:00 UTC+08:00" — the wall time in `zone`, with its offset so a file read elsewhere (or
+    on the day the clocks change) is still unambiguous; "2026-03-02 09:00 UTC" in UTC."""
+    local = at.astimezone(zone)
+    minutes = int((local.utcoffset() or timedelta(0)).total_seconds()) // 60
+    offset = "" if not minutes else f"{'+' if minutes > 0 else '-'}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+    return f"{local:%Y-%m-%d %H:%M} UTC{offset}"
+
 
 # Statuses of rows still to go out, shown together as "waiting".
 WAITING = ("pending", "sending", "waiting")
@@ -70,10 +83,11 @@ class RunReport:
         took them."""
         return self.recipients - self.sent - self.waiting - self.count("unknown")
 
-    def row(self) -> list[Any]:
-        """The "By run" table's row (RUN_COLUMNS), as the page, CSV and XLSX show it."""
+    def row(self, zone: ZoneInfo = UTC_ZONE) -> list[Any]:
+        """The "By run" table's row (RUN_COLUMNS), as the page, CSV and XLSX show it: times in `zone`, the
+        workspace's, as the rest of the UI writes them."""
         fired = self.fired_at or self.started_at
-        return [self.run_id, self.occasion_key, fired.strftime("%Y-%m-%d %H:%M UTC"), self.status, self.recipients,
+        return [self.run_id, self.occasion_key, local_time_text(fired, zone), self.status, self.recipients,
                 self.sent, self.delivered, self.failed, self.count("unknown"), self.waiting, self.not_sent, self.notes]
 
     def to_dict(self) -> dict[str, Any]:
@@ -85,7 +99,7 @@ class RunReport:
                 "finished_at": iso(self.finished_at), "dry_run": self.dry_run, "notes": self.notes,
                 "recipients": self.recipients, "sent": self.sent, "delivered": self.delivered, "failed": self.failed,
                 "unknown": self.count("unknown"), "waiting": self.waiting, "not_sent": self.not_sent,
-                "counts": dict(self.counts), "cost": {c: money(a) for c, a in sorted(self.cost.items())},
+                "counts": dict(self.counts), "cost": {c: money(a, c) for c, a in sorted(self.cost.items())},
                 "failures": [{"code": c, "reason": r, "count": n} for c, r, n in self.failures]}
 
 

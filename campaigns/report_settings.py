@@ -22,10 +22,14 @@ class ReportSettings:
     currency: str  # [app] currency: every amount is shown in it
     rates: Mapping[str, Decimal] = field(default_factory=dict)  # [currency.rates]: one unit of each, in `currency`
     dormant_days: int = DORMANT_DAYS  # [rfm] dormant_days: no purchase in that many days before is dormant
+    # [app] default_timezone: the hours of the series, the runs' times, the overview's and the mail's days,
+    # as every other time in the UI is written.
+    time_zone: str = "UTC"
 
     @classmethod
     def from_config(cls, config: Config) -> ReportSettings:
-        return cls(currency=config.currency, rates=dict(config.currency_rates), dormant_days=config.dormant_days)
+        return cls(currency=config.currency, rates=dict(config.currency_rates), dormant_days=config.dormant_days,
+                   time_zone=config.default_timezone)
 
     def upper_rates(self) -> dict[str, Decimal]:
         """The rates keyed by upper-case ISO code, as amounts name their currency."""

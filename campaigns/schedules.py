@@ -18,6 +18,7 @@ page can list the next ten and the scheduler needs no state of its own (campaign
 
 from __future__ import annotations
 
+import calendar
 import re
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -175,6 +176,20 @@ class Schedule:
     def day_of(self, firing: datetime) -> date:
         """The day a firing is for (the inverse of fire_at)."""
         return firing.astimezone(self.fire_zone()).date()
+
+    def dates_greeted_on(self, day: date, default_feb29: str) -> tuple[date, list[date]]:
+        """A date rule's firing on `day` greets the contacts whose date is the target (`day` shifted back by
+        the offset: -3 fires three days before) — and in a year without 29 February, on 28 February or
+        1 March (the rule's feb29, else the configured one), those born on it. Returns (target, the dates
+        whose month and day match)."""
+        target = day - timedelta(days=self.offset_days)
+        matching = [target]
+        feb29 = self.feb29 or default_feb29
+        if not calendar.isleap(target.year):
+            if (feb29 == "feb28" and (target.month, target.day) == (2, 28)) or \
+                    (feb29 == "mar1" and (target.month, target.day) == (3, 1)):
+                matching.append(date(2000, 2, 29))  # 29 February birthdays, in a year without one
+        return target, matching
 
     def firings(self, after: datetime) -> Iterator[datetime]:
         """Every firing strictly after `after`, in order (endless for date rules; bounded otherwise)."""

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 CONFIDENCE_Z = 1.959963984540054  # two-sided 95%
 ALPHA = 0.05
+P_SHOWN = 6  # decimals of a p-value as the reports write it
 
 
 @dataclass(frozen=True)
@@ -28,10 +29,22 @@ class Difference:
     def significant(self) -> bool:
         return self.p_value is not None and self.p_value < ALPHA
 
-    def to_dict(self) -> dict[str, float | bool | None]:
+    def to_dict(self) -> dict[str, float | str | bool | None]:
+        # p to six significant digits, not six decimals: 1.8e-7 rounded to decimals would read as a certain 0.0
         return {"difference": round(self.difference, 6), "low": round(self.low, 6), "high": round(self.high, 6),
-                "p_value": None if self.p_value is None else round(self.p_value, 6),
-                "significant": self.significant}
+                "p_value": None if self.p_value is None else float(f"{self.p_value:.6g}"),
+                "p_value_text": p_value_text(self.p_value), "significant": self.significant}
+
+
+def p_value_text(p: float | None) -> str | None:
+    """A p-value as the page and the exports write it: to 6 decimals, trailing zeros dropped, and below
+    what 6 decimals can show as "< 0.000001" (never "0.0", which would claim certainty)."""
+    if p is None:
+        return None
+    floor = 10.0 ** -P_SHOWN
+    if round(p, P_SHOWN) < floor:
+        return f"< {floor:.{P_SHOWN}f}"
+    return f"{p:.{P_SHOWN}f}".rstrip("0").rstrip(".")
 
 
 def normal_two_sided_p(z: float) -> float:

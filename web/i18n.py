@@ -26,6 +26,7 @@ from flask import Blueprint, Flask, current_app, redirect, request, session
 from flask_babel import Babel, Domain, format_date, format_datetime, format_decimal, get_locale, gettext
 from flask_login import current_user
 
+from campaigns.report_numbers import money
 from core.config import Config
 from core.users import set_locale
 from web.db import get_session
@@ -168,11 +169,12 @@ def format_day(value: date | None, style: str = "medium") -> str:
 
 
 def format_money(amount: Decimal | float | str | None, currency: str) -> str:
-    """Money in the reader's notation, never rounded away: an SMS at 0.0079 USD shows as $0.0079, not $0.01."""
+    """Money in the reader's notation, with the digits the exports and the API write (report_numbers.money):
+    the currency's minor unit, or 4 places for a fraction of it (an SMS at 0.0079 USD shows as $0.0079)."""
     if amount is None:
         return "—"
-    return babel_format_currency(Decimal(str(amount)), currency, locale=str(get_locale() or "en"),
-                                 decimal_quantization=False)
+    digits = Decimal(money(Decimal(str(amount)), currency) or "0")
+    return babel_format_currency(digits, currency, locale=str(get_locale() or "en"), decimal_quantization=False)
 
 
 def format_number(value: int | float | Decimal | None) -> str:

@@ -94,3 +94,33 @@ def test_the_estimate_of_a_scheduled_campaign_spans_its_recipients_local_send_ti
     estimate = api.get(f"/campaigns/{campaign_id}/estimate").json
     assert estimate["first_send_at"] == "2027-01-15T01:00:00+00:00"  # 09:00 in Shanghai
     assert estimate["last_send_at"] == "2027-01-15T14:00:00+00:00"  # 09:00 in New York
+
+
+def test_a_birthday_campaigns_estimate_is_its_next_occasions_on_the_page_and_in_the_api(api, app, database, document,
+                                                                                       login, client):
+    from datetime import date
+
+    from audiences import Contact
+
+    app.extensions["herald.clock"].set(datetime(2027, 3, 1, tzinfo=UTC))
+    with database.session() as session:
+        session.add_all([Contact(phone=f"+861380013800{n}", first_name=f"Guest{n}", birthday=date(1990, 3, 5),
+                                 attributes={}) for n in range(5)]
+                        + [Contact(phone="+12015550104", first_name="Later", birthday=date(1990, 9, 1),
+                                   attributes={})])
+        session.commit()
+    campaign_id = make_campaign(api)
+    api.put(f"/campaigns/{campaign_id}/schedule", json={"schedule": {
+        "kind": "date_rule", "date_source": "birthday", "time_of_day": "09:00", "time_zone": "Asia/Shanghai"}})
+    response = api.get(f"/campaigns/{campaign_id}/estimate")
+    check_response(document, "/campaigns/{campaign_id}/estimate", "get", response)
+    plan = response.json["occasions"]
+    assert [(o["day"], o["recipients"]) for o in plan["occasions"]] == [("2027-03-05", 5)]
+    assert plan["occasions"][0]["names"] == ["Guest0", "Guest1", "Guest2"]
+    assert {m["month"]: m["recipients"] for m in plan["months"]}["2027-09"] == 1
+    assert response.json["first_send_at"] == "2027-03-05T01:00:00+00:00"  # not everyone at once, now
+
+    login(client)
+    page = client.get(f"/campaigns/{campaign_id}").get_data(as_text=True)
+    assert 'data-table="occasions"' in page and "Guest0, Guest1, Guest2 and 2 more" in page
+    assert "not all at once" in page and 'data-estimate="window"' not in page

@@ -184,3 +184,21 @@ def test_a_duplicate_address_is_counted_on_the_page_in_the_funnel_and_the_export
     funnel = dict(list(csv.reader(io.StringIO(logged_in_client.get(
         f"/reports/campaigns/{campaign_id}/funnel.csv").get_data(as_text=True).lstrip("\ufeff"))))[1:])
     assert (funnel["Audience"], funnel["Reachable"], funnel["Sent"]) == ("3", "2", "2")
+
+
+def test_an_ab_report_after_the_rollout_keeps_the_test_and_shows_the_rollout_row(logged_in_client, database, clock,
+                                                                                 api_token, client):
+    from tests.campaigns.test_report_ab_rollout import rolled_out_ab_campaign
+
+    with database.session() as session:
+        campaign, before, *_ = rolled_out_ab_campaign(session, database, clock)
+        campaign_id = campaign.id
+    assert before.ab.difference.p_value < 5e-7
+    page = logged_in_client.get(f"/reports/campaigns/{campaign_id}").get_data(as_text=True)
+    assert "significant at 95%" in page and "Variant B leads." in page
+    assert re.search(r'data-report="p_value">p &lt; 0.000001<', page) and "p = 0.000" not in page
+    assert "B (rollout)" in page
+    api = client.get(f"/api/v1/campaigns/{campaign_id}/report",
+                     headers={"Authorization": f"Bearer {api_token()}"}).get_json()["ab_test"]
+    assert api["leader"] == "B" and api["significant"] is True and api["difference"]["p_value"] > 0
+    assert api["difference"]["p_value_text"] == "< 0.000001"

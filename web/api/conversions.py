@@ -9,6 +9,7 @@ from flask import request
 import campaigns
 from campaigns.conversions import FIELDS
 from campaigns.models import Conversion
+from campaigns.report_numbers import money
 from core.errors import Invalid
 from web.api import bp, config, iso, json_body, now, reject_unknown, token_required
 from web.db import get_session
@@ -19,9 +20,9 @@ def conversion_json(conversion: Conversion, *, duplicate: bool = False) -> dict[
         "id": conversion.id,
         "order_id": conversion.order_id,
         "contact_id": conversion.contact_id,
-        "amount": str(conversion.amount),
+        "amount": money(conversion.amount, conversion.currency),
         "currency": conversion.currency,
-        "amount_base": str(conversion.amount_base),
+        "amount_base": money(conversion.amount_base, config().currency),
         "base_currency": config().currency,
         "occurred_at": iso(conversion.occurred_at),
         "product": conversion.product,

@@ -129,6 +129,25 @@ CAMPAIGN_SCHEMAS: dict[str, Any] = {
         "rate": {"type": "string", "description": "the channel's send rate, e.g. 10/second"},
         "first_send_at": nullable("string", format="date-time"),
         "last_send_at": nullable("string", format="date-time"),
+        "occasions": {"oneOf": [ref("EstimateOccasions"), {"type": "null"}],
+                      "description": "a date-rule or holiday campaign greets on occasions, not in one blast: its "
+                                     "calendar; sendable and cost are then for greeting everyone reachable once"},
+    }),
+    "EstimateOccasions": obj({
+        "days_ahead": INTEGER,
+        "time_of_day": {"type": "string", "description": "09:00"},
+        "time_zone": {"type": "string", "description": "the sender's zone, or recipient for each one's own"},
+        "recipients": {"type": "integer", "description": "greeted in the next days_ahead days from the next firing"},
+        "cost": {"type": "string", "description": "decimal, in the estimate's currency: those recipients"},
+        "cost_per_recipient": {"type": "string", "description": "decimal, at the list price (no free quota)"},
+        "greetable": {"type": "integer", "description": "reachable contacts that have the date"},
+        "occasions": {"type": "array", "items": obj({
+            "day": {"type": "string", "format": "date"}, "fire_at": TIMESTAMP, "recipients": INTEGER,
+            "names": {"type": "array", "items": STRING, "description": "the first few recipients"},
+            "cost": STRING})},
+        "months": {"type": "array", "description": "the next 12 months, from the next firing's",
+                   "items": obj({"month": {"type": "string", "description": "2027-03"}, "recipients": INTEGER,
+                                 "cost": STRING})},
     }),
     "Transition": obj({"from": nullable("string"), "to": STRING, "user": nullable("string",
                        description="null: Herald itself"), "comment": STRING, "at": TIMESTAMP}),
@@ -240,6 +259,9 @@ CAMPAIGN_SCHEMAS: dict[str, Any] = {
         "summary": obj({key: {"type": kinds} for key, kinds in REPORT_SUMMARY.items()},
                        description="the headline figures, as the page and the Summary export show them"),
         "counts": {"type": "object", "additionalProperties": INTEGER, "description": "messages by status"},
+        "roi_applicable": {"type": "boolean", "description": "false for an event notice or operational message: "
+                                                             "no revenue goal, so summary.roi is null, not a loss"},
+        "roi_note": nullable("string", description="why ROI does not apply, when it does not"),
         "fixed_costs": {"type": "array", "items": obj({"label": STRING, "amount": STRING, "currency": STRING})},
         "unconverted_costs": {"type": "object", "additionalProperties": STRING,
                               "description": "costs in a currency without an exchange rate, left out of ROI"},
@@ -255,8 +277,10 @@ CAMPAIGN_SCHEMAS: dict[str, Any] = {
                        "description": "value_tier, lifecycle_stage, region -> slices"},
         "funnel": {"type": "array", "items": obj({"step": STRING, "people": INTEGER})},
         "series": obj({"grain": {"type": "string", "enum": ["hour", "day"]},
+                       "time_zone": {"type": "string", "description": "the workspace's zone the hours are in"},
                        "points": {"type": "array", "items": obj({
-                           "at": {"type": "string", "description": "2026-11-23 14 (hour) or 2026-11-23 (day), UTC"},
+                           "at": {"type": "string", "description": "2026-11-23 14 (hour) or 2026-11-23 (day), in "
+                                  "time_zone; an hour a DST change repeats carries its offset: 2026-11-01 01 -05:00"},
                            "sent": INTEGER, "delivered": INTEGER, "clicked": INTEGER, "conversions": INTEGER})}}),
         "notes": {"type": "array", "items": STRING},
         "runs": {"type": "array", "items": ref("RunReport"),
@@ -291,7 +315,9 @@ CAMPAIGN_SCHEMAS: dict[str, Any] = {
     }),
     "ReportDifference": obj({
         "difference": NUMBER, "low": NUMBER, "high": NUMBER,
-        "p_value": nullable("number"), "significant": BOOLEAN,
+        "p_value": nullable("number", description="to 6 significant digits"),
+        "p_value_text": nullable("string", description='as the page writes it: 6 decimals, or "< 0.000001"'),
+        "significant": BOOLEAN,
     }, description="a minus b with its 95% confidence interval; significant when p < 0.05"),
     "ReportHoldoutGroup": obj({
         "people": INTEGER, "buyers": INTEGER, "revenue": STRING, "conversion_rate": nullable("string"),

@@ -118,7 +118,7 @@ def campaign_estimate(campaign_id: int):
                              cap=FrequencyCap(settings.cap_messages, settings.cap_days), timing=timing,
                              tracking=settings.tracking, base_url=settings.base_url,
                              provider=channel_info(campaign.channel).provider,
-                             as_sent=channel_info(campaign.channel).as_sent)
+                             as_sent=channel_info(campaign.channel).as_sent, feb29=settings.feb29_birthdays)
 
 
 def _back(campaign_id: int):

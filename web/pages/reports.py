@@ -7,8 +7,9 @@ the numbers agree to the unit; the tables on the page are drawn from the same ro
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -22,7 +23,8 @@ from campaigns.costs import add_fixed_cost, fixed_costs_of, remove_fixed_cost
 from campaigns.report_effect import variant_scores
 from campaigns.report_export import report_csv, report_xlsx
 from campaigns.report_numbers import money
-from campaigns.report_overview import overview_report
+from campaigns.report_overview import local_midnight, overview_report
+from campaigns.stats import p_value_text
 from core.errors import Invalid
 from web.charts import funnel_svg, series_svg
 from web.db import get_session
@@ -79,6 +81,8 @@ def label(text: object) -> str:
     key = str(text)
     if key.startswith("Value (") and key.endswith(" for money)"):
         return _("Value (%(currency)s for money)", currency=key[len("Value ("):-len(" for money)")])
+    if key.endswith(" (rollout)"):  # an A/B variant's rollout row, "B (rollout)"
+        return _("%(variant)s (rollout)", variant=key[:-len(" (rollout)")])
     if key.startswith("Messages (") and key.endswith(")"):
         return _("Messages (%(currency)s)", currency=key[len("Messages ("):-1])
     return str(LABELS.get(key, key))
@@ -86,7 +90,7 @@ def label(text: object) -> str:
 
 @bp.app_context_processor
 def _report_helpers() -> dict[str, object]:
-    return {"report_label": label, "cash": cash}
+    return {"report_label": label, "cash": cash, "p_value_text": p_value_text}
 
 
 def cash(value: Decimal | None) -> Decimal | None:
@@ -191,7 +195,7 @@ def winner(campaign_id: int):
 # ---------------------------------------------------------------- overview
 def _period() -> tuple[date, date]:
     """The period from ?from=&to= (inclusive days), by default the last 90 days up to today."""
-    today = now().date()
+    today = now().astimezone(ZoneInfo(config().default_timezone)).date()
     try:
         end = date.fromisoformat(request.args.get("to", "")) if request.args.get("to") else today
         start = date.fromisoformat(request.args.get("from", "")) if request.args.get("from") else (
@@ -206,9 +210,10 @@ def _period() -> tuple[date, date]:
 
 def _overview():
     start, end = _period()
-    report = overview_report(get_session(), start=datetime.combine(start, time.min, tzinfo=UTC),
-                             end=datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC),
-                             settings=ReportSettings.from_config(config()))
+    # The period is whole days of the workspace's zone, as every date on the page is written.
+    settings = ReportSettings.from_config(config())
+    report = overview_report(get_session(), start=local_midnight(start, settings.time_zone),
+                             end=local_midnight(end + timedelta(days=1), settings.time_zone), settings=settings)
     return report, start, end
 
 
