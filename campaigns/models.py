@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     text,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -204,6 +205,10 @@ class Message(Base):
     # The A/B variant this recipient was given at materialisation (None: no variants, or not sent).
     variant_id: Mapped[int | None] = mapped_column(ForeignKey("campaign_variants.id", ondelete="SET NULL"),
                                                    nullable=True)
+    # While `sending`: False means the sender has certainly not handed this message to the provider yet
+    # (it records again before it does, campaigns/answer_groups.py), so a sender that dies leaves it
+    # pending for the next one, not `unknown`. True, the default, means it may have: unknown if the sender dies.
+    handed_over: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
     __table_args__ = (
         UniqueConstraint("run_id", "contact_id", "channel"),

@@ -411,6 +411,27 @@ def settle_expired_leases(session: Session, *, now: datetime, guarantee: str, re
     return [(row.id, row.run_id) for row in session.execute(statement.returning(Message.id, Message.run_id))]
 
 
+def mark_handed_over(session: Session, message_ids: Collection[int], *, handed_over: bool) -> None:
+    """Say whether these claimed rows may be with the provider (Message.handed_over). Does not commit.
+
+    False for a whole claimed batch, in the claim's transaction; True for the few the sender is about to
+    hand over before it records again (campaigns/answer_groups.py). By primary key, up to a batch of ids."""
+    if message_ids:
+        session.execute(_update_messages().where(Message.id.in_(sorted(message_ids)))
+                        .values(handed_over=handed_over))
+
+
+def release_untried_leases(session: Session, *, now: datetime) -> list[tuple[int, int]]:
+    """Rows still `sending` after their lease that the dead sender never handed over: pending, due now,
+    the attempt given back, whatever the campaign's guarantee — nobody has seen them. Returns (id, run_id).
+    One UPDATE … RETURNING (ix_messages_lease). Does not commit."""
+    statement = _update_messages().where(
+        Message.status == "sending", Message.lease_expires_at <= now, Message.handed_over.is_(False)
+    ).values(status="pending", not_before=now, lease_expires_at=None, handed_over=True,
+             attempts=Message.attempts - 1, updated_at=now)
+    return [(row.id, row.run_id) for row in session.execute(statement.returning(Message.id, Message.run_id))]
+
+
 # ------------------------------------------------------------------ cancel
 def cancel_pending_messages(session: Session, *, campaign_id: int, now: datetime) -> int:
     """pending -> cancelled for one campaign. Rows already sending finish normally. Returns rows."""
