@@ -105,6 +105,7 @@ class EmbeddedRunner:
         scheduler.add_job("scheduler.jobs:release_leases", "interval", seconds=60, id="housekeeping.release_leases",
                           replace_existing=True)
         jobs.add_contact_scoring(scheduler)
+        jobs.add_reconciling(scheduler)
         jobs.add_mailbox_reading(scheduler, self.config)
         jobs.add_report_jobs(scheduler, self.config)
         add_campaign_sync(scheduler)

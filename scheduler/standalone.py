@@ -83,6 +83,7 @@ def _build_scheduler(config: Config, database: Database, lock: LeaderLock | None
     scheduler.add_job(jobs.wake_if_due, "interval", seconds=max(1.0, config.poll_seconds), id="wake_if_due",
                       jobstore="memory", replace_existing=True)
     jobs.add_contact_scoring(scheduler)
+    jobs.add_reconciling(scheduler)
     jobs.add_mailbox_reading(scheduler, config)
     jobs.add_report_jobs(scheduler, config)
     add_campaign_sync(scheduler)

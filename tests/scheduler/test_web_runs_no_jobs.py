@@ -71,8 +71,8 @@ def _run_web(command: list[str], env: dict[str, str], port: int, tmp_path: Path,
 
 
 @pytest.mark.parametrize(("mode", "scheduler_enabled", "expected_jobs"), [
-    ("embedded", "true", ["housekeeping.release_leases", "housekeeping.score_contacts",
-                          "reports.decide_ab_tests"]),  # the control: this one does schedule
+    ("embedded", "true", ["housekeeping.reconcile_unknown", "housekeeping.release_leases",
+                          "housekeeping.score_contacts", "reports.decide_ab_tests"]),  # the control: it schedules
     ("embedded", "false", []),
     ("celery", "true", []),  # scaled mode: `herald scheduler` schedules, whatever [scheduler] enabled says
 ])
