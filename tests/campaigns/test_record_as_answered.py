@@ -14,8 +14,8 @@ from collections.abc import Sequence
 
 import pytest
 
-from campaigns.answer_groups import RECORD_EVERY
-from channels import Outgoing, ResultListener, SendResult, open_channel
+from campaigns.answer_groups import RECORD_EVERY, AnswerGroups
+from channels import Accepted, Outgoing, ResultListener, SendResult, open_channel
 from tests.campaigns.factories import make_contact, make_dispatcher, messages_of, start_campaign
 from tests.fakes.fake_twilio import FakeTwilio
 
@@ -93,3 +93,24 @@ def test_a_sender_killed_mid_batch_leaves_at_most_one_group_unknown_and_the_rest
     assert len(unknown & reached) < group, f"{len(unknown & reached)} sent messages are counted unknown"
     # The rows the dead sender never handed over were sent by the next one, once.
     assert set(received) == reached | (set(phones) - unknown)
+
+
+@pytest.mark.parametrize("seconds", [3600.0, 0.0])  # groups filled by count, or each answer committed at once
+def test_every_message_is_opened_by_a_commit_before_it_leaves_and_at_most_one_window_is_open(seconds):
+    order = list(range(1, 48))
+    opened: list[int] = []
+    recorded: list[int] = []
+
+    def record(answers, opening):
+        recorded.extend(a.message_id for a in answers)
+        opened.extend(opening)
+
+    groups = AnswerGroups(record, order, every=5, seconds=seconds, monotonic=lambda: 0.0)
+    for message_id in order:  # as a channel that reports each result does, one message at a time
+        groups.open_window()
+        assert message_id in opened, f"message {message_id} would leave before a commit opened it"
+        # What a kill now would leave unknown: opened, not recorded — one window at most.
+        assert len(set(opened) - set(recorded)) <= 5
+        groups.add(Accepted(message_id, f"P{message_id}"))
+    groups.flush()
+    assert recorded == order and opened == order
