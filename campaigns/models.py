@@ -223,6 +223,9 @@ class Message(Base):
         ),
         Index("ix_messages_lease", "lease_expires_at", postgresql_where=text("status = 'sending'"),
               sqlite_where=text("status = 'sending'")),
+        # The reconciler's sweep (campaigns/reconcile.py): the few unknown rows, by id.
+        Index("ix_messages_unknown", "id", postgresql_where=text("status = 'unknown'"),
+              sqlite_where=text("status = 'unknown'")),
         Index("ix_messages_provider_id", "provider_id"),
         Index("ix_messages_campaign_status", "campaign_id", "status"),
         Index("ix_messages_contact_sent", "contact_id", "sent_at"),
