@@ -6,14 +6,13 @@ all `unknown` — in one run 793 of 1,000 such rows had in fact reached the prov
 are committed in groups as they arrive, so a kill leaves without a record only the message being
 sent at that moment plus the answers of the group not yet committed.
 
-A group is committed when it holds RECORD_EVERY answers, or when an answer arrives RECORD_SECONDS or
-more after the last commit. The second rule keeps a slow provider's answers from waiting for the
-group to fill: an answer after a quiet spell is committed at once. Both are small on purpose: one
-commit per group is cheap next to the provider calls, and each group is a window a kill can hit.
-
-The rest of the batch, not yet handed over, must not count as possibly sent either: each commit also
-says which messages the sender may hand over before its next commit (Message.handed_over), and a dead
-sender's rows outside that window go back to pending (queries.release_untried_leases).
+The rest of the batch, not yet handed over, must not count as possibly sent either: the claim marks
+it all not handed over (Message.handed_over), and a commit opens a window of the next RECORD_EVERY
+messages before the first of them leaves; a dead sender's rows outside its window go back to pending
+(queries.release_untried_leases). A group is committed when the window is used up (its last answer
+is in), or when an answer arrives RECORD_SECONDS or more after the last commit, so a slow provider's
+answers do not wait for the window to fill. Both are small on purpose: a commit is cheap next to the
+provider calls, and a window is what a kill can leave unknown.
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ from collections.abc import Callable, Sequence
 
 from channels import SendResult
 
-RECORD_EVERY = 20  # answers; bounds what a kill can leave unrecorded per sender thread
+RECORD_EVERY = 20  # messages per window; bounds what a kill can leave unknown per sender thread
 RECORD_SECONDS = 0.05  # an answer this long after the last commit is committed at once
 
 
@@ -66,6 +65,7 @@ class AnswerGroups:
             self.flush()
 
     def add(self, result: SendResult) -> None:
+        """One answer, as the channel reports it; committed with its group (see the module doc)."""
         self._take(result)
         # The window is used up (the next message is outside it), or a slow answer should not wait.
         if self._answered >= self._opened or self._monotonic() - self._last_commit >= self.seconds:
