@@ -12,6 +12,7 @@ from campaigns.estimate import estimate_campaign
 from campaigns.firing import planned_timing
 from campaigns.lifecycle import cancel_campaign, get_campaign
 from campaigns.notices import DEFAULT_FALLBACK_MINUTES, OTHER_CHANNEL, resend_undelivered
+from campaigns.reconcile import SETTLE_SECONDS, reconcile_with_config
 from campaigns.report_settings import ReportSettings
 from campaigns.reports import campaign_report, campaign_status
 from campaigns.schedules import ScheduleDefaults
@@ -199,6 +200,27 @@ def campaigns_estimate(obj: Context, campaign_id: int) -> None:
         except (HeraldError, ChannelConfigError) as exc:
             raise click.ClickException(getattr(exc, "message", str(exc))) from None
     echo_json(estimate.to_dict())
+
+
+@campaigns.command("reconcile")
+@click.argument("campaign_id", type=int)
+@click.option("--settled-seconds", type=float, default=SETTLE_SECONDS, show_default=True,
+              help="Ask only about messages unknown for at least this long: a request still on its way when its "
+                   "sender stopped has reached the provider by then.")
+@pass_context
+def campaigns_reconcile(obj: Context, campaign_id: int, settled_seconds: float) -> None:
+    """Ask the provider what became of the campaign's unknown messages, and settle them (sent or never received)."""
+    with obj.database.session() as session:
+        try:
+            get_campaign(session, campaign_id)
+        except HeraldError as exc:
+            raise click.ClickException(exc.message) from None
+    try:
+        result = reconcile_with_config(obj.config, obj.database, SystemClock(), campaign_id=campaign_id,
+                                       settled_seconds=settled_seconds)
+    except ChannelConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"campaign {campaign_id}: {result.summary()}")
 
 
 @campaigns.command("fallback")

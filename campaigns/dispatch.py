@@ -4,6 +4,8 @@ Embedded threads and Celery workers both call Dispatcher.dispatch_due(); only wh
 differs (DESIGN §4). The row is the truth: a claim is committed before any provider is called, and
 every claimed row ends sent, failed, pending again (transient refusal) or — if this process dies
 before recording — settled by release_expired_leases according to the campaign's guarantee.
+Answers are recorded in small groups while the batch is still being sent (campaigns/answer_groups.py),
+so a process that dies leaves only the messages truly in flight to release_expired_leases.
 
 Threads and processes: dispatch_due() opens its own session for each call, so one Dispatcher per
 thread is safe and several processes on PostgreSQL take disjoint rows (FOR UPDATE SKIP LOCKED in
@@ -25,6 +27,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.orm import Session
 
 from campaigns import content, queries
+from campaigns.answer_groups import RECORD_EVERY, RECORD_SECONDS, AnswerGroups
 from campaigns.bounces import suppress_bounced_addresses
 from campaigns.breaker import BreakerSettings, channels_to_skip, note_answers
 from campaigns.content import RenderFailed
@@ -33,7 +36,17 @@ from campaigns.optouts import opt_out_event, record_refusal_consent
 from campaigns.queries import ClaimedMessage
 from campaigns.throttle import held_channels, note_throttles
 from campaigns.tracking import LinkBook, tracker_for
-from channels import Accepted, Channel, Outgoing, RateLimiter, Refused, SendResult, count_sms, text_as_sent
+from channels import (
+    Accepted,
+    Channel,
+    Outgoing,
+    RateLimiter,
+    Refused,
+    SendResult,
+    count_sms,
+    reports_each_result,
+    text_as_sent,
+)
 from core.clock import Clock
 from core.config import TrackingConfig
 from core.db import Database
@@ -45,6 +58,8 @@ UNKNOWN_REASON = ("the sender stopped after claiming this message; it may or may
                   "resent (at-most-once)")
 ANSWER_LOST_REASON = ("the provider's answer was lost after it received the message, so it may or may not have been "
                       "sent; it is not resent (at-most-once)")
+UNTRIED_REASON = ("the sender stopped after claiming this message and before handing it to the provider; it is "
+                  "sent by the next sender")
 RESEND_REASON = ("the sender stopped after claiming this message; it is sent again (at-least-once), so the "
                  "recipient may get it twice")
 
@@ -52,7 +67,8 @@ RESEND_REASON = ("the sender stopped after claiming this message; it is sent aga
 class ChannelContractBroken(RuntimeError):
     """A channel answered with a result for a message it was not given, or none for one it was: a bug.
 
-    `results` holds the answers that could be matched, so they are recorded before this is raised.
+    `results` holds the answers that could be matched and were not yet handed on, so they are
+    recorded before this is raised (Dispatcher.send hands each matched answer on as it arrives).
     """
 
     def __init__(self, message: str, results: Sequence[SendResult] = ()) -> None:
@@ -90,7 +106,8 @@ class Dispatcher:
                  base_url: str, secret_key: str, batch_size: int = 100, lease_seconds: int = 300,
                  max_attempts: int = 5, retry_base_seconds: int = 30, price: Mapping[str, Decimal] | None = None,
                  currency: str = "USD", breaker: BreakerSettings | None = None,
-                 tracking: TrackingConfig | None = None, unsubscribe_mailbox: str = "") -> None:
+                 tracking: TrackingConfig | None = None, unsubscribe_mailbox: str = "",
+                 record_every: int = RECORD_EVERY, record_seconds: float = RECORD_SECONDS) -> None:
         self.database = database
         self.channels = channels
         self.limiter = limiter
@@ -108,10 +125,13 @@ class Dispatcher:
         self.tracking = tracking or TrackingConfig()
         self.links = LinkBook(database)  # numbers tracked links; remembers them for this thread
         self.unsubscribe_mailbox = unsubscribe_mailbox
+        self.record_every = record_every  # answers recorded per commit while a batch is sending
+        self.record_seconds = record_seconds
 
     def dispatch_due(self) -> int:
         """Claim due messages, send them, record what the providers said. Returns how many were handled.
 
+        Answers are recorded as they arrive, a small group per commit (campaigns/answer_groups.py).
         Raises ChannelContractBroken if a channel breaks the one-result-per-message contract, or what a
         channel raised (a bug: send() never raises for the provider's sake) — always after sending through
         the other channel and recording every result that could be matched. The unanswered rows stay
@@ -123,10 +143,13 @@ class Dispatcher:
             if not batch:
                 return 0
             outgoing, refused = self.render(batch)
-            answers, errors = self.send_by_channel(outgoing)
-            paused = self.note_provider_health(session, outgoing, answers)
-            held = self.note_throttles(session, outgoing, answers)
-            self.record(session, batch, outgoing, refused + answers, paused=paused, held=held)
+            order = [m.message_id for messages in group_by_channel(outgoing).values() for m in messages]
+            groups = AnswerGroups(
+                lambda answers, opening: self.record_answers(session, batch, outgoing, answers, opening), order,
+                every=self.record_every, seconds=self.record_seconds)
+            groups.start(refused)
+            _, errors = self.send_by_channel(outgoing, answers=groups)
+            groups.flush()
             if errors:
                 raise errors[0]  # its rows stay claimed and are settled when their lease expires
             return len(batch)
@@ -137,6 +160,8 @@ class Dispatcher:
         skip = channels_to_skip(session, now=now, settings=self.breaker) | held_channels(session, now=now)
         ids = queries.claim_due_messages(session, now=now, limit=self.batch_size, lease_seconds=self.lease_seconds,
                                          skip_channels=skip)
+        # None of them is with a provider yet; AnswerGroups opens them a few at a time as it records.
+        queries.mark_handed_over(session, ids, handed_over=False)
         claimed = queries.load_claimed(session, ids)
         # Committed before any provider is called: other senders see the claim, and no transaction
         # stays open during the (slow) send — on SQLite an open transaction holds the write lock.
@@ -218,45 +243,89 @@ class Dispatcher:
                         headers=headers, sender=campaign.sender or "",
                         idempotency_key=f"herald.{message.id}@{self.host}")
 
-    def send_by_channel(self, outgoing: Mapping[int, Outgoing]) -> tuple[list[SendResult], list[Exception]]:
-        """Send each channel's group; what one channel raises is kept, not allowed to stop the other."""
-        answers: list[SendResult] = []
+    def record_answers(self, session: Session, batch: Sequence[ClaimedMessage], outgoing: Mapping[int, Outgoing],
+                       answers: Sequence[SendResult], opening: Sequence[int] = ()) -> None:
+        """Record one group of a batch's answers (breaker, throttle, rows, events), and mark `opening` as
+        messages the sender may hand over before it records again (AnswerGroups); commits."""
+        queries.mark_handed_over(session, opening, handed_over=True)
+        if not answers:
+            session.commit()
+            return
+        paused = self.note_provider_health(session, outgoing, answers)
+        held = self.note_throttles(session, outgoing, answers)
+        self.record(session, batch, outgoing, answers, paused=paused, held=held)
+
+    def send_by_channel(self, outgoing: Mapping[int, Outgoing], *, answers: AnswerGroups | None = None
+                        ) -> tuple[list[SendResult], list[Exception]]:
+        """Send each channel's group; what one channel raises is kept, not allowed to stop the other.
+
+        With `answers`, each answer to a message given goes there as soon as the channel reports it,
+        to be recorded while the rest is sending; without, the caller records what is returned."""
+        results: list[SendResult] = []
         errors: list[Exception] = []
         for key, messages in group_by_channel(outgoing).items():
             try:
-                answers.extend(self.send(key, messages))
+                results.extend(self.send(key, messages, answers=answers))
             except ChannelContractBroken as exc:
-                answers.extend(exc.results)
+                results.extend(exc.results)
                 errors.append(exc)
             except Exception as exc:  # noqa: BLE001 - an adapter's bug must not strand the other channel's rows
                 log.exception("event=channel_raised channel=%s messages=%d", key, len(messages))
                 errors.append(exc)
-        return answers, errors
+        return results, errors
 
-    def send(self, key: str, messages: Sequence[Outgoing]) -> list[SendResult]:
-        """Wait for the channel's rate, send, and check the answer names exactly the messages given."""
+    def send(self, key: str, messages: Sequence[Outgoing], *, answers: AnswerGroups | None = None
+             ) -> list[SendResult]:
+        """Wait for the channel's rate, send, and check the answer names exactly the messages given.
+
+        With `answers`, each answer to a message given goes there once: as the channel reports it when
+        it reports each result (channels.reports_each_result), else all together when send() returns.
+        An answer for a message not given, or a second one for a message, is named in the
+        ChannelContractBroken raised once the channel returns, and never recorded.
+        """
         channel = self.channels.get(key)
         if channel is None and key.startswith("email:"):
             name = key.partition(":")[2]
             reason = (f'the campaign\'s sender "{name}" is not configured; add [channels.email.senders.{name}] to '
                       "config.toml or choose another sender on the campaign")
-            return [Refused(m.message_id, permanent=True, code="no_sender", reason=reason) for m in messages]
+            return _hand_on([Refused(m.message_id, permanent=True, code="no_sender", reason=reason)
+                             for m in messages], answers)
         if channel is None:
             reason = f"no {key} channel is configured; set [channels.{key}] url in config.toml"
-            return [Refused(m.message_id, permanent=True, code="no_channel", reason=reason) for m in messages]
-        self.limiter.wait(f"{channel.name}:{key}", channel.rate, len(messages))
-        results = channel.send(messages)
+            return _hand_on([Refused(m.message_id, permanent=True, code="no_channel", reason=reason)
+                             for m in messages], answers)
         given = {m.message_id for m in messages}
+        handed_on: set[int] = set()
+
+        def hand_on(result: SendResult) -> None:
+            if answers is not None and result.message_id in given and result.message_id not in handed_on:
+                handed_on.add(result.message_id)
+                answers.add(result)
+
+        self.limiter.wait(f"{channel.name}:{key}", channel.rate, len(messages))
+        if reports_each_result(channel):
+            if answers is not None:
+                answers.open_window()
+            results = channel.send(messages, on_result=hand_on)  # type: ignore[call-arg]
+        else:
+            if answers is not None:  # the whole group leaves in one call: all of it may be with the provider
+                answers.open_through([m.message_id for m in messages])
+            results = channel.send(messages)
         answered = [r.message_id for r in results]
         stray = set(answered) - given
         missing = given - set(answered)
         duplicated = {mid for mid in answered if answered.count(mid) > 1}
+        matched = [r for r in results if r.message_id in given and r.message_id not in duplicated
+                   and r.message_id not in handed_on]
+        if answers is not None:
+            answers.add_together(matched)
+            matched = []
         if stray or missing or duplicated:
             raise ChannelContractBroken(
                 f"channel {channel.describe()} answered a batch of {len(messages)} with results for messages "
                 f"not in it {sorted(stray)}, none for {sorted(missing)}, several for {sorted(duplicated)}; "
                 "the unanswered messages stay claimed until their lease expires",
-                [r for r in results if r.message_id in given and r.message_id not in duplicated],
+                matched,
             )
         return results
 
@@ -287,7 +356,8 @@ class Dispatcher:
     def record(self, session: Session, batch: Sequence[ClaimedMessage], outgoing: Mapping[int, Outgoing],
                results: Sequence[SendResult], *, paused: Mapping[str, datetime] | None = None,
                held: Mapping[str, datetime] | None = None) -> None:
-        """Record every result in one transaction, then finish the runs with nothing left to send.
+        """Record these results (a batch's, or one group of it) in one transaction, then finish the runs with
+        nothing left to send.
 
         A transient refusal on a channel in `paused` (its breaker is open) waits for the breaker and is
         never given up on: the provider is down, not the message wrong. A throttled refusal (the provider
@@ -418,6 +488,12 @@ class Dispatcher:
         return _event(message.id, "failed", now, **detail)
 
 
+def _hand_on(results: list[SendResult], answers: AnswerGroups | None) -> list[SendResult]:
+    if answers is not None:
+        answers.add_together(results)
+    return results
+
+
 def _answers_by_channel(outgoing: Mapping[int, Outgoing], answers: Sequence[SendResult]) -> dict[str, list[SendResult]]:
     """The answers to messages in `outgoing`, by the message's channel ("email", "sms")."""
     by_channel: dict[str, list[SendResult]] = defaultdict(list)
@@ -440,21 +516,26 @@ def group_by_channel(outgoing: Mapping[int, Outgoing]) -> dict[str, list[Outgoin
 def release_expired_leases(session: Session, *, now: datetime) -> int:
     """Settle messages whose sender stopped after claiming them (lease expired); commits. Returns rows.
 
-    at_most_once campaigns: -> unknown, never resent (event "unknown" saying why). at_least_once:
-    -> pending, due now (event "retry"). Set-based: one UPDATE per guarantee, one INSERT of events.
+    Rows it had not handed to the provider yet (Message.handed_over false): pending, due now, whatever
+    the guarantee, the attempt given back (event "retry"). The others: at_most_once campaigns -> unknown,
+    never resent (event "unknown" saying why); at_least_once -> pending, due now (event "retry").
+    Set-based: one UPDATE per kind, one INSERT of events.
     Runs left with nothing to send are completed.
     """
+    # First the rows the dead sender had not handed over yet (Message.handed_over): nobody has seen them.
+    untried = queries.release_untried_leases(session, now=now)
     unknown = queries.settle_expired_leases(session, now=now, guarantee="at_most_once", reason=UNKNOWN_REASON)
     resend = queries.settle_expired_leases(session, now=now, guarantee="at_least_once", reason=RESEND_REASON)
-    if not unknown and not resend:
+    if not untried and not unknown and not resend:
         session.rollback()  # end the (empty) transaction: on SQLite it holds the write lock
         return 0
-    queries.add_events(session, [_event(mid, "unknown", now, reason=UNKNOWN_REASON) for mid, _ in unknown]
+    queries.add_events(session, [_event(mid, "retry", now, reason=UNTRIED_REASON) for mid, _ in untried]
+                       + [_event(mid, "unknown", now, reason=UNKNOWN_REASON) for mid, _ in unknown]
                        + [_event(mid, "retry", now, reason=RESEND_REASON) for mid, _ in resend])
     queries.finish_idle_runs(session, {run_id for _, run_id in unknown}, now=now)
     session.commit()
-    log.warning("event=leases_expired unknown=%d resend=%d", len(unknown), len(resend))
-    return len(unknown) + len(resend)
+    log.warning("event=leases_expired untried=%d unknown=%d resend=%d", len(untried), len(unknown), len(resend))
+    return len(untried) + len(unknown) + len(resend)
 
 
 def _event(message_id: int, type_: str, at: datetime, **detail: Any) -> dict[str, Any]:

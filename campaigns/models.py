@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     text,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -207,6 +208,10 @@ class Message(Base):
     # The A/B variant this recipient was given at materialisation (None: no variants, or not sent).
     variant_id: Mapped[int | None] = mapped_column(ForeignKey("campaign_variants.id", ondelete="SET NULL"),
                                                    nullable=True)
+    # While `sending`: False means the sender has certainly not handed this message to the provider yet
+    # (it records again before it does, campaigns/answer_groups.py), so a sender that dies leaves it
+    # pending for the next one, not `unknown`. True, the default, means it may have: unknown if the sender dies.
+    handed_over: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
     __table_args__ = (
         UniqueConstraint("run_id", "contact_id", "channel"),
@@ -221,6 +226,9 @@ class Message(Base):
         ),
         Index("ix_messages_lease", "lease_expires_at", postgresql_where=text("status = 'sending'"),
               sqlite_where=text("status = 'sending'")),
+        # The reconciler's sweep (campaigns/reconcile.py): the few unknown rows, by id.
+        Index("ix_messages_unknown", "id", postgresql_where=text("status = 'unknown'"),
+              sqlite_where=text("status = 'unknown'")),
         Index("ix_messages_provider_id", "provider_id"),
         Index("ix_messages_campaign_status", "campaign_id", "status"),
         Index("ix_messages_contact_sent", "contact_id", "sent_at"),

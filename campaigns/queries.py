@@ -411,6 +411,70 @@ def settle_expired_leases(session: Session, *, now: datetime, guarantee: str, re
     return [(row.id, row.run_id) for row in session.execute(statement.returning(Message.id, Message.run_id))]
 
 
+def mark_handed_over(session: Session, message_ids: Collection[int], *, handed_over: bool) -> None:
+    """Say whether these claimed rows may be with the provider (Message.handed_over). Does not commit.
+
+    False for a whole claimed batch, in the claim's transaction; True for the few the sender is about to
+    hand over before it records again (campaigns/answer_groups.py). By primary key, up to a batch of ids."""
+    if message_ids:
+        session.execute(_update_messages().where(Message.id.in_(sorted(message_ids)))
+                        .values(handed_over=handed_over))
+
+
+def release_untried_leases(session: Session, *, now: datetime) -> list[tuple[int, int]]:
+    """Rows still `sending` after their lease that the dead sender never handed over: pending, due now,
+    the attempt given back, whatever the campaign's guarantee — nobody has seen them. Returns (id, run_id).
+    One UPDATE … RETURNING (ix_messages_lease). Does not commit."""
+    statement = _update_messages().where(
+        Message.status == "sending", Message.lease_expires_at <= now, Message.handed_over.is_(False)
+    ).values(status="pending", not_before=now, lease_expires_at=None, handed_over=True,
+             attempts=Message.attempts - 1, updated_at=now)
+    return [(row.id, row.run_id) for row in session.execute(statement.returning(Message.id, Message.run_id))]
+
+
+# ------------------------------------------------------------------ reconcile unknown rows
+@dataclass(frozen=True)
+class UnknownMessage:
+    """An `unknown` row to ask its provider about, with when its run started and whether it is still open."""
+
+    message_id: int
+    run_id: int
+    run_started_at: datetime
+    run_open: bool
+    guarantee: str
+
+
+def unknown_messages(session: Session, *, unknown_before: datetime, campaign_id: int | None = None,
+                     limit: int, after_message_id: int = 0) -> list[UnknownMessage]:
+    """Up to `limit` `unknown` rows that became unknown before `unknown_before`, in id order from
+    `after_message_id` (of one campaign, or of all). Uses ix_messages_campaign_status for one
+    campaign; the scheduler's sweep over all campaigns reads the few unknown rows there are."""
+    query = (select(Message.id, Message.run_id, Run.started_at, Run.status, Campaign.guarantee)
+             .join(Run, Run.id == Message.run_id).join(Campaign, Campaign.id == Message.campaign_id)
+             .where(Message.status == "unknown", Message.id > after_message_id,
+                    func.coalesce(Message.updated_at, Run.started_at) <= unknown_before)
+             .order_by(Message.id).limit(limit))
+    if campaign_id is not None:
+        query = query.where(Message.campaign_id == campaign_id)
+    return [UnknownMessage(mid, run_id, started, status in ("running", "paused"), guarantee)
+            for mid, run_id, started, status, guarantee in session.execute(query)]
+
+
+def messages_by_provider_id(session: Session, provider_ids: Collection[str]) -> dict[str, int]:
+    """{provider id: message id} for the ids some row already carries (ix_messages_provider_id)."""
+    if not provider_ids:
+        return {}
+    return dict(session.execute(select(Message.provider_id, Message.id)
+                                .where(Message.provider_id.in_(sorted(provider_ids)))).tuples().all())
+
+
+def append_run_notes(session: Session, notes: Mapping[int, str]) -> None:
+    """Add a line to each run's notes ({run id: line}). Does not commit."""
+    for run_id, line in notes.items():
+        session.execute(update(Run).where(Run.id == run_id).values(
+            notes=func.coalesce(Run.notes + "\n", "") + line))
+
+
 # ------------------------------------------------------------------ cancel
 def cancel_pending_messages(session: Session, *, campaign_id: int, now: datetime) -> int:
     """pending -> cancelled for one campaign. Rows already sending finish normally. Returns rows."""

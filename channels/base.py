@@ -10,6 +10,13 @@ duplicate: the provider never got the message (connection refused, connect timeo
 answer), or it got the whole request and its answer was lost (a read timeout after the request was
 sent, a connection dropped after the full SMTP DATA) — `outcome_unknown=True`. campaigns resends the
 first kind; the second only for at-least-once campaigns, with the same Message-ID / idempotency key.
+
+Answers as they come: a channel that talks to its provider one message at a time declares
+`reports_each_result = True` and takes `send(batch, on_result=callback)`, calling the callback with each
+result the moment it is known (still in batch order, still one per message, and still returning the
+whole list). The dispatcher records them in small groups while the rest of the batch is being sent, so
+a sender killed mid-batch leaves only the messages truly in flight without a record. A channel without
+the flag (one request for the whole batch, or one written before this) is recorded when send() returns.
 """
 
 from __future__ import annotations
@@ -84,6 +91,29 @@ class Refused:
 
 
 SendResult = Accepted | Refused
+# Called with each result as soon as the provider answered (see the module doc).
+ResultListener = Callable[[SendResult], None]
+
+@dataclass(frozen=True)
+class SentQuestion:
+    """"Did you get this message?", asked of a provider about a message whose answer was lost (`unknown`)."""
+
+    message_id: int
+    to: str
+    body: str  # the text as it was sent (text_as_sent), to tell it from other messages to the same number
+    since: datetime  # the provider cannot have taken it before this (aware UTC, with room for clock skew)
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """One message the provider says it took for a SentQuestion's recipient since then (any text)."""
+
+    provider_id: str
+    body: str
+    segments: int | None = None
+    cost: Decimal | None = None
+    currency: str | None = None
+
 
 # The start of the reason given to messages a batch did not try because an earlier one met a timeout,
 # a 429 or a dead connection (send_each, and smtp's batch): the circuit breaker counts only tries.
@@ -122,6 +152,7 @@ class Channel(Protocol):
     max_length: int | None
 
     def send(self, batch: Sequence[Outgoing]) -> list[SendResult]: ...
+    # A channel with `reports_each_result = True` also takes send(batch, on_result=listener): see the module doc.
 
     def close(self) -> None: ...
 
@@ -142,25 +173,41 @@ def text_as_sent(channel: object, text: str) -> str:
     return adds(text) if adds is not None else text
 
 
-def send_each(batch: Sequence[Outgoing], send_one: Callable[[Outgoing], tuple[SendResult, bool]]) -> list[SendResult]:
+def can_look_up(channel: object) -> bool:
+    """Whether the channel's provider can be asked what it took: `channel.look_up(questions)` returns
+    {message_id: [Sighting, …]} with every message to that recipient since `since` (none: an empty
+    list), leaving out the questions it could not ask (provider down). A channel whose provider keeps
+    no such list (SMTP, a gateway without a query endpoint) declares `look_up = None`."""
+    return callable(getattr(channel, "look_up", None))
+
+
+def reports_each_result(channel: object) -> bool:
+    """Whether `channel.send(batch, on_result=…)` reports each result as it comes (see the module doc)."""
+    return bool(getattr(channel, "reports_each_result", False))
+
+
+def send_each(batch: Sequence[Outgoing], send_one: Callable[[Outgoing], tuple[SendResult, bool]],
+              on_result: ResultListener | None = None) -> list[SendResult]:
     """Send a batch one message at a time, for providers whose API takes one message per call.
 
     `send_one` returns the result and whether that answer stops the batch (a timeout, a connection
     failure, a 429, rejected credentials): the remaining messages then get the same transient refusal
     without being tried, since trying them now would only meet the same answer. One result per
-    message, in batch order.
+    message, in batch order; each is also given to `on_result` as soon as it is known.
     """
     results: list[SendResult] = []
     stop: Refused | None = None
     for message in batch:
         if stop is not None:
-            results.append(replace(stop, message_id=message.message_id, reason=NOT_TRIED + stop.reason,
-                                   outcome_unknown=False))  # not tried, so certainly not sent
-            continue
-        result, stop_batch = send_one(message)
+            result: SendResult = replace(stop, message_id=message.message_id, reason=NOT_TRIED + stop.reason,
+                                         outcome_unknown=False)  # not tried, so certainly not sent
+        else:
+            result, stop_batch = send_one(message)
+            if stop_batch and isinstance(result, Refused):
+                stop = result
         results.append(result)
-        if stop_batch and isinstance(result, Refused):
-            stop = result
+        if on_result is not None:
+            on_result(result)
     return results
 
 

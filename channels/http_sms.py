@@ -90,6 +90,7 @@ from channels.base import (
     ChannelConfigError,
     Outgoing,
     Refused,
+    ResultListener,
     SendResult,
     retry_after_seconds,
     send_each,
@@ -175,6 +176,8 @@ def from_url(url: str, *, from_address: str = "") -> HttpSmsChannel:
 class HttpSmsChannel:
     name = "http-sms"
     dry_run = False
+    reports_each_result = True  # one request per message: each answer is known as it comes (channels/base.py)
+    look_up = None  # the gateway has no query endpoint Herald knows: unknown rows stay unknown
 
     def __init__(self, options: GatewayOptions, *, description: str) -> None:
         self.options = options
@@ -192,14 +195,15 @@ class HttpSmsChannel:
         """The text as the gateway gets it: signed (channels.text_as_sent explains who else counts on it)."""
         return with_signature(text, self.options.signature)
 
-    def send(self, batch: Sequence[Outgoing]) -> list[SendResult]:
+    def send(self, batch: Sequence[Outgoing], on_result: ResultListener | None = None) -> list[SendResult]:
         """One request per message; one result per message, in batch order; never raises for the gateway or network.
 
         A timeout, a connection failure, a 429 or rejected credentials stop the batch: the remaining
         messages get the same transient refusal without being tried, since they would meet the same answer.
+        `on_result` hears each result as soon as the gateway answered.
         """
         with self._lock:
-            return send_each(batch, self._send_one)
+            return send_each(batch, self._send_one, on_result)
 
     def close(self) -> None:
         """Release the HTTP session; safe to call any number of times (the next send opens a new one)."""

@@ -21,7 +21,15 @@ from typing import Any
 
 import requests
 
-from channels.base import Accepted, ChannelConfigError, Outgoing, Refused, SendResult, send_each
+from channels.base import (
+    Accepted,
+    ChannelConfigError,
+    Outgoing,
+    Refused,
+    ResultListener,
+    SendResult,
+    send_each,
+)
 from channels.ratelimit import parse_rate
 from channels.unanswered import never_connected
 from channels.urls import parse_channel_url
@@ -65,6 +73,8 @@ def from_url(url: str, *, from_address: str = "") -> HttpsEmailChannel:
 class HttpsEmailChannel:
     name = "https-email"
     dry_run = False
+    reports_each_result = True  # one request per message: each answer is known as it comes (channels/base.py)
+    look_up = None  # no activity lookup yet (SendGrid's needs its own API plan): unknown rows stay unknown
     max_length: int | None = None  # email has no length limit a provider enforces per message
 
     def __init__(self, *, endpoint: str, api_key: str, from_name: str, from_email: str, timeout: float, rate: str,
@@ -79,8 +89,9 @@ class HttpsEmailChannel:
     def describe(self) -> str:
         return self._description
 
-    def send(self, batch: Sequence[Outgoing]) -> list[SendResult]:
-        return send_each(batch, self._send_one)
+    def send(self, batch: Sequence[Outgoing], on_result: ResultListener | None = None) -> list[SendResult]:
+        """One request per message, in batch order; `on_result` hears each result as soon as it is known."""
+        return send_each(batch, self._send_one, on_result)
 
     def close(self) -> None:
         session, self._session = self._session, None

@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from channels.base import Accepted, ChannelConfigError, Outgoing, Refused, SendResult
+from channels.base import Accepted, ChannelConfigError, Outgoing, Refused, ResultListener, SendResult, send_each
 from channels.mime import build_email
 from channels.ratelimit import parse_rate
 from channels.segments import count_sms
@@ -47,6 +47,8 @@ def from_url(url: str, *, from_address: str = "") -> LogChannel:
 class LogChannel:
     name = "log"
     dry_run = True
+    reports_each_result = True  # one file per message: each is reported once written (channels/base.py)
+    look_up = None  # nothing leaves the machine, so nothing is ever unknown to ask about
     max_length: int | None = None  # a dry run writes whatever it is given
 
     def __init__(self, directory: Path, *, from_address: str = DEFAULT_FROM, rate: str = DEFAULT_RATE,
@@ -59,37 +61,36 @@ class LogChannel:
     def describe(self) -> str:
         return self._description
 
-    def send(self, batch: Sequence[Outgoing]) -> list[SendResult]:
-        """Write one file per message; a disk error becomes a transient refusal for that message."""
-        results: list[SendResult] = []
-        for message in batch:
-            if message.channel == "email":
-                name = f"message-{message.message_id}.eml"
-                try:
-                    content = build_email(message, self.from_address).as_bytes()
-                except ValueError as exc:  # the same message SMTP would refuse, refused the same way
-                    results.append(Refused(message.message_id, True, "invalid-message", str(exc)))
-                    continue
-                segments = None
-            else:
-                name = f"message-{message.message_id}.txt"
-                size = count_sms(message.body)
-                segments = size.segments
-                content = (
-                    f"To: {message.to}\n"
-                    f"Segments: {size.segments} ({size.encoding}, {size.characters} characters)\n"
-                    f"Status-Callback: {message.status_callback_url or '-'}\n"
-                    f"\n{message.body}\n"
-                ).encode()
+    def send(self, batch: Sequence[Outgoing], on_result: ResultListener | None = None) -> list[SendResult]:
+        """Write one file per message; a disk error becomes a transient refusal for that message.
+        `on_result` hears each result once its file is written."""
+        return send_each(batch, lambda message: (self._send_one(message), False), on_result)
+
+    def _send_one(self, message: Outgoing) -> SendResult:
+        if message.channel == "email":
+            name = f"message-{message.message_id}.eml"
             try:
-                self._write(name, content)
-            except OSError as exc:
-                code = errno.errorcode.get(exc.errno or 0, "OSError")  # "EACCES", "ENOSPC"…
-                results.append(Refused(message.message_id, False, code, f"cannot write {self.directory / name}: "
-                                                                         f"{exc.strerror or exc}"))
-                continue
-            results.append(Accepted(message.message_id, provider_id=f"log:{name}", segments=segments))
-        return results
+                content = build_email(message, self.from_address).as_bytes()
+            except ValueError as exc:  # the same message SMTP would refuse, refused the same way
+                return Refused(message.message_id, True, "invalid-message", str(exc))
+            segments = None
+        else:
+            name = f"message-{message.message_id}.txt"
+            size = count_sms(message.body)
+            segments = size.segments
+            content = (
+                f"To: {message.to}\n"
+                f"Segments: {size.segments} ({size.encoding}, {size.characters} characters)\n"
+                f"Status-Callback: {message.status_callback_url or '-'}\n"
+                f"\n{message.body}\n"
+            ).encode()
+        try:
+            self._write(name, content)
+        except OSError as exc:
+            code = errno.errorcode.get(exc.errno or 0, "OSError")  # "EACCES", "ENOSPC"…
+            return Refused(message.message_id, False, code, f"cannot write {self.directory / name}: "
+                                                            f"{exc.strerror or exc}")
+        return Accepted(message.message_id, provider_id=f"log:{name}", segments=segments)
 
     def close(self) -> None:
         """Nothing is held open."""

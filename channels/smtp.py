@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from email.utils import parseaddr
 from typing import NamedTuple
 
-from channels.base import Accepted, ChannelConfigError, Outgoing, Refused, SendResult
+from channels.base import Accepted, ChannelConfigError, Outgoing, Refused, ResultListener, SendResult
 from channels.dkim import DkimSigner
 from channels.email_feedback import enhanced_status, is_hard_bounce
 from channels.mime import _DOT_AT_LINE_START, _PLAIN_ADDRESS, NeedsSmtpUtf8, address_header, build_email, encode_email
@@ -114,6 +114,8 @@ class _Unsupported(Exception):
 class SmtpChannel:
     name = "smtp"
     dry_run = False
+    reports_each_result = True  # one transaction per message: each answer is known as it comes (channels/base.py)
+    look_up = None  # an SMTP server cannot be asked what it took: unknown rows stay unknown
     max_length: int | None = None  # email has no length limit a provider enforces per message
 
     def __init__(self, *, host: str, port: int, username: str, password: str, use_ssl: bool, starttls: bool,
@@ -149,8 +151,9 @@ class SmtpChannel:
             self._pool = join_pool(self._key, self.pool_size, self._open_session)
         return self._pool
 
-    def send(self, batch: Sequence[Outgoing]) -> list[SendResult]:
-        """Send each message over one pooled session; one result per message, in batch order."""
+    def send(self, batch: Sequence[Outgoing], on_result: ResultListener | None = None) -> list[SendResult]:
+        """Send each message over one pooled session; one result per message, in batch order.
+        `on_result` hears each result as soon as the server answered that message."""
         results: list[SendResult] = []
         with self._lock:
             broken: tuple[str, str] | None = None
@@ -158,18 +161,20 @@ class SmtpChannel:
                 for message in batch:
                     if broken:
                         code, reason = broken
-                        results.append(Refused(message.message_id, False, code,
-                                               f"not sent, an earlier message in the batch got: {reason}",
-                                               throttled=_throttled_session(code, reason)))
-                        continue
-                    result = self._send_one(message)
-                    if isinstance(result, _Broken):  # the connection failed: this and the rest are transient
-                        broken = (result.code, result.reason)
-                        results.append(Refused(message.message_id, False, *broken,
-                                               throttled=_throttled_session(*broken),
-                                               outcome_unknown=result.after_data))
+                        result: SendResult = Refused(message.message_id, False, code,
+                                                     f"not sent, an earlier message in the batch got: {reason}",
+                                                     throttled=_throttled_session(code, reason))
                     else:
-                        results.append(result)
+                        answer = self._send_one(message)
+                        if isinstance(answer, _Broken):  # the connection failed: this and the rest are transient
+                            broken = (answer.code, answer.reason)
+                            result = Refused(message.message_id, False, *broken, throttled=_throttled_session(*broken),
+                                             outcome_unknown=answer.after_data)
+                        else:
+                            result = answer
+                    results.append(result)
+                    if on_result is not None:
+                        on_result(result)
             finally:
                 self._give_back()
         return results

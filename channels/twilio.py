@@ -12,6 +12,7 @@ error codes (ERROR_CODES); status callbacks are parsed by `parse_twilio_webhook`
 from __future__ import annotations
 
 import hmac
+import logging
 import threading
 from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
@@ -31,7 +32,10 @@ from channels.base import (
     ChannelEvent,
     Outgoing,
     Refused,
+    ResultListener,
     SendResult,
+    SentQuestion,
+    Sighting,
     WebhookRejected,
     retry_after_seconds,
     send_each,
@@ -44,6 +48,11 @@ from channels.urls import ChannelUrl, parse_channel_url
 SCHEME = "twilio"
 DEFAULT_RATE = "10/second"
 DEFAULT_TIMEOUT_SECONDS = 10.0
+# Messages to one number since the send are few; more than this and the oldest are not looked at
+# (the reconciler then finds no match among them and leaves the row unknown, never "not received").
+LOOK_UP_LIMIT = 200
+
+log = logging.getLogger("herald.channels")
 OPTIONS = ("from", "messaging_service_sid", "api_base", "timeout", "rate", "max_length")
 # https://www.twilio.com/docs/api/errors/21617: a body over 1,600 characters is refused.
 DEFAULT_MAX_LENGTH = 1600
@@ -192,6 +201,7 @@ class _HeraldHttpClient(TwilioHttpClient):
 class TwilioChannel:
     name = "twilio"
     dry_run = False
+    reports_each_result = True  # one API call per message: each answer is known as it comes (channels/base.py)
 
     def __init__(self, *, account_sid: str, auth_token: str, from_number: str = "", messaging_service_sid: str = "",
                  api_base: str = "", timeout: float = DEFAULT_TIMEOUT_SECONDS, rate: str = DEFAULT_RATE,
@@ -216,15 +226,42 @@ class TwilioChannel:
     def describe(self) -> str:
         return self._description
 
-    def send(self, batch: Sequence[Outgoing]) -> list[SendResult]:
+    def send(self, batch: Sequence[Outgoing], on_result: ResultListener | None = None) -> list[SendResult]:
         """One API call per message; one result per message, in batch order; never raises for Twilio or the network.
 
         A timeout, a connection failure, a 429 or rejected credentials stop the batch: the remaining
         messages get the same transient refusal without being tried, since trying them now would
-        only meet the same answer.
+        only meet the same answer. `on_result` hears each result as soon as Twilio answered.
         """
         with self._lock:
-            return send_each(batch, self._send_one)
+            return send_each(batch, self._send_one, on_result)
+
+    def look_up(self, questions: Sequence[SentQuestion]) -> dict[int, list[Sighting]]:
+        """Ask Twilio what it took for each question's recipient since `since` (channels.base.can_look_up).
+
+        One list request per question: GET …/Messages.json?To=…&DateSent>=… (the SDK's
+        messages.list(to=, date_sent_after=)). A question Twilio could not answer (network, 5xx, 429)
+        is left out, so its row stays unknown until the next try; never raises for Twilio's sake.
+        """
+        found: dict[int, list[Sighting]] = {}
+        with self._lock:
+            client, http = self._api()
+            http.idempotency_key = ""
+            for question in questions:
+                try:
+                    listed = client.messages.list(to=question.to, date_sent_after=question.since,
+                                                  limit=LOOK_UP_LIMIT + 1)
+                except (TwilioException, requests.RequestException) as exc:
+                    log.warning("event=look_up_failed channel=twilio message_id=%d endpoint=%s error=%r",
+                                question.message_id, self.endpoint, str(exc))
+                    continue
+                if len(listed) > LOOK_UP_LIMIT:  # too many to be sure nothing is missing: no answer
+                    continue
+                found[question.message_id] = [
+                    Sighting(m.sid, m.body or "", segments=_int(m.num_segments), cost=_price(m.price),
+                             currency=m.price_unit if m.price else None)
+                    for m in listed if m.direction != "inbound"]
+        return found
 
     def close(self) -> None:
         """Release the HTTP session; safe to call any number of times."""

@@ -26,6 +26,7 @@ import campaigns.report_mail
 import campaigns.rfm
 from campaigns import due_scheduled_campaigns, fire_scheduled_campaign, release_expired_leases
 from campaigns.mailbox import handle_mailbox_message
+from campaigns.reconcile import reconcile_with_config
 from campaigns.sender import has_due_messages
 from channels import ChannelConfigError, open_channel
 from channels.mailbox import MailboxUnavailable, open_mailbox
@@ -96,6 +97,30 @@ def release_leases() -> int:
     if count:
         log.warning("event=leases_released count=%d", count)
     return count
+
+
+def reconcile_unknown_messages() -> str:
+    """Every 5 minutes: ask the providers what became of `unknown` messages and settle them (campaigns/reconcile.py)."""
+    ctx = _ctx()
+    with ctx.database.session() as session:
+        if fenced := _may_run(ctx, session, once_per_firing=True):
+            return fenced
+        session.commit()  # the firing is claimed before asking: the providers are asked once per firing
+    try:
+        result = reconcile_with_config(ctx.config, ctx.database, ctx.clock)
+    except ChannelConfigError as exc:
+        log.error("event=reconcile_misconfigured reason=%r", str(exc))
+        return "misconfigured"
+    if result.resolved or result.unresolved:
+        log.info("event=unknown_reconciled sent=%d not_received=%d resent=%d unresolved=%d cannot_ask=%d",
+                 result.sent, result.not_received, result.resent, result.unresolved, result.cannot_ask)
+    return result.summary()
+
+
+def add_reconciling(scheduler: BaseScheduler) -> None:
+    """Ask the providers about unknown messages every 5 minutes (those unknown for 10 minutes or more)."""
+    scheduler.add_job("scheduler.jobs:reconcile_unknown_messages", "interval", minutes=5,
+                      id="housekeeping.reconcile_unknown", replace_existing=True)
 
 
 def score_contacts() -> str:

@@ -76,6 +76,7 @@ class AnswersBeforeTheRecord:
     def __init__(self, real, fake: FakeTwilio) -> None:
         self.real, self.fake = real, fake
         self.name, self.rate, self.dry_run = real.name, real.rate, getattr(real, "dry_run", False)
+        self.max_length = real.max_length  # the dispatcher checks each text against it before sending
 
     def send(self, batch: Sequence[Outgoing]) -> list[SendResult]:
         results = self.real.send(batch)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from channels import Accepted, Channel, Outgoing, Refused, open_channel
+from channels import Accepted, Channel, Outgoing, Refused, open_channel, reports_each_result
 from channels.ratelimit import parse_rate
 from tests.fakes.fake_http_sms import FakeHttpSms
 from tests.fakes.fake_sendgrid import FakeSendGrid
@@ -32,6 +32,7 @@ class Peer:
     slow: Callable[[], Channel]  # a channel whose provider answers too late
     unreachable: Callable[[], Channel]  # a channel whose provider cannot be reached at all
     secret: str | None
+    received: Callable[[], int]  # how many messages the provider has taken so far
 
 
 def email(mid: int, to: str) -> Outgoing:
@@ -61,6 +62,7 @@ def peer(request, tmp_path: Path, closed_port: int) -> Iterator[Peer]:
             slow=lambda: track(open_channel(f"log://{blocker}")),
             unreachable=lambda: track(open_channel(f"log://{blocker / 'outbox'}")),
             secret=None,
+            received=lambda: len(list((tmp_path / "outbox").glob("message-*"))),
         )
     elif request.param == "smtp":
         with FakeSmtp(refuse={"gone@example.com": (550, "5.1.1 No such user")},
@@ -74,6 +76,7 @@ def peer(request, tmp_path: Path, closed_port: int) -> Iterator[Peer]:
                 slow=lambda: track(open_channel(slow.url + "?from=news@example.com&timeout=0.3")),
                 unreachable=lambda: track(open_channel(f"smtp://127.0.0.1:{closed_port}?from=news@example.com")),
                 secret="smtp-secret-pw",
+                received=lambda: len(fake.messages),
             )
     elif request.param == "https-email":
         with FakeSendGrid(invalid={"gone@example.com"}) as fake, FakeSendGrid(delay_seconds=3) as slow:
@@ -91,6 +94,7 @@ def peer(request, tmp_path: Path, closed_port: int) -> Iterator[Peer]:
                 slow=lambda: track(open_channel(slow.channel_url(timeout="0.3"))),
                 unreachable=lambda: track(open_channel(fake.channel_url(api_base=f"http://127.0.0.1:{closed_port}"))),
                 secret=fake.api_key,
+                received=lambda: len(fake.messages),
             )
     elif request.param == "http-sms":
         with FakeHttpSms(invalid_numbers={"+15550000000"}) as fake, FakeHttpSms(delay_seconds=3) as slow:
@@ -108,6 +112,7 @@ def peer(request, tmp_path: Path, closed_port: int) -> Iterator[Peer]:
                 slow=lambda: track(open_channel(slow.channel_url(timeout="0.3"))),
                 unreachable=lambda: track(open_channel(fake.channel_url(netloc=f"127.0.0.1:{closed_port}"))),
                 secret=fake.api_token,
+                received=lambda: len(fake.messages),
             )
     else:
         with FakeTwilio(invalid_numbers={"+15550000000"}) as fake, FakeTwilio(delay_seconds=3) as slow:
@@ -125,6 +130,7 @@ def peer(request, tmp_path: Path, closed_port: int) -> Iterator[Peer]:
                 slow=lambda: track(open_channel(slow.channel_url(timeout="0.3"))),
                 unreachable=lambda: track(open_channel(fake.channel_url(api_base=f"http://127.0.0.1:{closed_port}"))),
                 secret=fake.auth_token,
+                received=lambda: len(fake.messages),
             )
     for channel in opened:
         channel.close()
@@ -150,6 +156,16 @@ def test_one_result_per_message_keyed_by_message_id_in_batch_order(peer):
     accepted = [r for r in results if isinstance(r, Accepted)]
     assert {r.message_id for r in accepted} == {907, 12, 555}
     assert all(r.provider_id for r in accepted)
+
+
+def test_each_result_is_reported_as_soon_as_the_provider_answered_not_at_the_end_of_the_batch(peer):
+    # The dispatcher records these as they come, so a sender killed mid-batch loses only what is in flight.
+    batch = [peer.good(41), peer.good(42), peer.good(43)]
+    heard: list[tuple[int, int]] = []
+    assert reports_each_result(peer.channel)
+    results = peer.channel.send(batch, on_result=lambda result: heard.append((result.message_id, peer.received())))
+    assert heard == [(41, 1), (42, 2), (43, 3)]  # the provider had taken exactly that many at each report
+    assert ids(results) == [41, 42, 43] and all(isinstance(r, Accepted) for r in results)
 
 
 def test_an_empty_batch_gives_no_results(peer):

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from twilio.rest import Client
 
-from channels import Accepted, Outgoing, Refused, open_channel
+from channels import Accepted, Outgoing, Refused, SentQuestion, Sighting, can_look_up, open_channel
 from channels.twilio import _HeraldHttpClient, classify
 from tests.fakes.fake_twilio import FakeTwilio
 
@@ -180,3 +180,17 @@ def test_an_idempotency_key_is_sent_as_a_header_so_an_api_that_honours_it_sends_
     assert [r["IdempotencyKey"] for r in fake.requests] == ["herald.1@example.com"] * 2 + ["herald.2@example.com"]
     assert first[0].provider_id == again[0].provider_id != other[0].provider_id
     assert len(fake.messages) == 2
+
+
+def test_look_up_lists_what_twilio_took_for_each_number_since_a_time(fake_twilio, closed_port):
+    channel = open_channel(fake_twilio.channel_url())
+    channel.send([sms(1, "+15551230001", body="Hello Ann"), sms(2, "+15551230002", body="Hello Bo")])
+    since = datetime.now(UTC) - timedelta(minutes=5)
+    questions = [SentQuestion(1, "+15551230001", "Hello Ann", since), SentQuestion(3, "+15551230003", "Hi", since),
+                 SentQuestion(2, "+15551230002", "Hello Bo", datetime.now(UTC) + timedelta(minutes=5))]
+    found = channel.look_up(questions)
+    [ann] = [m for m in fake_twilio.messages if m["to"] == "+15551230001"]
+    assert found == {1: [Sighting(ann["sid"], "Hello Ann", segments=1)], 3: [], 2: []}  # 2: sent before `since`
+    unreachable = open_channel(fake_twilio.channel_url(api_base=f"http://127.0.0.1:{closed_port}"))
+    assert unreachable.look_up(questions) == {}  # not asked: no answer, not "nothing found"
+    assert can_look_up(channel) and not can_look_up(open_channel("smtp://127.0.0.1:25?from=a@example.com"))

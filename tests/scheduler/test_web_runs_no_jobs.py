@@ -72,8 +72,9 @@ def _run_web(command: list[str], env: dict[str, str], port: int, tmp_path: Path,
 
 @pytest.mark.parametrize(("mode", "scheduler_enabled", "expected_jobs"), [
     # the control: this one does schedule
-    ("embedded", "true", ["housekeeping.release_leases", "housekeeping.remove_stale_uploads",
-                          "housekeeping.score_contacts", "reports.decide_ab_tests"]),
+    ("embedded", "true", ["housekeeping.reconcile_unknown", "housekeeping.release_leases",
+                          "housekeeping.remove_stale_uploads", "housekeeping.score_contacts",
+                          "reports.decide_ab_tests"]),
     ("embedded", "false", []),
     ("celery", "true", []),  # scaled mode: `herald scheduler` schedules, whatever [scheduler] enabled says
 ])
