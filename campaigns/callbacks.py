@@ -121,6 +121,10 @@ def _move_values(event: ChannelEvent, *, now: datetime) -> dict[str, Any]:
         values["delivered_at"] = at
         values["sent_at"] = at
     else:
+        # The provider's word on a message means it took it: the row says so (sent_at) whether or not the send's
+        # record lands — a sender that died after the provider took its batch must not turn a carrier's failure
+        # into "never sent" (the report's Sent counts every row a provider took; the record would set it).
+        values["sent_at"] = at
         values["error_code"] = event.error_code or event.provider_status or "failed"
         values["error_reason"] = event.error_reason or f"the provider reported {event.provider_status or 'failed'}"
     return values

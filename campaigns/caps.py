@@ -7,8 +7,9 @@ ix_messages_contact_sent (contact_id, sent_at): no Python loop, no second pass o
 
 What counts: marketing messages on the same channel that were sent in the last D days (sent_at set)
 or are still to go — pending (due now, or materialised hours ahead for a recipient-local send time),
-being sent, or waiting for an A/B winner. Counting only the sent let two campaigns sent at the same
-moment both pass the cap. Event notices go out at a higher priority (a lower number, see
+being sent, or waiting for an A/B winner — and those `unknown` (the sender died after claiming them, so they
+may have gone, and the provider's "delivered" may still come). Counting only the sent let two campaigns sent
+at the same moment both pass the cap. Event notices go out at a higher priority (a lower number, see
 campaigns/notices.py) and neither count towards the cap nor are held back by it.
 
 Two materialisations racing for the same contacts would each count before the other commits, so the
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, text
+from sqlalchemy import and_, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from campaigns.models import Campaign, Message
@@ -72,7 +73,10 @@ def recently_sent(contact_id: Any, *, channel: str, since: datetime) -> Any:
         select(func.count())
         .select_from(earlier)
         .where(earlier.c.contact_id == contact_id, earlier.c.channel == channel,
-               or_(earlier.c.sent_at >= since, earlier.c.status.in_(OPEN_STATUSES)),
+               or_(earlier.c.sent_at >= since, earlier.c.status.in_(OPEN_STATUSES),
+                   # May have gone (the sender died after claiming it; campaigns/dispatch.py): counted from
+                   # when it was settled, the latest it can have been sent.
+                   and_(earlier.c.status == "unknown", earlier.c.updated_at >= since)),
                earlier.c.priority >= MARKETING_PRIORITY)
         .scalar_subquery()
     )

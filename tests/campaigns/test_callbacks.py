@@ -108,3 +108,33 @@ def test_an_unknown_message_takes_the_providers_word(backend, session, database,
     apply_channel_events(session, [ChannelEvent("delivered", message_id=mid, provider_id="SM9")], now=clock.now())
     (message,) = messages_of(session)
     assert (message.status, message.provider_id) == ("delivered", "SM9")
+
+
+@pytest.mark.parametrize("first", ["callback", "lease_expiry"])
+def test_a_failure_the_provider_reports_counts_the_message_as_sent_whatever_came_first(
+        backend, session, database, clock, first):
+    """The provider took the message (it has the provider's id and its word on it) and the carrier failed it;
+    the sender died before recording the send. The row must say the provider took it (sent_at), as it does
+    when the send is recorded: the report's Sent must not depend on whether the record landed. Found by
+    tests/campaigns/test_report_reconciles.py."""
+    from campaigns import campaign_report, release_expired_leases
+    from campaigns.queries import claim_due_messages
+
+    make_contact(session, now=clock.now())
+    campaign, _ = start_campaign(session, now=clock.now())
+    with database.session() as s:
+        (mid,) = claim_due_messages(s, now=clock.now(), limit=1, lease_seconds=60)
+        s.commit()
+    failed = ChannelEvent("failed", message_id=mid, provider_id="SM7", provider_status="undelivered",
+                          error_code="30003", error_reason="Unreachable destination handset")
+    if first == "callback":
+        apply_channel_events(session, [failed], now=clock.advance(seconds=1))
+        release_expired_leases(session, now=clock.advance(seconds=61))
+    else:
+        release_expired_leases(session, now=clock.advance(seconds=61))
+        apply_channel_events(session, [failed], now=clock.advance(seconds=1))
+    (message,) = messages_of(session)
+    assert (message.status, message.provider_id, message.error_code) == ("failed", "SM7", "30003")
+    assert message.sent_at is not None
+    report = campaign_report(session, campaign.id)
+    assert (report.total.sent, report.total.failed) == (1, 1)
