@@ -24,6 +24,21 @@ log = logging.getLogger("herald.web")
 
 bp = Blueprint("public", __name__)
 
+# What a recipient's browser may do on these pages: load nothing from elsewhere, run no script at all,
+# post forms only here, and never be framed (a framed unsubscribe button can be clickjacked).
+PUBLIC_CSP = ("default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; form-action 'self'; "
+              "base-uri 'none'; frame-ancestors 'none'")
+
+
+@bp.after_request
+def _public_security_headers(response: Response) -> Response:
+    response.headers.setdefault("Content-Security-Policy", PUBLIC_CSP)
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    # The page's address holds the signed link; no other site may learn it from a Referer.
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    return response
+
 
 def _signed(message_id: int, sig: str) -> bool:
     secret = str(current_app.extensions["herald.config"].secret_key)

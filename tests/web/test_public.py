@@ -115,3 +115,14 @@ def test_the_page_speaks_chinese_when_that_is_the_default(tmp_path, db_url, cloc
     app = create_app(config, clock=clock)
     page = app.test_client().get(link(config, 1)).get_data(as_text=True)
     assert "退订" in page
+
+
+def test_public_pages_send_the_security_headers(client, config, message):
+    # A recipient's page holds a signed link: it may not be framed (clickjacking an unsubscribe), run
+    # scripts, or leak its address to another site. A bad signature's 404 is a public page too.
+    for response in (client.get(link(config, message.id)), client.get(f"/u/{message.id}/forged")):
+        headers = response.headers
+        assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+        assert "script-src" not in headers["Content-Security-Policy"]  # default-src 'none': no script at all
+        assert headers["X-Frame-Options"] == "DENY" and headers["X-Content-Type-Options"] == "nosniff"
+        assert headers["Referrer-Policy"] == "no-referrer"

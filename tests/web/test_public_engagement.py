@@ -73,6 +73,7 @@ def test_a_click_redirects_to_the_stored_url_only(client, config, session, sent)
     response = client.get(f"/l/{token}?next=https://evil.example/", headers={"User-Agent": BROWSER})
     assert response.status_code == 302
     assert response.headers["Location"] == "https://shop.example/sale?utm_source=herald"
+    assert response.headers["Referrer-Policy"] == "no-referrer" and response.headers["X-Frame-Options"] == "DENY"
     forged = client.get(f"/l/{token[:-2]}xx", headers={"User-Agent": BROWSER})
     assert forged.status_code == 404 and "Location" not in forged.headers
     assert client.get("/l/not-a-token").status_code == 404
