@@ -119,6 +119,7 @@ def test_a_failure_the_provider_reports_counts_the_message_as_sent_whatever_came
     tests/campaigns/test_report_reconciles.py."""
     from campaigns import campaign_report, release_expired_leases
     from campaigns.queries import claim_due_messages
+    from campaigns.report_settings import ReportSettings
 
     make_contact(session, now=clock.now())
     campaign, _ = start_campaign(session, now=clock.now())
@@ -136,5 +137,5 @@ def test_a_failure_the_provider_reports_counts_the_message_as_sent_whatever_came
     (message,) = messages_of(session)
     assert (message.status, message.provider_id, message.error_code) == ("failed", "SM7", "30003")
     assert message.sent_at is not None
-    report = campaign_report(session, campaign.id)
+    report = campaign_report(session, campaign.id, ReportSettings("USD"))
     assert (report.total.sent, report.total.failed) == (1, 1)
