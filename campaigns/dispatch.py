@@ -30,10 +30,12 @@ from campaigns.breaker import BreakerSettings, channels_to_skip, note_answers
 from campaigns.content import RenderFailed
 from campaigns.costs import Unpriced, price_unpriced
 from campaigns.optouts import opt_out_event, record_refusal_consent
+from campaigns.pacing import BatchPace, claim_limits, wait_for_a_free_slot
 from campaigns.queries import ClaimedMessage
-from campaigns.throttle import held_channels, note_throttles
+from campaigns.throttle import held_channels, note_throttles, send_rates
 from campaigns.tracking import LinkBook, tracker_for
 from channels import Accepted, Channel, Outgoing, RateLimiter, Refused, SendResult, count_sms, text_as_sent
+from channels.ratelimit import per_second
 from core.clock import Clock
 from core.config import TrackingConfig
 from core.db import Database
@@ -108,6 +110,11 @@ class Dispatcher:
         self.tracking = tracking or TrackingConfig()
         self.links = LinkBook(database)  # numbers tracked links; remembers them for this thread
         self.unsubscribe_mailbox = unsubscribe_mailbox
+        # {channel key: messages a second}: the URL's rate=, and the rate to pace at (lower while a provider
+        # pushes back; read from channel_health at each claim and while a batch is sent).
+        self.configured_rates = {key: per_second(channel.rate) for key, channel in channels.items()}
+        self.rates = dict(self.configured_rates)
+        self.pace: BatchPace | None = None  # the batch being sent
 
     def dispatch_due(self) -> int:
         """Claim due messages, send them, record what the providers said. Returns how many were handled.
@@ -117,6 +124,7 @@ class Dispatcher:
         the other channel and recording every result that could be matched. The unanswered rows stay
         claimed and are settled when their lease expires.
         """
+        wait_for_a_free_slot(self.limiter, self.channels, self.rates, longest=self.lease_seconds / 4)
         with self.database.session() as session:
             release_expired_leases(session, now=self.clock.now())
             batch = self.claim(session)
@@ -133,11 +141,26 @@ class Dispatcher:
 
     # Each step is a method that can be tested alone; dispatch_due() is the order they run in.
     def claim(self, session: Session) -> list[ClaimedMessage]:
+        """Claim due messages: per kind (email, sms) no more than its channels' current rate sends in half
+        the lease (campaigns/pacing.py), up to batch_size; commits."""
         now = self.clock.now()
         skip = channels_to_skip(session, now=now, settings=self.breaker) | held_channels(session, now=now)
-        ids = queries.claim_due_messages(session, now=now, limit=self.batch_size, lease_seconds=self.lease_seconds,
-                                         skip_channels=skip)
+        self.rates = send_rates(session, self.configured_rates)
+        limits = claim_limits(self.rates, batch_size=self.batch_size, lease_seconds=self.lease_seconds)
+        if all(limit >= self.batch_size for limit in limits.values()):  # the usual case: one claim for all
+            ids = queries.claim_due_messages(session, now=now, limit=self.batch_size,
+                                             lease_seconds=self.lease_seconds, skip_channels=skip)
+        else:  # a slow channel's messages are claimed a few at a time, the others' as usual
+            ids = []
+            for kind, limit in limits.items():
+                ids += queries.claim_due_messages(session, now=now, limit=limit, lease_seconds=self.lease_seconds,
+                                                  skip_channels=skip | (limits.keys() - {kind}))
+            # Messages of a channel not configured here: claimed to be refused with the reason.
+            ids += queries.claim_due_messages(session, now=now, limit=self.batch_size,
+                                              lease_seconds=self.lease_seconds, skip_channels=skip | limits.keys())
         claimed = queries.load_claimed(session, ids)
+        self.pace = BatchPace(self.database, self.limiter, self.clock, message_ids=ids,
+                              lease_seconds=self.lease_seconds, rates=self.rates, configured=self.configured_rates)
         # Committed before any provider is called: other senders see the claim, and no transaction
         # stays open during the (slow) send — on SQLite an open transaction holds the write lock.
         session.commit()
@@ -234,7 +257,8 @@ class Dispatcher:
         return answers, errors
 
     def send(self, key: str, messages: Sequence[Outgoing]) -> list[SendResult]:
-        """Wait for the channel's rate, send, and check the answer names exactly the messages given."""
+        """Send one message per slot of the channel's rate (campaigns/pacing.py), and check the answers
+        name exactly the messages given."""
         channel = self.channels.get(key)
         if channel is None and key.startswith("email:"):
             name = key.partition(":")[2]
@@ -244,8 +268,11 @@ class Dispatcher:
         if channel is None:
             reason = f"no {key} channel is configured; set [channels.{key}] url in config.toml"
             return [Refused(m.message_id, permanent=True, code="no_channel", reason=reason) for m in messages]
-        self.limiter.wait(f"{channel.name}:{key}", channel.rate, len(messages))
-        results = channel.send(messages)
+        if self.pace is None:  # send() called on its own, outside dispatch_due()
+            self.pace = BatchPace(self.database, self.limiter, self.clock, message_ids=[m.message_id for m in messages],
+                                  lease_seconds=self.lease_seconds, rates=self.rates,
+                                  configured=self.configured_rates)
+        results = self.pace.send(key, channel, messages)
         given = {m.message_id for m in messages}
         answered = [r.message_id for r in results]
         stray = set(answered) - given
@@ -279,8 +306,11 @@ class Dispatcher:
         held: dict[str, datetime] = {}
         for key, results in _answers_by_channel(outgoing, answers).items():
             channel = self.channels.get(key)
+            rate_used = self.pace.rate_used.get(key) if self.pace is not None else None
             if channel is not None and (until := note_throttles(session, key, channel.describe(), results,
-                                                                now=self.clock.now())):
+                                                                now=self.clock.now(),
+                                                                configured_rate=self.configured_rates.get(key),
+                                                                rate_used=rate_used)):
                 held[key] = until
         return held
 

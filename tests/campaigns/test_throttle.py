@@ -156,7 +156,7 @@ def _as_throttle(result):
     (40, None, 40),
     (10_000, None, LONGEST_HOLD_SECONDS),
     (0, 120, 120),
-    (200, 30, 200),  # the streak's backoff already asks for longer than the provider did
+    (200, 30, 30),  # Retry-After is honoured for exactly as long as it says, however long the streak (issue 12)
 ])
 def test_hold_seconds(streak, asked, hold):
     assert hold_seconds(streak_seconds=streak, retry_after=asked) == hold
