@@ -87,6 +87,7 @@ from campaigns.templates import (
     update_template,
     validate_template,
 )
+from campaigns.throttle import SlowedChannel, slowed_channels
 from campaigns.timeline import TimelineEntry, contact_timeline
 from campaigns.tracking import PIXEL_GIF, Fetch, record_click, record_open
 from campaigns.unsubscribe import unsubscribe_recipient
@@ -124,6 +125,7 @@ __all__ = [
     "MessageEvent",
     "NotAllowed",
     "PausedChannel",
+    "SlowedChannel",
     "Preferences",
     "Preview",
     "ReportSettings",
@@ -181,6 +183,7 @@ __all__ = [
     "planned_timing",
     "pause_campaign",
     "paused_channels",
+    "slowed_channels",
     "preview_template",
     "record_click",
     "record_conversion",

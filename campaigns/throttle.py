@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import case, func, select, update
@@ -52,6 +53,24 @@ def held_channels(session: Session, *, now: datetime) -> set[str]:
     messages. Does not commit."""
     return set(session.scalars(select(ChannelHealth.channel).where(
         ChannelHealth.state == THROTTLED, ChannelHealth.next_try_at > now)))
+
+
+@dataclass(frozen=True)
+class SlowedChannel:
+    """What the UI says about a channel sending below its configured rate because its provider throttled."""
+
+    channel: str
+    provider: str
+    send_rate: float  # messages a second
+    last_error: str
+    lowered_at: datetime | None
+
+
+def slowed_channels(session: Session) -> list[SlowedChannel]:
+    """Channels whose send rate a throttling provider lowered, for the dashboard and campaign banners. One query."""
+    return [SlowedChannel(h.channel, h.provider, h.send_rate, h.last_error, h.rate_lowered_at)
+            for h in session.scalars(select(ChannelHealth).where(ChannelHealth.send_rate.is_not(None))
+                                     .order_by(ChannelHealth.channel))]
 
 
 def send_rates(session: Session, configured: dict[str, float]) -> dict[str, float]:
