@@ -87,5 +87,6 @@ class ChannelHealth(Base):
     next_try_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     send_rate: Mapped[float | None] = mapped_column(Float, nullable=True)
+    throttled_rate: Mapped[float | None] = mapped_column(Float, nullable=True)  # the rate last refused
     rate_lowered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     rate_raised_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

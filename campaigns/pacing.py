@@ -26,8 +26,8 @@ from dataclasses import replace
 from datetime import timedelta
 
 from campaigns import queries
-from campaigns.throttle import send_rates
-from channels import Channel, Outgoing, RateLimiter, Refused, SendResult
+from campaigns.throttle import DECREASE_FACTOR, raise_rate, send_rates
+from channels import Accepted, Channel, Outgoing, RateLimiter, Refused, SendResult
 from channels.base import NOT_TRIED, stops_the_batch
 from channels.ratelimit import per_second
 from core.clock import Clock
@@ -86,6 +86,7 @@ class BatchPace:
         self.rates = dict(rates)
         self.configured = dict(configured)
         self.rate_used: dict[str, float] = {}  # the rate each channel's last message was paced at
+        self._taking: set[str] = set()  # channels whose provider took messages since the last renewal
         self.renew_every = min(RENEW_SECONDS, lease_seconds / 5)
         self._renewed_at = time.monotonic()
 
@@ -104,7 +105,14 @@ class BatchPace:
             self.sleep(self.limiter.take(slot_key, rate))
             answer = channel.send([message])
             results.extend(answer)
+            if any(isinstance(r, Accepted) for r in answer):
+                self._taking.add(key)
             stop = next((r for r in answer if stops_the_batch(r)), None)
+            if isinstance(stop, Refused) and stop.throttled:
+                # Every sender of the channel waits out the Retry-After and slows down now, not after
+                # each has been refused once; campaigns/throttle.py keeps the lowered rate for good.
+                self.limiter.slow_down(slot_key, rate * DECREASE_FACTOR, hold_seconds=stop.retry_after or 0.0,
+                                       for_seconds=RENEW_SECONDS * 2)
             if isinstance(stop, Refused):
                 results.extend(replace(stop, message_id=m.message_id, reason=NOT_TRIED + stop.reason,
                                        outcome_unknown=False) for m in messages[index + 1:])
@@ -121,13 +129,17 @@ class BatchPace:
 
     def keep_leases(self) -> None:
         """Every `renew_every` seconds: give the batch's rows still `sending` a fresh lease and read the
-        channels' current rates again (another sender may have met a 429). Commits its own session."""
+        channels' current rates again (another sender may have met a 429), after raising those a provider
+        kept taking messages at (campaigns/throttle.py decides whether it is time). Commits its own session."""
         if time.monotonic() - self._renewed_at < self.renew_every:
             return
         self._renewed_at = time.monotonic()
         with self.database.session() as session:
             renewed = queries.renew_leases(session, self.message_ids,
                                            lease_expires_at=self.clock.now() + timedelta(seconds=self.lease_seconds))
+            for key in self._taking & self.configured.keys():
+                raise_rate(session, key, configured_rate=self.configured[key], now=self.clock.now())
+            self._taking.clear()
             self.rates = send_rates(session, self.configured)
             session.commit()
         log.debug("event=leases_renewed messages=%d", renewed)

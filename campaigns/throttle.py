@@ -13,12 +13,15 @@ Two things slow the channel down, for every sender:
   every throttled batch and ended only after a whole batch without one nearly stopped sending.)
 - The rate (AIMD, as TCP finds a link's capacity): each throttle answer multiplies the channel's send
   rate by DECREASE_FACTOR — once per rate: a sender that was pacing at a rate another sender already
-  lowered does not lower it again — down to LOWEST_SHARE of the configured rate; after QUIET_SECONDS
-  without one, each batch taken raises it by INCREASE_SHARE of itself, up to the configured rate.
-  A channel configured above what its provider allows settles just under the provider's rate.
+  lowered does not lower it again — down to LOWEST_SHARE of the configured rate. After QUIET_SECONDS
+  without one, and again every QUIET_SECONDS while the provider takes messages, it is raised: half way
+  back to RECOVER_SHARE of the rate that was refused (throttled_rate) while below that, then by
+  INCREASE_SHARE of itself, probing for more, up to the configured rate. So one 429 from jitter costs
+  a few seconds at a slightly lower rate, not a long climb; and a channel configured above what its
+  provider allows settles just under the provider's rate.
 
 Both live in the channel's channel_health row (state "throttled", opened_at = when the streak began,
-next_try_at = the end of the hold; send_rate, rate_lowered_at, rate_raised_at), the row the circuit
+next_try_at = the end of the hold; send_rate, throttled_rate, rate_lowered_at, rate_raised_at), the row the circuit
 breaker (campaigns/breaker.py) keeps, so every sender process sees them. An open breaker is the
 stronger pause and is left as it is.
 """
@@ -43,7 +46,8 @@ FIRST_HOLD_SECONDS = 1
 LONGEST_HOLD_SECONDS = 300
 THROTTLED = "throttled"
 DECREASE_FACTOR = 0.85
-INCREASE_SHARE = 0.02
+INCREASE_SHARE = 0.01
+RECOVER_SHARE = 0.97
 QUIET_SECONDS = 2
 LOWEST_SHARE = 0.05
 
@@ -111,7 +115,7 @@ def note_throttles(session: Session, channel: str, provider: str, results: Seque
                 .values(state="closed", opened_at=None, next_try_at=None, updated_at=now)).rowcount:
             log.info("event=throttle_ended channel=%s", channel)
         if accepted and configured_rate is not None:
-            _raise_rate(session, channel, configured_rate=configured_rate, now=now)
+            raise_rate(session, channel, configured_rate=configured_rate, now=now)
         return None
     row = session.execute(select(ChannelHealth.state, ChannelHealth.opened_at, ChannelHealth.next_try_at)
                           .where(ChannelHealth.channel == channel)).first()
@@ -134,11 +138,12 @@ def note_throttles(session: Session, channel: str, provider: str, results: Seque
     rate_update: dict[str, object] = {}
     if configured_rate is not None and rate_used is not None:
         lowered = max(rate_used * DECREASE_FACTOR, configured_rate * LOWEST_SHARE)
-        values |= {"send_rate": lowered, "rate_lowered_at": now}
+        values |= {"send_rate": lowered, "throttled_rate": rate_used, "rate_lowered_at": now}
         # Lowered once per rate: a sender pacing at a rate another sender has already lowered (its 429s
         # were for requests sent before that) leaves the lower rate as it is.
         not_lowered_yet = func.coalesce(ChannelHealth.send_rate, configured_rate) >= rate_used * 0.999
         rate_update = {"send_rate": case((not_lowered_yet, lowered), else_=ChannelHealth.send_rate),
+                       "throttled_rate": case((not_lowered_yet, rate_used), else_=ChannelHealth.throttled_rate),
                        "rate_lowered_at": case((not_lowered_yet, now), else_=ChannelHealth.rate_lowered_at)}
     statement = insert(ChannelHealth).values(channel=channel, consecutive_failures=0, **values)
     session.execute(statement.on_conflict_do_update(
@@ -150,11 +155,14 @@ def note_throttles(session: Session, channel: str, provider: str, results: Seque
     return until
 
 
-def _raise_rate(session: Session, channel: str, *, configured_rate: float, now: datetime) -> None:
-    """Probe a lowered rate back up by INCREASE_SHARE, at most once every QUIET_SECONDS and only
-    QUIET_SECONDS after the last throttle answer; back to the configured rate (NULL) once it reaches it."""
+def raise_rate(session: Session, channel: str, *, configured_rate: float, now: datetime) -> None:
+    """Raise a lowered send rate (see the module doc), at most once every QUIET_SECONDS and only
+    QUIET_SECONDS after the last throttle answer; back to the configured rate (NULL) once it reaches it.
+    Called after each batch the provider took, and every second while one is sent. Does not commit."""
     quiet_since = now - timedelta(seconds=QUIET_SECONDS)
-    raised = ChannelHealth.send_rate * (1 + INCREASE_SHARE)
+    rate, refused_at = ChannelHealth.send_rate, func.coalesce(ChannelHealth.throttled_rate, configured_rate)
+    recovered, probed = rate + (refused_at * RECOVER_SHARE - rate) / 2, rate * (1 + INCREASE_SHARE)
+    raised = case((recovered > probed, recovered), else_=probed)  # whichever goes further
     session.execute(
         update(ChannelHealth).execution_options(synchronize_session=False)
         .where(ChannelHealth.channel == channel, ChannelHealth.send_rate.is_not(None),

@@ -13,7 +13,10 @@ per channel, the time of the next free slot (GCRA's "theoretical arrival time"):
 returns how long to sleep until it and moves the next free slot on by 1/rate. Waiting senders queue
 in slot order, whatever process they are in, and the provider sees one request every 1/rate seconds.
 The rate is passed on every call, so a channel whose provider pushed back (campaigns/throttle.py
-lowers its rate) is spaced further apart from the next message on.
+lowers its rate) is spaced further apart from the next message on. The sender that met the push-back
+also calls slow_down(): every sender's next slot waits out the provider's Retry-After, and is spaced
+at the lowered rate for a couple of seconds, until each has read the lowered rate itself — otherwise
+each of them would have to be refused once before slowing down.
 """
 
 from __future__ import annotations
@@ -37,9 +40,18 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local next_free = tonumber(redis.call('GET', KEYS[1]) or '0')
 if next_free < now then next_free = now end
-local last = next_free + tonumber(ARGV[1]) * tonumber(ARGV[2])
+local interval = math.max(tonumber(ARGV[2]), tonumber(redis.call('GET', KEYS[2]) or '0'))
+local last = next_free + tonumber(ARGV[1]) * interval
 redis.call('SET', KEYS[1], string.format('%.6f', last), 'PX', math.ceil((last - now) * 1000) + ARGV[3] * 1000)
 return string.format('%.6f', next_free - now)
+"""
+_SLOW_DOWN = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local next_free = math.max(tonumber(redis.call('GET', KEYS[1]) or '0'), now + tonumber(ARGV[1]))
+redis.call('SET', KEYS[1], string.format('%.6f', next_free), 'PX', math.ceil((next_free - now) * 1000) + ARGV[4] * 1000)
+redis.call('SET', KEYS[2], ARGV[2], 'PX', math.ceil(ARGV[3] * 1000))
+return 1
 """
 _BACKLOG = """
 local t = redis.call('TIME')
@@ -77,6 +89,7 @@ class RateLimiter:
         self.storage_uri = storage_uri
         self._lock = threading.Lock()
         self._next_free: dict[str, float] = {}  # memory://: channel key -> time.time() of its next free slot
+        self._slowed: dict[str, tuple[float, float]] = {}  # memory://: channel key -> (interval, until when)
         self._redis: Any = None
         if not storage_uri.startswith("memory://"):
             import redis  # only scaled mode needs it
@@ -84,6 +97,7 @@ class RateLimiter:
             self._redis = redis.Redis.from_url(storage_uri)
             self._take = self._redis.register_script(_TAKE_SLOTS)
             self._backlog = self._redis.register_script(_BACKLOG)
+            self._slow_down = self._redis.register_script(_SLOW_DOWN)
 
     def take(self, channel_key: str, rate: str | float, n: int = 1) -> float:
         """Take the next `n` send slots of `channel_key` at `rate` (per second, or "10/second"); returns the
@@ -91,12 +105,28 @@ class RateLimiter:
         Raises ChannelConfigError if `rate` cannot be parsed."""
         interval = 1.0 / per_second(rate)
         if self._redis is not None:
-            return float(self._take(keys=[self._key(channel_key)], args=[n, interval, _IDLE_EXPIRY_SECONDS]))
+            return float(self._take(keys=[self._key(channel_key), self._key(channel_key, "slowed")],
+                                    args=[n, interval, _IDLE_EXPIRY_SECONDS]))
         with self._lock:
             now = time.time()
+            slowed, until = self._slowed.get(channel_key, (0.0, 0.0))
+            interval = max(interval, slowed) if until > now else interval
             first = max(self._next_free.get(channel_key, 0.0), now)
             self._next_free[channel_key] = first + n * interval
             return first - now
+
+    def slow_down(self, channel_key: str, rate: str | float, *, hold_seconds: float, for_seconds: float) -> None:
+        """The provider pushed back: no slot of `channel_key` for `hold_seconds` (its Retry-After), and
+        none closer together than `rate` allows for `for_seconds`, whatever rate the senders pass."""
+        interval = 1.0 / per_second(rate)
+        if self._redis is not None:
+            self._slow_down(keys=[self._key(channel_key), self._key(channel_key, "slowed")],
+                            args=[hold_seconds, interval, for_seconds, _IDLE_EXPIRY_SECONDS])
+            return
+        with self._lock:
+            now = time.time()
+            self._next_free[channel_key] = max(self._next_free.get(channel_key, 0.0), now + hold_seconds)
+            self._slowed[channel_key] = (interval, now + for_seconds)
 
     def wait(self, channel_key: str, rate: str | float, n: int = 1) -> None:
         """Sleep until `n` slots of `rate` have come for `channel_key`: the last one taken is due now."""
@@ -116,11 +146,12 @@ class RateLimiter:
     def reset(self, channel_key: str, rate: str | float = "") -> None:
         """Forget the slots taken for this channel (tests; an operator changing the rate)."""
         if self._redis is not None:
-            self._redis.delete(self._key(channel_key))
+            self._redis.delete(self._key(channel_key), self._key(channel_key, "slowed"))
             return
         with self._lock:
             self._next_free.pop(channel_key, None)
+            self._slowed.pop(channel_key, None)
 
     @staticmethod
-    def _key(channel_key: str) -> str:
-        return f"herald:send-slots:{channel_key}"
+    def _key(channel_key: str, part: str = "next") -> str:
+        return f"herald:send-slots:{channel_key}:{part}"

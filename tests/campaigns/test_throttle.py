@@ -17,9 +17,9 @@ from campaigns.inbox_models import ChannelHealth
 from campaigns.throttle import (
     DECREASE_FACTOR,
     FIRST_HOLD_SECONDS,
-    INCREASE_SHARE,
     LONGEST_HOLD_SECONDS,
     QUIET_SECONDS,
+    RECOVER_SHARE,
     hold_seconds,
     note_throttles,
     send_rates,
@@ -198,10 +198,17 @@ def test_a_throttle_lowers_the_channels_rate_once_per_rate_and_quiet_sending_pro
     assert _rate(session) == pytest.approx(lowered)  # not quiet for long enough yet
     clock.advance(seconds=QUIET_SECONDS)
     note(accepted)
-    assert _rate(session) == pytest.approx(lowered * (1 + INCREASE_SHARE))
+    # half way back to just under the rate that was refused (30 * DECREASE_FACTOR) ...
+    ceiling = 30 * DECREASE_FACTOR * RECOVER_SHARE
+    recovered = lowered + (ceiling - lowered) / 2
+    assert _rate(session) == pytest.approx(recovered)
     note(accepted)
-    assert _rate(session) == pytest.approx(lowered * (1 + INCREASE_SHARE))  # once per quiet while
-    for _ in range(20):
+    assert _rate(session) == pytest.approx(recovered)  # once per quiet while
+    for _ in range(6):
+        clock.advance(seconds=QUIET_SECONDS)
+        note(accepted)
+    assert ceiling * 0.99 < _rate(session) < 30 * DECREASE_FACTOR  # ... then probing slowly past it
+    for _ in range(40):
         clock.advance(seconds=QUIET_SECONDS)
         note(accepted)
     assert _rate(session) is None  # back at the configured rate

@@ -98,3 +98,17 @@ def test_a_bad_rate_is_a_config_error_naming_it(rate):
     with pytest.raises(ChannelConfigError, match="COUNT/UNIT|allows nothing") as info:
         RateLimiter().wait("sms", rate, 1)
     assert f'"{rate}"' in str(info.value)
+
+
+def test_slowing_down_holds_every_sender_then_spaces_them_at_the_lower_rate(limiter):
+    # One sender met a 429 with Retry-After 0.3: the others wait it out and pace at the lowered rate at
+    # once, whatever (older) rate they pass, until the slow-down ends.
+    key = fresh_key()
+    limiter.take(key, 100.0)
+    limiter.slow_down(key, 10.0, hold_seconds=0.3, for_seconds=0.6)
+    first = limiter.take(key, 100.0)
+    assert 0.25 < first < 0.35
+    assert 0.09 < limiter.take(key, 100.0) - first < 0.12
+    time.sleep(1.0)
+    assert limiter.take(key, 100.0) < 0.05
+    assert 0.005 < limiter.take(key, 100.0) < 0.02  # the passed rate again

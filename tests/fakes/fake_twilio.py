@@ -84,6 +84,7 @@ class FakeTwilio(ServedOnLoopback):
         self._by_idempotency_key: dict[str, str] = {}  # key -> sid
         self._server: ThreadingHTTPServer | None = None
         self._bucket: _TokenBucket | None = None
+        self._accepted_at: list[float] = []  # time.monotonic() of each accepted send (benchmarks)
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> FakeTwilio:
@@ -113,6 +114,12 @@ class FakeTwilio(ServedOnLoopback):
         """The message resources created (accepted sends), oldest first."""
         with self._lock:
             return [dict(m) for m in self._messages.values()]
+
+    @property
+    def accepted_at(self) -> list[float]:
+        """time.monotonic() of each accepted send, in order: what a benchmark measures a rate on."""
+        with self._lock:
+            return list(self._accepted_at)
 
     def fail_next(self, n: int = 1, status: int = 429, *, retry_after: float | None = None) -> None:
         """Answer the next n sends with a Twilio error: 429 (20429), 500 (20500) or 503 (20503)."""
@@ -267,6 +274,7 @@ class FakeTwilio(ServedOnLoopback):
         }
         with self._lock:
             self._messages[sid] = resource | {"_status_callback": form.get("StatusCallback")}
+            self._accepted_at.append(time.monotonic())
             if idempotency_key:
                 self._by_idempotency_key[idempotency_key] = sid
         record.update(sid=sid, http_status=201)
