@@ -4,7 +4,8 @@
 
 The provider is the fake Twilio (tests/fakes/fake_twilio.py) with `enforce_rate(R)`: a token bucket of R
 tokens a second (bursts of max(2, R/10)) that answers 429 / 20429 above it, with Retry-After = the
-seconds until its next token (`--no-retry-after`: a bare 429, as Twilio sends). For each R, Herald sends
+seconds until its next token (`--no-retry-after`: a bare 429, as Twilio sends). It runs in a process of
+its own, so it does not share Herald's interpreter lock. For each R, Herald sends
 one SMS campaign through the real dispatch loop (campaigns.Dispatcher, the embedded senders' loop:
 `--threads` sender threads, each with its own twilio:// channel, one shared RateLimiter) twice:
   at    the channel configured at the provider's rate (rate=R/second);
@@ -19,8 +20,10 @@ This machine is shared and small: at high R the figures say as much about the CP
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
+import subprocess
 import sys
 import threading
 import time
@@ -43,14 +46,29 @@ from core.clock import SystemClock  # noqa: E402
 from core.db import Database  # noqa: E402
 from core.migrate import upgrade_database  # noqa: E402
 from tests.campaigns.factories import start_campaign  # noqa: E402
-from tests.fakes.fake_twilio import FakeTwilio  # noqa: E402
+
+# The provider's process: start the fake, say where it is, serve until stdin closes, then tell what it saw.
+PROVIDER = r"""
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from tests.fakes.fake_twilio import FakeTwilio
+fake = FakeTwilio().start()
+fake.enforce_rate(float(sys.argv[2]), retry_after=sys.argv[3] == "1")
+print(fake.channel_url(), flush=True)
+sys.stdin.read()
+print(json.dumps({"statuses": [r["http_status"] for r in fake.requests], "accepted_at": fake.accepted_at,
+                  "to": [m["to"] for m in fake.messages]}), flush=True)
+"""
 
 PG_URL = os.environ.get("HERALD_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 
 def one_run(rate: float, configured: float, n: int, threads: int, *, retry_after: bool) -> dict:
     """Send n messages to a provider allowing `rate`/s with the channel set at `configured`/s."""
-    with scratch_database(PG_URL, "throttle", keep=False) as url, FakeTwilio() as fake:
+    provider = subprocess.Popen([sys.executable, "-c", PROVIDER, str(REPO), str(rate), "1" if retry_after else "0"],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    provider_url = provider.stdout.readline().strip()
+    with scratch_database(PG_URL, "throttle", keep=False) as url:
         upgrade_database(url)
         database = Database(url)
         now = SystemClock().now()
@@ -61,13 +79,12 @@ def one_run(rate: float, configured: float, n: int, threads: int, *, retry_after
             session.commit()
             _, run = start_campaign(session, now=now, guarantee="at_least_once")
             run_id = run.id
-        fake.enforce_rate(rate, retry_after=retry_after)
         limiter = RateLimiter("memory://")
         stop = threading.Event()
         errors: list[BaseException] = []
 
         def sender() -> None:
-            channel = open_channel(fake.channel_url(rate=f"{configured:g}/second"))
+            channel = open_channel(f"{provider_url}&rate={configured:g}/second")
             dispatcher = Dispatcher(database, {"sms": channel}, limiter, SystemClock(),
                                     base_url="https://herald.example.com", secret_key="bench", batch_size=100,
                                     lease_seconds=300, price={"sms": Decimal("0.0079")},
@@ -96,18 +113,19 @@ def one_run(rate: float, configured: float, n: int, threads: int, *, retry_after
         stop.set()
         for worker in workers:
             worker.join(timeout=30)
-        requests = fake.requests
-        accepted_at = fake.accepted_at
+        seen = json.loads(provider.communicate("")[0])
+        accepted_at = seen["accepted_at"]
         with database.session() as session:
             statuses = Counter(dict(session.execute(select(Message.status, func.count()).where(
                 Message.run_id == run_id).group_by(Message.status)).tuples().all()))
         database.dispose()
     span = (accepted_at[-1] - accepted_at[0]) if len(accepted_at) > 1 else float("nan")
     sustained = (len(accepted_at) - 1) / span if len(accepted_at) > 1 else 0.0
-    refused = sum(1 for r in requests if r["http_status"] == 429)
-    per_number = Counter(m["to"] for m in fake.messages)
-    return {"sustained": sustained, "share": sustained / rate, "refused": refused, "requests": len(requests),
-            "refused_share": refused / max(1, len(requests)), "statuses": dict(statuses), "errors": errors,
+    refused = sum(1 for status in seen["statuses"] if status == 429)
+    requests = len(seen["statuses"])
+    per_number = Counter(seen["to"])
+    return {"sustained": sustained, "share": sustained / rate, "refused": refused, "requests": requests,
+            "refused_share": refused / max(1, requests), "statuses": dict(statuses), "errors": errors,
             "twice": sum(1 for c in per_number.values() if c > 1), "span": span}
 
 
@@ -115,6 +133,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rates", type=float, nargs="+", default=[1, 8, 100, 1000])
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--messages", type=int, help="per run, instead of --seconds x R")
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--no-retry-after", action="store_true")
     parser.add_argument("--only", choices=["at", "above"])
@@ -125,7 +144,7 @@ def main() -> None:
     print(f"{'R/s':>6} {'Herald set at':>14} {'messages':>8} {'sustained/s':>11} {'% of R':>7} "
           f"{'requests':>8} {'429s':>5} {'% refused':>9}  result")
     for rate in args.rates:
-        n = max(20, int(rate * args.seconds))
+        n = args.messages or max(20, int(rate * args.seconds))
         for label, configured in (("at", rate), ("above", 2 * rate)):
             if args.only and label != args.only:
                 continue
