@@ -100,9 +100,7 @@ class BatchPace:
         results: list[SendResult] = []
         slot_key = f"{channel.name}:{key}"
         for index, message in enumerate(messages):
-            rate = self.rates.get(key) or per_second(channel.rate)
-            self.rate_used[key] = rate
-            self.sleep(self.limiter.take(slot_key, rate))
+            rate = self.wait_for_slot(key, slot_key, channel)
             answer = channel.send([message])
             results.extend(answer)
             if any(isinstance(r, Accepted) for r in answer):
@@ -119,6 +117,17 @@ class BatchPace:
                 break
             self.keep_leases()
         return results
+
+    def wait_for_slot(self, key: str, slot_key: str, channel: Channel) -> float:
+        """Take the channel's next send slot and sleep until it; again if the provider pushed back on
+        another sender meanwhile (the slot was spaced for a rate it refuses). Returns the rate paced at."""
+        while True:
+            slowdowns = self.limiter.slowdowns(slot_key)
+            rate = self.rates.get(key) or per_second(channel.rate)
+            self.rate_used[key] = rate
+            self.sleep(self.limiter.take(slot_key, rate))
+            if self.limiter.slowdowns(slot_key) == slowdowns:
+                return rate
 
     def sleep(self, seconds: float) -> None:
         """Sleep, renewing the batch's leases on the way if it is a long sleep (a slow rate)."""

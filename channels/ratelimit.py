@@ -51,6 +51,8 @@ local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local next_free = math.max(tonumber(redis.call('GET', KEYS[1]) or '0'), now + tonumber(ARGV[1]))
 redis.call('SET', KEYS[1], string.format('%.6f', next_free), 'PX', math.ceil((next_free - now) * 1000) + ARGV[4] * 1000)
 redis.call('SET', KEYS[2], ARGV[2], 'PX', math.ceil(ARGV[3] * 1000))
+redis.call('INCR', KEYS[3])
+redis.call('EXPIRE', KEYS[3], ARGV[4])
 return 1
 """
 _BACKLOG = """
@@ -90,6 +92,7 @@ class RateLimiter:
         self._lock = threading.Lock()
         self._next_free: dict[str, float] = {}  # memory://: channel key -> time.time() of its next free slot
         self._slowed: dict[str, tuple[float, float]] = {}  # memory://: channel key -> (interval, until when)
+        self._slowdowns: dict[str, int] = {}  # memory://: channel key -> how many slow_down() calls so far
         self._redis: Any = None
         if not storage_uri.startswith("memory://"):
             import redis  # only scaled mode needs it
@@ -120,13 +123,24 @@ class RateLimiter:
         none closer together than `rate` allows for `for_seconds`, whatever rate the senders pass."""
         interval = 1.0 / per_second(rate)
         if self._redis is not None:
-            self._slow_down(keys=[self._key(channel_key), self._key(channel_key, "slowed")],
+            self._slow_down(keys=[self._key(channel_key), self._key(channel_key, "slowed"),
+                                  self._key(channel_key, "slowdowns")],
                             args=[hold_seconds, interval, for_seconds, _IDLE_EXPIRY_SECONDS])
             return
         with self._lock:
             now = time.time()
             self._next_free[channel_key] = max(self._next_free.get(channel_key, 0.0), now + hold_seconds)
             self._slowed[channel_key] = (interval, now + for_seconds)
+            self._slowdowns[channel_key] = self._slowdowns.get(channel_key, 0) + 1
+
+    def slowdowns(self, channel_key: str) -> int:
+        """A number that changes with every slow_down() of `channel_key`: a sender that took its slot
+        before the provider pushed back sees it changed when its slot comes, and takes a new one instead
+        of sending into the refusal."""
+        if self._redis is not None:
+            return int(self._redis.get(self._key(channel_key, "slowdowns")) or 0)
+        with self._lock:
+            return self._slowdowns.get(channel_key, 0)
 
     def wait(self, channel_key: str, rate: str | float, n: int = 1) -> None:
         """Sleep until `n` slots of `rate` have come for `channel_key`: the last one taken is due now."""
@@ -146,11 +160,13 @@ class RateLimiter:
     def reset(self, channel_key: str, rate: str | float = "") -> None:
         """Forget the slots taken for this channel (tests; an operator changing the rate)."""
         if self._redis is not None:
-            self._redis.delete(self._key(channel_key), self._key(channel_key, "slowed"))
+            self._redis.delete(self._key(channel_key), self._key(channel_key, "slowed"),
+                               self._key(channel_key, "slowdowns"))
             return
         with self._lock:
             self._next_free.pop(channel_key, None)
             self._slowed.pop(channel_key, None)
+            self._slowdowns.pop(channel_key, None)
 
     @staticmethod
     def _key(channel_key: str, part: str = "next") -> str:

@@ -352,6 +352,9 @@ def test_the_rate_limit_is_taken_per_provider_and_channel_one_slot_right_before_
         def backlog_seconds(self, channel_key: str) -> float:
             return 0.0
 
+        def slowdowns(self, channel_key: str) -> int:
+            return 0
+
     dispatcher = make_dispatcher(database, channel, clock)
     dispatcher.limiter = CountingLimiter()
     dispatcher.dispatch_due()

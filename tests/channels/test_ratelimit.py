@@ -105,7 +105,9 @@ def test_slowing_down_holds_every_sender_then_spaces_them_at_the_lower_rate(limi
     # once, whatever (older) rate they pass, until the slow-down ends.
     key = fresh_key()
     limiter.take(key, 100.0)
+    before = limiter.slowdowns(key)
     limiter.slow_down(key, 10.0, hold_seconds=0.3, for_seconds=0.6)
+    assert limiter.slowdowns(key) != before  # a sender whose slot was taken before sees it
     first = limiter.take(key, 100.0)
     assert 0.25 < first < 0.35
     assert 0.09 < limiter.take(key, 100.0) - first < 0.12
