@@ -88,6 +88,7 @@ from campaigns.templates import (
     update_template,
     validate_template,
 )
+from campaigns.throttle import SlowedChannel, slowed_channels
 from campaigns.timeline import TimelineEntry, contact_timeline
 from campaigns.tracking import PIXEL_GIF, Fetch, record_click, record_open
 from campaigns.unsubscribe import unsubscribe_recipient
@@ -126,6 +127,7 @@ __all__ = [
     "NotAllowed",
     "PausedChannel",
     "PreferenceNotAllowed",
+    "SlowedChannel",
     "Preferences",
     "Sample",
     "Preview",
@@ -185,6 +187,7 @@ __all__ = [
     "planned_timing",
     "pause_campaign",
     "paused_channels",
+    "slowed_channels",
     "preview_template",
     "record_click",
     "record_conversion",

@@ -33,20 +33,12 @@ from campaigns.breaker import BreakerSettings, channels_to_skip, note_answers
 from campaigns.content import RenderFailed
 from campaigns.costs import Unpriced, price_unpriced
 from campaigns.optouts import opt_out_event, record_refusal_consent
+from campaigns.pacing import BatchPace, claim_limits, wait_for_a_free_slot
 from campaigns.queries import ClaimedMessage
-from campaigns.throttle import held_channels, note_throttles
+from campaigns.throttle import held_channels, note_throttles, send_rates
 from campaigns.tracking import LinkBook, tracker_for
-from channels import (
-    Accepted,
-    Channel,
-    Outgoing,
-    RateLimiter,
-    Refused,
-    SendResult,
-    count_sms,
-    reports_each_result,
-    text_as_sent,
-)
+from channels import Accepted, Channel, Outgoing, RateLimiter, Refused, SendResult, count_sms, text_as_sent
+from channels.ratelimit import per_second
 from core.clock import Clock
 from core.config import TrackingConfig
 from core.db import Database
@@ -127,6 +119,11 @@ class Dispatcher:
         self.unsubscribe_mailbox = unsubscribe_mailbox
         self.record_every = record_every  # answers recorded per commit while a batch is sending
         self.record_seconds = record_seconds
+        # {channel key: messages a second}: the URL's rate=, and the rate to pace at (lower while a provider
+        # pushes back; read from channel_health at each claim and while a batch is sent).
+        self.configured_rates = {key: per_second(channel.rate) for key, channel in channels.items()}
+        self.rates = dict(self.configured_rates)
+        self.pace: BatchPace | None = None  # the batch being sent
 
     def dispatch_due(self) -> int:
         """Claim due messages, send them, record what the providers said. Returns how many were handled.
@@ -137,6 +134,7 @@ class Dispatcher:
         the other channel and recording every result that could be matched. The unanswered rows stay
         claimed and are settled when their lease expires.
         """
+        wait_for_a_free_slot(self.limiter, self.channels, self.rates, longest=self.lease_seconds / 4)
         with self.database.session() as session:
             release_expired_leases(session, now=self.clock.now())
             batch = self.claim(session)
@@ -156,13 +154,28 @@ class Dispatcher:
 
     # Each step is a method that can be tested alone; dispatch_due() is the order they run in.
     def claim(self, session: Session) -> list[ClaimedMessage]:
+        """Claim due messages: per kind (email, sms) no more than its channels' current rate sends in half
+        the lease (campaigns/pacing.py), up to batch_size; commits."""
         now = self.clock.now()
         skip = channels_to_skip(session, now=now, settings=self.breaker) | held_channels(session, now=now)
-        ids = queries.claim_due_messages(session, now=now, limit=self.batch_size, lease_seconds=self.lease_seconds,
-                                         skip_channels=skip)
+        self.rates = send_rates(session, self.configured_rates)
+        limits = claim_limits(self.rates, batch_size=self.batch_size, lease_seconds=self.lease_seconds)
+        if all(limit >= self.batch_size for limit in limits.values()):  # the usual case: one claim for all
+            ids = queries.claim_due_messages(session, now=now, limit=self.batch_size,
+                                             lease_seconds=self.lease_seconds, skip_channels=skip)
+        else:  # a slow channel's messages are claimed a few at a time, the others' as usual
+            ids = []
+            for kind, limit in limits.items():
+                ids += queries.claim_due_messages(session, now=now, limit=limit, lease_seconds=self.lease_seconds,
+                                                  skip_channels=skip | (limits.keys() - {kind}))
+            # Messages of a channel not configured here: claimed to be refused with the reason.
+            ids += queries.claim_due_messages(session, now=now, limit=self.batch_size,
+                                              lease_seconds=self.lease_seconds, skip_channels=skip | limits.keys())
         # None of them is with a provider yet; AnswerGroups opens them a few at a time as it records.
         queries.mark_handed_over(session, ids, handed_over=False)
         claimed = queries.load_claimed(session, ids)
+        self.pace = BatchPace(self.database, self.limiter, self.clock, message_ids=ids,
+                              lease_seconds=self.lease_seconds, rates=self.rates, configured=self.configured_rates)
         # Committed before any provider is called: other senders see the claim, and no transaction
         # stays open during the (slow) send — on SQLite an open transaction holds the write lock.
         session.commit()
@@ -276,12 +289,13 @@ class Dispatcher:
 
     def send(self, key: str, messages: Sequence[Outgoing], *, answers: AnswerGroups | None = None
              ) -> list[SendResult]:
-        """Wait for the channel's rate, send, and check the answer names exactly the messages given.
+        """Send one message per slot of the channel's rate (campaigns/pacing.py), and check the answers
+        name exactly the messages given.
 
-        With `answers`, each answer to a message given goes there once: as the channel reports it when
-        it reports each result (channels.reports_each_result), else all together when send() returns.
-        An answer for a message not given, or a second one for a message, is named in the
-        ChannelContractBroken raised once the channel returns, and never recorded.
+        With `answers`, each answer to a message given goes there once, as it comes back (one message per
+        call, so every channel reports each result). An answer for a message not given, or a second one
+        for a message, is named in the ChannelContractBroken raised once the batch is sent, and never
+        recorded.
         """
         channel = self.channels.get(key)
         if channel is None and key.startswith("email:"):
@@ -294,6 +308,10 @@ class Dispatcher:
             reason = f"no {key} channel is configured; set [channels.{key}] url in config.toml"
             return _hand_on([Refused(m.message_id, permanent=True, code="no_channel", reason=reason)
                              for m in messages], answers)
+        if self.pace is None:  # send() called on its own, outside dispatch_due()
+            self.pace = BatchPace(self.database, self.limiter, self.clock, message_ids=[m.message_id for m in messages],
+                                  lease_seconds=self.lease_seconds, rates=self.rates,
+                                  configured=self.configured_rates)
         given = {m.message_id for m in messages}
         handed_on: set[int] = set()
 
@@ -302,15 +320,9 @@ class Dispatcher:
                 handed_on.add(result.message_id)
                 answers.add(result)
 
-        self.limiter.wait(f"{channel.name}:{key}", channel.rate, len(messages))
-        if reports_each_result(channel):
-            if answers is not None:
-                answers.open_window()
-            results = channel.send(messages, on_result=hand_on)  # type: ignore[call-arg]
-        else:
-            if answers is not None:  # the whole group leaves in one call: all of it may be with the provider
-                answers.open_through([m.message_id for m in messages])
-            results = channel.send(messages)
+        if answers is not None:
+            answers.open_window()
+        results = self.pace.send(key, channel, messages, on_result=hand_on)
         answered = [r.message_id for r in results]
         stray = set(answered) - given
         missing = given - set(answered)
@@ -348,8 +360,11 @@ class Dispatcher:
         held: dict[str, datetime] = {}
         for key, results in _answers_by_channel(outgoing, answers).items():
             channel = self.channels.get(key)
+            rate_used = self.pace.rate_used.get(key) if self.pace is not None else None
             if channel is not None and (until := note_throttles(session, key, channel.describe(), results,
-                                                                now=self.clock.now())):
+                                                                now=self.clock.now(),
+                                                                configured_rate=self.configured_rates.get(key),
+                                                                rate_used=rate_used)):
                 held[key] = until
         return held
 

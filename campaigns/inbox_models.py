@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.clock import utcnow
@@ -69,7 +69,11 @@ class ChannelHealth(Base):
     """The circuit breaker of one channel ("sms", "email"), shared by every sender process.
 
     closed: sending normally. open: `consecutive_failures` transient failures in a row; nothing of
-    this channel is claimed until `next_try_at`, when one sender probes with a batch.
+    this channel is claimed until `next_try_at`, when one sender probes with a batch. throttled: the
+    provider said "slow down"; nothing is claimed until `next_try_at` (campaigns/throttle.py).
+
+    `send_rate` is the rate every sender paces this channel at, in messages a second, when the provider's
+    throttling lowered it below the channel URL's rate= (NULL: the configured rate).
     """
 
     __tablename__ = "channel_health"
@@ -82,3 +86,7 @@ class ChannelHealth(Base):
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     next_try_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    send_rate: Mapped[float | None] = mapped_column(Float, nullable=True)
+    throttled_rate: Mapped[float | None] = mapped_column(Float, nullable=True)  # the rate last refused
+    rate_lowered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    rate_raised_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

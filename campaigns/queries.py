@@ -171,6 +171,18 @@ def claim_due_messages(session: Session, *, now: datetime, limit: int, lease_sec
     return sorted(session.execute(statement, params).scalars())
 
 
+def renew_leases(session: Session, message_ids: Collection[int], *, lease_expires_at: datetime) -> int:
+    """Move the lease of the messages still `sending` among `message_ids` on to `lease_expires_at`: their
+    sender is still working through the batch (campaigns/pacing.py), so release_expired_leases must not
+    settle them. Rows already answered are left alone. Does not commit; returns the rows renewed."""
+    if not message_ids:
+        return 0
+    return session.execute(
+        update(Message).execution_options(synchronize_session=False)
+        .where(Message.id.in_(list(message_ids)), Message.status == "sending")
+        .values(lease_expires_at=lease_expires_at)).rowcount
+
+
 @dataclass(frozen=True)
 class ClaimedMessage:
     message: Message

@@ -16,6 +16,7 @@ from campaigns.caps import FrequencyCap
 from campaigns.dispatch import Dispatcher
 from campaigns.lifecycle import get_campaign, send_campaign
 from campaigns.models import Message, Run
+from campaigns.pacing import check_lease_fits
 from campaigns.schedules import ScheduleDefaults, send_now_timing
 from channels import Channel, ChannelConfigError, RateLimiter, open_channel
 from core.clock import Clock
@@ -88,8 +89,23 @@ def open_configured_channels(config: Config) -> dict[str, Channel]:
     return opened
 
 
+def check_sender_settings(config: Config, channels: dict[str, Channel] | None = None) -> None:
+    """Refuse at start-up a sender configuration that cannot hold: a [sender] lease_seconds too short for
+    one message at a channel's rate (campaigns/pacing.py). Opens the configured channels to read their
+    rates unless `channels` is given. Raises ConfigError naming the settings and the fix."""
+    opened = channels if channels is not None else open_configured_channels(config)
+    try:
+        check_lease_fits(opened, lease_seconds=config.lease_seconds)
+    finally:
+        if channels is None:
+            for channel in opened.values():
+                channel.close()
+
+
 def make_dispatcher(config: Config, database: Database, channels: dict[str, Channel], limiter: RateLimiter,
                     clock: Clock) -> Dispatcher:
+    """The Dispatcher every executor sends through; raises ConfigError for settings that cannot hold."""
+    check_sender_settings(config, channels)
     return Dispatcher(
         database,
         channels,

@@ -186,6 +186,20 @@ def reports_each_result(channel: object) -> bool:
     return bool(getattr(channel, "reports_each_result", False))
 
 
+# Transient codes that say the provider could not be reached or would not talk at all, not that one
+# message had a problem: the adapters' own batches stop there (send_each, smtp), and so does the
+# dispatcher's paced loop, which hands a channel one message at a time (campaigns/dispatch.py).
+UNREACHABLE_CODES = frozenset({"timeout", "connection-error", "connection-refused", "disconnected", "tls-error",
+                               "401", "20003"})
+
+
+def stops_the_batch(result: SendResult) -> bool:
+    """Does this answer mean the messages after it should not be tried now? A throttle, an answer lost, or
+    a provider that cannot be reached or refuses the credentials; never one recipient's own refusal."""
+    return isinstance(result, Refused) and not result.permanent and (
+        result.throttled or result.outcome_unknown or result.code in UNREACHABLE_CODES)
+
+
 def send_each(batch: Sequence[Outgoing], send_one: Callable[[Outgoing], tuple[SendResult, bool]],
               on_result: ResultListener | None = None) -> list[SendResult]:
     """Send a batch one message at a time, for providers whose API takes one message per call.

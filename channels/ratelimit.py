@@ -1,30 +1,66 @@
-"""One send rate per channel, shared by every worker that sends through it.
+"""One send rate per channel, shared by every worker that sends through it: one message per slot,
+the slots evenly spaced.
 
-The dispatch loop calls `limiter.wait(channel.name, channel.rate, len(batch))` right before
-`channel.send(batch)`, and nowhere else (STYLE: a per-worker limit multiplies by the worker count).
-Storage is `memory://` in embedded mode (one process, many threads) and `redis://` in scaled mode
-(many processes), so the limit is global either way.
+The dispatch loop takes one slot per message right before sending it (campaigns/dispatch.py), and
+nowhere else (STYLE: a per-worker limit multiplies by the worker count). Storage is `memory://` in
+embedded mode (one process, many threads) and `redis://` in scaled mode (many processes), so the
+limit is global either way.
 
-Strategy: the `limits` library's moving window. A fixed window lets through up to twice the rate
-around a window boundary (N at the end of one second, N at the start of the next), which a provider
-that counts a rolling second answers with 429s; the moving window never exceeds N in any second.
-(`limits` dropped its elastic fixed window in 4.0, and it punished bursts anyway.)
+Why slots and not a window: a provider that allows R requests a second counts them in a bucket that
+refills continuously. A window of R tokens taken at once and spent as a burst empties that bucket in
+a moment and the rest of the burst is refused (issue 12: one 429 per batch). So the limiter keeps,
+per channel, the time of the next free slot (GCRA's "theoretical arrival time"): taking a slot
+returns how long to sleep until it and moves the next free slot on by 1/rate. Waiting senders queue
+in slot order, whatever process they are in, and the provider sees one request every 1/rate seconds.
+The rate is passed on every call, so a channel whose provider pushed back (campaigns/throttle.py
+lowers its rate) is spaced further apart from the next message on. The sender that met the push-back
+also calls slow_down(): every sender's next slot waits out the provider's Retry-After, and is spaced
+at the lowered rate for a couple of seconds, until each has read the lowered rate itself — otherwise
+each of them would have to be refused once before slowing down.
 """
 
 from __future__ import annotations
 
+import threading
 import time
+from typing import Any
 
 from limits import RateLimitItem, parse
-from limits.storage import storage_from_string
-from limits.strategies import MovingWindowRateLimiter
 
 from channels.base import ChannelConfigError
 
-# Sleep at most this long between checks, so a waiting worker notices freed capacity quickly and a
-# shutdown is never stuck behind one long sleep.
-MAX_SLEEP_SECONDS = 0.1
-MIN_SLEEP_SECONDS = 0.005
+# A slot taken by a sender that has since stopped is lost at most this long after the last slot taken.
+_IDLE_EXPIRY_SECONDS = 60
+
+# Atomic in Redis: read the next free slot, take n from max(it, now), store where the next free slot is.
+# Redis's own clock, so processes on machines whose clocks differ still share one schedule. Numbers go
+# back as strings: Redis turns a Lua number reply into an integer.
+_TAKE_SLOTS = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local next_free = tonumber(redis.call('GET', KEYS[1]) or '0')
+if next_free < now then next_free = now end
+local interval = math.max(tonumber(ARGV[2]), tonumber(redis.call('GET', KEYS[2]) or '0'))
+local last = next_free + tonumber(ARGV[1]) * interval
+redis.call('SET', KEYS[1], string.format('%.6f', last), 'PX', math.ceil((last - now) * 1000) + ARGV[3] * 1000)
+return string.format('%.6f', next_free - now)
+"""
+_SLOW_DOWN = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local next_free = math.max(tonumber(redis.call('GET', KEYS[1]) or '0'), now + tonumber(ARGV[1]))
+redis.call('SET', KEYS[1], string.format('%.6f', next_free), 'PX', math.ceil((next_free - now) * 1000) + ARGV[4] * 1000)
+redis.call('SET', KEYS[2], ARGV[2], 'PX', math.ceil(ARGV[3] * 1000))
+redis.call('INCR', KEYS[3])
+redis.call('EXPIRE', KEYS[3], ARGV[4])
+return 1
+"""
+_BACKLOG = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local next_free = tonumber(redis.call('GET', KEYS[1]) or '0')
+return string.format('%.6f', math.max(0, next_free - now))
+"""
 
 
 def parse_rate(rate: str, *, where: str = "rate") -> RateLimitItem:
@@ -40,37 +76,98 @@ def parse_rate(rate: str, *, where: str = "rate") -> RateLimitItem:
     return item
 
 
+def per_second(rate: str | float) -> float:
+    """Messages a second a rate allows: "600/minute" -> 10.0; a number is taken as already per second."""
+    if isinstance(rate, (int, float)):
+        return float(rate)
+    item = parse_rate(rate)
+    return item.amount / (item.GRANULARITY.seconds * item.multiples)
+
+
 class RateLimiter:
-    """Blocks until the channel's rate allows n more messages. Thread-safe; share one per process."""
+    """Hands out evenly spaced send slots per channel. Thread-safe; share one per process."""
 
     def __init__(self, storage_uri: str = "memory://") -> None:
         self.storage_uri = storage_uri
-        self._storage = storage_from_string(storage_uri)
-        self._limiter = MovingWindowRateLimiter(self._storage)
-        self._items: dict[str, RateLimitItem] = {}
+        self._lock = threading.Lock()
+        self._next_free: dict[str, float] = {}  # memory://: channel key -> time.time() of its next free slot
+        self._slowed: dict[str, tuple[float, float]] = {}  # memory://: channel key -> (interval, until when)
+        self._slowdowns: dict[str, int] = {}  # memory://: channel key -> how many slow_down() calls so far
+        self._redis: Any = None
+        if not storage_uri.startswith("memory://"):
+            import redis  # only scaled mode needs it
 
-    def wait(self, channel_key: str, rate: str, n: int) -> None:
-        """Sleep (in small steps) until `n` tokens of `rate` are available for `channel_key`, then take them.
+            self._redis = redis.Redis.from_url(storage_uri)
+            self._take = self._redis.register_script(_TAKE_SLOTS)
+            self._backlog = self._redis.register_script(_BACKLOG)
+            self._slow_down = self._redis.register_script(_SLOW_DOWN)
 
-        A batch larger than the rate is taken in parts as the window frees up, so it always goes
-        through, just spread over time. Raises ChannelConfigError if `rate` cannot be parsed.
-        """
-        item = self._items.get(rate) or self._items.setdefault(rate, parse_rate(rate))
-        left = n
-        while left > 0:
-            part = min(left, item.amount)
-            if self._limiter.hit(item, "herald", channel_key, cost=part):
-                left -= part
-                continue
-            # Not enough for the whole part: take what is free now (progress for big batches),
-            # otherwise sleep until the oldest hit in the window expires.
-            reset_at, remaining = self._limiter.get_window_stats(item, "herald", channel_key)
-            if 0 < remaining < part and self._limiter.hit(item, "herald", channel_key, cost=remaining):
-                left -= remaining
-                continue
-            pause = reset_at - time.time()
-            time.sleep(min(MAX_SLEEP_SECONDS, max(MIN_SLEEP_SECONDS, pause)))
+    def take(self, channel_key: str, rate: str | float, n: int = 1) -> float:
+        """Take the next `n` send slots of `channel_key` at `rate` (per second, or "10/second"); returns the
+        seconds until the first of them (0 when it is free now). The k-th slot is k / rate after the first.
+        Raises ChannelConfigError if `rate` cannot be parsed."""
+        interval = 1.0 / per_second(rate)
+        if self._redis is not None:
+            return float(self._take(keys=[self._key(channel_key), self._key(channel_key, "slowed")],
+                                    args=[n, interval, _IDLE_EXPIRY_SECONDS]))
+        with self._lock:
+            now = time.time()
+            slowed, until = self._slowed.get(channel_key, (0.0, 0.0))
+            interval = max(interval, slowed) if until > now else interval
+            first = max(self._next_free.get(channel_key, 0.0), now)
+            self._next_free[channel_key] = first + n * interval
+            return first - now
 
-    def reset(self, channel_key: str, rate: str) -> None:
-        """Forget what was taken for this channel (tests; an operator changing the rate)."""
-        self._limiter.clear(parse_rate(rate), "herald", channel_key)
+    def slow_down(self, channel_key: str, rate: str | float, *, hold_seconds: float, for_seconds: float) -> None:
+        """The provider pushed back: no slot of `channel_key` for `hold_seconds` (its Retry-After), and
+        none closer together than `rate` allows for `for_seconds`, whatever rate the senders pass."""
+        interval = 1.0 / per_second(rate)
+        if self._redis is not None:
+            self._slow_down(keys=[self._key(channel_key), self._key(channel_key, "slowed"),
+                                  self._key(channel_key, "slowdowns")],
+                            args=[hold_seconds, interval, for_seconds, _IDLE_EXPIRY_SECONDS])
+            return
+        with self._lock:
+            now = time.time()
+            self._next_free[channel_key] = max(self._next_free.get(channel_key, 0.0), now + hold_seconds)
+            self._slowed[channel_key] = (interval, now + for_seconds)
+            self._slowdowns[channel_key] = self._slowdowns.get(channel_key, 0) + 1
+
+    def slowdowns(self, channel_key: str) -> int:
+        """A number that changes with every slow_down() of `channel_key`: a sender that took its slot
+        before the provider pushed back sees it changed when its slot comes, and takes a new one instead
+        of sending into the refusal."""
+        if self._redis is not None:
+            return int(self._redis.get(self._key(channel_key, "slowdowns")) or 0)
+        with self._lock:
+            return self._slowdowns.get(channel_key, 0)
+
+    def wait(self, channel_key: str, rate: str | float, n: int = 1) -> None:
+        """Sleep until `n` slots of `rate` have come for `channel_key`: the last one taken is due now."""
+        if n < 1:
+            return
+        delay = self.take(channel_key, rate, n) + (n - 1) / per_second(rate)
+        if delay > 0:
+            time.sleep(delay)
+
+    def backlog_seconds(self, channel_key: str) -> float:
+        """How far ahead the slots of `channel_key` are taken: a sender that takes one now waits this long."""
+        if self._redis is not None:
+            return float(self._backlog(keys=[self._key(channel_key)]))
+        with self._lock:
+            return max(0.0, self._next_free.get(channel_key, 0.0) - time.time())
+
+    def reset(self, channel_key: str, rate: str | float = "") -> None:
+        """Forget the slots taken for this channel (tests; an operator changing the rate)."""
+        if self._redis is not None:
+            self._redis.delete(self._key(channel_key), self._key(channel_key, "slowed"),
+                               self._key(channel_key, "slowdowns"))
+            return
+        with self._lock:
+            self._next_free.pop(channel_key, None)
+            self._slowed.pop(channel_key, None)
+            self._slowdowns.pop(channel_key, None)
+
+    @staticmethod
+    def _key(channel_key: str, part: str = "next") -> str:
+        return f"herald:send-slots:{channel_key}:{part}"

@@ -13,7 +13,7 @@ import time
 
 from celery import Celery
 
-from campaigns.sender import make_dispatcher, open_configured_channels
+from campaigns.sender import check_sender_settings, make_dispatcher, open_configured_channels
 from channels import RateLimiter
 from core.clock import SystemClock
 from core.config import Config, ConfigError
@@ -53,6 +53,7 @@ def configure(config: Config, database: Database | None = None) -> Celery:
                           "cannot hold the provider rate limits every worker shares; set [celery] rate_limit_url "
                           "(HERALD_CELERY_RATE_LIMIT_URL) to a Redis URL such as redis://redis:6379/1")
     _state["limiter"] = RateLimiter(storage)
+    check_sender_settings(config)  # refuse settings that cannot hold before taking any task
     return celery_app
 
 

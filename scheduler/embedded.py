@@ -16,7 +16,7 @@ from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from campaigns.sender import make_dispatcher, open_configured_channels
+from campaigns.sender import check_sender_settings, make_dispatcher, open_configured_channels
 from channels import Channel, RateLimiter
 from core.clock import Clock, SystemClock
 from core.config import Config
@@ -50,6 +50,13 @@ class EmbeddedRunner:
     def start(self) -> EmbeddedRunner:
         # Open every channel before starting: a bad channel URL must stop start-up, not a thread.
         channel_sets = [self.open_channels(self.config) for _ in range(self.config.sender_threads)]
+        try:  # and settings that cannot hold (a lease too short for the channel's rate) stop it too
+            check_sender_settings(self.config, channel_sets[0])
+        except Exception:
+            for channels in channel_sets:
+                for channel in channels.values():
+                    channel.close()
+            raise
         for number, channels in enumerate(channel_sets, start=1):
             thread = threading.Thread(target=self._send_loop, args=(channels,), name=f"herald-sender-{number}",
                                       daemon=True)

@@ -190,8 +190,10 @@ def test_a_result_for_a_message_not_in_the_batch_is_a_bug_and_the_rest_is_still_
         make_contact(session, now=clock.now())
     _, run = start_campaign(session, now=clock.now())
 
-    def answer(batch: list[Outgoing]):
-        return [accept(batch[0]), Accepted(999999, "stray")]
+    first = messages_of(session, run.id)[0].id
+
+    def answer(batch: list[Outgoing]):  # the second message is answered with a result for another one
+        return [accept(batch[0]) if batch[0].message_id == first else Accepted(999999, "stray")]
 
     with pytest.raises(ChannelContractBroken, match="999999"):
         make_dispatcher(database, ScriptedChannel(answer_batch=answer), clock).dispatch_due()
@@ -334,21 +336,31 @@ def test_a_channel_that_raises_keeps_what_the_other_channel_said_and_leaves_its_
     assert [m.status for m in messages_of(session, email_run.id)] == ["sending"]  # settled when the lease expires
 
 
-def test_the_rate_limit_is_taken_per_provider_and_channel_right_before_sending(backend, session, database, clock,
-                                                                               channel):
+def test_the_rate_limit_is_taken_per_provider_and_channel_one_slot_right_before_each_message(
+        backend, session, database, clock, channel):
+    # Issue 12: tokens for a whole batch taken at once sent the batch as a burst the provider refused.
     for _ in range(3):
         make_contact(session, now=clock.now())
     start_campaign(session, now=clock.now())
-    taken: list[tuple[str, str, int, int]] = []
+    taken: list[tuple[str, float, int, int]] = []
 
     class CountingLimiter:
-        def wait(self, channel_key: str, rate: str, n: int) -> None:
+        def take(self, channel_key: str, rate: float, n: int = 1) -> float:
             taken.append((channel_key, rate, n, len(channel.sent)))
+            return 0.0
+
+        def backlog_seconds(self, channel_key: str) -> float:
+            return 0.0
+
+        def slowdowns(self, channel_key: str) -> int:
+            return 0
 
     dispatcher = make_dispatcher(database, channel, clock)
     dispatcher.limiter = CountingLimiter()
     dispatcher.dispatch_due()
-    assert taken == [("scripted:sms", channel.rate, 3, 0)]  # nothing was sent before the wait
+    # one slot per message, each taken before that message was sent
+    assert taken == [("scripted:sms", 100000.0, 1, 0), ("scripted:sms", 100000.0, 1, 1),
+                     ("scripted:sms", 100000.0, 1, 2)]
     assert len(channel.sent) == 3
 
 

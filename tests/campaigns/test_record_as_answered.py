@@ -32,16 +32,14 @@ class DiesAfter:
     def __init__(self, channel, n: int) -> None:
         self.channel, self.n = channel, n
         self.name, self.dry_run, self.rate, self.max_length = channel.name, False, channel.rate, channel.max_length
+        self.heard = 0  # answers across calls: the paced dispatcher hands over one message per call
 
     def send(self, batch: Sequence[Outgoing], on_result: ResultListener | None = None) -> list[SendResult]:
-        heard = 0
-
         def listen(result: SendResult) -> None:
-            nonlocal heard
-            heard += 1
+            self.heard += 1
             if on_result is not None:
                 on_result(result)
-            if heard == self.n:
+            if self.heard == self.n:
                 raise Killed
 
         return self.channel.send(batch, on_result=listen)

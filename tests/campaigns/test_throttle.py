@@ -14,8 +14,17 @@ from sqlalchemy import select
 
 from campaigns.breaker import BreakerSettings
 from campaigns.inbox_models import ChannelHealth
-from campaigns.throttle import FIRST_HOLD_SECONDS, LONGEST_HOLD_SECONDS, hold_seconds
-from channels import open_channel
+from campaigns.throttle import (
+    DECREASE_FACTOR,
+    FIRST_HOLD_SECONDS,
+    LONGEST_HOLD_SECONDS,
+    QUIET_SECONDS,
+    RECOVER_SHARE,
+    hold_seconds,
+    note_throttles,
+    send_rates,
+)
+from channels import Accepted, Refused, open_channel
 from tests.campaigns.factories import (
     ScriptedChannel,
     events_of,
@@ -156,7 +165,52 @@ def _as_throttle(result):
     (40, None, 40),
     (10_000, None, LONGEST_HOLD_SECONDS),
     (0, 120, 120),
-    (200, 30, 200),  # the streak's backoff already asks for longer than the provider did
+    (200, 30, 30),  # Retry-After is honoured for exactly as long as it says, however long the streak (issue 12)
 ])
 def test_hold_seconds(streak, asked, hold):
     assert hold_seconds(streak_seconds=streak, retry_after=asked) == hold
+
+
+def _rate(session, channel: str = "sms") -> float | None:
+    health = _health(session, channel)
+    return health.send_rate if health is not None else None
+
+
+def test_a_throttle_lowers_the_channels_rate_once_per_rate_and_quiet_sending_probes_it_back_up(backend, session,
+                                                                                              clock):
+    # AIMD (issue 12): a channel configured above what its provider allows settles just under it.
+    throttled = [Refused(1, permanent=False, code="20429", reason="Too Many Requests", throttled=True)]
+    accepted = [Accepted(2, provider_id="SM2")]
+
+    def note(results, rate_used=None):
+        note_throttles(session, "sms", "twilio://…", results, now=clock.now(), configured_rate=30.0,
+                       rate_used=rate_used)
+        session.commit()
+
+    note(throttled, rate_used=30.0)
+    assert _rate(session) == pytest.approx(30 * DECREASE_FACTOR)
+    note(throttled, rate_used=30.0)  # another sender's request, sent before the rate was lowered
+    assert _rate(session) == pytest.approx(30 * DECREASE_FACTOR)
+    note(throttled, rate_used=30 * DECREASE_FACTOR)  # still too fast at the lowered rate
+    lowered = 30 * DECREASE_FACTOR ** 2
+    assert _rate(session) == pytest.approx(lowered)
+    note(accepted)
+    assert _rate(session) == pytest.approx(lowered)  # not quiet for long enough yet
+    clock.advance(seconds=QUIET_SECONDS)
+    note(accepted)
+    # half way back to just under the rate that was refused (30 * DECREASE_FACTOR) ...
+    ceiling = 30 * DECREASE_FACTOR * RECOVER_SHARE
+    recovered = lowered + (ceiling - lowered) / 2
+    assert _rate(session) == pytest.approx(recovered)
+    note(accepted)
+    assert _rate(session) == pytest.approx(recovered)  # once per quiet while
+    for _ in range(6):
+        clock.advance(seconds=QUIET_SECONDS)
+        note(accepted)
+    assert ceiling * 0.99 < _rate(session) < 30 * DECREASE_FACTOR  # ... then probing slowly past it
+    for _ in range(40):
+        clock.advance(seconds=QUIET_SECONDS)
+        note(accepted)
+    assert _rate(session) is None  # back at the configured rate
+    assert send_rates(session, {"sms": 30.0, "email": 10.0}) == {"sms": 30.0, "email": 10.0}
+    session.commit()

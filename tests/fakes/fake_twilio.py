@@ -16,7 +16,9 @@ without answering, nothing kept) and `lose_answers(n, how)` (accept and keep the
 answer: "late" answers only after `lose_seconds`, past the client's timeout; "drop" closes the socket).
 With `honour_idempotency_key=True` a POST whose Idempotency-Key header was seen before returns the
 message already created for it instead of sending another (as an API that honours the header would);
-every request records its key either way.
+every request records its key either way. `enforce_rate(per_second, burst, retry_after)` makes it
+a provider that allows so many requests a second (a token bucket of `burst` tokens refilled at that
+rate) and answers 429 / 20429 above it, saying how long until the next token in Retry-After.
 
 Twilio's webhooks, signed as Twilio signs them: `send_status_callbacks` (one per message), `send_status_callback`
 (one message, any status, in any order, as often as wanted, with ErrorCode, Price and NumSegments) and
@@ -29,6 +31,7 @@ import base64
 import json
 import re
 import threading
+import time
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -80,6 +83,8 @@ class FakeTwilio(ServedOnLoopback):
         self.honour_idempotency_key = honour_idempotency_key
         self._by_idempotency_key: dict[str, str] = {}  # key -> sid
         self._server: ThreadingHTTPServer | None = None
+        self._bucket: _TokenBucket | None = None
+        self._accepted_at: list[float] = []  # time.monotonic() of each accepted send (benchmarks)
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> FakeTwilio:
@@ -110,11 +115,23 @@ class FakeTwilio(ServedOnLoopback):
         with self._lock:
             return [dict(m) for m in self._messages.values()]
 
+    @property
+    def accepted_at(self) -> list[float]:
+        """time.monotonic() of each accepted send, in order: what a benchmark measures a rate on."""
+        with self._lock:
+            return list(self._accepted_at)
+
     def fail_next(self, n: int = 1, status: int = 429, *, retry_after: float | None = None) -> None:
         """Answer the next n sends with a Twilio error: 429 (20429), 500 (20500) or 503 (20503)."""
         assert status in FAULTS, f"fail_next supports {sorted(FAULTS)}"
         with self._lock:
             self._faults.extend([(status, retry_after)] * n)
+
+    def enforce_rate(self, per_second: float, *, burst: float | None = None, retry_after: bool = True) -> None:
+        """Allow `per_second` sends a second (bursts of up to `burst`, default max(2, per_second / 10)); answer
+        429 (20429) above it, with Retry-After = seconds until the next token unless `retry_after` is False."""
+        with self._lock:
+            self._bucket = _TokenBucket(per_second, burst or max(2.0, per_second / 10), retry_after)
 
     def start_outage(self, status: int = 500) -> None:
         """Answer every send with `status` (500, 503 or 429) until end_outage()."""
@@ -230,6 +247,8 @@ class FakeTwilio(ServedOnLoopback):
             fault = self._faults.pop(0) if self._faults else None
             if fault is None and self._outage is not None:
                 fault = (self._outage, None)
+            if fault is None and self._bucket is not None and (wait := self._bucket.take()) is not None:
+                fault = (429, wait if self._bucket.retry_after else None)
         if fault is not None:
             status, retry_after = fault
             headers = {"Retry-After": f"{retry_after:g}"} if retry_after is not None else {}
@@ -255,6 +274,7 @@ class FakeTwilio(ServedOnLoopback):
         }
         with self._lock:
             self._messages[sid] = resource | {"_status_callback": form.get("StatusCallback")}
+            self._accepted_at.append(time.monotonic())
             if idempotency_key:
                 self._by_idempotency_key[idempotency_key] = sid
         record.update(sid=sid, http_status=201)
@@ -304,6 +324,25 @@ class FakeTwilio(ServedOnLoopback):
 
 
 _DATE_FILTERS = {"DateSent": "=", "DateSent>": ">=", "DateSent>=": ">=", "DateSent<": "<=", "DateSent<=": "<="}
+
+
+class _TokenBucket:
+    """`per_second` tokens a second, at most `burst` saved up; a request takes one or is refused."""
+
+    def __init__(self, per_second: float, burst: float, retry_after: bool) -> None:
+        self.per_second, self.burst, self.retry_after = per_second, burst, retry_after
+        self.tokens = burst
+        self.at = time.monotonic()
+
+    def take(self) -> float | None:
+        """None when a token was taken; else the seconds until one is there (a refusal)."""
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.per_second)
+        self.at = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return None
+        return round((1 - self.tokens) / self.per_second, 3) or 0.001
 
 
 def _date_matches(op: str, value: str, sent: datetime) -> bool:

@@ -8,6 +8,7 @@ import campaigns
 from audiences import create_contact, create_list
 from campaigns import BreakerSettings, record_reply
 from campaigns.breaker import note_answers
+from campaigns.throttle import note_throttles
 from channels import Refused
 from channels.inbound import InboundSms
 
@@ -83,3 +84,20 @@ def test_an_open_breaker_shows_why_on_the_dashboard_and_the_campaign_page(logged
         page = logged_in_client.get(url).get_data(as_text=True)
         assert "provider twilio://AC123:****@default is failing:" in page
         assert "20500: Internal Server Error" in page and "next try at" in page
+
+
+def test_a_send_rate_lowered_by_a_throttling_provider_shows_on_the_dashboard_and_the_campaign_page(
+        logged_in_client, database, clock):
+    with database.session() as session:
+        template = campaigns.create_template(session, name="T", channel="sms", body="Hi", now=clock.now())
+        campaign = campaigns.create_campaign(session, name="Gate change", channel="sms", template_id=template.id,
+                                             now=clock.now())
+        campaign_id = campaign.id
+        throttled = [Refused(1, False, "20429", "Too Many Requests", throttled=True)]
+        note_throttles(session, "sms", "twilio://AC123:****@default", throttled, now=clock.now(), configured_rate=20.0,
+                       rate_used=20.0)
+        session.commit()
+    for url in ("/", f"/campaigns/{campaign_id}"):
+        page = logged_in_client.get(url).get_data(as_text=True)
+        assert "provider twilio://AC123:****@default asked Herald to slow down:" in page
+        assert "sending at 17 messages a second" in page and "20429: Too Many Requests" in page

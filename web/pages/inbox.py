@@ -17,6 +17,7 @@ from campaigns import (
     KEYWORD_ACTIONS,
     REPLY_CLASSES,
     PausedChannel,
+    SlowedChannel,
     count_replies,
     create_keyword_rule,
     delete_keyword_rule,
@@ -26,6 +27,7 @@ from campaigns import (
     paused_channels,
     rules_by_keyword,
     set_keyword_rule_enabled,
+    slowed_channels,
 )
 from core.errors import Invalid
 from web.db import get_session
@@ -133,9 +135,13 @@ def inbound_url() -> str:
 
 @bp.app_context_processor
 def breaker_helpers() -> dict[str, Any]:
-    """`provider_pauses()` for the dashboard and campaign banners; a query only where a page calls it."""
+    """`provider_pauses()` and `provider_slowdowns()` for the dashboard and campaign banners; a query only
+    where a page calls it."""
 
     def provider_pauses() -> list[PausedChannel]:
         return paused_channels(get_session())
 
-    return {"provider_pauses": provider_pauses}
+    def provider_slowdowns() -> list[SlowedChannel]:
+        return slowed_channels(get_session())
+
+    return {"provider_pauses": provider_pauses, "provider_slowdowns": provider_slowdowns}

@@ -1,0 +1,172 @@
+"""Pacing a claimed batch: one message per send slot at its channel's current rate, the batch's leases kept
+alive while it is sent, and claims no bigger than the rate can send well within the lease (issue 12).
+
+Why one message at a time: a batch's tokens taken at once went out as a burst, and a provider that
+allows R requests a second refused most of it. The dispatcher hands the channel one message per slot
+of the shared limiter (channels/ratelimit.py), so every sender of the channel, in every process,
+queues on one evenly spaced schedule. The rate is the channel's current one: the URL's rate=, or lower
+while its provider pushes back (campaigns/throttle.py keeps it in channel_health and every sender
+reads it again each RENEW_SECONDS).
+
+Why leases are renewed: a claimed row whose lease expires is settled by whichever sender looks next —
+resent (at least once) or turned `unknown` (at most once) — even if this sender is still working
+through its batch. Claims are sized to take at most LEASE_SHARE of the lease at the channel's rate,
+but several senders share one rate and a provider can slow everything down, so while a batch is
+being sent its rows still `sending` get a fresh lease every RENEW_SECONDS (or a fifth of the lease,
+if shorter): a row expires only when its sender has really stopped.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import replace
+from datetime import timedelta
+
+from campaigns import queries
+from campaigns.throttle import DECREASE_FACTOR, raise_rate, send_rates
+from channels import Accepted, Channel, Outgoing, RateLimiter, Refused, SendResult
+from channels.base import NOT_TRIED, stops_the_batch
+from channels.ratelimit import per_second
+from core.clock import Clock
+from core.config import ConfigError
+from core.db import Database
+
+log = logging.getLogger("herald.pacing")
+
+LEASE_SHARE = 0.5
+RENEW_SECONDS = 1.0
+
+
+def kind_of(key: str) -> str:
+    """The messages.channel a channel key sends: "email:offers" -> "email"."""
+    return key.partition(":")[0]
+
+
+def claim_limits(rates: Mapping[str, float], *, batch_size: int, lease_seconds: int) -> dict[str, int]:
+    """How many messages of each kind ("email", "sms") one claim may take: what the kind's slowest channel
+    (rates: {channel key: messages a second}) sends in LEASE_SHARE of the lease, at most `batch_size`,
+    at least one."""
+    slowest: dict[str, float] = {}
+    for key, rate in rates.items():
+        slowest[kind_of(key)] = min(rate, slowest.get(kind_of(key), rate))
+    return {kind: max(1, min(batch_size, math.floor(rate * lease_seconds * LEASE_SHARE)))
+            for kind, rate in slowest.items()}
+
+
+def check_lease_fits(channels: Mapping[str, Channel], *, lease_seconds: int) -> None:
+    """Refuse a sender configuration whose lease cannot hold one message at a channel's rate: the row
+    would expire before its slot came. Raises ConfigError naming both settings and the fix."""
+    for key, channel in channels.items():
+        interval = 1 / per_second(channel.rate)
+        if interval > lease_seconds * LEASE_SHARE:
+            raise ConfigError(
+                f"[sender] lease_seconds = {lease_seconds} is too short for the {key} channel's rate "
+                f'"{channel.rate}" ({channel.describe()}): one message every {interval:g} s needs a lease of at '
+                f"least {math.ceil(interval / LEASE_SHARE)} s; raise [sender] lease_seconds "
+                f"(HERALD_SENDER_LEASE_SECONDS) or the channel URL's rate=")
+
+
+class BatchPace:
+    """Sends one claimed batch through its channels at their rates and keeps the batch's leases alive.
+
+    `message_ids` are the rows claimed; `rates` ({channel key: messages a second}) the rates read at
+    claim time, refreshed from channel_health as the batch goes. One per dispatch_due() call.
+    """
+
+    def __init__(self, database: Database, limiter: RateLimiter, clock: Clock, *, message_ids: Collection[int],
+                 lease_seconds: int, rates: Mapping[str, float], configured: Mapping[str, float]) -> None:
+        self.database = database
+        self.limiter = limiter
+        self.clock = clock
+        self.message_ids = sorted(message_ids)
+        self.lease_seconds = lease_seconds
+        self.rates = dict(rates)
+        self.configured = dict(configured)
+        self.rate_used: dict[str, float] = {}  # the rate each channel's last message was paced at
+        self._taking: set[str] = set()  # channels whose provider took messages since the last renewal
+        self.renew_every = min(RENEW_SECONDS, lease_seconds / 5)
+        self._renewed_at = time.monotonic()
+
+    def send(self, key: str, channel: Channel, messages: Sequence[Outgoing],
+             on_result: Callable[[SendResult], None] | None = None) -> list[SendResult]:
+        """Send `messages` through `channel` one per slot; the answers, one per message, in order.
+
+        Each answer also goes to `on_result` as soon as it is back, before the next message leaves, so
+        it can be recorded while the batch is still being sent (campaigns/answer_groups.py).
+        An answer that stops the batch (a throttle, an answer lost, the provider unreachable: see
+        channels.base.stops_the_batch) leaves the rest untried, each with the same transient refusal,
+        so they are requeued rather than fed to a provider that just pushed back.
+        """
+        results: list[SendResult] = []
+        slot_key = f"{channel.name}:{key}"
+        for index, message in enumerate(messages):
+            rate = self.wait_for_slot(key, slot_key, channel)
+            answer = channel.send([message])
+            results.extend(answer)
+            for result in answer if on_result is not None else ():
+                on_result(result)
+            if any(isinstance(r, Accepted) for r in answer):
+                self._taking.add(key)
+            stop = next((r for r in answer if stops_the_batch(r)), None)
+            if isinstance(stop, Refused) and stop.throttled:
+                # Every sender of the channel waits out the Retry-After and slows down now, not after
+                # each has been refused once; campaigns/throttle.py keeps the lowered rate for good.
+                self.limiter.slow_down(slot_key, rate * DECREASE_FACTOR, hold_seconds=stop.retry_after or 0.0,
+                                       for_seconds=RENEW_SECONDS * 2)
+            if isinstance(stop, Refused):
+                untried = [replace(stop, message_id=m.message_id, reason=NOT_TRIED + stop.reason,
+                                   outcome_unknown=False) for m in messages[index + 1:]]
+                results.extend(untried)
+                for result in untried if on_result is not None else ():
+                    on_result(result)
+                break
+            self.keep_leases()
+        return results
+
+    def wait_for_slot(self, key: str, slot_key: str, channel: Channel) -> float:
+        """Take the channel's next send slot and sleep until it; again if the provider pushed back on
+        another sender meanwhile (the slot was spaced for a rate it refuses). Returns the rate paced at."""
+        while True:
+            slowdowns = self.limiter.slowdowns(slot_key)
+            rate = self.rates.get(key) or per_second(channel.rate)
+            self.rate_used[key] = rate
+            self.sleep(self.limiter.take(slot_key, rate))
+            if self.limiter.slowdowns(slot_key) == slowdowns:
+                return rate
+
+    def sleep(self, seconds: float) -> None:
+        """Sleep, renewing the batch's leases on the way if it is a long sleep (a slow rate)."""
+        until = time.monotonic() + seconds
+        while (left := until - time.monotonic()) > 0:
+            time.sleep(min(left, self.renew_every))
+            self.keep_leases()
+
+    def keep_leases(self) -> None:
+        """Every `renew_every` seconds: give the batch's rows still `sending` a fresh lease and read the
+        channels' current rates again (another sender may have met a 429), after raising those a provider
+        kept taking messages at (campaigns/throttle.py decides whether it is time). Commits its own session."""
+        if time.monotonic() - self._renewed_at < self.renew_every:
+            return
+        self._renewed_at = time.monotonic()
+        with self.database.session() as session:
+            renewed = queries.renew_leases(session, self.message_ids,
+                                           lease_expires_at=self.clock.now() + timedelta(seconds=self.lease_seconds))
+            for key in self._taking & self.configured.keys():
+                raise_rate(session, key, configured_rate=self.configured[key], now=self.clock.now())
+            self._taking.clear()
+            self.rates = send_rates(session, self.configured)
+            session.commit()
+        log.debug("event=leases_renewed messages=%d", renewed)
+
+
+def wait_for_a_free_slot(limiter: RateLimiter, channels: Mapping[str, Channel], rates: Mapping[str, float], *,
+                         longest: float) -> None:
+    """Before claiming, sleep until some channel's next send slot is about due (at most `longest`): a
+    claim made while other senders hold the slots for a while would only sit in its lease."""
+    waits = [limiter.backlog_seconds(f"{channel.name}:{key}") - 1 / (rates.get(key) or per_second(channel.rate))
+             for key, channel in channels.items()]
+    if waits and (wait := min(min(waits), longest)) > 0:
+        time.sleep(wait)

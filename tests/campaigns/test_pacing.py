@@ -1,0 +1,112 @@
+"""Delivery under a provider's rate limit and with short leases (issue 12, items 2 and 3): real sender threads
+and the real clock against the fake Twilio over HTTP; bounded by counts, not timed."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import select
+
+from campaigns.breaker import BreakerSettings
+from campaigns.inbox_models import ChannelHealth
+from campaigns.pacing import check_lease_fits, claim_limits
+from channels import RateLimiter, open_channel
+from core.clock import SystemClock
+from core.config import ConfigError
+from tests.campaigns.factories import make_contact, make_dispatcher, messages_of, start_campaign
+from tests.fakes.fake_twilio import FakeTwilio
+
+NO_BREAKER = BreakerSettings(failures=1_000_000, cooldown_seconds=60)
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeTwilio]:
+    with FakeTwilio() as fake:
+        yield fake
+
+
+def _send_with_threads(database, fake, session, run_id: int, *, threads: int, rate: str, deadline_seconds: float,
+                       **settings) -> None:
+    """`threads` senders, each with its own channel and one shared limiter, until every row of the run is
+    settled (or the deadline: the test's assertions then say what is missing)."""
+    limiter = RateLimiter("memory://")
+    clock = SystemClock()
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def sender() -> None:
+        channel = open_channel(fake.channel_url(rate=rate))
+        dispatcher = make_dispatcher(database, {"sms": channel}, clock, breaker=NO_BREAKER, **settings)
+        dispatcher.limiter = limiter
+        try:
+            while not stop.is_set():
+                if not dispatcher.dispatch_due():
+                    time.sleep(0.05)
+        except BaseException as exc:  # noqa: BLE001 - reported by the test thread
+            errors.append(exc)
+        finally:
+            channel.close()
+
+    workers = [threading.Thread(target=sender, daemon=True) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    ends = time.monotonic() + deadline_seconds
+    while time.monotonic() < ends:
+        if all(m.status in {"sent", "failed", "unknown"} for m in messages_of(session, run_id)):
+            break
+        time.sleep(0.2)
+    stop.set()
+    for worker in workers:
+        worker.join(timeout=30)
+    assert errors == []
+
+
+def test_herald_set_above_the_providers_rate_finds_it_and_sends_everyone_once(backend, session, database, fake):
+    # Before: the limiter let a batch out as a burst, the provider refused all but a few, and every
+    # throttled batch lengthened a pause of up to 300 s: a handful of 100 in a minute.
+    fake.enforce_rate(20, retry_after=False)  # as Twilio: a 429 without Retry-After
+    now = SystemClock().now()
+    for i in range(100):
+        make_contact(session, now=now, phone=f"+1201555{i:04d}")
+    _, run = start_campaign(session, now=now, guarantee="at_least_once")
+    _send_with_threads(database, fake, session, run.id, threads=2, rate="30/second", deadline_seconds=60)
+    assert Counter(m.status for m in messages_of(session, run.id)) == {"sent": 100}
+    assert set(Counter(m["to"] for m in fake.messages).values()) == {1}
+    refused = [r for r in fake.requests if r["http_status"] == 429]
+    assert len(refused) <= 10, f"{len(refused)} of {len(fake.requests)} requests refused"
+    session.expire_all()
+    health = session.scalar(select(ChannelHealth).where(ChannelHealth.channel == "sms"))
+    session.commit()
+    assert health is not None and health.send_rate is not None and health.send_rate < 30  # AIMD lowered it
+
+
+def test_a_batch_longer_than_its_lease_is_not_sent_twice(backend, session, database, fake):
+    # 10/s, batch 100, a 5 s lease: before, the first sender claimed all 80 and was still sending them when
+    # their lease ran out, so the other sender released and sent them again (at least once).
+    now = SystemClock().now()
+    for i in range(80):
+        make_contact(session, now=now, phone=f"+1201556{i:04d}")
+    _, run = start_campaign(session, now=now, guarantee="at_least_once")
+    _send_with_threads(database, fake, session, run.id, threads=2, rate="10/second", deadline_seconds=60,
+                       batch_size=100, lease_seconds=5)
+    assert Counter(m.status for m in messages_of(session, run.id)) == {"sent": 80}
+    per_number = Counter(m["to"] for m in fake.messages)
+    assert len(per_number) == 80 and max(per_number.values()) == 1, per_number.most_common(3)
+
+
+def test_claims_take_no_more_than_half_a_lease_at_the_channels_rate():
+    limits = claim_limits({"sms": 10.0, "email": 50.0, "email:offers": 2.0}, batch_size=100, lease_seconds=5)
+    assert limits == {"sms": 25, "email": 5}  # a kind is claimed at its slowest channel's rate
+    assert claim_limits({"sms": 0.01}, batch_size=100, lease_seconds=5) == {"sms": 1}
+    assert claim_limits({"sms": 1000.0}, batch_size=100, lease_seconds=300) == {"sms": 100}
+
+
+def test_a_lease_too_short_for_a_channels_rate_is_refused_naming_the_settings(tmp_path):
+    slow = open_channel(f"log://{tmp_path}?rate=6/minute")  # one message every 10 s
+    with pytest.raises(ConfigError, match=r"\[sender\] lease_seconds = 5 .* sms .*6/minute.* at least 20 s"):
+        check_lease_fits({"sms": slow}, lease_seconds=5)
+    check_lease_fits({"sms": slow}, lease_seconds=20)  # holds
