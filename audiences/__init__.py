@@ -3,7 +3,7 @@
 This is the package's public surface; its other modules are private to it.
 """
 
-from audiences.bulk import (
+from audiences.contacts.bulk import (
     BULK_ACTIONS,
     ContactSelection,
     bulk_add_tag,
@@ -17,7 +17,7 @@ from audiences.bulk import (
     run_bulk_action,
     selection_where,
 )
-from audiences.consent import (
+from audiences.contacts.consent import (
     KEYWORD_SOURCE,
     PROVIDER_SOURCE,
     ConsentLocked,
@@ -27,16 +27,7 @@ from audiences.consent import (
     set_consent_by_hand,
     undone_only_by_channel,
 )
-from audiences.contacts import (
-    ContactPage,
-    count_contacts,
-    get_contact,
-    list_contacts,
-    normalise_email,
-    normalise_phone,
-    split_name,
-)
-from audiences.custom_fields import (
+from audiences.contacts.custom_fields import (
     attribute_validator,
     clean_attributes,
     create_custom_field,
@@ -46,14 +37,40 @@ from audiences.custom_fields import (
     update_custom_field,
     validate_attributes,
 )
-from audiences.dates import add_contact_date, contact_dates, dates_of, remove_contact_date
+from audiences.contacts.dates import add_contact_date, contact_dates, dates_of, remove_contact_date
+from audiences.contacts.editing import create_contact, delete_contact, owned_contact_counts, update_contact
+from audiences.contacts.lists import add_to_list, contact_lists, create_list, freeze_segment, get_list, list_lists
+from audiences.contacts.occasions import (
+    check_date_source,
+    contact_date_keys,
+    contacts_with_date_on,
+    month_day_key,
+    month_day_keys,
+)
+from audiences.contacts.records import (
+    ContactPage,
+    count_contacts,
+    get_contact,
+    list_contacts,
+    normalise_email,
+    normalise_phone,
+    split_name,
+)
+from audiences.contacts.suppression import (
+    SuppressionReport,
+    add_suppressions,
+    is_suppressed,
+    list_suppressions,
+    remove_suppression,
+    split_addresses,
+)
+from audiences.contacts.tags import contact_tags, delete_tag, list_tags, tags_of
+from audiences.contacts.topics import contact_topic_ids, set_contact_topics, set_topic, topic_lists
 from audiences.demo import make_demo_contacts
-from audiences.editing import create_contact, delete_contact, owned_contact_counts, update_contact
 from audiences.export import ContactExport, export_columns, export_contacts
-from audiences.import_mapping import import_fields, propose_columns
-from audiences.importer import MODES as IMPORT_MODES
-from audiences.importer import DuplicateRow, ImportReport, RejectedRow, import_contacts, write_error_file
-from audiences.lists import add_to_list, contact_lists, create_list, freeze_segment, get_list, list_lists
+from audiences.imports.importer import MODES as IMPORT_MODES
+from audiences.imports.importer import DuplicateRow, ImportReport, RejectedRow, import_contacts, write_error_file
+from audiences.imports.mapping import import_fields, propose_columns
 from audiences.models import (
     CONSENT_STATUSES,
     CONTACT_FIELDS,
@@ -73,13 +90,6 @@ from audiences.models import (
     Suppression,
     Tag,
 )
-from audiences.occasions import (
-    check_date_source,
-    contact_date_keys,
-    contacts_with_date_on,
-    month_day_key,
-    month_day_keys,
-)
 from audiences.queries import (
     CHANNELS,
     audience_select,
@@ -89,8 +99,8 @@ from audiences.queries import (
     first_contact,
     recent_attribute_names,
 )
-from audiences.segment_rules import SegmentRuleInvalid
-from audiences.segments import (
+from audiences.segments.rules import SegmentRuleInvalid
+from audiences.segments.saved import (
     SegmentPreview,
     count_segment,
     create_segment,
@@ -103,16 +113,6 @@ from audiences.segments import (
     segment_where,
     update_segment,
 )
-from audiences.suppression import (
-    SuppressionReport,
-    add_suppressions,
-    is_suppressed,
-    list_suppressions,
-    remove_suppression,
-    split_addresses,
-)
-from audiences.tags import contact_tags, delete_tag, list_tags, tags_of
-from audiences.topics import contact_topic_ids, set_contact_topics, set_topic, topic_lists
 
 __all__ = [
     "contact_topic_ids",

@@ -139,7 +139,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("bounces", "post_token", "secret", ""),
     Setting("bounces", "mailbox_url", "secret", ""),
     Setting("bounces", "mailbox_minutes", "int", 5, minimum=1),
-    # Contact and conversion imports (audiences/import_files.py, audiences/import_uploads.py).
+    # Contact and conversion imports (audiences/imports/files.py, audiences/imports/uploads.py).
     Setting("imports", "max_uncompressed_mb", "int", 200, minimum=1),
     Setting("imports", "max_compression_ratio", "int", 100, minimum=2),
     Setting("imports", "keep_uploads_hours", "int", 24, minimum=1),

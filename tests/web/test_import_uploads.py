@@ -8,7 +8,7 @@ import os
 from datetime import timedelta
 
 from scheduler import jobs
-from tests.audiences.workbooks import bomb
+from tests.audiences.imports.workbooks import bomb
 
 CSV = b"email,name\nann@example.com,Ann\n"
 

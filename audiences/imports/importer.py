@@ -1,7 +1,7 @@
 """Contact import: streamed, validated row by row, deduplicated, written in chunks.
 
-The file is read once, front to back (audiences/import_files.py), its columns mapped to fields
-(audiences/import_mapping.py); only one chunk of rows is held at a time. Good rows land even when
+The file is read once, front to back (audiences/imports/files.py), its columns mapped to fields
+(audiences/imports/mapping.py); only one chunk of rows is held at a time. Good rows land even when
 others are bad; bad rows are written to an error file as they are found, with their line number and
 a reason a marketer can act on, so a million bad rows cost disk, not memory.
 
@@ -22,15 +22,15 @@ from typing import Any, BinaryIO, TextIO
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from audiences import import_sql
-from audiences.contacts import check_region
-from audiences.custom_fields import list_custom_fields
-from audiences.import_files import Unreadable, open_import_file
-from audiences.import_mapping import plan_columns
-from audiences.import_rows import FORMULA_STARTS, PARALLEL_AFTER, Bad, GoodRow, RowCheck, check_rows, worker_count
-from audiences.lists import find_or_add_list
+from audiences.contacts.custom_fields import list_custom_fields
+from audiences.contacts.lists import find_or_add_list
+from audiences.contacts.records import check_region
+from audiences.contacts.tags import find_or_add_tag
+from audiences.imports import writes
+from audiences.imports.files import Unreadable, open_import_file
+from audiences.imports.mapping import plan_columns
+from audiences.imports.rows import FORMULA_STARTS, PARALLEL_AFTER, Bad, GoodRow, RowCheck, check_rows, worker_count
 from audiences.models import CONTACT_FIELDS, Contact, ContactTag
-from audiences.tags import find_or_add_tag
 from core.config import ImportConfig
 from core.errors import Invalid
 
@@ -254,7 +254,7 @@ def _write_chunk(run: _Run, chunk: list[tuple[GoodRow, list[str]]]) -> None:
     """Match, update and insert one chunk with a fixed number of statements, then commit."""
     session, report = run.session, run.report
     rows = [row for row, _cells in chunk]
-    existing = import_sql.find_contacts(
+    existing = writes.find_contacts(
         session,
         external_ids={r.fields["external_id"] for r in rows if r.fields.get("external_id")},
         emails={r.fields["email"] for r in rows if r.fields.get("email")},
@@ -310,7 +310,7 @@ def _write_chunk(run: _Run, chunk: list[tuple[GoodRow, list[str]]]) -> None:
         session.execute(update(Contact), [{"id": r.id, **r.values, "updated_at": run.now} for r in changed])
     new_ids: list[int] = []
     if new:
-        returned = import_sql.insert_contacts(session, [r.values for r in new], now=run.now)
+        returned = writes.insert_contacts(session, [r.values for r in new], now=run.now)
         # Two new contacts of one chunk never share a key (the second row would have matched the first),
         # so the keys pair each returned id with the line that created it, whatever order rows come back.
         by_key = {(k, r.values[k]): r for r in new for k in _KEYS if r.values[k]}
@@ -324,7 +324,7 @@ def _write_chunk(run: _Run, chunk: list[tuple[GoodRow, list[str]]]) -> None:
             run.written.setdefault(record.id, record.first_line)
     member_ids = [r.id for r in loaded if r.first_line is not None and r.id is not None] + new_ids + listed
     if run.list_id is not None:
-        import_sql.add_list_members(session, list_id=run.list_id, contact_ids=member_ids, now=run.now)
+        writes.add_list_members(session, list_id=run.list_id, contact_ids=member_ids, now=run.now)
     _add_tags(run, [r for r in (*loaded, *new) if r.tags and r.id is not None])
     session.commit()
 
@@ -365,7 +365,7 @@ def import_contacts(
 ) -> ImportReport:
     """Import contacts from a CSV file (UTF-8, UTF-8 with BOM, GBK/GB18030, UTF-16) or an .xlsx workbook.
 
-    Columns are mapped as import_mapping.propose_columns guesses, with `columns` ({column: target})
+    Columns are mapped as mapping.propose_columns guesses, with `columns` ({column: target})
     overriding it; `encoding` forces a CSV encoding. Rows are matched to contacts by external_id,
     then email, then phone; `mode` says what a match does ("update": non-empty cells overwrite, custom
     fields are merged; "skip": left alone; "new-only": the row is rejected). Rows matching a contact an

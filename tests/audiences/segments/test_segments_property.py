@@ -1,7 +1,7 @@
 """The segment compiler against a plain-Python reference: random rule trees over random contacts must select
 exactly the contacts the reference picks, on SQLite and on PostgreSQL (issue 3, "Segment compiler").
 
-The reference below is written from the meanings documented in audiences/segment_rules.py, not from its
+The reference below is written from the meanings documented in audiences/segments/rules.py, not from its
 SQL, so a compiler bug (a NULL that leaks through NOT, a JSON type confusion, a year-end wrap) shows up
 as a difference. One database per backend; each example empties the contact tables first.
 """

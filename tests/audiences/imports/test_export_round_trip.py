@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from audiences import Contact, ContactSelection, count_segment, create_custom_field, import_contacts
-from audiences.bulk import bulk_delete
+from audiences.contacts.bulk import bulk_delete
 from audiences.export import export_columns, export_contacts
 
 # A CRM export with every kind of value: Chinese names, numbers that look like formulas, a multi-line note.

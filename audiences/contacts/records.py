@@ -335,7 +335,7 @@ def list_contacts(
     where: Sequence[Any] = (),
 ) -> ContactPage:
     """One page of contacts, newest first; `search` matches name, email or phone, `list_id` a list's members,
-    `where` adds conditions (audiences.bulk.selection_where builds them for the full filter)."""
+    `where` adds conditions (audiences.contacts.bulk.selection_where builds them for the full filter)."""
     if page < 1:
         raise Invalid(f"page {page} does not exist — pages start at 1", field="page")
     if not 1 <= per_page <= 1000:

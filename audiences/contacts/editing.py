@@ -1,6 +1,6 @@
 """Writing one contact: create, update (the contact page and PATCH), delete.
 
-Every value goes through the same checks as an import (audiences.contacts.clean_fields for the fields,
+Every value goes through the same checks as an import (audiences.contacts.records.clean_fields for the fields,
 audiences.custom_fields for the custom attributes), so the form, the API and the CSV agree.
 """
 
@@ -14,11 +14,11 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from audiences.contacts import check_region, clean_fields, get_contact, require_address
-from audiences.custom_fields import clean_attributes
-from audiences.dates import new_contact_date
+from audiences.contacts.custom_fields import clean_attributes
+from audiences.contacts.dates import new_contact_date
+from audiences.contacts.records import check_region, clean_fields, get_contact, require_address
+from audiences.contacts.tags import set_contact_tags
 from audiences.models import CONTACT_FIELDS, Contact, ContactDate
-from audiences.tags import set_contact_tags
 from core.errors import Invalid, NotFound
 from core.users import User
 

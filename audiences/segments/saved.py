@@ -1,6 +1,6 @@
 """Segments: saved rule trees, and the counts, samples and explanations a marketer sees while editing one.
 
-The rules themselves (what a tree may say and the SQL it becomes) are in segment_rules.py. Every
+The rules themselves (what a tree may say and the SQL it becomes) are in rules.py. Every
 function here runs a fixed number of queries whatever the number of contacts: the database filters.
 """
 
@@ -15,8 +15,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from audiences.models import Contact, Segment
-from audiences.segment_fields import check_custom_field_types  # also registers tag, RFM, date conditions
-from audiences.segment_rules import Condition, Group, check_rules, compile_rules
+from audiences.segments.fields import check_custom_field_types  # also registers tag, RFM, date conditions
+from audiences.segments.rules import Condition, Group, check_rules, compile_rules
 from core.errors import Invalid, NotFound
 
 NAME_LIMIT = 200

@@ -13,7 +13,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from audiences.contacts import get_contact, parse_birthday
+from audiences.contacts.records import get_contact, parse_birthday
 from audiences.models import ContactDate
 from core.errors import Invalid, NotFound
 

@@ -20,7 +20,7 @@ from audiences import (
     list_lists,
     split_name,
 )
-from audiences.contacts import normalise_phone
+from audiences.contacts.records import normalise_phone
 from core.errors import Invalid, NotFound
 
 

@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from audiences.contacts import clean_fields, normalise_email, require_address
-from audiences.custom_fields import check_value
-from audiences.import_mapping import ColumnPlan
+from audiences.contacts.custom_fields import check_value
+from audiences.contacts.records import clean_fields, normalise_email, require_address
+from audiences.contacts.tags import check_tag_name
+from audiences.imports.mapping import ColumnPlan
 from audiences.models import CustomField
-from audiences.tags import check_tag_name
 from core.errors import Invalid
 
 PARALLEL_AFTER = 20_000  # rows checked in-process first: small files never pay for starting workers

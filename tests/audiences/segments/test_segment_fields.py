@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from audiences import Contact, ContactDate, ContactTag, SegmentRuleInvalid, Tag, segment_select
-from audiences.segment_rules import ConditionKind, register_condition
+from audiences.segments.rules import ConditionKind, register_condition
 
 TODAY = date(2026, 12, 28)
 NOW = datetime(2026, 12, 28, 9, 0, tzinfo=UTC)

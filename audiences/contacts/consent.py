@@ -10,7 +10,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from audiences.contacts import get_contact
+from audiences.contacts.records import get_contact
 from audiences.models import CONSENT_STATUSES, Consent, ConsentChange
 from audiences.queries import check_channel
 from core.errors import HeraldError, Invalid

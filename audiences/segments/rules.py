@@ -42,8 +42,8 @@ from sqlalchemy import (
     true,
 )
 
-from audiences.json_sql import Bytewise, json_is, json_number
 from audiences.models import CONSENT_STATUSES, Consent, Contact, ListMember
+from audiences.segments.json_sql import Bytewise, json_is, json_number
 from core.errors import Invalid
 
 TEXT_FIELDS = ("first_name", "last_name", "email", "phone", "company", "country", "locale", "time_zone",
@@ -55,7 +55,7 @@ COMPARE = ("gt", "gte", "lt", "lte", "between")
 TEXT_OPS = ("eq", "neq", "contains", "starts_with", "in", "not_in", "empty", "not_empty", *COMPARE)
 OPS_BY_KIND = {
     "text": TEXT_OPS,
-    # A date custom field ("YYYY-MM-DD", audiences/custom_fields.py) relative to today.
+    # A date custom field ("YYYY-MM-DD", audiences/contacts/custom_fields.py) relative to today.
     "attribute": (*TEXT_OPS, "in_next_days", "in_last_days", "not_in_last_days"),
     "birthday": ("eq", "neq", "empty", "not_empty", *COMPARE, "birthday_within_days"),
     "created_at": (*COMPARE, "older_than_days", "newer_than_days"),
@@ -100,7 +100,7 @@ class Group:
 
 @dataclass(frozen=True)
 class ConditionKind:
-    """A kind of condition defined outside this module: tags, RFM scores, important dates (segment_fields.py),
+    """A kind of condition defined outside this module: tags, RFM scores, important dates (segments/fields.py),
     and message events and conversions, which campaigns registers (audiences never imports campaigns).
 
     `check(op, value, fail)` returns the value as `compile` wants it or raises `fail("what it must be")`;

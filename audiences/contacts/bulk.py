@@ -15,12 +15,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, Integer, delete, exists, func, insert, literal, or_, select, update
 from sqlalchemy.orm import Session
 
-from audiences.contacts import ContactPage, contacts_filter, list_contacts
-from audiences.editing import check_owner
-from audiences.lists import get_list
+from audiences.contacts.editing import check_owner
+from audiences.contacts.lists import get_list
+from audiences.contacts.records import ContactPage, contacts_filter, list_contacts
+from audiences.contacts.tags import find_or_add_tag, find_tag
 from audiences.models import Contact, ContactTag, ListMember
-from audiences.segments import get_segment, segment_where
-from audiences.tags import find_or_add_tag, find_tag
+from audiences.segments.saved import get_segment, segment_where
 from core.db import UTCDateTime
 from core.errors import Conflict, Invalid
 

@@ -16,7 +16,7 @@ from audiences import (
     update_custom_field,
     validate_attributes,
 )
-from audiences.json_sql import json_number
+from audiences.segments.json_sql import json_number
 from core.errors import Invalid
 
 

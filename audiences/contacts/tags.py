@@ -1,6 +1,6 @@
 """Tags: short labels marketers put on contacts ("展会2026", "VIP candidate"), many per contact.
 
-Tagging a selection is one INSERT … SELECT and untagging one DELETE (audiences/bulk.py); the
+Tagging a selection is one INSERT … SELECT and untagging one DELETE (audiences/contacts/bulk.py); the
 functions here handle the tags themselves and one contact's tags.
 """
 

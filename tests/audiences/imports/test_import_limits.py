@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from audiences import Contact, import_contacts
 from core.config import ImportConfig
 from core.errors import Invalid
-from tests.audiences.workbooks import bomb, with_member, workbook
+from tests.audiences.imports.workbooks import bomb, with_member, workbook
 
 
 def run(session, clock, data: bytes, *, filename: str = "contacts.xlsx", limits: ImportConfig | None = None):

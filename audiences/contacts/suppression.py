@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from audiences.contacts import check_region, normalise_email, normalise_phone
+from audiences.contacts.records import check_region, normalise_email, normalise_phone
 from audiences.models import Suppression
 from audiences.queries import check_channel
 from core.errors import Invalid, NotFound

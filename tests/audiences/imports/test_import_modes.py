@@ -12,7 +12,7 @@ from openpyxl import Workbook
 from sqlalchemy import func, select
 
 from audiences import Contact, import_contacts
-from audiences.import_mapping import propose_columns
+from audiences.imports.mapping import propose_columns
 from core.errors import Invalid
 
 SEED = "id,email,phone,first_name,level\nX1,ann@example.com,,Ann,A\n,bob@example.com,+12015550100,Bob,B\n"

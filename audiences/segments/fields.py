@@ -1,5 +1,5 @@
 """Segment conditions over what contacts carry beside their own columns: tags, RFM scores and owner, and
-important dates by kind. Registered with segment_rules.register_condition when audiences is imported.
+important dates by kind. Registered with rules.register_condition when audiences is imported.
 
 - `tag` in / not_in / all [names]: has any / none / every one of the tags (by name, as the UI shows them).
 - `rfm_recency`, `rfm_frequency`, `rfm_monetary` (1 worst … 5 best) and `owner_id`: eq, neq, in, not_in,
@@ -19,7 +19,7 @@ from sqlalchemy import ColumnElement, Integer, and_, cast, exists, extract, func
 from sqlalchemy.orm import Session
 
 from audiences.models import Contact, ContactDate, ContactTag, CustomField, Tag
-from audiences.segment_rules import (
+from audiences.segments.rules import (
     DAY_OPS,
     MAX_DAYS,
     MAX_IN_VALUES,
@@ -121,7 +121,7 @@ register_condition("date.", ConditionKind(ops=DATE_OPS, check=_check_days, compi
 
 # ---------------------------------------------------------------- custom fields, typed by their definitions
 def check_custom_field_types(session: Session, tree: Group) -> None:
-    """Refuse conditions that cannot fit a defined custom field's type (audiences/custom_fields.py), naming the
+    """Refuse conditions that cannot fit a defined custom field's type (audiences/contacts/custom_fields.py), naming the
     rule: "points gt 'abc'" on a number field, "member contains 'x'" on a yes/no field, a choice that is
     not one of the field's choices. Attributes with no definition are compared by the rule value's type."""
     conditions = list(_conditions(tree))
