@@ -10,11 +10,10 @@ from typing import IO, Any
 import click
 
 from audiences import count_contacts, import_contacts
-from audiences.contacts.bulk import ContactSelection
-from audiences.contacts.lists import list_lists
+from audiences.contacts import ContactSelection, list_lists
 from audiences.export import FORMATS, export_contacts
-from audiences.imports.importer import MODES, ImportReport
-from audiences.segments.saved import list_segments
+from audiences.imports import MODES, ImportReport
+from audiences.segments import list_segments
 from core.cli import Context, cli, echo_json, pass_context
 from core.clock import SystemClock
 from core.errors import HeraldError

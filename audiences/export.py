@@ -20,9 +20,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
-from audiences.contacts.bulk import ContactSelection, selection_where
-from audiences.contacts.tags import tags_of
-from audiences.imports.importer import neutralise
+from audiences.contacts import ContactSelection, selection_where, tags_of
+from audiences.imports import neutralise
 from audiences.models import CONTACT_FIELDS, Contact, CustomField
 from core.errors import Invalid
 

@@ -10,7 +10,7 @@ from sqlalchemy import Integer, Select, and_, case, insert, literal, or_, select
 from sqlalchemy.orm import Session
 
 from audiences.models import CONTACT_FIELDS, Consent, Contact, ListMember, Suppression
-from audiences.segments.saved import segment_where
+from audiences.segments import segment_where
 from core.errors import Invalid
 
 # The contact column that holds each channel's address.

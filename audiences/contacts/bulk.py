@@ -20,7 +20,7 @@ from audiences.contacts.lists import get_list
 from audiences.contacts.records import ContactPage, contacts_filter, list_contacts
 from audiences.contacts.tags import find_or_add_tag, find_tag
 from audiences.models import Contact, ContactTag, ListMember
-from audiences.segments.saved import get_segment, segment_where
+from audiences.segments import get_segment, segment_where
 from core.db import UTCDateTime
 from core.errors import Conflict, Invalid
 

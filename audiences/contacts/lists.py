@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from audiences import queries
 from audiences.models import Contact, ContactList, ListMember
-from audiences.segments.saved import segment_where
+from audiences.segments import segment_where
 from core.clock import utcnow
 from core.db import UTCDateTime
 from core.errors import Invalid, NotFound

@@ -22,10 +22,7 @@ from typing import Any, BinaryIO, TextIO
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from audiences.contacts.custom_fields import list_custom_fields
-from audiences.contacts.lists import find_or_add_list
-from audiences.contacts.records import check_region
-from audiences.contacts.tags import find_or_add_tag
+from audiences.contacts import check_region, find_or_add_list, find_or_add_tag, list_custom_fields
 from audiences.imports import writes
 from audiences.imports.files import Unreadable, open_import_file
 from audiences.imports.mapping import plan_columns

@@ -19,9 +19,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from audiences.contacts.custom_fields import check_value
-from audiences.contacts.records import clean_fields, normalise_email, require_address
-from audiences.contacts.tags import check_tag_name
+from audiences.contacts import check_tag_name, check_value, clean_fields, normalise_email, require_address
 from audiences.imports.mapping import ColumnPlan
 from audiences.models import CustomField
 from core.errors import Invalid

@@ -11,9 +11,7 @@ from flask import abort, current_app, redirect, render_template, request, send_f
 from flask_babel import gettext as _
 
 from audiences import IMPORT_MODES, import_fields, list_custom_fields, list_lists, propose_columns
-from audiences.imports.files import Unreadable, open_import_file
-from audiences.imports.mapping import plan_columns
-from audiences.imports.uploads import remove_stale_uploads
+from audiences.imports import Unreadable, open_import_file, plan_columns, remove_stale_uploads
 from core.errors import Invalid
 from web.db import get_database, get_session
 from web.import_jobs import ImportJobs, errors_path, read_state, upload_path, write_state
