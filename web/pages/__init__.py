@@ -13,12 +13,10 @@ from werkzeug.exceptions import NotFound
 from web.auth import protect
 from web.errors import wants_json
 from web.pages import (
-    audiences,
     campaign_controls,
     campaign_schedule,
     campaign_tracking,
     campaigns,
-    contact_settings,
     conversions,
     dashboard,
     experiments,
@@ -26,12 +24,12 @@ from web.pages import (
     rate_plans,
     reports,
     run_report,
-    segments,
     settings,
     templates,
-    topics,
     users,
 )
+from web.pages.audiences import contact_settings, segments, topics
+from web.pages.audiences import lists as audiences
 from web.pages.context import page_helpers
 
 PAGES = (dashboard, audiences, templates, campaigns, campaign_controls, campaign_schedule, inbox, reports, settings,

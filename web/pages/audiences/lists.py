@@ -1,5 +1,5 @@
-"""Audience pages: lists. The contact pages are in web/pages/contacts.py and the import pages in
-web/pages/imports.py, on this same blueprint."""
+"""Audience pages: lists. The contact pages are in web/pages/audiences/contacts.py and the import pages in
+web/pages/audiences/imports.py, on this same blueprint."""
 
 from __future__ import annotations
 
@@ -35,5 +35,5 @@ def create_list_view():
 
 
 # The contact and import pages register their routes on `bp` when imported.
-from web.pages import contacts as _contacts  # noqa: E402, F401
-from web.pages import imports as _imports  # noqa: E402, F401
+from web.pages.audiences import contacts as _contacts  # noqa: E402, F401
+from web.pages.audiences import imports as _imports  # noqa: E402, F401

@@ -15,7 +15,7 @@ from audiences.imports import Unreadable, open_import_file, plan_columns, remove
 from core.errors import Invalid
 from web.db import get_database, get_session
 from web.import_jobs import ImportJobs, errors_path, read_state, upload_path, write_state
-from web.pages.audiences import bp
+from web.pages.audiences.lists import bp
 from web.pages.context import config
 
 SAMPLE_ROWS = 3

@@ -1,7 +1,7 @@
 """Contact pages: the filtered list with bulk actions, one contact's page, and the create/edit form.
 
 The routes sit on the audiences blueprint (endpoints audiences.contacts, audiences.contact, …) so
-links elsewhere keep working; lists and import stay in web/pages/audiences.py.
+links elsewhere keep working; lists and import stay in web/pages/audiences/lists.py.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from campaigns import contact_timeline
 from core.errors import HeraldError, Invalid
 from core.users import list_users
 from web.db import get_session
-from web.pages.audiences import bp
-from web.pages.contact_labels import date_kind_label, lifecycle_label, lifecycle_options, tier_options
+from web.pages.audiences.contact_labels import date_kind_label, lifecycle_label, lifecycle_options, tier_options
+from web.pages.audiences.lists import bp
 from web.pages.context import config, now
 
 PER_PAGE = 50

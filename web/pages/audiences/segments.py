@@ -27,8 +27,8 @@ from core.errors import HeraldError, Invalid
 from web.auth import read_only
 from web.db import get_session
 from web.json_input import JsonRefused, parse_json
+from web.pages.audiences.segment_catalogue import catalogue
 from web.pages.context import now
-from web.pages.segment_catalogue import catalogue
 from web.redirects import referrer_path
 
 bp = Blueprint("segments", __name__)
