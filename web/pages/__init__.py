@@ -28,13 +28,12 @@ from web.pages import (
     templates,
     users,
 )
-from web.pages.audiences import contact_settings, segments, topics
-from web.pages.audiences import lists as audiences
+from web.pages.audiences import PAGES as AUDIENCE_PAGES
 from web.pages.context import page_helpers
 
-PAGES = (dashboard, audiences, templates, campaigns, campaign_controls, campaign_schedule, inbox, reports, settings,
-         contact_settings, conversions, campaign_tracking, topics, segments, experiments, rate_plans,
-         run_report)
+# Every page blueprint is registered here and nowhere else; a page module never imports another's routes.
+PAGES = (dashboard, *AUDIENCE_PAGES, templates, campaigns, campaign_controls, campaign_schedule, inbox, reports,
+         settings, conversions, campaign_tracking, experiments, rate_plans, run_report)
 
 # Guards are attached once, at import: a blueprint cannot take new hooks after its first registration,
 # and tests register the same blueprints on many apps.

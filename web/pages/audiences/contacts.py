@@ -1,7 +1,7 @@
 """Contact pages: the filtered list with bulk actions, one contact's page, and the create/edit form.
 
-The routes sit on the audiences blueprint (endpoints audiences.contacts, audiences.contact, …) so
-links elsewhere keep working; lists and import stay in web/pages/audiences/lists.py.
+Blueprint `contacts` (contacts.index, contacts.detail, …); lists are in lists.py and the import in
+imports.py, next to this module.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -19,8 +19,9 @@ from core.errors import HeraldError, Invalid
 from core.users import list_users
 from web.db import get_session
 from web.pages.audiences.contact_labels import date_kind_label, lifecycle_label, lifecycle_options, tier_options
-from web.pages.audiences.lists import bp
 from web.pages.context import config, now
+
+bp = Blueprint("contacts", __name__)
 
 PER_PAGE = 50
 FORM_FIELDS = ("first_name", "last_name", "email", "phone", "company", "region", "country", "birthday",
@@ -49,7 +50,7 @@ def _filter_args(selection: audiences.ContactSelection) -> dict[str, Any]:
 
 
 @bp.get("/contacts")
-def contacts():
+def index():
     db_session = get_session()
     selection = _selection_from(request.args)
     page_number = max(1, request.args.get("page", 1, type=int))
@@ -73,7 +74,7 @@ def bulk():
     form = request.form
     everyone = form.get("scope") == "all"
     selection = _selection_from(form, with_ids=not everyone)
-    back = url_for("audiences.contacts", **_filter_args(selection))
+    back = url_for("contacts.index", **_filter_args(selection))
     if not everyone and not selection.contact_ids:
         flash(_("Tick the contacts to change first, or choose “all matching”."), "error")
         return redirect(back, 303)
@@ -96,12 +97,12 @@ def bulk():
         "delete": _("%(count)s contacts deleted.", count=changed),
     }
     flash(messages[action], "success")
-    return redirect(back if action != "delete" else url_for("audiences.contacts"), 303)
+    return redirect(back if action != "delete" else url_for("contacts.index"), 303)
 
 
 # ---------------------------------------------------------------- one contact
 @bp.get("/contacts/<int:contact_id>")
-def contact(contact_id: int):
+def detail(contact_id: int):
     db_session = get_session()
     found = audiences.get_contact(db_session, contact_id)
     users = {u.id: u for u in list_users(db_session)}
@@ -123,7 +124,7 @@ def contact(contact_id: int):
 
 
 @bp.route("/contacts/new", methods=["GET", "POST"])
-def new_contact():
+def new():
     db_session = get_session()
     fields = audiences.list_custom_fields(db_session)
     form, errors = _read_form(fields), {}
@@ -136,12 +137,12 @@ def new_contact():
             errors[exc.field or "form"] = exc.message
         else:
             flash(_("Contact %(name)s created.", name=made.name or made.email or made.phone), "success")
-            return redirect(url_for("audiences.contact", contact_id=made.id), 303)
+            return redirect(url_for("contacts.detail", contact_id=made.id), 303)
     return _form_page(form, errors, fields, contact=None), (422 if errors else 200)
 
 
 @bp.route("/contacts/<int:contact_id>/edit", methods=["GET", "POST"])
-def edit_contact(contact_id: int):
+def edit(contact_id: int):
     db_session = get_session()
     found = audiences.get_contact(db_session, contact_id)
     fields = audiences.list_custom_fields(db_session)
@@ -161,18 +162,18 @@ def edit_contact(contact_id: int):
             errors[exc.field or "form"] = exc.message
         else:
             flash(_("Changes to %(name)s saved.", name=found.name or found.email or found.phone), "success")
-            return redirect(url_for("audiences.contact", contact_id=contact_id), 303)
+            return redirect(url_for("contacts.detail", contact_id=contact_id), 303)
     return _form_page(form, errors, fields, contact=found), (422 if errors else 200)
 
 
 @bp.post("/contacts/<int:contact_id>/delete")
-def delete_contact(contact_id: int):
+def delete(contact_id: int):
     db_session = get_session()
     found = audiences.get_contact(db_session, contact_id)
     name = found.name or found.email or found.phone
     audiences.delete_contact(db_session, contact_id)
     flash(_("Contact %(name)s deleted.", name=name), "success")
-    return redirect(url_for("audiences.contacts"), 303)
+    return redirect(url_for("contacts.index"), 303)
 
 
 @bp.post("/contacts/<int:contact_id>/dates")
@@ -181,14 +182,14 @@ def add_date(contact_id: int):
     audiences.add_contact_date(get_session(), contact_id, kind=form.get("kind", ""), when=form.get("date", ""),
                                note=form.get("note", ""))
     flash(_("Important date added."), "success")
-    return redirect(url_for("audiences.contact", contact_id=contact_id, _anchor="dates"), 303)
+    return redirect(url_for("contacts.detail", contact_id=contact_id, _anchor="dates"), 303)
 
 
 @bp.post("/contacts/<int:contact_id>/dates/<int:date_id>/delete")
 def remove_date(contact_id: int, date_id: int):
     audiences.remove_contact_date(get_session(), contact_id, date_id)
     flash(_("Important date removed."), "success")
-    return redirect(url_for("audiences.contact", contact_id=contact_id, _anchor="dates"), 303)
+    return redirect(url_for("contacts.detail", contact_id=contact_id, _anchor="dates"), 303)
 
 
 @bp.post("/contacts/<int:contact_id>/consent")
@@ -198,7 +199,7 @@ def change_consent(contact_id: int):
     audiences.set_consent_by_hand(get_session(), contact_id, channel, status, user=current_user,
                                   source="changed by hand", now=now())
     flash(_("Consent saved."), "success")
-    return redirect(url_for("audiences.contact", contact_id=contact_id, _anchor="consent"), 303)
+    return redirect(url_for("contacts.detail", contact_id=contact_id, _anchor="consent"), 303)
 
 
 # ---------------------------------------------------------------- the form

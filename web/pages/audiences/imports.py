@@ -1,5 +1,5 @@
 """Import pages: upload a CSV or Excel file, check how its columns will be read (and change it), watch the
-import run, then see what landed and download the rejected rows. Routes on the audiences blueprint."""
+import run, then see what landed and download the rejected rows. Blueprint `imports`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from flask import abort, current_app, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 
 from audiences import IMPORT_MODES, import_fields, list_custom_fields, list_lists, propose_columns
@@ -15,8 +15,9 @@ from audiences.imports import Unreadable, open_import_file, plan_columns, remove
 from core.errors import Invalid
 from web.db import get_database, get_session
 from web.import_jobs import ImportJobs, errors_path, read_state, upload_path, write_state
-from web.pages.audiences.lists import bp
 from web.pages.context import config
+
+bp = Blueprint("imports", __name__)
 
 SAMPLE_ROWS = 3
 CHUNK_BYTES = 1024 * 1024
@@ -55,12 +56,12 @@ def _form(form: dict[str, str], errors: dict[str, str], status: int = 200):
 
 # ---------------------------------------------------------------- 1. upload
 @bp.get("/contacts/import")
-def import_form():
+def index():
     return _form({"list_name": "", "mode": "update", "encoding": ""}, {})
 
 
 @bp.post("/contacts/import")
-def import_upload():
+def upload():
     form = {key: request.form.get(key, "").strip() for key in ("list_name", "mode", "encoding")}
     form["mode"] = form["mode"] if form["mode"] in IMPORT_MODES else "update"
     upload = request.files.get("file")
@@ -83,7 +84,7 @@ def import_upload():
     write_state(folder, import_id, {"status": "mapping", "filename": upload.filename, "header": header,
                                     "sample": sample, "detected": encoding, "columns": propose_columns(
                                         header, with_tags=True), **form})
-    return redirect(url_for("audiences.import_columns", import_id=import_id), 303)
+    return redirect(url_for("imports.columns", import_id=import_id), 303)
 
 
 def _peek(path: Path, filename: str, encoding: str | None) -> tuple[list[str], list[list[str]], str]:
@@ -115,10 +116,10 @@ def _targets() -> list[tuple[str, str]]:
 
 
 @bp.get("/contacts/import/<import_id>/columns")
-def import_columns(import_id: str):
+def columns(import_id: str):
     state = _state(import_id)
     if state["status"] != "mapping":
-        return redirect(url_for("audiences.import_result", import_id=import_id), 303)
+        return redirect(url_for("imports.result", import_id=import_id), 303)
     return _columns_page(import_id, state, state["columns"], {})
 
 
@@ -132,10 +133,10 @@ def _columns_page(import_id: str, state: dict[str, Any], chosen: dict[str, str],
 
 
 @bp.post("/contacts/import/<import_id>/columns")
-def import_start(import_id: str):
+def start(import_id: str):
     state = _state(import_id)
     if state["status"] != "mapping":
-        return redirect(url_for("audiences.import_result", import_id=import_id), 303)
+        return redirect(url_for("imports.result", import_id=import_id), 303)
     chosen = {name: request.form.get(f"column-{index}", target)
               for index, (name, target) in enumerate(state["columns"].items())}
     for index, name in enumerate(state["columns"]):
@@ -147,15 +148,15 @@ def import_start(import_id: str):
         return _columns_page(import_id, state, chosen, {"columns": exc.message}, 422)
     _jobs().start(_folder(), import_id, {**state, "columns": plan.columns}, default_region=config().default_region,
                   limits=config().imports)
-    return redirect(url_for("audiences.import_result", import_id=import_id), 303)
+    return redirect(url_for("imports.result", import_id=import_id), 303)
 
 
 # ---------------------------------------------------------------- 3. progress and result
 @bp.get("/contacts/import/<import_id>")
-def import_result(import_id: str):
+def result(import_id: str):
     state = _state(import_id)
     if state["status"] == "mapping":
-        return redirect(url_for("audiences.import_columns", import_id=import_id), 303)
+        return redirect(url_for("imports.columns", import_id=import_id), 303)
     if state["status"] != "done":
         return render_template("audiences/import_progress.html", import_id=import_id, state=state)
     has_errors = errors_path(_folder(), import_id).exists()
@@ -164,14 +165,14 @@ def import_result(import_id: str):
 
 
 @bp.get("/contacts/import/<import_id>/status")
-def import_status(import_id: str):
+def status(import_id: str):
     state = _state(import_id)
     return {"status": state["status"], "progress": state.get("progress"), "counts": state.get("counts") or {},
             "error": state.get("error")}
 
 
 @bp.get("/contacts/import/<import_id>/errors.csv")
-def import_errors(import_id: str):
+def errors_csv(import_id: str):
     state = _state(import_id)
     path = errors_path(_folder(), import_id)
     if not path.exists():

@@ -1,5 +1,4 @@
-"""Audience pages: lists. The contact pages are in web/pages/audiences/contacts.py and the import pages in
-web/pages/audiences/imports.py, on this same blueprint."""
+"""List pages: every static list with its size, and the form that creates one (blueprint `lists`)."""
 
 from __future__ import annotations
 
@@ -11,17 +10,16 @@ from core.errors import Invalid
 from web.db import get_session
 from web.pages.context import now
 
-bp = Blueprint("audiences", __name__)
+bp = Blueprint("lists", __name__)
 
 
-# ---------------------------------------------------------------- lists
 @bp.get("/lists")
-def lists():
+def index():
     return render_template("audiences/lists.html", lists=list_lists(get_session()), form={}, errors={})
 
 
 @bp.post("/lists")
-def create_list_view():
+def create():
     form = {"name": request.form.get("name", "").strip(), "description": request.form.get("description", "").strip()}
     db_session = get_session()
     try:
@@ -31,9 +29,5 @@ def create_list_view():
                                errors={exc.field or "name": exc.message}), 422
     flash(_("List “%(name)s” created. Import a CSV into it or pick it as a campaign's audience.", name=made.name),
           "success")
-    return redirect(url_for("audiences.lists"), 303)
+    return redirect(url_for("lists.index"), 303)
 
-
-# The contact and import pages register their routes on `bp` when imported.
-from web.pages.audiences import contacts as _contacts  # noqa: E402, F401
-from web.pages.audiences import imports as _imports  # noqa: E402, F401

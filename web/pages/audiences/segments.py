@@ -126,7 +126,7 @@ def preview():
     except SegmentRuleInvalid as exc:
         return {"ok": False, "error": {"message": exc.message, "path": exc.path}}
     sample = [{"id": c.id, "name": c.name, "email": c.email or "", "phone": c.phone or "",
-               "url": url_for("audiences.contact", contact_id=c.id)} for c in found.sample]
+               "url": url_for("contacts.detail", contact_id=c.id)} for c in found.sample]
     return {"ok": True, "count": found.count, "sample": sample, "explain": found.explain}
 
 
@@ -139,7 +139,7 @@ def freeze(segment_id: int):
     made, members = freeze_segment(db_session, segment.rules, list_name=list_name, today=now().date(), now=now(),
                                    description=_("frozen from segment “%(name)s”", name=segment.name))
     flash(_("%(count)s contacts copied to the list “%(name)s”.", count=members, name=made.name), "success")
-    return redirect(url_for("audiences.contacts", list=made.id), 303)
+    return redirect(url_for("contacts.index", list=made.id), 303)
 
 
 # ---------------------------------------------------------------- export

@@ -20,4 +20,4 @@ def set_topic(list_id: int):
                 name=changed.name), "success")
     else:
         flash(_("“%(name)s” is no longer a topic; its members stay on it.", name=changed.name), "success")
-    return redirect(url_for("audiences.lists"), 303)
+    return redirect(url_for("lists.index"), 303)
