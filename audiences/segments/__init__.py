@@ -1,6 +1,7 @@
 """Segments: a JSON rule tree over contacts, checked, and compiled to one SQL WHERE clause.
 
-rules.py says what a tree may contain (fields, operators, depth and size limits) and compiles it;
+rules.py says what a tree may contain (fields, operators, depth and size limits) and checks it;
+to_sql.py compiles a checked tree to SQL;
 fields.py adds the conditions on tags, RFM scores, custom fields and important dates;
 json_sql.py spells JSON tests the way SQLite and PostgreSQL each need; saved.py stores segments and
 answers the editor's questions (count, preview, sample, explain).

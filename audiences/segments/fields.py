@@ -27,9 +27,9 @@ from audiences.segments.rules import (
     ConditionKind,
     Group,
     SegmentRuleInvalid,
-    birthday_keys,
     register_condition,
 )
+from audiences.segments.to_sql import birthday_keys
 
 NUMBER_FIELDS = ("rfm_recency", "rfm_frequency", "rfm_monetary", "owner_id")
 NUMBER_OPS = ("eq", "neq", "in", "not_in", "gt", "gte", "lt", "lte", "between", "empty", "not_empty")

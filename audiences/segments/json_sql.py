@@ -1,4 +1,4 @@
-"""SQL that SQLite and PostgreSQL spell differently, for rules.py: JSON type tests and code-point ordering.
+"""SQL that SQLite and PostgreSQL spell differently, for to_sql.py: JSON type tests and code-point ordering.
 
 Each construct is a SQLAlchemy element with one compile function per dialect, so the rule compiler
 builds one expression and the database it runs on decides the spelling.

@@ -1,6 +1,6 @@
 """Segments: saved rule trees, and the counts, samples and explanations a marketer sees while editing one.
 
-The rules themselves (what a tree may say and the SQL it becomes) are in rules.py. Every
+The rules themselves (what a tree may say) are in rules.py, their SQL in to_sql.py. Every
 function here runs a fixed number of queries whatever the number of contacts: the database filters.
 """
 
@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 
 from audiences.models import Contact, Segment
 from audiences.segments.fields import check_custom_field_types  # also registers tag, RFM, date conditions
-from audiences.segments.rules import Condition, Group, check_rules, compile_rules
+from audiences.segments.rules import Condition, Group, check_rules
+from audiences.segments.to_sql import compile_rules
 from core.errors import Invalid, NotFound
 
 NAME_LIMIT = 200
