@@ -12,12 +12,11 @@ the mode: "update" overwrites the contact with the row's non-empty cells, "skip"
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, BinaryIO, TextIO
+from typing import Any, BinaryIO
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
@@ -26,112 +25,15 @@ from audiences.contacts import check_region, find_or_add_list, find_or_add_tag, 
 from audiences.imports import writes
 from audiences.imports.files import Unreadable, open_import_file
 from audiences.imports.mapping import plan_columns
-from audiences.imports.rows import FORMULA_STARTS, PARALLEL_AFTER, Bad, GoodRow, RowCheck, check_rows, worker_count
+from audiences.imports.report import KEPT_ROWS, DuplicateRow, ErrorFile, ImportReport, RejectedRow
+from audiences.imports.rows import PARALLEL_AFTER, Bad, GoodRow, RowCheck, check_rows, worker_count
 from audiences.models import CONTACT_FIELDS, Contact, ContactTag
 from core.config import ImportConfig
 from core.errors import Invalid
 
 CHUNK_ROWS = 500
 MODES = ("update", "skip", "new-only")
-# The report keeps this many rejected and duplicate rows for display; the error file has all of them.
-KEPT_ROWS = 1000
-
-# Cells a spreadsheet would run as a formula (CSV injection); tab and CR too, as OWASP advises.
-
-
-@dataclass(frozen=True)
-class RejectedRow:
-    row: int  # line number in the file; the header is line 1
-    reason: str
-    values: dict[str, str]  # the row as it was in the file, by column
-
-
-@dataclass(frozen=True)
-class DuplicateRow:
-    """A row that names a contact an earlier row of the same file already wrote; it was merged into it."""
-
-    row: int
-    first_row: int  # the earlier row
-    matched_by: str  # "external_id" | "email" | "phone"
-
-
-@dataclass
-class ImportReport:
-    """What an import did. total_rows = imported + updated + duplicates_in_file + skipped + rejected_count.
-
-    imported: new contacts; updated: rows that matched a contact that existed before the import;
-    duplicates_in_file: rows that matched a contact an earlier row of the same file had written
-    (listed in `duplicates`); skipped: blank rows plus, in mode "skip", rows of existing contacts
-    (`skipped_existing`). `rejected` holds the first KEPT_ROWS bad rows; `rejected_count` all of them.
-    columns maps each column to what it became: a contact field ("email"), "name" (split into first
-    and last name), "tags", "attributes.<name>" (custom field) or "ignored".
-    """
-
-    imported: int = 0
-    updated: int = 0
-    skipped: int = 0
-    rejected: list[RejectedRow] = field(default_factory=list)
-    rejected_count: int = 0
-    duplicates_in_file: int = 0
-    duplicates: list[DuplicateRow] = field(default_factory=list)
-    skipped_existing: int = 0
-    list_id: int | None = None
-    columns: dict[str, str] = field(default_factory=dict)
-    total_rows: int = 0
-    encoding: str = "UTF-8"
-    filename: str = ""
-    mode: str = "update"
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def summary(self) -> str:
-        """The one line the CLI prints and the UI shows: what happened to every row."""
-        return (f"{self.filename}: {self.imported} imported, {self.updated} updated, {self.skipped} skipped, "
-                f"{self.rejected_count} rejected")
-
-
 Progress = Callable[[ImportReport, float | None], None]  # (report so far, fraction of the file read or None)
-
-
-# ---------------------------------------------------------------- the error file
-class _ErrorFile:
-    """Rejected rows written as they come: the file's own columns plus an "error" column, ready to fix.
-
-    UTF-8 with BOM so Excel shows Chinese correctly; cells Excel would run as a formula are
-    neutralised. The file is only made when a row is rejected.
-    """
-
-    def __init__(self, path: Path | None, columns: list[str]) -> None:
-        self.path = path
-        self._columns = columns
-        self._out: TextIO | None = None
-        self._writer: Any = None
-
-    def start(self) -> None:
-        if self.path is None or self._writer is not None:
-            return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._out = self.path.open("w", encoding="utf-8-sig", newline="")
-        self._writer = csv.writer(self._out)
-        error_column = "error" if "error" not in self._columns else "import error"
-        self._writer.writerow([neutralise(c) for c in [*self._columns, error_column]])
-
-    def write(self, rejected: RejectedRow) -> None:
-        if self.path is None:
-            return
-        self.start()
-        cells = [rejected.values.get(c, "") for c in self._columns]
-        self._writer.writerow([neutralise(c) for c in [*cells, f"line {rejected.row}: {rejected.reason}"]])
-
-    def close(self) -> None:
-        if self._out is not None:
-            self._out.close()
-
-
-def neutralise(value: str) -> str:
-    """A cell a spreadsheet will show as text, never run: formula starts get a leading apostrophe."""
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
 # ---------------------------------------------------------------- rows
@@ -139,7 +41,7 @@ class _Rows:
     """The file's good rows, one at a time; blank rows are counted as skipped, bad ones rejected."""
 
     def __init__(self, rows: Iterator[tuple[int, list[str]] | Unreadable], check: RowCheck, report: ImportReport,
-                 errors: _ErrorFile, *, workers: int, parallel_after: int) -> None:
+                 errors: ErrorFile, *, workers: int, parallel_after: int) -> None:
         self._rows, self.check, self._report, self._errors = rows, check, report, errors
         self._workers, self._parallel_after = workers, parallel_after
         self._unreadable: Unreadable | None = None
@@ -388,7 +290,7 @@ def import_contacts(
         # Commit now rather than with the first chunk: on SQLite the open transaction holds the write
         # lock, and parsing a chunk is the slow part.
         session.commit()
-    errors = _ErrorFile(Path(error_file) if error_file is not None else None, plan.names)
+    errors = ErrorFile(Path(error_file) if error_file is not None else None, plan.names)
     check = RowCheck(plan=plan, region=region, custom_fields=[(f.key, f.label, f.type, list(f.choices or []))
                                                               for f in list_custom_fields(session)])
     rows = _Rows(opened.rows, check, report, errors, parallel_after=parallel_after,
@@ -412,21 +314,3 @@ def import_contacts(
     if on_progress is not None:
         on_progress(report, 1.0)
     return report
-
-
-def write_error_file(report: ImportReport, path: str | Path) -> Path:
-    """Write the rejected rows the report holds as CSV: the file's own columns plus an "error" column.
-
-    For an import that was given no `error_file`. UTF-8 with BOM so Excel shows Chinese correctly;
-    cells that Excel would run as a formula are prefixed with a single quote. Creates the folder.
-    """
-    path = Path(path)
-    columns = list(report.columns) or sorted({k for r in report.rejected for k in r.values})
-    out = _ErrorFile(path, columns)
-    try:
-        out.start()
-        for rejected in report.rejected:
-            out.write(rejected)
-    finally:
-        out.close()
-    return path
