@@ -1,59 +1,97 @@
 """Audiences: contacts, static lists, consent, CSV import, segments, and the recipient query campaigns build on.
 
-This is the package's public surface; its other modules are private to it.
+Three sub-packages, each named by what it does and each exporting its own surface from __init__:
+contacts/ (the contact and what it carries: fields, dates, tags, lists, topics, consent, suppression,
+bulk actions), imports/ (CSV/XLSX in) and segments/ (rule trees compiled to SQL). At the top:
+models.py (every audiences table), queries.py (the recipient query and lookups campaigns call),
+export.py (contacts out as CSV/XLSX), demo.py and cli.py. Inside, the direction is
+cli -> export | demo -> imports -> contacts -> queries -> segments -> models (pyproject.toml).
+
+This module is the package's public surface for the rest of Herald.
 """
 
-from audiences.bulk import (
+from audiences.contacts import (
     BULK_ACTIONS,
+    KEYWORD_SOURCE,
+    PROVIDER_SOURCE,
+    ConsentLocked,
+    ContactPage,
     ContactSelection,
+    SuppressionReport,
+    add_contact_date,
+    add_suppressions,
+    add_to_list,
+    attribute_validator,
     bulk_add_tag,
     bulk_add_to_list,
     bulk_assign_owner,
     bulk_delete,
     bulk_remove_from_list,
     bulk_remove_tag,
-    count_selection,
-    list_selection,
-    run_bulk_action,
-    selection_where,
-)
-from audiences.consent import (
-    KEYWORD_SOURCE,
-    PROVIDER_SOURCE,
-    ConsentLocked,
+    check_date_source,
+    clean_attributes,
     consent_history,
-    current_consents,
-    set_consent,
-    set_consent_by_hand,
-    undone_only_by_channel,
-)
-from audiences.contacts import (
-    ContactPage,
+    contact_date_keys,
+    contact_dates,
+    contact_lists,
+    contact_tags,
+    contact_topic_ids,
+    contacts_with_date_on,
     count_contacts,
+    count_selection,
+    create_contact,
+    create_custom_field,
+    create_list,
+    current_consents,
+    dates_of,
+    delete_contact,
+    delete_custom_field,
+    delete_tag,
+    freeze_segment,
     get_contact,
+    get_custom_field,
+    get_list,
+    is_suppressed,
     list_contacts,
+    list_custom_fields,
+    list_lists,
+    list_selection,
+    list_suppressions,
+    list_tags,
+    month_day_key,
+    month_day_keys,
     normalise_email,
     normalise_phone,
+    owned_contact_counts,
+    remove_contact_date,
+    remove_suppression,
+    run_bulk_action,
+    selection_where,
+    set_consent,
+    set_consent_by_hand,
+    set_contact_topics,
+    set_topic,
+    split_addresses,
     split_name,
-)
-from audiences.custom_fields import (
-    attribute_validator,
-    clean_attributes,
-    create_custom_field,
-    delete_custom_field,
-    get_custom_field,
-    list_custom_fields,
+    tags_of,
+    topic_lists,
+    undone_only_by_channel,
+    update_contact,
     update_custom_field,
     validate_attributes,
 )
-from audiences.dates import add_contact_date, contact_dates, dates_of, remove_contact_date
 from audiences.demo import make_demo_contacts
-from audiences.editing import create_contact, delete_contact, owned_contact_counts, update_contact
 from audiences.export import ContactExport, export_columns, export_contacts
-from audiences.import_mapping import import_fields, propose_columns
-from audiences.importer import MODES as IMPORT_MODES
-from audiences.importer import DuplicateRow, ImportReport, RejectedRow, import_contacts, write_error_file
-from audiences.lists import add_to_list, contact_lists, create_list, freeze_segment, get_list, list_lists
+from audiences.imports import MODES as IMPORT_MODES
+from audiences.imports import (
+    DuplicateRow,
+    ImportReport,
+    RejectedRow,
+    import_contacts,
+    import_fields,
+    propose_columns,
+    write_error_file,
+)
 from audiences.models import (
     CONSENT_STATUSES,
     CONTACT_FIELDS,
@@ -73,13 +111,6 @@ from audiences.models import (
     Suppression,
     Tag,
 )
-from audiences.occasions import (
-    check_date_source,
-    contact_date_keys,
-    contacts_with_date_on,
-    month_day_key,
-    month_day_keys,
-)
 from audiences.queries import (
     CHANNELS,
     audience_select,
@@ -89,9 +120,9 @@ from audiences.queries import (
     first_contact,
     recent_attribute_names,
 )
-from audiences.segment_rules import SegmentRuleInvalid
 from audiences.segments import (
     SegmentPreview,
+    SegmentRuleInvalid,
     count_segment,
     create_segment,
     explain_segment,
@@ -103,16 +134,6 @@ from audiences.segments import (
     segment_where,
     update_segment,
 )
-from audiences.suppression import (
-    SuppressionReport,
-    add_suppressions,
-    is_suppressed,
-    list_suppressions,
-    remove_suppression,
-    split_addresses,
-)
-from audiences.tags import contact_tags, delete_tag, list_tags, tags_of
-from audiences.topics import contact_topic_ids, set_contact_topics, set_topic, topic_lists
 
 __all__ = [
     "contact_topic_ids",

@@ -10,10 +10,9 @@ from typing import IO, Any
 import click
 
 from audiences import count_contacts, import_contacts
-from audiences.bulk import ContactSelection
+from audiences.contacts import ContactSelection, list_lists
 from audiences.export import FORMATS, export_contacts
-from audiences.importer import MODES, ImportReport
-from audiences.lists import list_lists
+from audiences.imports import MODES, ImportReport
 from audiences.segments import list_segments
 from core.cli import Context, cli, echo_json, pass_context
 from core.clock import SystemClock

@@ -20,10 +20,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
-from audiences.bulk import ContactSelection, selection_where
-from audiences.importer import neutralise
+from audiences.contacts import ContactSelection, selection_where, tags_of
+from audiences.imports import neutralise
 from audiences.models import CONTACT_FIELDS, Contact, CustomField
-from audiences.tags import tags_of
 from core.errors import Invalid
 
 BATCH_ROWS = 2000

@@ -146,7 +146,7 @@ class Consent(Base):
 
 
 class Segment(Base):
-    """A saved rule tree (audiences/segments.py): who matches is decided at count or send time, not stored."""
+    """A saved rule tree (audiences/segments/saved.py): who matches is decided at count or send time, not stored."""
 
     __tablename__ = "segments"
 
@@ -161,7 +161,7 @@ class CustomField(Base):
     """A custom field defined in the UI: its values live in Contact.attributes[key], stored typed.
 
     text -> JSON string, number -> JSON number, date -> "YYYY-MM-DD" string (sorts as text),
-    boolean -> JSON true/false, choice -> one of `choices` as a string. See audiences/custom_fields.py.
+    boolean -> JSON true/false, choice -> one of `choices` as a string. See audiences/contacts/custom_fields.py.
     """
 
     __tablename__ = "custom_fields"
@@ -217,7 +217,7 @@ class ContactTag(Base):
 
 
 class ConsentChange(Base):
-    """Every consent change, appended by audiences.consent.set_consent: when, to what, from where, by whom."""
+    """Every consent change, appended by audiences.contacts.consent.set_consent: when, to what, from where, by whom."""
 
     __tablename__ = "consent_changes"
 

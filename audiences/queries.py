@@ -34,7 +34,7 @@ def audience_select(list_id: int | None, channel: str, *, segment_rules: dict[st
     suppressed_listed.
 
     All contacts, or the members of list `list_id`; with `segment_rules` (a segment's rule tree, see
-    audiences/segment_rules.py) only those of them who match the rules on `today` (required then).
+    audiences/segments/rules.py) only those of them who match the rules on `today` (required then).
     Raises SegmentRuleInvalid for a bad tree. `address` is the email (channel "email") or the
     phone (channel "sms") and may be NULL. `reachable` is 1 when there is an address and the contact's
     consent for that channel is absent (opt-out model) or "subscribed", else 0. `suppressed_listed` is 1

@@ -156,7 +156,7 @@ def measure(kind: str, backend: str, path: Path, directory: Path) -> dict[str, o
 
 
 def worker_count() -> int:
-    from audiences.import_rows import worker_count as count
+    from audiences.imports.rows import worker_count as count
 
     return count()
 

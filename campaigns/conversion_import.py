@@ -14,7 +14,7 @@ from typing import Any, BinaryIO
 
 from sqlalchemy.orm import Session
 
-from audiences.import_files import Unreadable, open_import_file
+from audiences.imports import Unreadable, open_import_file
 from campaigns.conversions import (
     FIELDS,
     ConversionReport,

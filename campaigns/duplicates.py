@@ -4,7 +4,7 @@ make a customer read, and the company pay for, the same message twice.
 Within a run's audience, the contacts sharing an address are ranked: first those who may be sent to (an
 address, consent, not on the suppression list), then by contact id. The first keeps the message; every
 other becomes `duplicate`, with a reason naming the contact who got it, and is counted in the report like
-the capped. Addresses compare as contacts store them (audiences/contacts.py: phone in E.164, email
+the capped. Addresses compare as contacts store them (audiences/contacts/records.py: phone in E.164, email
 lower-cased); emails are lower-cased here too, so a row written before that normalisation still matches.
 
 The ranking is one window function in the audience SELECT, so materialising stays one INSERT … SELECT

@@ -1,7 +1,7 @@
 """The preference page behind every message's unsubscribe link: which channels and which topics a contact wants.
 
 Reached from the signed /u/<message>/<sig> link, so the message says who the contact is. Channels are
-the ones the contact has an address for; topics are the lists marked as topics (audiences/topics.py).
+the ones the contact has an address for; topics are the lists marked as topics (audiences/contacts/topics.py).
 Turning a channel off is an unsubscribe caused by this message's campaign, recorded as an
 "unsubscribed" event on the message like the one-click unsubscribe, so reports count it.
 

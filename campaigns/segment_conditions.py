@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, exists, false, func, or_, select
 
 from audiences import Contact
-from audiences.segment_rules import MAX_DAYS, Condition, ConditionKind, register_condition
+from audiences.segments import MAX_DAYS, Condition, ConditionKind, register_condition
 from campaigns.models import Conversion, Message, MessageEvent
 
 WINDOW_OPS = ("in_last_days", "not_in_last_days")

@@ -1,19 +1,18 @@
 """Herald's settings: one typed object, loaded once from config.toml and the environment.
 
-Every setting is declared in SETTINGS with its type, default and the environment variable that
-overrides it. config.toml documents each one; `tests/core/test_config.py` checks the two agree.
-Nothing else in Herald reads os.environ: the CLI and the app factory call load_config() and pass
-the result down.
+Every setting is declared in core/settings_table.py (SETTINGS) with its type, default and the
+environment variable that overrides it; core/setting_values.py turns a raw value into a typed one.
+This module defines the Config dataclasses and load_config(), which builds them. Nothing else in
+Herald reads os.environ: the CLI and the app factory call load_config() and pass the result down.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -24,126 +23,22 @@ from core.secret_key import (
     load_or_create_secret_key,
     weak_secret_key_reason,
 )
+from core.setting_values import (
+    ConfigError,
+    Secret,
+    check_quiet_hours,
+    check_timezone,
+    coerce,
+    networks,
+    rate_limit_url_for,
+)
+from core.settings_table import SETTINGS, Setting, default
 
 DEFAULT_CONFIG_PATH = Path("config.toml")
-# User agents of link scanners and mail-security proxies that fetch every link and image of a message.
-# Not Gmail's or Yahoo's image proxies: they fetch when the person opens the mail, so those opens are real.
-# Link-preview bots too: iMessage, WhatsApp and chat apps fetch an SMS's link when it arrives, before anyone taps it.
-DEFAULT_SCANNER_AGENTS = ("barracuda, mimecast, proofpoint, symantec, forcepoint, trendmicro, safelinks, "
-                          "bingpreview, python-requests, curl/, wget/, go-http-client, facebookexternalhit, "
-                          "twitterbot, whatsapp/, telegrambot, slackbot, skypeuripreview, discordbot")
 
-
-class ConfigError(Exception):
-    """A setting is missing or malformed. The message names the key, the value's source and the fix."""
-
-
-class Secret(str):
-    """A string whose repr is masked, so a secret never lands in a log or a traceback by accident."""
-
-    def __repr__(self) -> str:
-        return "Secret('********')" if self else "Secret('')"
-
-
-@dataclass(frozen=True)
-class Setting:
-    section: str
-    key: str
-    kind: str  # str | secret | int | float | bool | decimal | choice | rates (a table of currency -> decimal)
-    default: Any
-    choices: tuple[str, ...] = ()
-    minimum: float | None = None
-
-    @property
-    def env_name(self) -> str:
-        # The [app] section is the project itself, so its variables drop the section name:
-        # HERALD_SECRET_KEY rather than HERALD_APP_SECRET_KEY.
-        if self.section == "app":
-            return f"HERALD_{self.key.upper()}"
-        return "HERALD_" + self.section.replace(".", "_").upper() + "_" + self.key.upper()
-
-    @property
-    def dotted(self) -> str:
-        return f"[{self.section}] {self.key}"
-
-
-SETTINGS: tuple[Setting, ...] = (
-    Setting("app", "env", "choice", "dev", choices=("dev", "test", "production")),
-    # "" (the default): dev and test generate a key into data_dir/secret_key; production requires one.
-    Setting("app", "secret_key", "secret", ""),
-    Setting("app", "base_url", "str", "http://127.0.0.1:8000"),
-    Setting("app", "data_dir", "str", "var"),
-    Setting("app", "default_locale", "choice", "en", choices=("en", "zh_CN")),
-    Setting("app", "default_timezone", "str", "UTC"),
-    Setting("app", "default_region", "str", "US"),
-    Setting("app", "currency", "str", "USD"),
-    Setting("database", "url", "str", "sqlite:///var/herald.db"),
-    Setting("server", "host", "str", "127.0.0.1"),
-    Setting("server", "port", "int", 8000, minimum=1),
-    Setting("sender", "mode", "choice", "embedded", choices=("embedded", "celery")),
-    Setting("sender", "threads", "int", 2, minimum=1),
-    Setting("sender", "batch_size", "int", 100, minimum=1),
-    Setting("sender", "lease_seconds", "int", 300, minimum=5),
-    Setting("sender", "poll_seconds", "float", 1.0, minimum=0.01),
-    Setting("sender", "max_attempts", "int", 5, minimum=1),
-    Setting("sender", "retry_base_seconds", "int", 30, minimum=1),
-    Setting("scheduler", "enabled", "bool", True),
-    # Campaign schedules (campaigns/schedules.py, campaigns/firing.py).
-    Setting("scheduler", "misfire_grace_seconds", "int", 43200, minimum=0),
-    Setting("campaigns", "quiet_hours", "str", "21:00-08:00"),
-    Setting("campaigns", "feb29_birthdays", "choice", "feb28", choices=("feb28", "mar1")),
-    Setting("celery", "broker_url", "str", "redis://127.0.0.1:6379/0"),
-    Setting("celery", "rate_limit_url", "str", ""),
-    Setting("channels.email", "url", "str", "log://var/outbox"),
-    Setting("channels.email", "from_address", "str", "Herald <herald@localhost>"),
-    Setting("channels.email", "price_per_message", "decimal", Decimal("0")),
-    Setting("channels.sms", "url", "str", "log://var/outbox"),
-    Setting("channels.sms", "price_per_segment", "decimal", Decimal("0.0079")),
-    # Click/open tracking (campaigns/tracking.py), currency rates (campaigns/attribution.py), RFM (campaigns/rfm.py).
-    Setting("tracking", "clicks", "bool", True),
-    Setting("tracking", "sms_short_links", "bool", False),
-    Setting("tracking", "opens", "bool", False),
-    Setting("tracking", "machine_seconds", "int", 10, minimum=0),
-    Setting("tracking", "apple_proxy_networks", "str", "17.0.0.0/8"),
-    Setting("tracking", "scanner_user_agents", "str", DEFAULT_SCANNER_AGENTS),
-    Setting("currency", "rates", "rates", {}),
-    Setting("rfm", "dormant_days", "int", 180, minimum=1),
-    # The weekly report by email (scheduler/jobs.py send_weekly_report): users' emails, comma-separated.
-    Setting("reports", "weekly_to", "str", ""),
-    Setting("reports", "weekly_day", "choice", "mon", choices=("mon", "tue", "wed", "thu", "fri", "sat", "sun")),
-    Setting("reports", "weekly_hour", "int", 8, minimum=0),
-    # Campaign approval and frequency caps (campaigns/states.py, campaigns/caps.py).
-    Setting("approval", "required", "bool", False),
-    Setting("approval", "allow_self_approval", "bool", False),
-    Setting("caps", "messages", "int", 3, minimum=0),
-    Setting("caps", "days", "int", 7, minimum=1),
-    # Inbound SMS keywords (campaigns/replies.py): comma-separated, matched whole, ignoring case and width.
-    Setting("replies", "stop_keywords", "str", "STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, 退订, TD"),
-    Setting("replies", "stop_reply", "str", "You are unsubscribed and will get no more messages. "
-                                            "Reply START to subscribe again."),
-    Setting("replies", "start_keywords", "str", "START, UNSTOP, 订阅"),
-    Setting("replies", "start_reply", "str", "You are subscribed again. Reply STOP to unsubscribe."),
-    Setting("replies", "help_keywords", "str", "HELP, INFO, 帮助"),
-    Setting("replies", "help_reply", "str", "Reply STOP to unsubscribe, START to subscribe again."),
-    # The circuit breaker per channel (campaigns/breaker.py).
-    Setting("sender", "breaker_failures", "int", 5, minimum=1),
-    Setting("sender", "breaker_cooldown_seconds", "int", 60, minimum=1),
-    # Email: more sender accounts, the unsubscribe mailbox, bounce and complaint reports (campaigns/bounces.py).
-    # A key whose default is "" is optional: empty means the feature is off.
-    Setting("channels.email", "senders", "senders", {}),
-    Setting("channels.email", "unsubscribe_mailbox", "str", ""),
-    Setting("bounces", "sendgrid_public_key", "str", ""),
-    Setting("bounces", "ses_topic_arns", "str", ""),
-    Setting("bounces", "sns_certificate_file", "str", ""),
-    Setting("bounces", "sns_confirm_subscriptions", "bool", False),
-    Setting("bounces", "post_token", "secret", ""),
-    Setting("bounces", "mailbox_url", "secret", ""),
-    Setting("bounces", "mailbox_minutes", "int", 5, minimum=1),
-    # Contact and conversion imports (audiences/import_files.py, audiences/import_uploads.py).
-    Setting("imports", "max_uncompressed_mb", "int", 200, minimum=1),
-    Setting("imports", "max_compression_ratio", "int", 100, minimum=2),
-    Setting("imports", "keep_uploads_hours", "int", 24, minimum=1),
-)
+# Re-exported: callers import the whole configuration surface from core.config.
+__all__ = ["SETTINGS", "ChannelConfig", "Config", "ConfigError", "EmailConfig", "ImportConfig", "ReplyConfig",
+           "Secret", "Setting", "TrackingConfig", "load_config"]
 
 
 @dataclass(frozen=True)
@@ -159,20 +54,16 @@ def _keywords(value: str) -> tuple[str, ...]:
     return tuple(k.strip() for k in value.split(",") if k.strip())
 
 
-def _default(section: str, key: str) -> Any:
-    return next(s.default for s in SETTINGS if (s.section, s.key) == (section, key))
-
-
 @dataclass(frozen=True)
 class ReplyConfig:
     """[replies]: the built-in SMS keywords and Herald's answers to them."""
 
-    stop_keywords: tuple[str, ...] = _keywords(_default("replies", "stop_keywords"))
-    stop_reply: str = _default("replies", "stop_reply")
-    start_keywords: tuple[str, ...] = _keywords(_default("replies", "start_keywords"))
-    start_reply: str = _default("replies", "start_reply")
-    help_keywords: tuple[str, ...] = _keywords(_default("replies", "help_keywords"))
-    help_reply: str = _default("replies", "help_reply")
+    stop_keywords: tuple[str, ...] = _keywords(default("replies", "stop_keywords"))
+    stop_reply: str = default("replies", "stop_reply")
+    start_keywords: tuple[str, ...] = _keywords(default("replies", "start_keywords"))
+    start_reply: str = default("replies", "start_reply")
+    help_keywords: tuple[str, ...] = _keywords(default("replies", "help_keywords"))
+    help_reply: str = default("replies", "help_reply")
 
 
 @dataclass(frozen=True)
@@ -297,14 +188,14 @@ def load_config(path: str | os.PathLike[str] | None = None, environ: Mapping[str
             raw, origin = from_file, str(config_path)
         if setting.env_name in environ:
             raw, origin = environ[setting.env_name], f"environment variable {setting.env_name}"
-        values[(setting.section, setting.key)] = _coerce(setting, raw, origin)
+        values[(setting.section, setting.key)] = coerce(setting, raw, origin)
 
     def v(section: str, key: str) -> Any:
         return values[(section, key)]
 
     env = v("app", "env")
     secret = _secret_key(env, v("app", "secret_key"), Path(v("app", "data_dir")))
-    _check_timezone(v("app", "default_timezone"))
+    check_timezone(v("app", "default_timezone"))
     channels = {
         "email": ChannelConfig(
             "email",
@@ -335,7 +226,7 @@ def load_config(path: str | os.PathLike[str] | None = None, environ: Mapping[str
         retry_base_seconds=v("sender", "retry_base_seconds"),
         scheduler_enabled=v("scheduler", "enabled"),
         celery_broker_url=Secret(v("celery", "broker_url")),
-        celery_rate_limit_url=Secret(_rate_limit_url(v("celery", "broker_url"), v("celery", "rate_limit_url"),
+        celery_rate_limit_url=Secret(rate_limit_url_for(v("celery", "broker_url"), v("celery", "rate_limit_url"),
                                                      scaled=v("sender", "mode") == "celery")),
         channels=channels,
         tracking=TrackingConfig(
@@ -343,7 +234,7 @@ def load_config(path: str | os.PathLike[str] | None = None, environ: Mapping[str
             sms_short_links=v("tracking", "sms_short_links"),
             opens=v("tracking", "opens"),
             machine_seconds=v("tracking", "machine_seconds"),
-            apple_proxy_networks=_networks(v("tracking", "apple_proxy_networks")),
+            apple_proxy_networks=networks(v("tracking", "apple_proxy_networks")),
             scanner_user_agents=tuple(a.strip().lower() for a in v("tracking", "scanner_user_agents").split(",")
                                       if a.strip()),
         ),
@@ -364,7 +255,7 @@ def load_config(path: str | os.PathLike[str] | None = None, environ: Mapping[str
         breaker_failures=v("sender", "breaker_failures"),
         breaker_cooldown_seconds=v("sender", "breaker_cooldown_seconds"),
         misfire_grace_seconds=v("scheduler", "misfire_grace_seconds"),
-        quiet_hours=_check_quiet_hours(v("campaigns", "quiet_hours")),
+        quiet_hours=check_quiet_hours(v("campaigns", "quiet_hours")),
         feb29_birthdays=v("campaigns", "feb29_birthdays"),
         email=_email_config(v, price=v("channels.email", "price_per_message")),
         imports=ImportConfig(max_uncompressed_mb=v("imports", "max_uncompressed_mb"),
@@ -411,10 +302,6 @@ def _reject_unknown_keys(tree: Mapping[str, Any], path: Path) -> None:
     walk(tree, "")
 
 
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
-
-
 def _secret_key(env: str, configured: str, data_dir: Path) -> str:
     """The key that signs sessions: checked in production, generated into the data dir otherwise."""
     if env == "production":
@@ -432,138 +319,6 @@ def _secret_key(env: str, configured: str, data_dir: Path) -> str:
     except (OSError, ValueError) as exc:
         raise ConfigError(f"[app] secret_key is not set, and no key could be kept in [app] data_dir "
                           f"({data_dir}): {exc} — fix the data dir or set HERALD_SECRET_KEY") from exc
-
-
-def _coerce(setting: Setting, raw: Any, origin: str) -> Any:
-    def bad(expected: str) -> ConfigError:
-        shown = "********" if setting.kind == "secret" else repr(raw)
-        return ConfigError(f"{setting.dotted} from {origin} is {shown}, expected {expected}")
-
-    kind = setting.kind
-    if kind in ("str", "secret"):
-        if not isinstance(raw, str):
-            raise bad("a string")
-        if not raw.strip() and setting.default != "":  # a "" default marks an optional key
-            raise bad(f"a non-empty value (default {setting.default!r})" if kind == "str" else "a non-empty secret")
-        return raw.strip()
-    if kind == "choice":
-        if raw not in setting.choices:
-            raise bad("one of " + ", ".join(setting.choices))
-        return raw
-    if kind == "bool":
-        if isinstance(raw, bool):
-            return raw
-        if isinstance(raw, str) and raw.lower() in _TRUE | _FALSE:
-            return raw.lower() in _TRUE
-        raise bad("true or false")
-    if kind in ("int", "float"):
-        try:
-            if isinstance(raw, bool):
-                raise ValueError
-            number = int(raw) if kind == "int" else float(raw)
-        except (TypeError, ValueError):
-            raise bad("an integer" if kind == "int" else "a number") from None
-        if setting.minimum is not None and number < setting.minimum:
-            raise bad(f"a number of at least {setting.minimum:g}")
-        return number
-    if kind == "decimal":
-        try:
-            number = Decimal(str(raw))
-        except InvalidOperation:
-            raise bad("a decimal number such as 0.05") from None
-        if number < 0 or not number.is_finite():
-            raise bad("a decimal number of 0 or more")
-        return number
-    if kind == "rates":
-        return _rates(raw, bad)
-    if kind == "senders":
-        return _senders(raw, bad)
-    raise AssertionError(f"unknown setting kind {kind}")
-
-
-def _rates(raw: Any, bad: Any) -> dict[str, Decimal]:
-    """A currency table: {"EUR": "1.08"} from TOML, or "EUR=1.08,CNY=0.14" from the environment."""
-    if isinstance(raw, str):
-        pairs: list[tuple[str, Any]] = []
-        for item in raw.split(","):
-            if item.strip():
-                code, sep, value = item.partition("=")
-                if not sep:
-                    raise bad('currency rates written as CODE=RATE pairs, e.g. "EUR=1.08,CNY=0.14"')
-                pairs.append((code, value))
-    elif isinstance(raw, Mapping):
-        pairs = list(raw.items())
-    else:
-        raise bad('a table of currency rates, e.g. EUR = "1.08"')
-    rates: dict[str, Decimal] = {}
-    for code, value in pairs:
-        code = str(code).strip().upper()
-        if len(code) != 3 or not code.isalpha():
-            raise bad(f'three-letter currency codes (ISO 4217); "{code}" is not one')
-        try:
-            rate = Decimal(str(value).strip())
-        except InvalidOperation:
-            raise bad(f"a decimal rate for {code}, such as 1.08") from None
-        if not rate.is_finite() or rate <= 0:
-            raise bad(f"a rate above 0 for {code}")
-        rates[code] = rate
-    return rates
-
-
-def _networks(raw: str) -> tuple[str, ...]:
-    import ipaddress
-
-    networks = []
-    for item in raw.split(","):
-        if item.strip():
-            try:
-                networks.append(str(ipaddress.ip_network(item.strip(), strict=False)))
-            except ValueError:
-                raise ConfigError(f"[tracking] apple_proxy_networks has {item.strip()!r}, which is not a network; "
-                                  "write CIDR blocks separated by commas, e.g. 17.0.0.0/8") from None
-    return tuple(networks)
-
-
-def _check_quiet_hours(value: str) -> str:
-    text = value.strip().lower()
-    if text in ("", "off"):
-        return "off"
-    if not re.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d\s*-\s*([01]?\d|2[0-3]):[0-5]\d", text):
-        raise ConfigError(f"[campaigns] quiet_hours is {value!r}; write a recipient-local window as HH:MM-HH:MM, "
-                          'e.g. "21:00-08:00", or "off" for none')
-    return text
-
-
-def _check_timezone(name: str) -> None:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(
-            f"[app] default_timezone is {name!r}, which is not an IANA time zone — use a name such as "
-            "UTC, Asia/Shanghai or America/New_York"
-        ) from None
-
-
-_SENDER_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
-
-
-def _senders(raw: Any, bad: Any) -> dict[str, dict[str, str]]:
-    """[channels.email.senders.NAME] tables, each with url and from_address (both optional but not both)."""
-    if not isinstance(raw, Mapping):
-        raise bad('tables such as [channels.email.senders.offers] with url = "smtp://…" and from_address = "…"')
-    senders: dict[str, dict[str, str]] = {}
-    for name, table in raw.items():
-        if not _SENDER_NAME.fullmatch(str(name)):
-            raise bad(f'sender names of lower-case letters, digits, "-" and "_" (up to 40); "{name}" is not one')
-        if not isinstance(table, Mapping) or set(table) - {"url", "from_address", "label"}:
-            raise bad(f"[channels.email.senders.{name}] with the keys url, from_address and label only")
-        values = {key: str(value).strip() for key, value in table.items()}
-        if not values.get("url") and not values.get("from_address"):
-            raise bad(f"[channels.email.senders.{name}] to set url, from_address or both")
-        senders[str(name)] = values
-    return senders
 
 
 def _email_config(v: Any, *, price: Decimal) -> EmailConfig:
@@ -604,27 +359,3 @@ def _without_from(url: str) -> str:
     return base + ("?" + "&".join(kept) if kept else "")
 
 
-# The Redis URLs the `limits` library can count in.
-REDIS_SCHEMES = ("redis://", "rediss://", "redis+unix://", "redis+sentinel://", "redis+cluster://")
-
-
-def _rate_limit_url(broker: str, rate_limit_url: str, *, scaled: bool) -> str:
-    """The Redis every worker counts provider rates in: rate_limit_url, else a Redis broker's own URL.
-
-    A RabbitMQ broker cannot hold the counters, and a per-worker count would let N workers send at N
-    times the provider's rate (listmonk #119), so scaled mode without a Redis for them is refused.
-    Messages name the URL's scheme only: a broker URL may carry a password.
-    """
-    if rate_limit_url:
-        if not rate_limit_url.startswith(REDIS_SCHEMES):
-            raise ConfigError(f'[celery] rate_limit_url uses "{rate_limit_url.partition(":")[0]}"; it must be a '
-                              "Redis URL such as redis://redis:6379/1 (set it in config.toml or "
-                              "HERALD_CELERY_RATE_LIMIT_URL)")
-        return rate_limit_url
-    if broker.startswith(REDIS_SCHEMES):
-        return broker
-    if scaled:
-        raise ConfigError(f'[celery] broker_url uses "{broker.partition(":")[0]}", which cannot hold the provider '
-                          "rate limits every worker shares; set [celery] rate_limit_url (HERALD_CELERY_RATE_LIMIT_URL)"
-                          " to a Redis URL such as redis://redis:6379/1")
-    return ""

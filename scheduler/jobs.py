@@ -19,7 +19,7 @@ from pathlib import Path
 from apscheduler.schedulers.base import BaseScheduler
 from sqlalchemy.orm import Session
 
-import audiences.import_uploads
+import audiences.imports
 import campaigns.ab_test
 import campaigns.report_effect
 import campaigns.report_mail
@@ -146,9 +146,9 @@ def add_contact_scoring(scheduler: BaseScheduler) -> None:
 
 def remove_stale_uploads() -> int:
     """Hourly: delete web import uploads and their state files untouched for [imports] keep_uploads_hours
-    (they hold contacts' personal data; audiences/import_uploads.py)."""
+    (they hold contacts' personal data; audiences/imports/uploads.py)."""
     ctx = _ctx()
-    return audiences.import_uploads.remove_stale_uploads(Path(ctx.config.data_dir) / "imports", now=ctx.clock.now(),
+    return audiences.imports.remove_stale_uploads(Path(ctx.config.data_dir) / "imports", now=ctx.clock.now(),
                                                          keep_hours=ctx.config.imports.keep_uploads_hours)
 
 

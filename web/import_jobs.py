@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from audiences import ImportReport, import_contacts
-from audiences.import_uploads import IMPORT_ID
+from audiences.imports import IMPORT_ID
 from core.clock import Clock
 from core.config import ImportConfig
 from core.db import Database

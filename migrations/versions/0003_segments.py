@@ -1,4 +1,4 @@
-"""Segments: saved rule trees over contacts (audiences/segments.py compiles them to one WHERE clause).
+"""Segments: saved rule trees over contacts (audiences/segments/saved.py compiles them to one WHERE clause).
 
 Revision ID: 0003
 Revises: 0002

@@ -3,7 +3,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from audiences import Contact, count_contacts, make_demo_contacts
-from audiences.contacts import normalise_email, normalise_phone, normalise_time_zone
+from audiences.contacts.records import normalise_email, normalise_phone, normalise_time_zone
 
 
 def snapshot(session) -> list[tuple]:

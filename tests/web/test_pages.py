@@ -126,7 +126,7 @@ def test_a_list_is_created_and_a_duplicate_name_is_refused_in_the_form(logged_in
     assert "already exists" in response.get_data(as_text=True)
 
 
-# The import pages are tested in tests/web/test_pages_imports.py.
+# The import pages are tested in tests/web/audiences/test_pages_imports.py.
 
 
 def test_a_template_is_created_and_edited(logged_in_client):

@@ -13,12 +13,10 @@ from werkzeug.exceptions import NotFound
 from web.auth import protect
 from web.errors import wants_json
 from web.pages import (
-    audiences,
     campaign_controls,
     campaign_schedule,
     campaign_tracking,
     campaigns,
-    contact_settings,
     conversions,
     dashboard,
     experiments,
@@ -26,17 +24,16 @@ from web.pages import (
     rate_plans,
     reports,
     run_report,
-    segments,
     settings,
     templates,
-    topics,
     users,
 )
+from web.pages.audiences import PAGES as AUDIENCE_PAGES
 from web.pages.context import page_helpers
 
-PAGES = (dashboard, audiences, templates, campaigns, campaign_controls, campaign_schedule, inbox, reports, settings,
-         contact_settings, conversions, campaign_tracking, topics, segments, experiments, rate_plans,
-         run_report)
+# Every page blueprint is registered here and nowhere else; a page module never imports another's routes.
+PAGES = (dashboard, *AUDIENCE_PAGES, templates, campaigns, campaign_controls, campaign_schedule, inbox, reports,
+         settings, conversions, campaign_tracking, experiments, rate_plans, run_report)
 
 # Guards are attached once, at import: a blueprint cannot take new hooks after its first registration,
 # and tests register the same blueprints on many apps.
