@@ -6,12 +6,12 @@ each against the plainest hand-written SQL for the same rows, timed in the same 
 
 On a fresh PostgreSQL database it fills N contacts, a campaign whose messages reached every contact
 (half of them clicked), and M past conversions (one INSERT … SELECT each). Then it times:
-  1. record: --record new conversions through campaigns.conversions.record_conversions (chunks of 500:
+  1. record: --record new conversions through campaigns.results.conversions.record_conversions (chunks of 500:
      contacts found by email, amounts converted, last click / last receipt attribution, ON CONFLICT insert)
      vs one executemany INSERT of the same rows with the contact id and attribution already known — the
      same campaign and message ids, so the database checks the same foreign keys — and, for comparison
      with earlier runs, vs the bare rows (no campaign, no message: no foreign keys to check on them);
-  2. rfm: campaigns.rfm.score_contacts (quintiles by window functions, clearing, the dormant rule)
+  2. rfm: campaigns.results.rfm.score_contacts (quintiles by window functions, clearing, the dormant rule)
      vs one hand-written GROUP BY of conversions per contact (what any RFM needs to read at least).
 It prints both times and the ratio Herald / hand-written. Compare ratios, not times: the box is shared.
 """
@@ -31,8 +31,8 @@ sys.path.insert(0, str(REPO))
 from scratch_db import scratch_database  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
-from campaigns.conversions import ConversionInput, ConversionSettings, record_conversions  # noqa: E402
-from campaigns.rfm import score_contacts  # noqa: E402
+from campaigns.results.conversions import ConversionInput, ConversionSettings, record_conversions  # noqa: E402
+from campaigns.results.rfm import score_contacts  # noqa: E402
 from core.db import Database  # noqa: E402
 from core.migrate import upgrade_database  # noqa: E402
 

@@ -47,7 +47,7 @@ fake.stop()
 SENDER = r"""
 import json, resource, sys, threading
 sys.path.insert(0, sys.argv[1])
-from campaigns.sender import make_dispatcher, open_configured_channels
+from campaigns.delivery.sender import make_dispatcher, open_configured_channels
 from channels import RateLimiter
 from core.clock import SystemClock
 from core.config import load_config

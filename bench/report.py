@@ -34,8 +34,8 @@ from scratch_db import scratch_database  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from campaigns.report_campaign import campaign_report  # noqa: E402
-from campaigns.report_settings import ReportSettings  # noqa: E402
+from campaigns.results.report_campaign import campaign_report  # noqa: E402
+from campaigns.results.report_settings import ReportSettings  # noqa: E402
 from core.db import Database  # noqa: E402
 from core.migrate import upgrade_database  # noqa: E402
 
@@ -252,7 +252,7 @@ def page_figures(report) -> None:
 
 def time_overview(session, repeat: int) -> float | None:
     try:
-        from campaigns.report_overview import overview_report
+        from campaigns.results.report_overview import overview_report
     except ImportError:
         return None
     times = []

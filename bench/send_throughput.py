@@ -6,7 +6,7 @@ Everything goes to the C `smtp-sink` on loopback, rate unlimited, on PostgreSQL 
 postgres@127.0.0.1:5432). In one run it measures:
   1. raw: the naive loop of bench/send_email.py — Jinja render + stdlib `email` MIME build + ONE smtplib
      connection, single process — before and after the Herald runs; the ratio uses their mean;
-  2. Herald with N worker processes (separate OS processes, each running campaigns.sender.send_until_idle,
+  2. Herald with N worker processes (separate OS processes, each running campaigns.delivery.sender.send_until_idle,
      the loop `herald campaigns send --wait` and the embedded senders use), for each N in --workers: a fresh
      database with N contacts and one campaign; the outbox is materialised, then every worker is told to
      go at once; the rate is messages / (go -> last worker done). Worker start-up (imports, connecting)
@@ -47,7 +47,7 @@ from send_email import (  # noqa: E402 - the sibling bench script, found through
 WORKER = r"""
 import json, resource, sys, time
 sys.path.insert(0, sys.argv[1])
-from campaigns.sender import send_until_idle
+from campaigns.delivery.sender import send_until_idle
 from core.clock import SystemClock
 from core.config import load_config
 from core.db import Database

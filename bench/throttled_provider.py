@@ -9,7 +9,7 @@ its own, so it does not share Herald's interpreter lock. For each R, Herald send
 one SMS campaign through the real dispatch loop (campaigns.Dispatcher, the embedded senders' loop:
 `--threads` sender threads, each with its own twilio:// channel, one shared RateLimiter) twice:
   at    the channel configured at the provider's rate (rate=R/second);
-  above the channel configured at twice it (rate=2R/second): AIMD (campaigns/throttle.py) must find R.
+  above the channel configured at twice it (rate=2R/second): AIMD (campaigns/delivery/throttle.py) must find R.
 Each run sends about `--seconds` × R messages (at least 20; R = 1 stays short) on a fresh PostgreSQL
 database (HERALD_TEST_PG_URL or postgres@127.0.0.1:5432), and prints the sustained rate as a share of R
 (messages accepted / time from the first send to the last) and the share of requests refused with 429.
@@ -40,7 +40,7 @@ from sqlalchemy import func, insert, select  # noqa: E402
 
 from audiences import Contact  # noqa: E402
 from campaigns import Dispatcher, Message  # noqa: E402
-from campaigns.breaker import BreakerSettings  # noqa: E402
+from campaigns.delivery.breaker import BreakerSettings  # noqa: E402
 from channels import RateLimiter, open_channel  # noqa: E402
 from core.clock import SystemClock  # noqa: E402
 from core.db import Database  # noqa: E402

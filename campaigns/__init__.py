@@ -4,19 +4,22 @@ The data flow (DESIGN §3): send_campaign materialises a run's messages with one
 Dispatcher.dispatch_due claims due rows, renders them (sandboxed Jinja), sends them through a
 channel and records the answer; apply_channel_events moves statuses forward from provider
 callbacks; campaign_status and campaign_report count what happened.
+
+The package is split by what each part does (docs/architecture.md): campaigns/ itself is the campaign and
+its run (models, queries, states, schedules, firing, materialisation, content, estimate);
+campaigns/delivery/ the outbox loop; campaigns/responses/ what comes back from recipients;
+campaigns/results/ conversions and reports.
 """
 
 import campaigns.segment_conditions  # noqa: F401 - registers message and conversion segment conditions
 from campaigns.approval_samples import Sample, approval_samples
-from campaigns.attribution import UnknownCurrency
-from campaigns.bounces import FeedbackApplied, apply_email_feedback
-from campaigns.breaker import BreakerSettings, PausedChannel, paused_channels
-from campaigns.callbacks import apply_channel_events
 from campaigns.caps import FrequencyCap
 from campaigns.content import RenderFailed, TemplateInvalid, html_to_text
-from campaigns.conversion_import import import_conversions
-from campaigns.conversions import ConversionReport, ConversionSettings, record_conversion
-from campaigns.dispatch import ChannelContractBroken, Dispatcher, release_expired_leases
+from campaigns.delivery.breaker import BreakerSettings, PausedChannel, paused_channels
+from campaigns.delivery.callbacks import apply_channel_events
+from campaigns.delivery.dispatch import ChannelContractBroken, Dispatcher, release_expired_leases
+from campaigns.delivery.sender import ChannelUnavailable, send_campaign_now
+from campaigns.delivery.throttle import SlowedChannel, slowed_channels
 from campaigns.estimate import Estimate, estimate_campaign
 from campaigns.firing import (
     Firing,
@@ -28,7 +31,6 @@ from campaigns.firing import (
     schedule_campaign,
     set_campaign_schedule,
 )
-from campaigns.inbox_models import KEYWORD_ACTIONS, REPLY_CLASSES, ChannelHealth, KeywordRule, Reply
 from campaigns.lifecycle import (
     cancel_campaign,
     create_campaign,
@@ -39,8 +41,10 @@ from campaigns.lifecycle import (
 )
 from campaigns.models import Campaign, Message, MessageEvent, Run, Template
 from campaigns.notices import Fallback, create_event_notice, fallback_of, resend_undelivered
-from campaigns.preferences import PreferenceNotAllowed, Preferences, contact_preferences, save_preferences
-from campaigns.replies import (
+from campaigns.responses.bounces import FeedbackApplied, apply_email_feedback
+from campaigns.responses.inbox_models import KEYWORD_ACTIONS, REPLY_CLASSES, ChannelHealth, KeywordRule, Reply
+from campaigns.responses.preferences import PreferenceNotAllowed, Preferences, contact_preferences, save_preferences
+from campaigns.responses.replies import (
     InboxRow,
     ReplyOutcome,
     Rule,
@@ -56,8 +60,20 @@ from campaigns.replies import (
     rules_by_keyword,
     set_keyword_rule_enabled,
 )
-from campaigns.report_settings import ReportSettings
-from campaigns.reports import CampaignReport, CampaignStatus, campaign_report, campaign_status, campaign_statuses
+from campaigns.responses.timeline import TimelineEntry, contact_timeline
+from campaigns.responses.tracking import PIXEL_GIF, Fetch, record_click, record_open
+from campaigns.responses.unsubscribe import unsubscribe_recipient
+from campaigns.results.attribution import UnknownCurrency
+from campaigns.results.conversion_import import import_conversions
+from campaigns.results.conversions import ConversionReport, ConversionSettings, record_conversion
+from campaigns.results.report_settings import ReportSettings
+from campaigns.results.reports import (
+    CampaignReport,
+    CampaignStatus,
+    campaign_report,
+    campaign_status,
+    campaign_statuses,
+)
 from campaigns.runs import RunSummary, campaign_runs
 from campaigns.schedules import (
     Schedule,
@@ -67,7 +83,6 @@ from campaigns.schedules import (
     holiday_names,
     schedule_of,
 )
-from campaigns.sender import ChannelUnavailable, send_campaign_now
 from campaigns.states import (
     CampaignNotEditable,
     NotAllowed,
@@ -88,10 +103,6 @@ from campaigns.templates import (
     update_template,
     validate_template,
 )
-from campaigns.throttle import SlowedChannel, slowed_channels
-from campaigns.timeline import TimelineEntry, contact_timeline
-from campaigns.tracking import PIXEL_GIF, Fetch, record_click, record_open
-from campaigns.unsubscribe import unsubscribe_recipient
 
 
 def dispatch_due(dispatcher: Dispatcher) -> int:

@@ -113,7 +113,7 @@ def choose_winner(session: Session, campaign_id: int, *, now: datetime, variant_
     """Mark the winning variant and send it to the recipients who waited; commits. Returns the winner.
 
     `variant_id` chooses by hand; otherwise the best of `results` ({variant id: metric value}, from
-    campaigns.report_effect.variant_scores) wins, the first variant on a tie. Raises NotFound, Invalid for a
+    campaigns.results.report_effect.variant_scores) wins, the first variant on a tie. Raises NotFound, Invalid for a
     variant of another campaign, Conflict if a winner was already chosen.
     """
     campaign = session.get(Campaign, campaign_id)

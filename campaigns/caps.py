@@ -74,7 +74,7 @@ def recently_sent(contact_id: Any, *, channel: str, since: datetime) -> Any:
         .select_from(earlier)
         .where(earlier.c.contact_id == contact_id, earlier.c.channel == channel,
                or_(earlier.c.sent_at >= since, earlier.c.status.in_(OPEN_STATUSES),
-                   # May have gone (the sender died after claiming it; campaigns/dispatch.py): counted from
+                   # May have gone (the sender died after claiming it; campaigns/delivery/dispatch.py): counted from
                    # when it was settled, the latest it can have been sent.
                    and_(earlier.c.status == "unknown", earlier.c.updated_at >= since)),
                earlier.c.priority >= MARKETING_PRIORITY)

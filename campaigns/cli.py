@@ -8,15 +8,15 @@ from functools import partial
 import click
 
 from campaigns.caps import FrequencyCap
+from campaigns.delivery.reconcile import SETTLE_SECONDS, reconcile_with_config
+from campaigns.delivery.sender import describe_channel, send_campaign_now, send_until_idle
 from campaigns.estimate import estimate_campaign
 from campaigns.firing import planned_timing
 from campaigns.lifecycle import cancel_campaign, get_campaign
 from campaigns.notices import DEFAULT_FALLBACK_MINUTES, OTHER_CHANNEL, resend_undelivered
-from campaigns.reconcile import SETTLE_SECONDS, reconcile_with_config
-from campaigns.report_settings import ReportSettings
-from campaigns.reports import campaign_report, campaign_status
+from campaigns.results.report_settings import ReportSettings
+from campaigns.results.reports import campaign_report, campaign_status
 from campaigns.schedules import ScheduleDefaults
-from campaigns.sender import describe_channel, send_campaign_now, send_until_idle
 from campaigns.states import (
     approve_campaign,
     list_transitions,

@@ -9,7 +9,7 @@ sms_short_links on, each becomes a short link on the public base URL, which is o
 link the marketer wrote, so counting the written text would under-estimate segments and cost.
 Held-out recipients (campaigns/holdout.py) are picked by the same SQL hash as materialisation and counted
 apart: they get no message, so they are neither "will receive it" nor priced. The cost follows the rate
-plans as dispatch will apply them (campaigns/costs.py): each reachable recipient is matched in SQL to the
+plans as dispatch will apply them (campaigns/delivery/costs.py): each reachable recipient is matched in SQL to the
 plan in force (its provider before any provider's, then the longest country prefix), the plan's free units
 left this month are taken first, and recipients no plan covers are priced at the configured flat price.
 The send window follows from the channel's rate: the first message goes at once (or at the earliest
@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from audiences import contacts_by_id
 from campaigns import content
 from campaigns.caps import FrequencyCap, cap_exclusions
-from campaigns.dispatch import unsubscribe_url
+from campaigns.delivery.dispatch import unsubscribe_url
 from campaigns.duplicates import duplicate_exclusions, rank_addresses
 from campaigns.estimate_occasions import OccasionPlan, occasion_plan
 from campaigns.holdout import holdout_exclusions
@@ -40,10 +40,10 @@ from campaigns.lifecycle import get_campaign
 from campaigns.materialise import consent_exclusions
 from campaigns.models import Link, Message, RatePlan, RatePlanUsage, Template
 from campaigns.recipients import recipients_select
-from campaigns.report_numbers import money
+from campaigns.responses.tracking import sms_as_sent, tracks_clicks
+from campaigns.results.report_numbers import money
 from campaigns.schedules import schedule_of
 from campaigns.send_time import Timing, not_before_sql
-from campaigns.tracking import sms_as_sent, tracks_clicks
 from channels import count_sms
 from core.config import TrackingConfig
 

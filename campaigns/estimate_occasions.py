@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from audiences import contact_date_keys, contacts_by_id, month_day_key, month_day_keys
-from campaigns.report_numbers import money
+from campaigns.results.report_numbers import money
 from campaigns.schedules import Schedule
 
 DAYS_AHEAD = 30  # the firings listed one by one

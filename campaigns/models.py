@@ -86,7 +86,7 @@ class Campaign(Base):
     ab_metric: Mapped[str] = mapped_column(String(30), default="click_rate", server_default="click_rate")
     ab_wait_hours: Mapped[int | None] = mapped_column(Integer, nullable=True)
     ab_decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-    # Engagement and attribution (campaigns/tracking.py, campaigns/attribution.py). `code` is what a
+    # Engagement and attribution (campaigns/responses/tracking.py, campaigns/results/attribution.py). `code` is what a
     # shop writes on an order to credit this campaign explicitly ("SPRING26"); it wins attribution.
     code: Mapped[str | None] = mapped_column(String(100), unique=True, nullable=True)
     attribution_window_days: Mapped[int] = mapped_column(Integer, default=7, server_default="7")
@@ -209,7 +209,7 @@ class Message(Base):
     variant_id: Mapped[int | None] = mapped_column(ForeignKey("campaign_variants.id", ondelete="SET NULL"),
                                                    nullable=True)
     # While `sending`: False means the sender has certainly not handed this message to the provider yet
-    # (it records again before it does, campaigns/answer_groups.py), so a sender that dies leaves it
+    # (it records again before it does, campaigns/delivery/answer_groups.py), so a sender that dies leaves it
     # pending for the next one, not `unknown`. True, the default, means it may have: unknown if the sender dies.
     handed_over: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
@@ -226,7 +226,7 @@ class Message(Base):
         ),
         Index("ix_messages_lease", "lease_expires_at", postgresql_where=text("status = 'sending'"),
               sqlite_where=text("status = 'sending'")),
-        # The reconciler's sweep (campaigns/reconcile.py): the few unknown rows, by id.
+        # The reconciler's sweep (campaigns/delivery/reconcile.py): the few unknown rows, by id.
         Index("ix_messages_unknown", "id", postgresql_where=text("status = 'unknown'"),
               sqlite_where=text("status = 'unknown'")),
         Index("ix_messages_provider_id", "provider_id"),
@@ -340,7 +340,7 @@ class RatePlan(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-# The report's range of a campaign's message ids (campaigns/report_queries.py message_id_range): min and max
+# The report's range of a campaign's message ids (campaigns/results/report_queries.py message_id_range): min and max
 # as two index probes, where ix_messages_campaign_status would read every row of the campaign.
 Index("ix_messages_campaign_id", Message.campaign_id, Message.id)
 

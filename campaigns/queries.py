@@ -147,7 +147,8 @@ _CLAIM_PARAMS = (
     bindparam("now", type_=UTCDateTime()),
     bindparam("lease_expires_at", type_=UTCDateTime()),
     bindparam("limit", type_=Integer()),
-    bindparam("skip_channels", expanding=True),  # channels whose circuit breaker is open (campaigns/breaker.py)
+    # channels whose circuit breaker is open (campaigns/delivery/breaker.py)
+    bindparam("skip_channels", expanding=True),
 )
 CLAIM_DUE_MESSAGES = {
     "postgresql": text(_CLAIM.format(lock="\n          FOR UPDATE OF m SKIP LOCKED")).bindparams(*_CLAIM_PARAMS),
@@ -173,7 +174,7 @@ def claim_due_messages(session: Session, *, now: datetime, limit: int, lease_sec
 
 def renew_leases(session: Session, message_ids: Collection[int], *, lease_expires_at: datetime) -> int:
     """Move the lease of the messages still `sending` among `message_ids` on to `lease_expires_at`: their
-    sender is still working through the batch (campaigns/pacing.py), so release_expired_leases must not
+    sender is still working through the batch (campaigns/delivery/pacing.py), so release_expired_leases must not
     settle them. Rows already answered are left alone. Does not commit; returns the rows renewed."""
     if not message_ids:
         return 0
@@ -427,7 +428,7 @@ def mark_handed_over(session: Session, message_ids: Collection[int], *, handed_o
     """Say whether these claimed rows may be with the provider (Message.handed_over). Does not commit.
 
     False for a whole claimed batch, in the claim's transaction; True for the few the sender is about to
-    hand over before it records again (campaigns/answer_groups.py). By primary key, up to a batch of ids."""
+    hand over before it records again (campaigns/delivery/answer_groups.py). By primary key, up to a batch of ids."""
     if message_ids:
         session.execute(_update_messages().where(Message.id.in_(sorted(message_ids)))
                         .values(handed_over=handed_over))

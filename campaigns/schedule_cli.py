@@ -15,7 +15,7 @@ import click
 from campaigns.cli import _user, campaigns
 from campaigns.firing import next_firings, schedule_campaign, set_campaign_schedule
 from campaigns.lifecycle import get_campaign
-from campaigns.report_runs import RunReport, run_report, run_reports
+from campaigns.results.report_runs import RunReport, run_report, run_reports
 from campaigns.schedules import Schedule, ScheduleDefaults, schedule_of
 from core.cli import Context, echo_json, pass_context
 from core.clock import SystemClock

@@ -7,7 +7,7 @@ SUM over messages / message_events / conversions, so a segment stays one SQL que
 - `message.received` / `message.opened` / `message.clicked`, op in_last_days / not_in_last_days,
   value {"days": N, "campaign_id": optional}: a message sent (or delivered), opened, clicked within the
   last N days, of that campaign or any. Opens and clicks flagged as a machine's (mail scanners, Apple
-  Mail Privacy Protection; campaigns/tracking.py) do not count.
+  Mail Privacy Protection; campaigns/responses/tracking.py) do not count.
 - `conversion.bought`, op in_last_days / not_in_last_days, value {"days": N, "product": optional}: at
   least one conversion within the last N days (of that product).
 - `conversion.spent`, op gt / gte / lt / lte, value {"days": N, "amount": X}: the total of conversions

@@ -14,8 +14,8 @@ from audiences import first_contact, get_contact, recent_attribute_names
 from campaigns import content
 from campaigns.content import PARTS, RenderFailed, TemplateInvalid
 from campaigns.models import CHANNELS, Link, Message, Template
+from campaigns.responses.tracking import sms_as_sent, tracks_clicks
 from campaigns.states import check_template_editable
-from campaigns.tracking import sms_as_sent, tracks_clicks
 from channels import SmsSize, count_sms
 from core.config import TrackingConfig
 from core.errors import Invalid, NotFound

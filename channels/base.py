@@ -82,7 +82,7 @@ class Refused:
     consent: str | None = None
     # The provider asked Herald to slow down (HTTP 429, Twilio 20429, an SMTP 421/451 "too many …"):
     # nothing is wrong with the message or the provider, so campaigns retries it later without counting
-    # an attempt, and holds the whole channel back for a while (campaigns/throttle.py).
+    # an attempt, and holds the whole channel back for a while (campaigns/delivery/throttle.py).
     throttled: bool = False
     # The provider got the whole message and its answer never came: it may have taken it. Set only
     # where the request was complete (a read timeout, a connection lost after DATA), never for a
@@ -188,7 +188,7 @@ def reports_each_result(channel: object) -> bool:
 
 # Transient codes that say the provider could not be reached or would not talk at all, not that one
 # message had a problem: the adapters' own batches stop there (send_each, smtp), and so does the
-# dispatcher's paced loop, which hands a channel one message at a time (campaigns/dispatch.py).
+# dispatcher's paced loop, which hands a channel one message at a time (campaigns/delivery/dispatch.py).
 UNREACHABLE_CODES = frozenset({"timeout", "connection-error", "connection-refused", "disconnected", "tls-error",
                                "401", "20003"})
 

@@ -2,7 +2,7 @@
 
 Every source — a bounce message (RFC 3464 DSN) from the bounce mailbox or posted to Herald, SendGrid's
 event webhook, Amazon SES through SNS — is turned into EmailFeedback here in channels; campaigns
-(campaigns/bounces.py) decides what it means for the message and the contact.
+(campaigns/responses/bounces.py) decides what it means for the message and the contact.
 
 Hard or soft: an address that does not exist or no longer takes mail (RFC 3463 status 5.1.x, 5.2.1)
 is hard — the contact's email consent becomes "bounced" and nothing more is sent there. Everything

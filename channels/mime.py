@@ -3,7 +3,7 @@
 Every email adapter uses this module: smtp:// sends the bytes, log:// writes them to .eml files, and
 https-email:// reads back the Message-ID. The Message-ID is deterministic (`<herald.ID@domain>`, or the
 dispatcher's own), so a resend carries the same id, receivers can de-duplicate, and a bounce that
-quotes it (RFC 3464) finds its message again (campaigns/bounces.py).
+quotes it (RFC 3464) finds its message again (campaigns/responses/bounces.py).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """One send rate per channel, shared by every worker that sends through it: one message per slot,
 the slots evenly spaced.
 
-The dispatch loop takes one slot per message right before sending it (campaigns/dispatch.py), and
+The dispatch loop takes one slot per message right before sending it (campaigns/delivery/dispatch.py), and
 nowhere else (STYLE: a per-worker limit multiplies by the worker count). Storage is `memory://` in
 embedded mode (one process, many threads) and `redis://` in scaled mode (many processes), so the
 limit is global either way.
@@ -12,7 +12,7 @@ a moment and the rest of the burst is refused (issue 12: one 429 per batch). So 
 per channel, the time of the next free slot (GCRA's "theoretical arrival time"): taking a slot
 returns how long to sleep until it and moves the next free slot on by 1/rate. Waiting senders queue
 in slot order, whatever process they are in, and the provider sees one request every 1/rate seconds.
-The rate is passed on every call, so a channel whose provider pushed back (campaigns/throttle.py
+The rate is passed on every call, so a channel whose provider pushed back (campaigns/delivery/throttle.py
 lowers its rate) is spaced further apart from the next message on. The sender that met the push-back
 also calls slow_down(): every sender's next slot waits out the provider's Retry-After, and is spaced
 at the lowered rate for a couple of seconds, until each has read the lowered rate itself — otherwise

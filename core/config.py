@@ -68,7 +68,7 @@ class ReplyConfig:
 
 @dataclass(frozen=True)
 class TrackingConfig:
-    """[tracking]: click and open tracking; campaigns/tracking.py reads it."""
+    """[tracking]: click and open tracking; campaigns/responses/tracking.py reads it."""
 
     clicks: bool = True
     sms_short_links: bool = False
@@ -80,7 +80,8 @@ class TrackingConfig:
 
 @dataclass(frozen=True)
 class EmailConfig:
-    """[channels.email] senders and unsubscribe_mailbox, and [bounces]: campaigns/bounces.py, web/email_webhooks.py."""
+    """[channels.email] senders and unsubscribe_mailbox, and [bounces]: campaigns/responses/bounces.py,
+    web/email_webhooks.py."""
 
     senders: Mapping[str, ChannelConfig] = field(default_factory=dict)  # by name; the default is channels["email"]
     unsubscribe_mailbox: str = ""  # the mailto: of List-Unsubscribe; "" = https only

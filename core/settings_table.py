@@ -74,7 +74,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("channels.email", "price_per_message", "decimal", Decimal("0")),
     Setting("channels.sms", "url", "str", "log://var/outbox"),
     Setting("channels.sms", "price_per_segment", "decimal", Decimal("0.0079")),
-    # Click/open tracking (campaigns/tracking.py), currency rates (campaigns/attribution.py), RFM (campaigns/rfm.py).
+    # Click/open tracking (campaigns/responses/tracking.py), currency rates (campaigns/results/attribution.py), RFM
+    # (campaigns/results/rfm.py).
     Setting("tracking", "clicks", "bool", True),
     Setting("tracking", "sms_short_links", "bool", False),
     Setting("tracking", "opens", "bool", False),
@@ -92,7 +93,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("approval", "allow_self_approval", "bool", False),
     Setting("caps", "messages", "int", 3, minimum=0),
     Setting("caps", "days", "int", 7, minimum=1),
-    # Inbound SMS keywords (campaigns/replies.py): comma-separated, matched whole, ignoring case and width.
+    # Inbound SMS keywords (campaigns/responses/replies.py): comma-separated, matched whole, ignoring case and width.
     Setting("replies", "stop_keywords", "str", "STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, 退订, TD"),
     Setting("replies", "stop_reply", "str", "You are unsubscribed and will get no more messages. "
                                             "Reply START to subscribe again."),
@@ -100,10 +101,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("replies", "start_reply", "str", "You are subscribed again. Reply STOP to unsubscribe."),
     Setting("replies", "help_keywords", "str", "HELP, INFO, 帮助"),
     Setting("replies", "help_reply", "str", "Reply STOP to unsubscribe, START to subscribe again."),
-    # The circuit breaker per channel (campaigns/breaker.py).
+    # The circuit breaker per channel (campaigns/delivery/breaker.py).
     Setting("sender", "breaker_failures", "int", 5, minimum=1),
     Setting("sender", "breaker_cooldown_seconds", "int", 60, minimum=1),
-    # Email: more sender accounts, the unsubscribe mailbox, bounce and complaint reports (campaigns/bounces.py).
+    # Email: more sender accounts, the unsubscribe mailbox, bounce and complaint reports
+    # (campaigns/responses/bounces.py).
     # A key whose default is "" is optional: empty means the feature is off.
     Setting("channels.email", "senders", "senders", {}),
     Setting("channels.email", "unsubscribe_mailbox", "str", ""),

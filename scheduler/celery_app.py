@@ -13,7 +13,7 @@ import time
 
 from celery import Celery
 
-from campaigns.sender import check_sender_settings, make_dispatcher, open_configured_channels
+from campaigns.delivery.sender import check_sender_settings, make_dispatcher, open_configured_channels
 from channels import RateLimiter
 from core.clock import SystemClock
 from core.config import Config, ConfigError
@@ -62,7 +62,8 @@ def _dispatcher():
     if getattr(_local, "dispatcher", None) is None:
         config: Config = _state["config"]  # type: ignore[assignment]
         channels = open_configured_channels(config)
-        _local.dispatcher = make_dispatcher(config, _state["database"], channels, _state["limiter"],  # type: ignore[arg-type]
+        # type: ignore[arg-type]
+        _local.dispatcher = make_dispatcher(config, _state["database"], channels, _state["limiter"],
                                             SystemClock())
     return _local.dispatcher
 

@@ -16,7 +16,7 @@ from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from campaigns.sender import check_sender_settings, make_dispatcher, open_configured_channels
+from campaigns.delivery.sender import check_sender_settings, make_dispatcher, open_configured_channels
 from channels import Channel, RateLimiter
 from core.clock import Clock, SystemClock
 from core.config import Config

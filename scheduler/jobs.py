@@ -21,13 +21,13 @@ from sqlalchemy.orm import Session
 
 import audiences.imports
 import campaigns.ab_test
-import campaigns.report_effect
-import campaigns.report_mail
-import campaigns.rfm
+import campaigns.results.report_effect
+import campaigns.results.report_mail
+import campaigns.results.rfm
 from campaigns import due_scheduled_campaigns, fire_scheduled_campaign, release_expired_leases
-from campaigns.mailbox import handle_mailbox_message
-from campaigns.reconcile import reconcile_with_config
-from campaigns.sender import has_due_messages
+from campaigns.delivery.reconcile import reconcile_with_config
+from campaigns.delivery.sender import has_due_messages
+from campaigns.responses.mailbox import handle_mailbox_message
 from channels import ChannelConfigError, open_channel
 from channels.mailbox import MailboxUnavailable, open_mailbox
 from core.clock import Clock
@@ -100,7 +100,8 @@ def release_leases() -> int:
 
 
 def reconcile_unknown_messages() -> str:
-    """Every 5 minutes: ask the providers what became of `unknown` messages and settle them (campaigns/reconcile.py)."""
+    """Every 5 minutes: ask the providers what became of `unknown` messages and settle them
+    (campaigns/delivery/reconcile.py)."""
     ctx = _ctx()
     with ctx.database.session() as session:
         if fenced := _may_run(ctx, session, once_per_firing=True):
@@ -124,13 +125,14 @@ def add_reconciling(scheduler: BaseScheduler) -> None:
 
 
 def score_contacts() -> str:
-    """Daily: RFM scores from conversions and the dormant rule (campaigns/rfm.py)."""
+    """Daily: RFM scores from conversions and the dormant rule (campaigns/results/rfm.py)."""
     ctx = _ctx()
     with ctx.database.session() as session:
         if fenced := _may_run(ctx, session, once_per_firing=True):
             return fenced
         # score_contacts commits, and with its scores the claim of this firing.
-        result = campaigns.rfm.score_contacts(session, now=ctx.clock.now(), dormant_days=ctx.config.dormant_days)
+        result = campaigns.results.rfm.score_contacts(session, now=ctx.clock.now(),
+                                                      dormant_days=ctx.config.dormant_days)
     log.info("event=contacts_scored scored=%d cleared=%d dormant=%d", result.scored, result.cleared, result.dormant)
     return str(result)
 
@@ -168,7 +170,7 @@ def decide_ab_tests() -> int:
         for campaign_id in campaigns.ab_test.due_ab_tests(session, now=ctx.clock.now()):
             metric = campaigns.get_campaign(session, campaign_id).ab_metric
             scores = {v: value for v, (value, *_rest) in
-                      campaigns.report_effect.variant_scores(session, campaign_id, metric).items()}
+                      campaigns.results.report_effect.variant_scores(session, campaign_id, metric).items()}
             try:
                 winner = campaigns.ab_test.choose_winner(session, campaign_id, now=ctx.clock.now(), results=scores)
             except HeraldError as exc:  # chosen by hand meanwhile, or the campaign was changed
@@ -201,7 +203,7 @@ def send_weekly_report() -> str:
         return "misconfigured"
     try:
         with ctx.database.session() as session:
-            sent, refused = campaigns.report_mail.send_weekly_report(
+            sent, refused = campaigns.results.report_mail.send_weekly_report(
                 session, channel, emails=ctx.config.weekly_report_to, now=ctx.clock.now(),
                 settings=campaigns.ReportSettings.from_config(ctx.config), base_url=ctx.config.base_url)
     finally:
@@ -221,7 +223,7 @@ def add_report_jobs(scheduler: BaseScheduler, config: Config) -> None:
 
 
 def read_bounce_mailbox() -> str:
-    """Every [bounces] mailbox_minutes: bounce reports and List-Unsubscribe mail (campaigns/mailbox.py)."""
+    """Every [bounces] mailbox_minutes: bounce reports and List-Unsubscribe mail (campaigns/responses/mailbox.py)."""
     ctx = _ctx()
     url = str(ctx.config.email.mailbox_url)
     if not url:

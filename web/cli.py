@@ -14,7 +14,7 @@ import click
 
 import audiences.cli  # noqa: F401  (registers `herald contacts`)
 import campaigns.cli  # noqa: F401  (registers `herald campaigns`, `herald report`)
-import campaigns.conversions_cli  # noqa: F401  (registers `herald conversions`, `herald contacts rfm`)
+import campaigns.results.conversions_cli  # noqa: F401  (registers `herald conversions`, `herald contacts rfm`)
 import campaigns.schedule_cli  # noqa: F401  (registers `herald campaigns schedule|next|runs`)
 from core.cli import Context, cli, pass_context
 from core.clock import SystemClock

@@ -1,7 +1,7 @@
 """Email bounce and complaint webhooks: SendGrid's Event Webhook, Amazon SES through SNS, and posted DSNs.
 
 No login and no CSRF (providers have neither): each checks its provider's signature or a token, then
-hands EmailFeedback to campaigns (campaigns/bounces.py). A refused request changes nothing. A source
+hands EmailFeedback to campaigns (campaigns/responses/bounces.py). A refused request changes nothing. A source
 that is not configured answers 404 and says which [bounces] key turns it on.
 """
 

@@ -26,7 +26,7 @@ from flask import Blueprint, Flask, current_app, redirect, request, session
 from flask_babel import Babel, Domain, format_date, format_datetime, format_decimal, get_locale, gettext
 from flask_login import current_user
 
-from campaigns.report_numbers import money
+from campaigns.results.report_numbers import money
 from core.config import Config
 from core.users import set_locale
 from web.db import get_session

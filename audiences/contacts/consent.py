@@ -18,8 +18,9 @@ from core.users import User
 
 SOURCE_LIMIT = 100
 # The sources of a withdrawal that only the channel itself may undo (see `undone_only_by_channel`).
-KEYWORD_SOURCE = "sms-reply"  # the contact texted STOP (or START) — campaigns/replies.py
-PROVIDER_SOURCE = "provider code"  # the provider refused: the recipient opted out with it — campaigns/optouts.py
+KEYWORD_SOURCE = "sms-reply"  # the contact texted STOP (or START) — campaigns/responses/replies.py
+# the provider refused: the recipient opted out with it — campaigns/responses/optouts.py
+PROVIDER_SOURCE = "provider code"
 
 
 class ConsentLocked(HeraldError):

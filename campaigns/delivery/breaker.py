@@ -20,7 +20,7 @@ from sqlalchemy import case, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from campaigns.inbox_models import ChannelHealth
+from campaigns.responses.inbox_models import ChannelHealth
 from channels import Accepted, SendResult, mask_url
 from channels.base import NOT_TRIED
 

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from campaigns import queries
-from campaigns.optouts import opt_out_event, record_refusal_consent
+from campaigns.responses.optouts import opt_out_event, record_refusal_consent
 from channels import ChannelEvent
 
 log = logging.getLogger("herald.callbacks")

@@ -4,7 +4,7 @@ At send time a message the provider did not price is priced from the rate plan i
 segment by the destination's country prefix (the longest matching prefix wins), or per email. The
 first `monthly_free_quota` units of a calendar month (UTC) through a plan cost nothing — taken from a
 counter row with one UPDATE per batch, so two senders never both use the same free units. A
-provider's actual price, when a callback reports it, replaces the estimate (campaigns/callbacks.py).
+provider's actual price, when a callback reports it, replaces the estimate (campaigns/delivery/callbacks.py).
 Without a matching plan the configured flat price ([costs] in config.toml, via the Dispatcher) stands.
 """
 

@@ -4,7 +4,7 @@ Embedded threads and Celery workers both call Dispatcher.dispatch_due(); only wh
 differs (DESIGN §4). The row is the truth: a claim is committed before any provider is called, and
 every claimed row ends sent, failed, pending again (transient refusal) or — if this process dies
 before recording — settled by release_expired_leases according to the campaign's guarantee.
-Answers are recorded in small groups while the batch is still being sent (campaigns/answer_groups.py),
+Answers are recorded in small groups while the batch is still being sent (campaigns/delivery/answer_groups.py),
 so a process that dies leaves only the messages truly in flight to release_expired_leases.
 
 Threads and processes: dispatch_due() opens its own session for each call, so one Dispatcher per
@@ -27,16 +27,16 @@ from urllib.parse import urlsplit
 from sqlalchemy.orm import Session
 
 from campaigns import content, queries
-from campaigns.answer_groups import RECORD_EVERY, RECORD_SECONDS, AnswerGroups
-from campaigns.bounces import suppress_bounced_addresses
-from campaigns.breaker import BreakerSettings, channels_to_skip, note_answers
 from campaigns.content import RenderFailed
-from campaigns.costs import Unpriced, price_unpriced
-from campaigns.optouts import opt_out_event, record_refusal_consent
-from campaigns.pacing import BatchPace, claim_limits, wait_for_a_free_slot
+from campaigns.delivery.answer_groups import RECORD_EVERY, RECORD_SECONDS, AnswerGroups
+from campaigns.delivery.breaker import BreakerSettings, channels_to_skip, note_answers
+from campaigns.delivery.costs import Unpriced, price_unpriced
+from campaigns.delivery.pacing import BatchPace, claim_limits, wait_for_a_free_slot
+from campaigns.delivery.throttle import held_channels, note_throttles, send_rates
 from campaigns.queries import ClaimedMessage
-from campaigns.throttle import held_channels, note_throttles, send_rates
-from campaigns.tracking import LinkBook, tracker_for
+from campaigns.responses.bounces import suppress_bounced_addresses
+from campaigns.responses.optouts import opt_out_event, record_refusal_consent
+from campaigns.responses.tracking import LinkBook, tracker_for
 from channels import Accepted, Channel, Outgoing, RateLimiter, Refused, SendResult, count_sms, text_as_sent
 from channels.ratelimit import per_second
 from core.clock import Clock
@@ -75,7 +75,7 @@ def unsubscribe_url(base_url: str, secret_key: str, message_id: int) -> str:
 def list_unsubscribe(url: str, mailbox: str, secret_key: str, message_id: int) -> str:
     """The List-Unsubscribe header (RFC 2369): the https link (one-click, RFC 8058) and, when an unsubscribe
     mailbox is configured, a mailto: whose subject carries the same signed token, so the mailbox reader
-    (campaigns/mailbox.py) can unsubscribe whoever sends it without trusting the sender's address."""
+    (campaigns/responses/mailbox.py) can unsubscribe whoever sends it without trusting the sender's address."""
     if not mailbox:
         return f"<{url}>"
     token = f"{message_id}.{sign(secret_key, f'u:{message_id}')}"
@@ -128,7 +128,7 @@ class Dispatcher:
     def dispatch_due(self) -> int:
         """Claim due messages, send them, record what the providers said. Returns how many were handled.
 
-        Answers are recorded as they arrive, a small group per commit (campaigns/answer_groups.py).
+        Answers are recorded as they arrive, a small group per commit (campaigns/delivery/answer_groups.py).
         Raises ChannelContractBroken if a channel breaks the one-result-per-message contract, or what a
         channel raised (a bug: send() never raises for the provider's sake) — always after sending through
         the other channel and recording every result that could be matched. The unanswered rows stay
@@ -155,7 +155,7 @@ class Dispatcher:
     # Each step is a method that can be tested alone; dispatch_due() is the order they run in.
     def claim(self, session: Session) -> list[ClaimedMessage]:
         """Claim due messages: per kind (email, sms) no more than its channels' current rate sends in half
-        the lease (campaigns/pacing.py), up to batch_size; commits."""
+        the lease (campaigns/delivery/pacing.py), up to batch_size; commits."""
         now = self.clock.now()
         skip = channels_to_skip(session, now=now, settings=self.breaker) | held_channels(session, now=now)
         self.rates = send_rates(session, self.configured_rates)
@@ -289,7 +289,7 @@ class Dispatcher:
 
     def send(self, key: str, messages: Sequence[Outgoing], *, answers: AnswerGroups | None = None
              ) -> list[SendResult]:
-        """Send one message per slot of the channel's rate (campaigns/pacing.py), and check the answers
+        """Send one message per slot of the channel's rate (campaigns/delivery/pacing.py), and check the answers
         name exactly the messages given.
 
         With `answers`, each answer to a message given goes there once, as it comes back (one message per
@@ -343,7 +343,7 @@ class Dispatcher:
 
     def note_provider_health(self, session: Session, outgoing: Mapping[int, Outgoing],
                              answers: Sequence[SendResult]) -> dict[str, datetime]:
-        """Feed each channel's answers to its circuit breaker (campaigns/breaker.py); does not commit.
+        """Feed each channel's answers to its circuit breaker (campaigns/delivery/breaker.py); does not commit.
         Returns {channel: when it may be tried again} for the channels whose breaker is open."""
         paused: dict[str, datetime] = {}
         for key, results in _answers_by_channel(outgoing, answers).items():
@@ -355,7 +355,7 @@ class Dispatcher:
 
     def note_throttles(self, session: Session, outgoing: Mapping[int, Outgoing],
                        answers: Sequence[SendResult]) -> dict[str, datetime]:
-        """Hold back each channel whose provider said "slow down" (campaigns/throttle.py); does not commit.
+        """Hold back each channel whose provider said "slow down" (campaigns/delivery/throttle.py); does not commit.
         Returns {channel: end of its hold} for the channels held."""
         held: dict[str, datetime] = {}
         for key, results in _answers_by_channel(outgoing, answers).items():
@@ -426,7 +426,8 @@ class Dispatcher:
 
     def _plan_prices(self, session: Session, by_id: Mapping[int, ClaimedMessage], outgoing: Mapping[int, Outgoing],
                      results: Sequence[SendResult], now: datetime) -> dict[int, tuple[Decimal, str]]:
-        """Prices from the rate plans (campaigns/costs.py) for the accepted messages the provider did not price."""
+        """Prices from the rate plans (campaigns/delivery/costs.py) for the accepted messages the provider did not
+        price."""
         unpriced = []
         for result in results:
             claimed = by_id.get(result.message_id)
@@ -520,7 +521,7 @@ def _answers_by_channel(outgoing: Mapping[int, Outgoing], answers: Sequence[Send
 
 def group_by_channel(outgoing: Mapping[int, Outgoing]) -> dict[str, list[Outgoing]]:
     """{"email": [...], "email:offers": [...], "sms": [...]} in message id order: a named email sender
-    (campaign.sender) is a channel of its own, "email:NAME" (campaigns/sender.py opens it)."""
+    (campaign.sender) is a channel of its own, "email:NAME" (campaigns/delivery/sender.py opens it)."""
     groups: dict[str, list[Outgoing]] = defaultdict(list)
     for message_id in sorted(outgoing):
         message = outgoing[message_id]

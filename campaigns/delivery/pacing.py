@@ -5,7 +5,7 @@ Why one message at a time: a batch's tokens taken at once went out as a burst, a
 allows R requests a second refused most of it. The dispatcher hands the channel one message per slot
 of the shared limiter (channels/ratelimit.py), so every sender of the channel, in every process,
 queues on one evenly spaced schedule. The rate is the channel's current one: the URL's rate=, or lower
-while its provider pushes back (campaigns/throttle.py keeps it in channel_health and every sender
+while its provider pushes back (campaigns/delivery/throttle.py keeps it in channel_health and every sender
 reads it again each RENEW_SECONDS).
 
 Why leases are renewed: a claimed row whose lease expires is settled by whichever sender looks next —
@@ -26,7 +26,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 from campaigns import queries
-from campaigns.throttle import DECREASE_FACTOR, raise_rate, send_rates
+from campaigns.delivery.throttle import DECREASE_FACTOR, raise_rate, send_rates
 from channels import Accepted, Channel, Outgoing, RateLimiter, Refused, SendResult
 from channels.base import NOT_TRIED, stops_the_batch
 from channels.ratelimit import per_second
@@ -95,7 +95,7 @@ class BatchPace:
         """Send `messages` through `channel` one per slot; the answers, one per message, in order.
 
         Each answer also goes to `on_result` as soon as it is back, before the next message leaves, so
-        it can be recorded while the batch is still being sent (campaigns/answer_groups.py).
+        it can be recorded while the batch is still being sent (campaigns/delivery/answer_groups.py).
         An answer that stops the batch (a throttle, an answer lost, the provider unreachable: see
         channels.base.stops_the_batch) leaves the rest untried, each with the same transient refusal,
         so they are requeued rather than fed to a provider that just pushed back.
@@ -113,7 +113,7 @@ class BatchPace:
             stop = next((r for r in answer if stops_the_batch(r)), None)
             if isinstance(stop, Refused) and stop.throttled:
                 # Every sender of the channel waits out the Retry-After and slows down now, not after
-                # each has been refused once; campaigns/throttle.py keeps the lowered rate for good.
+                # each has been refused once; campaigns/delivery/throttle.py keeps the lowered rate for good.
                 self.limiter.slow_down(slot_key, rate * DECREASE_FACTOR, hold_seconds=stop.retry_after or 0.0,
                                        for_seconds=RENEW_SECONDS * 2)
             if isinstance(stop, Refused):
@@ -147,7 +147,7 @@ class BatchPace:
     def keep_leases(self) -> None:
         """Every `renew_every` seconds: give the batch's rows still `sending` a fresh lease and read the
         channels' current rates again (another sender may have met a 429), after raising those a provider
-        kept taking messages at (campaigns/throttle.py decides whether it is time). Commits its own session."""
+        kept taking messages at (campaigns/delivery/throttle.py decides whether it is time). Commits its own session."""
         if time.monotonic() - self._renewed_at < self.renew_every:
             return
         self._renewed_at = time.monotonic()

@@ -27,9 +27,9 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from campaigns import queries
-from campaigns.dispatch import Dispatcher, group_by_channel
+from campaigns.delivery.dispatch import Dispatcher, group_by_channel
+from campaigns.delivery.sender import make_dispatcher, open_configured_channels
 from campaigns.queries import ClaimedMessage, UnknownMessage
-from campaigns.sender import make_dispatcher, open_configured_channels
 from channels import (
     Accepted,
     Outgoing,

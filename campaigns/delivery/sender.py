@@ -11,12 +11,12 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from campaigns.breaker import BreakerSettings
 from campaigns.caps import FrequencyCap
-from campaigns.dispatch import Dispatcher
+from campaigns.delivery.breaker import BreakerSettings
+from campaigns.delivery.dispatch import Dispatcher
+from campaigns.delivery.pacing import check_lease_fits
 from campaigns.lifecycle import get_campaign, send_campaign
 from campaigns.models import Message, Run
-from campaigns.pacing import check_lease_fits
 from campaigns.schedules import ScheduleDefaults, send_now_timing
 from channels import Channel, ChannelConfigError, RateLimiter, open_channel
 from core.clock import Clock
@@ -91,7 +91,7 @@ def open_configured_channels(config: Config) -> dict[str, Channel]:
 
 def check_sender_settings(config: Config, channels: dict[str, Channel] | None = None) -> None:
     """Refuse at start-up a sender configuration that cannot hold: a [sender] lease_seconds too short for
-    one message at a channel's rate (campaigns/pacing.py). Opens the configured channels to read their
+    one message at a channel's rate (campaigns/delivery/pacing.py). Opens the configured channels to read their
     rates unless `channels` is given. Raises ConfigError naming the settings and the fix."""
     opened = channels if channels is not None else open_configured_channels(config)
     try:

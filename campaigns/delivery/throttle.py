@@ -2,7 +2,7 @@
 and lowers the channel's send rate.
 
 A throttle answer is not a failure: the provider is up and the message is fine, it only came too
-fast. So a throttled message is requeued without counting an attempt (campaigns/dispatch.py gives
+fast. So a throttled message is requeued without counting an attempt (campaigns/delivery/dispatch.py gives
 the attempt taken at claim back) and is never failed for it, however long the throttling lasts.
 
 Two things slow the channel down, for every sender:
@@ -22,7 +22,7 @@ Two things slow the channel down, for every sender:
 
 Both live in the channel's channel_health row (state "throttled", opened_at = when the streak began,
 next_try_at = the end of the hold; send_rate, throttled_rate, rate_lowered_at, rate_raised_at), the row the circuit
-breaker (campaigns/breaker.py) keeps, so every sender process sees them. An open breaker is the
+breaker (campaigns/delivery/breaker.py) keeps, so every sender process sees them. An open breaker is the
 stronger pause and is left as it is.
 """
 
@@ -37,7 +37,7 @@ from sqlalchemy import case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from campaigns.inbox_models import ChannelHealth
+from campaigns.responses.inbox_models import ChannelHealth
 from channels import Accepted, Refused, SendResult
 
 log = logging.getLogger("herald.throttle")

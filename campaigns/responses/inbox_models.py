@@ -70,7 +70,7 @@ class ChannelHealth(Base):
 
     closed: sending normally. open: `consecutive_failures` transient failures in a row; nothing of
     this channel is claimed until `next_try_at`, when one sender probes with a batch. throttled: the
-    provider said "slow down"; nothing is claimed until `next_try_at` (campaigns/throttle.py).
+    provider said "slow down"; nothing is claimed until `next_try_at` (campaigns/delivery/throttle.py).
 
     `send_rate` is the rate every sender paces this channel at, in messages a second, when the provider's
     throttling lowered it below the channel URL's rate= (NULL: the configured rate).

@@ -2,8 +2,8 @@
 loops (RFC 5965) and List-Unsubscribe mail.
 
 The scheduler reads [bounces] mailbox_url every mailbox_minutes (scheduler/jobs.py) and hands each
-message here. A bounce report goes to campaigns/bounces.py. A mail to the List-Unsubscribe mailto:
-address carries "unsubscribe <message id>.<signature>" in its subject (campaigns/dispatch.py writes it);
+message here. A bounce report goes to campaigns/responses/bounces.py. A mail to the List-Unsubscribe mailto:
+address carries "unsubscribe <message id>.<signature>" in its subject (campaigns/delivery/dispatch.py writes it);
 the signature is checked, so the recipient is unsubscribed whoever's address the mail comes from —
 and a forged one unsubscribes nobody.
 """
@@ -18,8 +18,8 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from campaigns.bounces import apply_email_feedback
-from campaigns.unsubscribe import unsubscribe_recipient
+from campaigns.responses.bounces import apply_email_feedback
+from campaigns.responses.unsubscribe import unsubscribe_recipient
 from channels.email_feedback import NotADsn, parse_complaint_report, parse_dsn
 from core.errors import NotFound
 from core.ids import verify

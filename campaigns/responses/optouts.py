@@ -6,7 +6,7 @@ through ("bounced"). Recording it as consent makes the next campaign skip the co
 (materialise: suppressed, opted_out) instead of paying for the same refusal again, forever.
 
 An opt-out is also an unsubscribe *of the campaign whose message it answers*: whether the recipient
-clicked the link, replied 退订 / ＴＤ / STOP (campaigns/replies.py, on the last SMS sent to them), or the
+clicked the link, replied 退订 / ＴＤ / STOP (campaigns/responses/replies.py, on the last SMS sent to them), or the
 provider refused the message because they had opted out (Twilio 21610). Each puts an "unsubscribed"
 event on that message, the one event type the reports count unsubscribes from (with "complained":
 a complaint is an opt-out the recipient did not ask for politely).
@@ -26,7 +26,7 @@ from core.errors import NotFound
 
 log = logging.getLogger("herald.optouts")
 
-# Message events the reports count as an unsubscribe from the campaign (campaigns/report_queries.py).
+# Message events the reports count as an unsubscribe from the campaign (campaigns/results/report_queries.py).
 OPT_OUT_EVENTS = ("unsubscribed", "complained")
 
 

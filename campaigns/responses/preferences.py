@@ -31,7 +31,7 @@ LOCKED_BOUNCED = "bounced"
 LOCKED_COMPLAINED = "complained"
 LOCKED_OTHER_CHANNEL = "other_channel"  # reached from an email: SMS is restored from an SMS's link, and vice versa
 LOCKED_BY_SENDER = "by_sender"  # withdrawn by the sender (by hand, an import, the API): ask them
-# Sources of a withdrawal this page may undo: its own, and the one-click link's (campaigns/unsubscribe.py).
+# Sources of a withdrawal this page may undo: its own, and the one-click link's (campaigns/responses/unsubscribe.py).
 PAGE_SOURCES = ("preference page", "unsubscribe link")
 
 

@@ -35,9 +35,9 @@ from audiences import (
     set_consent,
 )
 from campaigns import queries
-from campaigns.inbox_models import KEYWORD_ACTIONS, REPLY_CLASSES, KeywordRule, Reply
 from campaigns.models import Campaign, Message
-from campaigns.optouts import opt_out_event
+from campaigns.responses.inbox_models import KEYWORD_ACTIONS, REPLY_CLASSES, KeywordRule, Reply
+from campaigns.responses.optouts import opt_out_event
 from channels import ChannelConfigError, Outgoing, Refused, open_channel
 from channels.inbound import InboundSms
 from core.config import ChannelConfig, ReplyConfig

@@ -15,8 +15,8 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from campaigns.inbox_models import Reply
 from campaigns.models import Campaign, Conversion, Message, MessageEvent
+from campaigns.responses.inbox_models import Reply
 
 MAX_LIMIT = 500
 
@@ -95,7 +95,7 @@ def _conversions(session: Session, contact_id: int, limit: int) -> list[Timeline
 
 
 def _replies(session: Session, contact_id: int, limit: int) -> list[TimelineEntry]:
-    """SMS the contact sent us (campaigns/replies.py), with the campaign of the message they answered."""
+    """SMS the contact sent us (campaigns/responses/replies.py), with the campaign of the message they answered."""
     query = (select(Reply, Message.campaign_id, Campaign.name).outerjoin(Message, Message.id == Reply.message_id)
              .outerjoin(Campaign, Campaign.id == Message.campaign_id).where(Reply.contact_id == contact_id)
              .order_by(Reply.received_at.desc(), Reply.id.desc()).limit(limit))

@@ -1,6 +1,6 @@
 """Click and open tracking: signed short links, the open pixel, and telling people from machines.
 
-At render time (campaigns/dispatch.py) the links of an email's HTML and text parts — and, when
+At render time (campaigns/delivery/dispatch.py) the links of an email's HTML and text parts — and, when
 [tracking] sms_short_links is on, of SMS bodies — become {base_url}/l/<token>. The token is the
 message id and the link's number, base-36, with a 12-character HMAC: short enough for an SMS
 (`/l/2n9c.1.dGhpcyBpcyBh` is 21 characters), and unforgeable. The link's URL lives in the `links`

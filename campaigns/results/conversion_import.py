@@ -2,7 +2,7 @@
 
 The file is read row by row (audiences' import-file reader: any encoding Excel writes, or .xlsx);
 headers are matched to conversion fields by name, in English or Chinese; each row becomes a
-ConversionInput or a rejection, and campaigns.conversions records them in chunks. Bad rows come
+ConversionInput or a rejection, and campaigns.results.conversions records them in chunks. Bad rows come
 back with their line and reason; the others land.
 """
 
@@ -15,7 +15,7 @@ from typing import Any, BinaryIO
 from sqlalchemy.orm import Session
 
 from audiences.imports import Unreadable, open_import_file
-from campaigns.conversions import (
+from campaigns.results.conversions import (
     FIELDS,
     ConversionReport,
     ConversionSettings,

@@ -3,7 +3,7 @@
 One path for both: each row becomes a ConversionInput (or a rejection with its reason), then
 record_conversions takes the rows in chunks: it finds each contact by external id, email or phone,
 checks an explicit campaign code, converts the amount to the workspace currency, decides the
-attribution (campaigns/attribution.py) and inserts with ON CONFLICT (order_id) DO NOTHING, so the
+attribution (campaigns/results/attribution.py) and inserts with ON CONFLICT (order_id) DO NOTHING, so the
 same order reported twice — by a retrying shop, or by two imports of the same file — is one
 conversion. Good rows land even when others are bad; bad ones come back with a reason.
 """
@@ -25,8 +25,8 @@ from sqlalchemy.orm import Session
 
 import audiences
 from audiences import Contact
-from campaigns.attribution import Purchase, attribute, campaign_ids_by_code, to_base_currency
 from campaigns.models import Campaign, Conversion
+from campaigns.results.attribution import Purchase, attribute, campaign_ids_by_code, to_base_currency
 from core.config import Config
 from core.db import UTCDateTime
 from core.errors import HeraldError, Invalid

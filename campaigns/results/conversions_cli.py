@@ -7,9 +7,9 @@ from pathlib import Path
 import click
 
 from audiences.cli import contacts
-from campaigns.conversion_import import import_conversions
-from campaigns.conversions import ConversionSettings
-from campaigns.rfm import score_contacts
+from campaigns.results.conversion_import import import_conversions
+from campaigns.results.conversions import ConversionSettings
+from campaigns.results.rfm import score_contacts
 from core.cli import Context, cli, echo_json, pass_context
 from core.clock import SystemClock
 from core.errors import HeraldError

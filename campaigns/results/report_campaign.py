@@ -1,6 +1,6 @@
 """The campaign report: what a campaign reached, what it cost, what it brought in, and what it caused.
 
-Every number comes from a handful of GROUP BYs (campaigns/report_queries.py) and is assembled here,
+Every number comes from a handful of GROUP BYs (campaigns/results/report_queries.py) and is assembled here,
 once, into one CampaignReport. The page, the CSV/XLSX export and the API all read that object (its
 `tables()` and `to_dict()`), so they agree to the unit. Money is Decimal in the workspace currency,
 rounded to the cent only when shown; rates are fractions rounded to 4 places when shown.
@@ -20,11 +20,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from campaigns import queries
-from campaigns import report_queries as rq
 from campaigns.ab_test import rollout_condition, variants_of
 from campaigns.lifecycle import get_campaign
 from campaigns.models import Run
-from campaigns.report_effect import (
+from campaigns.results import report_queries as rq
+from campaigns.results.report_effect import (
     Holdout,
     VariantTest,
     holdout_from_groups,
@@ -32,10 +32,10 @@ from campaigns.report_effect import (
     variant_test,
     with_roi,
 )
-from campaigns.report_numbers import CENT, NO_REVENUE_GOAL, NOT_APPLICABLE, has_revenue_goal, money, ratio
-from campaigns.report_numbers import shown as _s
-from campaigns.report_runs import RUN_COLUMNS, RunReport, runs_for_report
-from campaigns.report_settings import ReportSettings
+from campaigns.results.report_numbers import CENT, NO_REVENUE_GOAL, NOT_APPLICABLE, has_revenue_goal, money, ratio
+from campaigns.results.report_numbers import shown as _s
+from campaigns.results.report_runs import RUN_COLUMNS, RunReport, runs_for_report
+from campaigns.results.report_settings import ReportSettings
 
 NOT_SENT = ("suppressed", "capped", "duplicate", "held_out", "waiting", "cancelled")
 # Never reachable by this run: the funnel's "Reachable" step leaves them out.

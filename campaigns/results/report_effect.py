@@ -1,7 +1,7 @@
 """What a campaign caused and which variant won: the holdout comparison and the A/B test of a report.
 
-The sums come from the report's one pass over the messages (campaigns/report_queries.py); the tests
-are in campaigns/stats.py. Incremental revenue is the difference in revenue per head between the sent
+The sums come from the report's one pass over the messages (campaigns/results/report_queries.py); the tests
+are in campaigns/results/stats.py. Incremental revenue is the difference in revenue per head between the sent
 and the held-out group, times the people sent to, with Welch's 95% interval scaled the same way.
 """
 
@@ -15,11 +15,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from campaigns import report_queries as rq
 from campaigns.ab_test import METRIC_NAMES
-from campaigns.report_numbers import CENT, money, ratio
-from campaigns.report_numbers import shown as _s
-from campaigns.stats import Difference, two_proportions, welch
+from campaigns.results import report_queries as rq
+from campaigns.results.report_numbers import CENT, money, ratio
+from campaigns.results.report_numbers import shown as _s
+from campaigns.results.stats import Difference, two_proportions, welch
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The weekly report by email: the overview of the last seven days, sent to chosen Herald users.
 
-The figures are the overview report's (campaigns/report_overview.py), the ones the Reports page shows
+The figures are the overview report's (campaigns/results/report_overview.py), the ones the Reports page shows
 for the same seven days; the email links to that page. Recipients must be Herald users: an address in
 [reports] weekly_to that names no user is skipped and logged, so a typo cannot leak figures outside.
 """
@@ -17,9 +17,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from campaigns.report_numbers import NOT_APPLICABLE, money
-from campaigns.report_overview import OverviewReport, local_midnight, overview_report
-from campaigns.report_settings import ReportSettings
+from campaigns.results.report_numbers import NOT_APPLICABLE, money
+from campaigns.results.report_overview import OverviewReport, local_midnight, overview_report
+from campaigns.results.report_settings import ReportSettings
 from channels import Accepted, Channel, Outgoing
 from core.users import User
 

@@ -24,8 +24,8 @@ from sqlalchemy import and_, case, exists, false, func, literal, select
 from sqlalchemy.orm import Session
 
 from campaigns.models import Campaign, CampaignCost, Conversion, Message, MessageEvent, Run
-from campaigns.report_numbers import NOT_APPLICABLE, has_revenue_goal, money, ratio
-from campaigns.report_settings import ReportSettings
+from campaigns.results.report_numbers import NOT_APPLICABLE, has_revenue_goal, money, ratio
+from campaigns.results.report_settings import ReportSettings
 
 
 @dataclass

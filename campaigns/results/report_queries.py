@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from audiences import Contact
 from campaigns.models import CampaignCost, Conversion, Message, MessageEvent, Run
-from campaigns.optouts import OPT_OUT_EVENTS
+from campaigns.responses.optouts import OPT_OUT_EVENTS
 from core.db import Base
 
 # The contact columns a report slices by, if this installation's contacts have them.

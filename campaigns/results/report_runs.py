@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from campaigns.models import Message, Run
-from campaigns.report_numbers import money
+from campaigns.results.report_numbers import money
 from core.errors import NotFound
 
 UTC_ZONE = ZoneInfo("UTC")

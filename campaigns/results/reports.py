@@ -1,4 +1,5 @@
-"""What happened to a campaign: live status counts, for one or many (the full report: campaigns/report_campaign.py)."""
+"""What happened to a campaign: live status counts, for one or many (the full report:
+campaigns/results/report_campaign.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Session
 from campaigns import queries
 from campaigns.lifecycle import get_campaign
 from campaigns.models import MESSAGE_STATUSES
-from campaigns.report_campaign import CampaignReport, campaign_report
+from campaigns.results.report_campaign import CampaignReport, campaign_report
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,8 @@ from sqlalchemy import bindparam, exists, false, func, or_, select, text, type_c
 from sqlalchemy.orm import Session
 
 from audiences import Contact
-from campaigns.inbox_models import Reply
 from campaigns.models import Conversion, Message, MessageEvent
+from campaigns.responses.inbox_models import Reply
 from core.db import UTCDateTime
 
 ENGAGEMENT_EVENTS = ("opened", "clicked", "replied")

@@ -1,4 +1,4 @@
-"""A channel's own send rate, lowered when its provider throttles and probed back up (campaigns/throttle.py):
+"""A channel's own send rate, lowered when its provider throttles and probed back up (campaigns/delivery/throttle.py):
 channel_health.send_rate (messages a second; NULL = the rate configured on the channel URL), the rate the
 provider last refused (throttled_rate), and when it was last lowered and last raised, so every sender process paces at the same adaptive rate.
 

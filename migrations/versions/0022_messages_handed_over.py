@@ -1,6 +1,6 @@
 """messages.handed_over: whether a claimed message may already be with the provider, so a sender that
-dies mid-batch leaves the rest of its batch pending rather than `unknown` (campaigns/answer_groups.py);
-and ix_messages_unknown, a partial index of the unknown rows the reconciler sweeps (campaigns/reconcile.py).
+dies mid-batch leaves the rest of its batch pending rather than `unknown` (campaigns/delivery/answer_groups.py);
+and ix_messages_unknown, a partial index of the unknown rows the reconciler sweeps (campaigns/delivery/reconcile.py).
 
 Revision ID: 0022
 Revises: 0020

@@ -9,8 +9,8 @@ from decimal import Decimal
 from typing import Any
 
 from audiences import Contact
-from campaigns.conversions import ConversionSettings
 from campaigns.models import Campaign, Message, MessageEvent, Run, Template
+from campaigns.results.conversions import ConversionSettings
 
 _numbers = itertools.count(1)
 

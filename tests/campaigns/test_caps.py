@@ -10,7 +10,7 @@ from sqlalchemy import event
 
 from campaigns import campaign_report, create_campaign, create_event_notice, create_template, send_campaign
 from campaigns.caps import FrequencyCap
-from campaigns.report_settings import ReportSettings
+from campaigns.results.report_settings import ReportSettings
 from campaigns.send_time import Timing
 from tests.campaigns.factories import make_contact, make_dispatcher, make_list, messages_of
 

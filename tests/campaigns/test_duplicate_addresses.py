@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from audiences import set_consent
 from campaigns import campaign_report, create_campaign, create_template, estimate_campaign
-from campaigns.report_settings import ReportSettings
+from campaigns.results.report_settings import ReportSettings
 from tests.campaigns.factories import make_contact, make_dispatcher, messages_of, start_campaign
 
 

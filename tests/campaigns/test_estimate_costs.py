@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from campaigns import create_campaign, create_template, send_campaign
 from campaigns.ab_test import set_holdout
-from campaigns.costs import create_rate_plan
+from campaigns.delivery.costs import create_rate_plan
 from campaigns.estimate import estimate_campaign
 from campaigns.holdout import HOLDOUT_HASH, python_bucket
 from campaigns.models import RatePlanUsage

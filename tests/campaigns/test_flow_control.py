@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from campaigns import cancel_campaign, get_campaign, pause_campaign, resume_campaign
-from campaigns.breaker import BreakerSettings
+from campaigns.delivery.breaker import BreakerSettings
 from channels import open_channel
 from tests.campaigns.factories import ScriptedChannel, make_contact, make_dispatcher, messages_of, start_campaign
 from tests.fakes.fake_twilio import FakeTwilio

@@ -94,7 +94,7 @@ def test_fallback_resends_by_email_to_everyone_not_delivered_after_n_minutes(bac
     sms_channel = ScriptedChannel({refused.phone: refuse(permanent=True)})
     make_dispatcher(database, sms_channel, clock).dispatch_due()
     rows = {m.contact_id: m for m in messages_of(session)}
-    from campaigns.callbacks import apply_channel_events  # noqa: F401 - delivery is recorded by status callbacks
+    from campaigns.delivery.callbacks import apply_channel_events  # noqa: F401 - delivery is recorded by status callbacks
     from campaigns.queries import move_message_status
     move_message_status(session, message_id=rows[delivered.id].id, status="delivered", values={})
     session.commit()

@@ -8,7 +8,7 @@ from dataclasses import replace
 from decimal import Decimal
 
 from campaigns import create_campaign, create_template, estimate_campaign, preview_template, send_campaign
-from campaigns.tracking import sms_as_sent
+from campaigns.responses.tracking import sms_as_sent
 from channels import count_sms
 from core.config import load_config
 from tests.campaigns.factories import make_contact, make_dispatcher

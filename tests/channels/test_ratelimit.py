@@ -48,7 +48,7 @@ def test_waiting_for_n_slots_takes_n_intervals(limiter):
 
 
 def test_the_rate_can_change_between_slots(limiter):
-    # A channel slowed down after a 429 (campaigns/throttle.py) spaces the next slot by its new rate.
+    # A channel slowed down after a 429 (campaigns/delivery/throttle.py) spaces the next slot by its new rate.
     key = fresh_key()
     limiter.take(key, 100.0)
     limiter.take(key, 100.0)

@@ -94,7 +94,7 @@ def test_ses_throttling_454_is_retried_not_skipped():
     with FakeSmtp(defer={"a@example.com": (454, "4.7.0 Throttling failure: Maximum sending rate exceeded.")}) as fake:
         [result] = open_channel(fake.url + "?from=news@shop.example").send([mail(1, "a@example.com")])
     assert isinstance(result, Refused) and not result.permanent and result.code == "454"
-    assert result.throttled  # retried without counting an attempt (campaigns/throttle.py)
+    assert result.throttled  # retried without counting an attempt (campaigns/delivery/throttle.py)
 
 
 @pytest.mark.parametrize(("code", "text", "throttled"), [

@@ -5,7 +5,7 @@ and a new worker is started until the campaign is done.
 at_most_once: nobody gets two messages; the rows in flight at a kill become `unknown`, and every row is
 accounted for. at_least_once: nobody is lost; the only duplicates are rows that were in flight at a kill.
 In flight at a kill means, per sender thread, one window of messages handed over since the thread last
-recorded (RECORD_EVERY, campaigns/answer_groups.py), not its claimed batch: the rest goes back to pending.
+recorded (RECORD_EVERY, campaigns/delivery/answer_groups.py), not its claimed batch: the rest goes back to pending.
 The companion test for the embedded sender is test_crash_safety.py.
 """
 
@@ -25,8 +25,8 @@ import pytest
 from sqlalchemy import select
 
 from campaigns import Message, campaign_report, campaign_status, release_expired_leases
-from campaigns.answer_groups import RECORD_EVERY
-from campaigns.report_settings import ReportSettings
+from campaigns.delivery.answer_groups import RECORD_EVERY
+from campaigns.results.report_settings import ReportSettings
 from core.clock import SystemClock
 from tests.conftest import make_config
 from tests.e2e.test_crash_safety import RECIPIENTS, SENDER_APP_NAME, _seed, _wait_for_sessions_to_end

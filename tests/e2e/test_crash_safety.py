@@ -5,7 +5,7 @@ at_most_once: nobody gets two messages and every row is accounted for — the ro
 kill become `unknown` and the report shows them. at_least_once: nobody is lost and every row ends
 sent; the only duplicates are rows that were in flight at a kill. Either way a kill leaves in flight
 only the one window of messages the sender may have handed over since it last recorded (RECORD_EVERY,
-campaigns/answer_groups.py); the rest of its claimed batch was never handed over and is sent later, once.
+campaigns/delivery/answer_groups.py); the rest of its claimed batch was never handed over and is sent later, once.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from sqlalchemy import insert, select, text
 
 from audiences import Contact
 from campaigns import Message, campaign_report, create_campaign, create_template, release_expired_leases, send_campaign
-from campaigns.answer_groups import RECORD_EVERY
-from campaigns.report_settings import ReportSettings
+from campaigns.delivery.answer_groups import RECORD_EVERY
+from campaigns.results.report_settings import ReportSettings
 from core.clock import SystemClock
 
 USD = ReportSettings("USD")  # reports in US dollars, no other currency converted
@@ -44,7 +44,7 @@ from datetime import timedelta
 from core.config import load_config
 from core.db import Database
 from core.clock import SystemClock
-from campaigns.sender import send_until_idle
+from campaigns.delivery.sender import send_until_idle
 class Later(SystemClock):
     def now(self):
         return super().now() + timedelta(seconds=float(os.environ["HERALD_TEST_CLOCK_OFFSET_SECONDS"]))

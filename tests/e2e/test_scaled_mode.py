@@ -10,7 +10,7 @@ from sqlalchemy import insert
 
 from audiences import Contact
 from campaigns import campaign_report, create_campaign, create_template, send_campaign
-from campaigns.report_settings import ReportSettings
+from campaigns.results.report_settings import ReportSettings
 from core.clock import SystemClock
 from tests.conftest import make_config
 

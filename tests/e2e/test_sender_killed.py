@@ -16,7 +16,7 @@ from sqlalchemy import func, insert, select
 
 from audiences import Contact
 from campaigns import Message, create_campaign, create_template, release_expired_leases
-from campaigns.answer_groups import RECORD_EVERY
+from campaigns.delivery.answer_groups import RECORD_EVERY
 from core.clock import SystemClock
 from tests.fakes.fake_smtp import FakeSmtp
 
@@ -96,7 +96,7 @@ from datetime import timedelta
 from core.config import load_config
 from core.db import Database
 from core.clock import SystemClock
-from campaigns.sender import send_until_idle
+from campaigns.delivery.sender import send_until_idle
 class HourLater(SystemClock):
     def now(self):
         return super().now() + timedelta(hours=1)

@@ -23,8 +23,8 @@ from werkzeug.serving import make_server
 
 import campaigns
 from audiences import Contact, add_suppressions, create_segment
+from campaigns.delivery.dispatch import unsubscribe_url
 from campaigns.demo import seed_demo
-from campaigns.dispatch import unsubscribe_url
 from campaigns.firing import schedule_campaign, set_campaign_schedule
 from campaigns.models import Conversion, Message, MessageEvent
 from campaigns.notices import create_event_notice

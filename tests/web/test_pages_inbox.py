@@ -7,8 +7,8 @@ import re
 import campaigns
 from audiences import create_contact, create_list
 from campaigns import BreakerSettings, record_reply
-from campaigns.breaker import note_answers
-from campaigns.throttle import note_throttles
+from campaigns.delivery.breaker import note_answers
+from campaigns.delivery.throttle import note_throttles
 from channels import Refused
 from channels.inbound import InboundSms
 

@@ -188,7 +188,7 @@ def test_a_duplicate_address_is_counted_on_the_page_in_the_funnel_and_the_export
 
 def test_an_ab_report_after_the_rollout_keeps_the_test_and_shows_the_rollout_row(logged_in_client, database, clock,
                                                                                  api_token, client):
-    from tests.campaigns.test_report_ab_rollout import rolled_out_ab_campaign
+    from tests.campaigns.results.test_report_ab_rollout import rolled_out_ab_campaign
 
     with database.session() as session:
         campaign, before, *_ = rolled_out_ab_campaign(session, database, clock)

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from audiences import Consent, ContactList, ListMember
 from campaigns.models import Link, MessageEvent
-from campaigns.tracking import PIXEL_GIF, click_token, open_token
+from campaigns.responses.tracking import PIXEL_GIF, click_token, open_token
 from core.ids import sign
 from tests.campaigns import engagement_factories as f
 

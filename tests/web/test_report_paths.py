@@ -8,7 +8,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from campaigns.costs import add_fixed_cost
+from campaigns.delivery.costs import add_fixed_cost
 from tests.campaigns.factories import make_contact, start_campaign
 from tests.conftest import make_config
 

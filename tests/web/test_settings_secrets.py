@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from campaigns.inbox_models import ChannelHealth
+from campaigns.responses.inbox_models import ChannelHealth
 from tests.conftest import make_config
 
 ALIYUN = "aliyun-access-key-s3cret"

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from campaigns import Message
-from campaigns.sender import send_until_idle
+from campaigns.delivery.sender import send_until_idle
 from tests.conftest import make_config
 from tests.fakes.fake_http_sms import FakeHttpSms
 from tests.web.test_api import Api

@@ -19,8 +19,8 @@ from werkzeug.serving import make_server
 
 from audiences import Consent, create_contact
 from campaigns import Reply
+from campaigns.delivery.sender import make_dispatcher
 from campaigns.models import Message, MessageEvent
-from campaigns.sender import make_dispatcher
 from channels import RateLimiter, open_channel
 from tests.campaigns.factories import start_campaign
 from tests.conftest import make_config

@@ -8,8 +8,8 @@ from typing import Any
 from flask import current_app, request
 
 import campaigns
+from campaigns.delivery.sender import describe_channel
 from campaigns.notices import DEFAULT_FALLBACK_MINUTES, OTHER_CHANNEL
-from campaigns.sender import describe_channel
 from core.errors import Invalid
 from web.api import (
     api_user,

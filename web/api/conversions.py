@@ -7,9 +7,9 @@ from typing import Any
 from flask import request
 
 import campaigns
-from campaigns.conversions import FIELDS
 from campaigns.models import Conversion
-from campaigns.report_numbers import money
+from campaigns.results.conversions import FIELDS
+from campaigns.results.report_numbers import money
 from core.errors import Invalid
 from web.api import bp, config, iso, json_body, now, reject_unknown, token_required
 from web.db import get_session

@@ -50,7 +50,7 @@ def maybe_id(description: str = "") -> dict[str, Any]:
             **({"description": description} if description else {})}
 BOOLEAN = {"type": "boolean"}
 NUMBER = {"type": "number"}
-# The campaign report's headline figures (campaigns/report_campaign.py CampaignReport.summary).
+# The campaign report's headline figures (campaigns/results/report_campaign.py CampaignReport.summary).
 _COUNT, _MONEY, _MAYBE = ["integer"], ["string"], ["string", "null"]
 REPORT_SUMMARY = {
     "audience": _COUNT, "suppressed": _COUNT, "capped": _COUNT, "duplicate": _COUNT, "held_out": _COUNT,

@@ -12,7 +12,7 @@ from typing import Any
 from flask import request
 
 import campaigns
-from campaigns.report_runs import run_report as run_report_of
+from campaigns.results.report_runs import run_report as run_report_of
 from core.errors import Invalid
 from web.api import api_user, bp, config, iso, json_body, now, query_int, reject_unknown, token_required
 from web.db import get_session
@@ -78,7 +78,8 @@ def list_runs(campaign_id: int):
 @bp.get("/campaigns/<int:campaign_id>/runs/<int:run_id>/report")
 @token_required("read")
 def run_report(campaign_id: int, run_id: int):
-    """One firing's own report (campaigns/report_runs.py); 404 naming the run if the campaign has no such run."""
+    """One firing's own report (campaigns/results/report_runs.py); 404 naming the run if the campaign has no such
+    run."""
     session = get_session()
     campaigns.get_campaign(session, campaign_id)
     return run_report_of(session, campaign_id, run_id).to_dict()

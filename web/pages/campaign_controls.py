@@ -30,8 +30,8 @@ from campaigns import (
     resume_campaign,
     submit_for_approval,
 )
+from campaigns.delivery.sender import describe_channel
 from campaigns.notices import DEFAULT_FALLBACK_MINUTES, OTHER_CHANNEL
-from campaigns.sender import describe_channel
 from core.errors import HeraldError, Invalid
 from web.auth import approval_view
 from web.db import get_session

@@ -27,7 +27,7 @@ from campaigns import (
     schedule_of,
     set_campaign_schedule,
 )
-from campaigns.report_runs import run_reports
+from campaigns.results.report_runs import run_reports
 from campaigns.runs import RUNS_SHOWN
 from core.errors import Invalid
 from web.db import get_session

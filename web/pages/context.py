@@ -98,7 +98,7 @@ def all_status_labels() -> dict[str, str]:
         "delivered": _("Delivered"),
         "failed": _("Failed"),
         "unknown": _("Unknown"),
-        "reconciled": _("Checked with the provider"),  # a message event: campaigns/reconcile.py
+        "reconciled": _("Checked with the provider"),  # a message event: campaigns/delivery/reconcile.py
         "suppressed": _("Suppressed"),
         "capped": _("Capped"),
         "duplicate": _("Duplicate address"),

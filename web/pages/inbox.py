@@ -1,7 +1,7 @@
 """The Inbox: SMS replies newest first, filtered by keyword class, and the keyword rules that act on them.
 
 Also gives every template `provider_pauses()`: the channels whose circuit breaker is open, for the
-banner on the dashboard and the campaign page (campaigns/breaker.py).
+banner on the dashboard and the campaign page (campaigns/delivery/breaker.py).
 """
 
 from __future__ import annotations

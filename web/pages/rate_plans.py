@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, time
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from campaigns.costs import create_rate_plan, end_rate_plan, list_rate_plans
+from campaigns.delivery.costs import create_rate_plan, end_rate_plan, list_rate_plans
 from core.errors import Invalid
 from web.db import get_session
 from web.pages.context import config, now

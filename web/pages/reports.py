@@ -1,6 +1,6 @@
 """Report pages: the overview of campaigns in a period, and each campaign's report with its exports.
 
-The page, the CSV/XLSX files and the API read one CampaignReport (campaigns/report_campaign.py), so
+The page, the CSV/XLSX files and the API read one CampaignReport (campaigns/results/report_campaign.py), so
 the numbers agree to the unit; the tables on the page are drawn from the same rows the files hold.
 """
 
@@ -19,12 +19,12 @@ from flask_babel import lazy_pgettext
 from campaigns import ReportSettings
 from campaigns import campaign_report as build_campaign_report
 from campaigns.ab_test import choose_winner
-from campaigns.costs import add_fixed_cost, fixed_costs_of, remove_fixed_cost
-from campaigns.report_effect import variant_scores
-from campaigns.report_export import report_csv, report_xlsx
-from campaigns.report_numbers import money
-from campaigns.report_overview import local_midnight, overview_report
-from campaigns.stats import p_value_text
+from campaigns.delivery.costs import add_fixed_cost, fixed_costs_of, remove_fixed_cost
+from campaigns.results.report_effect import variant_scores
+from campaigns.results.report_export import report_csv, report_xlsx
+from campaigns.results.report_numbers import money
+from campaigns.results.report_overview import local_midnight, overview_report
+from campaigns.results.stats import p_value_text
 from core.errors import Invalid
 from web.charts import funnel_svg, series_svg
 from web.db import get_session

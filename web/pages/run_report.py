@@ -1,7 +1,7 @@
 """One run's own report page: a recurring, date-rule or holiday campaign fires many times, and each
 firing is a Run with its own audience, so its own recipients, sent, delivered, failed and cost.
 
-The figures are campaigns/report_runs.py's, the same the campaign report's By run table, the API
+The figures are campaigns/results/report_runs.py's, the same the campaign report's By run table, the API
 (/api/v1/campaigns/<id>/runs/<run_id>/report) and `herald campaigns runs ID --run RUN` show.
 """
 
@@ -11,7 +11,7 @@ from flask import Blueprint, render_template
 
 from campaigns import get_campaign
 from campaigns.models import MESSAGE_STATUSES
-from campaigns.report_runs import run_report, run_reports
+from campaigns.results.report_runs import run_report, run_reports
 from web.db import get_session
 
 bp = Blueprint("run_report", __name__)

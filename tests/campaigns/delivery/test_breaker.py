@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from audiences import Consent
 from campaigns import BreakerSettings, paused_channels
-from campaigns.breaker import channels_to_skip, note_answers
+from campaigns.delivery.breaker import channels_to_skip, note_answers
 from channels import Accepted, Refused, open_channel
 from tests.campaigns.factories import make_contact, make_dispatcher, messages_of, start_campaign
 from tests.fakes.fake_twilio import FakeTwilio

@@ -116,10 +116,10 @@ def test_a_failure_the_provider_reports_counts_the_message_as_sent_whatever_came
     """The provider took the message (it has the provider's id and its word on it) and the carrier failed it;
     the sender died before recording the send. The row must say the provider took it (sent_at), as it does
     when the send is recorded: the report's Sent must not depend on whether the record landed. Found by
-    tests/campaigns/test_report_reconciles.py."""
+    tests/campaigns/results/test_report_reconciles.py."""
     from campaigns import campaign_report, release_expired_leases
     from campaigns.queries import claim_due_messages
-    from campaigns.report_settings import ReportSettings
+    from campaigns.results.report_settings import ReportSettings
 
     make_contact(session, now=clock.now())
     campaign, _ = start_campaign(session, now=clock.now())

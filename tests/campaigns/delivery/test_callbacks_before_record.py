@@ -16,10 +16,10 @@ from werkzeug.serving import make_server
 
 from audiences import create_contact
 from campaigns import campaign_report
-from campaigns.costs import create_rate_plan
+from campaigns.delivery.costs import create_rate_plan
+from campaigns.delivery.sender import make_dispatcher
 from campaigns.models import Message, RatePlanUsage
-from campaigns.report_settings import ReportSettings
-from campaigns.sender import make_dispatcher
+from campaigns.results.report_settings import ReportSettings
 from channels import Outgoing, RateLimiter, SendResult, open_channel
 from core.clock import FrozenClock
 from tests.campaigns.factories import start_campaign

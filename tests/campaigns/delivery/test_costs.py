@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from campaigns import apply_channel_events
-from campaigns.costs import add_fixed_cost, create_rate_plan, end_rate_plan, fixed_costs_of, remove_fixed_cost
+from campaigns.delivery.costs import add_fixed_cost, create_rate_plan, end_rate_plan, fixed_costs_of, remove_fixed_cost
 from campaigns.models import RatePlanUsage
 from channels import ChannelEvent
 from core.clock import FrozenClock

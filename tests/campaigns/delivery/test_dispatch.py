@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import event, text
 
 from campaigns import ChannelContractBroken, campaign_status
-from campaigns.dispatch import unsubscribe_url
+from campaigns.delivery.dispatch import unsubscribe_url
 from campaigns.models import Campaign, Run
 from campaigns.queries import claim_due_messages
 from channels import Accepted, Outgoing, Refused

@@ -11,9 +11,9 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import select
 
-from campaigns.breaker import BreakerSettings
-from campaigns.inbox_models import ChannelHealth
-from campaigns.pacing import check_lease_fits, claim_limits
+from campaigns.delivery.breaker import BreakerSettings
+from campaigns.delivery.pacing import check_lease_fits, claim_limits
+from campaigns.responses.inbox_models import ChannelHealth
 from channels import RateLimiter, open_channel
 from core.clock import SystemClock
 from core.config import ConfigError

@@ -80,7 +80,7 @@ def test_recording_a_batch_takes_the_same_statements_for_3_messages_as_for_60(ba
                 seen.append(" ".join(words[:3]))
 
         # One group of answers (record_every): a group is recorded set-based, whatever its size; how many
-        # groups a batch makes is the kill bound's business (tests/campaigns/test_record_as_answered.py).
+        # groups a batch makes is the kill bound's business (tests/campaigns/delivery/test_record_as_answered.py).
         dispatcher = make_dispatcher(database, ScriptedChannel(bad), clock, batch_size=1000, record_every=1000,
                                      record_seconds=3600.0)
         dispatcher.claim = _recording_only(dispatcher.claim, database, note)

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from campaigns.answer_groups import RECORD_EVERY, AnswerGroups
+from campaigns.delivery.answer_groups import RECORD_EVERY, AnswerGroups
 from channels import Accepted, Outgoing, ResultListener, SendResult, open_channel
 from tests.campaigns.factories import make_contact, make_dispatcher, messages_of, start_campaign
 from tests.fakes.fake_twilio import FakeTwilio

@@ -6,9 +6,9 @@ import pytest
 from sqlalchemy import select
 
 from campaigns import ChannelUnavailable, create_campaign, create_template, send_campaign_now, update_campaign
-from campaigns.dispatch import list_unsubscribe
+from campaigns.delivery.dispatch import list_unsubscribe
+from campaigns.delivery.sender import make_dispatcher, open_configured_channels
 from campaigns.models import Message
-from campaigns.sender import make_dispatcher, open_configured_channels
 from channels import ChannelConfigError, RateLimiter
 from core.config import ConfigError
 from core.errors import Invalid

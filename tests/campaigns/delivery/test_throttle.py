@@ -12,9 +12,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from campaigns.breaker import BreakerSettings
-from campaigns.inbox_models import ChannelHealth
-from campaigns.throttle import (
+from campaigns.delivery.breaker import BreakerSettings
+from campaigns.delivery.throttle import (
     DECREASE_FACTOR,
     FIRST_HOLD_SECONDS,
     LONGEST_HOLD_SECONDS,
@@ -24,6 +23,7 @@ from campaigns.throttle import (
     note_throttles,
     send_rates,
 )
+from campaigns.responses.inbox_models import ChannelHealth
 from channels import Accepted, Refused, open_channel
 from tests.campaigns.factories import (
     ScriptedChannel,

@@ -1,4 +1,4 @@
-"""Bounces, delays and complaints applied to messages and contacts (campaigns/bounces.py), on both databases.
+"""Bounces, delays and complaints applied to messages and contacts (campaigns/responses/bounces.py), on both databases.
 
 The reports are real RFC 3464 messages (tests/channels/dsn/*.eml) read by the real parser.
 """
@@ -17,7 +17,7 @@ from channels.email_feedback import EmailFeedback, parse_dsn
 from tests.campaigns.factories import make_contact, make_dispatcher, start_campaign
 from tests.fakes.fake_smtp import FakeSmtp
 
-DSN = Path(__file__).resolve().parent.parent / "channels" / "dsn"
+DSN = Path(__file__).resolve().parent.parent.parent / "channels" / "dsn"
 
 
 def dsn(name: str, message_id: int) -> bytes:

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from audiences import Consent
-from campaigns.dispatch import list_unsubscribe
+from campaigns.delivery.dispatch import list_unsubscribe
 from campaigns.models import Message
 from channels import ChannelConfigError
 from channels.mailbox import open_mailbox
@@ -22,7 +22,7 @@ from tests.conftest import make_config
 from tests.fakes.certs import TestPki
 from tests.fakes.fake_mailbox import FakeMailbox
 
-DSN = Path(__file__).resolve().parent.parent / "channels" / "dsn"
+DSN = Path(__file__).resolve().parent.parent.parent / "channels" / "dsn"
 SECRET = "mailbox-test-secret"
 
 

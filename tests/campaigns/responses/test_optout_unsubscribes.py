@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from campaigns import apply_channel_events, apply_email_feedback, campaign_report, record_reply
-from campaigns.report_settings import ReportSettings
+from campaigns.results.report_settings import ReportSettings
 from channels import ChannelEvent, open_channel
 from channels.email_feedback import EmailFeedback
 from channels.inbound import InboundSms

@@ -16,7 +16,7 @@ from campaigns import (
     record_reply,
 )
 from campaigns.models import MessageEvent
-from campaigns.replies import normalise_keyword
+from campaigns.responses.replies import normalise_keyword
 from channels.inbound import InboundSms
 from core.config import ReplyConfig
 from core.errors import Invalid

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from campaigns.models import Link, MessageEvent
-from campaigns.tracking import (
+from campaigns.responses.tracking import (
     Fetch,
     click_token,
     machine_reason,

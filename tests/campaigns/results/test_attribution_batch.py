@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from campaigns.attribution import Attribution, Purchase, attribute
 from campaigns.models import Campaign, Message, MessageEvent
+from campaigns.results.attribution import Attribution, Purchase, attribute
 from tests.campaigns import engagement_factories as f
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

@@ -11,10 +11,10 @@ import openpyxl
 import pytest
 from sqlalchemy import func, select
 
-from campaigns.attribution import UnknownCurrency, to_base_currency
-from campaigns.conversion_import import import_conversions
-from campaigns.conversions import conversion_input, record_conversion, record_conversions
 from campaigns.models import Conversion
+from campaigns.results.attribution import UnknownCurrency, to_base_currency
+from campaigns.results.conversion_import import import_conversions
+from campaigns.results.conversions import conversion_input, record_conversion, record_conversions
 from core.errors import Invalid
 from tests.campaigns import engagement_factories as f
 

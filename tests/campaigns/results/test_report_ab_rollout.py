@@ -9,10 +9,10 @@ from sqlalchemy import select
 from campaigns import create_campaign, create_template, send_campaign
 from campaigns.ab_test import VariantSpec, choose_winner, set_ab_test
 from campaigns.models import CampaignVariant, MessageEvent
-from campaigns.report_campaign import campaign_report
-from campaigns.report_export import report_csv
-from campaigns.report_settings import ReportSettings
-from campaigns.stats import p_value_text
+from campaigns.results.report_campaign import campaign_report
+from campaigns.results.report_export import report_csv
+from campaigns.results.report_settings import ReportSettings
+from campaigns.results.stats import p_value_text
 from tests.campaigns.factories import ScriptedChannel, make_contact, make_dispatcher, messages_of
 
 USD = ReportSettings(currency="USD")

@@ -11,12 +11,12 @@ from decimal import Decimal
 import openpyxl
 
 from campaigns.models import Conversion
-from campaigns.report_campaign import campaign_report
-from campaigns.report_export import report_csv, report_xlsx
-from campaigns.report_mail import weekly_mail
-from campaigns.report_numbers import money
-from campaigns.report_overview import overview_report
-from campaigns.report_settings import ReportSettings
+from campaigns.results.report_campaign import campaign_report
+from campaigns.results.report_export import report_csv, report_xlsx
+from campaigns.results.report_mail import weekly_mail
+from campaigns.results.report_numbers import money
+from campaigns.results.report_overview import overview_report
+from campaigns.results.report_settings import ReportSettings
 from tests.campaigns import engagement_factories as f
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -151,7 +151,7 @@ def test_runs_overview_and_weekly_mail_use_the_workspaces_days(backend, session)
 
 
 def test_the_weekly_mail_covers_the_workspaces_last_seven_days(backend, session):
-    from campaigns.report_mail import send_weekly_report
+    from campaigns.results.report_mail import send_weekly_report
     from core.users import User
     from tests.campaigns.factories import ScriptedChannel
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from campaigns.costs import add_fixed_cost
+from campaigns.delivery.costs import add_fixed_cost
 from campaigns.models import Conversion, MessageEvent
-from campaigns.report_overview import overview_report
-from campaigns.report_settings import ReportSettings
+from campaigns.results.report_overview import overview_report
+from campaigns.results.report_settings import ReportSettings
 from tests.campaigns import engagement_factories as f
 
 T0 = datetime(2026, 10, 10, 9, 0, tzinfo=UTC)

@@ -5,7 +5,7 @@ numbers; unsubscribed or suppression-listed contacts; contacts already messaged 
 a holdout; tiers and regions; fixed costs in two currencies — and a provider's habits: status callbacks
 posted before the send is recorded or after it, repeated, in any order, with or without a price; transient
 faults (a dropped connection, 503, 429); a sender that dies after the provider took its batch. It drives
-that through the real dispatch loop (campaigns.sender.make_dispatcher, the Dispatcher the embedded sender
+that through the real dispatch loop (campaigns.delivery.sender.make_dispatcher, the Dispatcher the embedded sender
 threads and the Celery task call) until nothing is left to do, then checks every figure of the report
 (campaign_report, which the page, the API and the CSV/XLSX exports all read) against the same figure
 counted here by plain SQL over the rows.
@@ -57,11 +57,11 @@ from werkzeug.serving import make_server
 from audiences import Contact, add_suppressions, set_consent
 from campaigns import campaign_report, create_campaign, create_template
 from campaigns.ab_test import set_holdout
-from campaigns.costs import add_fixed_cost
-from campaigns.report_export import report_csv, report_xlsx
-from campaigns.report_numbers import money
-from campaigns.report_settings import ReportSettings
-from campaigns.sender import make_dispatcher, send_campaign_now
+from campaigns.delivery.costs import add_fixed_cost
+from campaigns.delivery.sender import make_dispatcher, send_campaign_now
+from campaigns.results.report_export import report_csv, report_xlsx
+from campaigns.results.report_numbers import money
+from campaigns.results.report_settings import ReportSettings
 from channels import Accepted, Outgoing, RateLimiter, SendResult, open_channel
 from core.clock import FrozenClock
 from core.config import Config

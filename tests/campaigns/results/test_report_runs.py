@@ -10,8 +10,8 @@ from sqlalchemy import select, update
 
 from campaigns import campaign_report, send_campaign
 from campaigns.models import Message
-from campaigns.report_runs import run_report, run_reports
-from campaigns.report_settings import ReportSettings
+from campaigns.results.report_runs import run_report, run_reports
+from campaigns.results.report_settings import ReportSettings
 from core.errors import NotFound
 from tests.campaigns.factories import make_contact
 from tests.campaigns.test_firing import fire, scheduled, utc

@@ -3,7 +3,7 @@
 Fixed clock; 60 contacts on a list (plus one without a phone, and one outsider who is not on it);
 holdout 10%; two variants A/B by equal weight; scripted refusals, deliveries, a carrier failure,
 person and machine clicks, an unsubscribe, a reply; conversions recorded through the real
-attribution (campaigns/conversions.py): a duplicate order, one out of the window, one by the outsider
+attribution (campaigns/results/conversions.py): a duplicate order, one out of the window, one by the outsider
 (unattributable), one in euros, one by campaign code, one by a held-out contact. Fixed costs in two
 currencies. On SQLite and PostgreSQL. The expected values below are computed from the script, not
 read from the report.
@@ -20,15 +20,15 @@ import openpyxl
 from sqlalchemy import select
 
 from campaigns import apply_channel_events, create_campaign, create_template, send_campaign, unsubscribe_recipient
-from campaigns import report_queries as rq
 from campaigns.ab_test import VariantSpec, set_ab_test
-from campaigns.conversions import ConversionSettings, conversion_input, record_conversions
 from campaigns.holdout import HOLDOUT_HASH, VARIANT_HASH, python_bucket
-from campaigns.inbox_models import Reply
 from campaigns.models import CampaignCost, CampaignVariant, Message, MessageEvent
-from campaigns.report_campaign import campaign_report
-from campaigns.report_export import report_csv, report_xlsx
-from campaigns.report_settings import ReportSettings
+from campaigns.responses.inbox_models import Reply
+from campaigns.results import report_queries as rq
+from campaigns.results.conversions import ConversionSettings, conversion_input, record_conversions
+from campaigns.results.report_campaign import campaign_report
+from campaigns.results.report_export import report_csv, report_xlsx
+from campaigns.results.report_settings import ReportSettings
 from channels import Accepted, ChannelEvent
 from core.clock import FrozenClock
 from tests.campaigns.factories import ScriptedChannel, make_contact, make_dispatcher, make_list, messages_of, refuse

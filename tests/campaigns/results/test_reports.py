@@ -18,7 +18,7 @@ from campaigns import (
     cancel_campaign,
 )
 from campaigns.models import MESSAGE_STATUSES
-from campaigns.report_settings import ReportSettings
+from campaigns.results.report_settings import ReportSettings
 from channels import Accepted, ChannelEvent
 from core.errors import NotFound
 from tests.campaigns.factories import (

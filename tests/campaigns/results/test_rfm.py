@@ -8,9 +8,9 @@ from decimal import Decimal
 from sqlalchemy import delete, select
 
 from audiences import Contact
-from campaigns.inbox_models import Reply
 from campaigns.models import Conversion
-from campaigns.rfm import score_contacts
+from campaigns.responses.inbox_models import Reply
+from campaigns.results.rfm import score_contacts
 from tests.campaigns import engagement_factories as f
 
 NOW = datetime(2026, 6, 1, 3, 0, tzinfo=UTC)

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from campaigns.stats import student_t_two_sided_p, t_quantile_975, two_proportions, welch
+from campaigns.results.stats import student_t_two_sided_p, t_quantile_975, two_proportions, welch
 
 
 @pytest.mark.parametrize(("df", "quantile"), [(1, 12.706), (5, 2.571), (10, 2.228), (30, 2.042), (120, 1.980)])
