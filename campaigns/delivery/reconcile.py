@@ -156,8 +156,8 @@ def _record(session: Session, dispatcher: Dispatcher, batch: Sequence[ClaimedMes
     then a "reconciled" event per row and the counts in each run's notes; commits."""
     if not answers:
         return
-    dispatcher.record(session, [c for c in batch if c.message.id in {a.message_id for a in answers}], outgoing,
-                      answers)
+    answered = {a.message_id for a in answers}
+    dispatcher.record(session, [c for c in batch if c.message.id in answered], outgoing, answers)
     events = []
     per_run: dict[int, Counter[str]] = defaultdict(Counter)
     for answer in answers:
