@@ -5,31 +5,14 @@ Every recipient ends with exactly one message (or a recorded reason), never a si
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
-
-import pytest
 
 from campaigns import cancel_campaign, get_campaign, pause_campaign, resume_campaign
 from campaigns.delivery.breaker import BreakerSettings
-from channels import open_channel
 from tests.campaigns.factories import ScriptedChannel, make_contact, make_dispatcher, messages_of, start_campaign
 from tests.fakes.fake_twilio import FakeTwilio
 
 # As configured by default ([sender] breaker_failures, breaker_cooldown_seconds, max_attempts).
 PRODUCTION = {"max_attempts": 5, "breaker": BreakerSettings(failures=5, cooldown_seconds=60)}
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeTwilio]:
-    with FakeTwilio() as fake:
-        yield fake
-
-
-@pytest.fixture
-def twilio(fake):
-    channel = open_channel(fake.channel_url())
-    yield channel
-    channel.close()
 
 
 def _audience(session, clock, n: int) -> None:

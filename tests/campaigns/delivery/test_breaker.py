@@ -13,7 +13,7 @@ from sqlalchemy import select
 from audiences import Consent
 from campaigns import BreakerSettings, paused_channels
 from campaigns.delivery.breaker import channels_to_skip, note_answers
-from channels import Accepted, Refused, open_channel
+from channels import Accepted, Refused
 from tests.campaigns.factories import make_contact, make_dispatcher, messages_of, start_campaign
 from tests.fakes.fake_twilio import FakeTwilio
 
@@ -24,13 +24,6 @@ SETTINGS = BreakerSettings(failures=3, cooldown_seconds=60)
 def fake() -> Iterator[FakeTwilio]:
     with FakeTwilio(opted_out_numbers={"+12015550177"}, landline_numbers={"+12015550178"}) as fake:
         yield fake
-
-
-@pytest.fixture
-def twilio(fake):
-    channel = open_channel(fake.channel_url())
-    yield channel
-    channel.close()
 
 
 def paused(session):

@@ -39,12 +39,6 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeTwilio]:
-    with FakeTwilio() as fake:
-        yield fake
-
-
-@pytest.fixture
 def port() -> int:
     return _free_port()
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import select
@@ -18,15 +17,8 @@ from channels import RateLimiter, open_channel
 from core.clock import SystemClock
 from core.config import ConfigError
 from tests.campaigns.factories import make_contact, make_dispatcher, messages_of, start_campaign
-from tests.fakes.fake_twilio import FakeTwilio
 
 NO_BREAKER = BreakerSettings(failures=1_000_000, cooldown_seconds=60)
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeTwilio]:
-    with FakeTwilio() as fake:
-        yield fake
 
 
 def _send_with_threads(database, fake, session, run_id: int, *, threads: int, rate: str, deadline_seconds: float,

@@ -5,7 +5,6 @@ real HTTP, with the clock advanced by hand and the circuit breaker out of the wa
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
 
@@ -24,7 +23,7 @@ from campaigns.delivery.throttle import (
     send_rates,
 )
 from campaigns.responses.inbox_models import ChannelHealth
-from channels import Accepted, Refused, open_channel
+from channels import Accepted, Refused
 from tests.campaigns.factories import (
     ScriptedChannel,
     events_of,
@@ -34,24 +33,10 @@ from tests.campaigns.factories import (
     refuse,
     start_campaign,
 )
-from tests.fakes.fake_twilio import FakeTwilio
 
 # The breaker would also hold the messages back during a storm; set so high it never opens, so what is
 # tested is the throttle handling alone.
 NO_BREAKER = {"max_attempts": 3, "breaker": BreakerSettings(failures=1_000_000, cooldown_seconds=60)}
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeTwilio]:
-    with FakeTwilio() as fake:
-        yield fake
-
-
-@pytest.fixture
-def twilio(fake):
-    channel = open_channel(fake.channel_url())
-    yield channel
-    channel.close()
 
 
 def _audience(session, clock, n: int) -> None:
