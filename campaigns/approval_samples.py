@@ -7,6 +7,7 @@ own template when it has no A/B test), filled in for the first contact of its au
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -31,12 +32,17 @@ class Sample:
     error: str = ""  # why it could not be rendered for that contact; the approver should know before approving
 
 
-def approval_samples(session: Session, campaign: Campaign, *, base_url: str, now: datetime) -> list[Sample]:
-    """One rendered sample per variant (or of the campaign's template), for the first recipient."""
+def approval_samples(session: Session, campaign: Campaign, *, base_url: str, now: datetime,
+                     as_sent: Callable[[str], str] | None) -> list[Sample]:
+    """One rendered sample per variant (or of the campaign's template), for the first recipient.
+
+    `as_sent` is what the campaign's channel adds to an SMS (channels.text_as_sent: an http-sms
+    signature), so the approver reads the text the recipient will get; None for email."""
     contact_id = _first_recipient(session, campaign, now)
     variants = variants_of(session, campaign.id)
     chosen = [(v.label, v.template_id) for v in variants] or [("", campaign.template_id)]
-    return [_sample(session, campaign, label, template_id, contact_id, base_url) for label, template_id in chosen]
+    return [_sample(session, campaign, label, template_id, contact_id, base_url, as_sent)
+            for label, template_id in chosen]
 
 
 def _first_recipient(session: Session, campaign: Campaign, now: datetime) -> int | None:
@@ -48,15 +54,17 @@ def _first_recipient(session: Session, campaign: Campaign, now: datetime) -> int
 
 
 def _sample(session: Session, campaign: Campaign, label: str, template_id: int, contact_id: int | None,
-            base_url: str) -> Sample:
+            base_url: str, as_sent: Callable[[str], str] | None) -> Sample:
     template = session.get(Template, template_id)
     if template is None:
         return Sample(label, "", "", "", contact_id, error=f"template {template_id} no longer exists")
     try:
         preview = preview_template(session, channel=template.channel, subject=template.subject or "",
                                    html=template.html or "", text=template.text or "", body=template.body or "",
-                                   contact_id=contact_id, base_url=base_url, campaign_name=campaign.name)
+                                   contact_id=contact_id, base_url=base_url, campaign_name=campaign.name,
+                                   as_sent=as_sent)
     except TemplateInvalid as exc:
         return Sample(label, template.name, "", "", contact_id, error=exc.message)
-    text = preview.body if template.channel == "sms" else preview.text
+    sms = template.channel == "sms"
+    text = (as_sent(preview.body) if as_sent is not None else preview.body) if sms else preview.text
     return Sample(label, template.name, preview.subject, text, preview.contact_id)

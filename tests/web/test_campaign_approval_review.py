@@ -62,3 +62,19 @@ def test_a_variant_template_of_a_pending_campaign_is_locked_over_the_api(tmp_pat
     response = api.put(f"/templates/{warm['id']}", json={"body": "Something else"})
     assert response.status_code == 409
     assert f"campaign {campaign['id']}" in response.json["message"]
+
+
+def test_the_approver_reads_an_sms_with_what_the_channel_adds(tmp_path, db_url, database, clock, session, api_token,
+                                                              login):
+    # An http-sms signature (【签名】) is part of what the recipient gets, so it is part of what is approved.
+    from tests.fakes.fake_http_sms import FakeHttpSms
+
+    with FakeHttpSms() as gateway:
+        app = _app(tmp_path, db_url, database, clock,
+                   HERALD_CHANNELS_SMS_URL=gateway.channel_url(signature="【花店】"))
+        client = app.test_client()
+        campaign = _pending_ab_campaign(Api(client, api_token("marketer")), session)
+        login(client, "approver")
+        page = client.get(f"/campaigns/{campaign['id']}").get_data(as_text=True)
+    approval = page.split('id="approval"')[1].split("</form>")[0]
+    assert "【花店】Hi Mei" in approval and "【花店】Dear MEI, 20% off" in approval

@@ -61,7 +61,8 @@ def controls_context(campaign: Campaign) -> dict[str, Any]:
         "samples": [],
     }
     if campaign.status == "pending_approval":  # the approver reads rendered messages, not template source
-        context["samples"] = approval_samples(db_session, campaign, base_url=settings.base_url, now=now())
+        context["samples"] = approval_samples(db_session, campaign, base_url=settings.base_url, now=now(),
+                                              as_sent=channel_info(campaign.channel).as_sent)
     if campaign.status in BEFORE_SENDING:
         context["estimate"] = campaign_estimate(campaign.id)
     if campaign.kind == "event_notice" and campaign.fallback_of_id is None:
