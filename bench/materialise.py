@@ -6,7 +6,7 @@
 On a fresh PostgreSQL database with N synthetic contacts (four time zones and none, 3% unsubscribed
 from SMS, 1% of numbers on the suppression list, 10% with three marketing SMS sent in the last week),
 it times, alternately and after one warm-up each:
-  Herald:   campaigns.materialise.materialise_run for an SMS campaign at 09:00 in each recipient's own
+  Herald:   campaigns.audience.materialise.materialise_run for an SMS campaign at 09:00 in each recipient's own
             zone, with a 10% holdout and the frequency cap (3 per 7 days): consent, suppression list,
             caps (one correlated count per recipient on ix_messages_contact_sent), holdout bucket,
             per-recipient send time — the INSERT … SELECT Herald really runs, plus its SELECT DISTINCT
@@ -36,11 +36,11 @@ from scratch_db import scratch_database  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
 from campaigns import create_campaign, create_template  # noqa: E402
-from campaigns.caps import FrequencyCap  # noqa: E402
-from campaigns.holdout import HOLDOUT_HASH  # noqa: E402
-from campaigns.materialise import materialise_run  # noqa: E402
+from campaigns.audience.caps import FrequencyCap  # noqa: E402
+from campaigns.audience.holdout import HOLDOUT_HASH  # noqa: E402
+from campaigns.audience.materialise import materialise_run  # noqa: E402
+from campaigns.audience.send_time import Timing  # noqa: E402
 from campaigns.models import Campaign, Run  # noqa: E402
-from campaigns.send_time import Timing  # noqa: E402
 from core.db import Database  # noqa: E402
 from core.migrate import upgrade_database  # noqa: E402
 

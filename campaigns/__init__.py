@@ -12,12 +12,22 @@ campaigns/results/ conversions and reports.
 """
 
 import campaigns.segment_conditions  # noqa: F401 - registers message and conversion segment conditions
-from campaigns.approval_samples import Sample, approval_samples
-from campaigns.caps import FrequencyCap
-from campaigns.content import RenderFailed, TemplateInvalid, html_to_text
+from campaigns.audience.caps import FrequencyCap
+from campaigns.content.approval_samples import Sample, approval_samples
+from campaigns.content.rendering import RenderFailed, TemplateInvalid, html_to_text
+from campaigns.content.templates import (
+    Preview,
+    create_template,
+    get_template,
+    list_templates,
+    preview_template,
+    update_template,
+    validate_template,
+)
 from campaigns.delivery.breaker import BreakerSettings, PausedChannel, paused_channels
 from campaigns.delivery.callbacks import apply_channel_events
-from campaigns.delivery.dispatch import ChannelContractBroken, Dispatcher, release_expired_leases
+from campaigns.delivery.dispatch import ChannelContractBroken, Dispatcher
+from campaigns.delivery.leases import release_expired_leases
 from campaigns.delivery.sender import ChannelUnavailable, send_campaign_now
 from campaigns.delivery.throttle import SlowedChannel, slowed_channels
 from campaigns.estimate import Estimate, estimate_campaign
@@ -31,6 +41,7 @@ from campaigns.firing import (
     schedule_campaign,
     set_campaign_schedule,
 )
+from campaigns.holiday_calendar import holiday_date, holiday_labels, holiday_names
 from campaigns.lifecycle import (
     cancel_campaign,
     create_campaign,
@@ -75,14 +86,7 @@ from campaigns.results.reports import (
     campaign_statuses,
 )
 from campaigns.runs import RunSummary, campaign_runs
-from campaigns.schedules import (
-    Schedule,
-    ScheduleDefaults,
-    holiday_date,
-    holiday_labels,
-    holiday_names,
-    schedule_of,
-)
+from campaigns.schedules import Schedule, ScheduleDefaults, schedule_of
 from campaigns.states import (
     CampaignNotEditable,
     NotAllowed,
@@ -93,15 +97,6 @@ from campaigns.states import (
     reject_campaign,
     resume_campaign,
     submit_for_approval,
-)
-from campaigns.templates import (
-    Preview,
-    create_template,
-    get_template,
-    list_templates,
-    preview_template,
-    update_template,
-    validate_template,
 )
 
 

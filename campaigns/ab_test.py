@@ -1,6 +1,6 @@
 """A/B tests: 2–5 variants of a campaign's content, split by weight, and the winner sent to the rest.
 
-Without a test phase every recipient gets a variant at once (materialise, campaigns/holdout.py).
+Without a test phase every recipient gets a variant at once (materialise, campaigns/audience/holdout.py).
 With one (`ab_test_percent` of the audience), the others wait (`waiting` rows) until a winner is
 chosen by the campaign's metric — automatically `ab_wait_hours` after the run started
 (scheduler job decide_ab_tests) or by hand — and then get the winner's content.
@@ -18,7 +18,7 @@ from sqlalchemy import and_, func, not_, select, update
 from sqlalchemy.orm import Session
 
 from campaigns import queries
-from campaigns.holdout import TEST_GROUP_HASH, bucket
+from campaigns.audience.holdout import TEST_GROUP_HASH, bucket
 from campaigns.models import Campaign, CampaignVariant, Message, Run, Template
 from core.errors import Conflict, Invalid, NotFound
 
@@ -149,7 +149,7 @@ def rollout_condition(campaign: Campaign) -> Any | None:
     while no winner is chosen.
 
     Recomputed rather than stored: a run started before the decision split its audience by the published
-    test-group hash (campaigns/holdout.py), so its test phase is the buckets below `ab_test_percent` and
+    test-group hash (campaigns/audience/holdout.py), so its test phase is the buckets below `ab_test_percent` and
     the rest waited for the winner; every run started after the decision sends the winner to everyone.
     Without this the report would add the rollout to the winner's test group and compare groups the
     test never compared.

@@ -7,7 +7,7 @@ from functools import partial
 
 import click
 
-from campaigns.caps import FrequencyCap
+from campaigns.audience.caps import FrequencyCap
 from campaigns.delivery.reconcile import SETTLE_SECONDS, reconcile_with_config
 from campaigns.delivery.sender import describe_channel, send_campaign_now, send_until_idle
 from campaigns.estimate import estimate_campaign

@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from audiences import Contact, add_to_list, create_list, make_demo_contacts
+from campaigns.content.templates import create_template
 from campaigns.lifecycle import create_campaign
-from campaigns.templates import create_template
 
 SMS_BODY = "【Herald】{{ contact.first_name }}您好，会员日全场8折，{{ contact.city | default('门店') }}见！回复TD退订"
 EMAIL_SUBJECT = "{{ contact.first_name }}, your member offer is here"

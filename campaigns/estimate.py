@@ -1,13 +1,13 @@
 """Before sending: how many recipients a campaign reaches, what it will cost, and when it will be done.
 
-The audience is counted with the same parts materialisation uses (campaigns/recipients.py, the
+The audience is counted with the same parts materialisation uses (campaigns/audience/recipients.py, the
 consent exclusions, the frequency cap), grouped by the status each recipient would get — one
 GROUP BY, nothing written. SMS segments are counted on the template rendered for a sample of real
 recipients (names and links change a message's length, and one Chinese character makes the whole
 message UCS-2), then scaled to the audience. Links are counted as they will be sent: with [tracking]
 sms_short_links on, each becomes a short link on the public base URL, which is often longer than the
 link the marketer wrote, so counting the written text would under-estimate segments and cost.
-Held-out recipients (campaigns/holdout.py) are picked by the same SQL hash as materialisation and counted
+Held-out recipients (campaigns/audience/holdout.py) are picked by the same SQL hash as materialisation and counted
 apart: they get no message, so they are neither "will receive it" nor priced. The cost follows the rate
 plans as dispatch will apply them (campaigns/delivery/costs.py): each reachable recipient is matched in SQL to the
 plan in force (its provider before any provider's, then the longest country prefix), the plan's free units
@@ -30,20 +30,20 @@ from sqlalchemy import and_, case, func, literal, null, or_, select
 from sqlalchemy.orm import Session
 
 from audiences import contacts_by_id
-from campaigns import content
-from campaigns.caps import FrequencyCap, cap_exclusions
-from campaigns.delivery.dispatch import unsubscribe_url
-from campaigns.duplicates import duplicate_exclusions, rank_addresses
+from campaigns.audience.caps import FrequencyCap, cap_exclusions
+from campaigns.audience.duplicates import duplicate_exclusions, rank_addresses
+from campaigns.audience.holdout import holdout_exclusions
+from campaigns.audience.materialise import consent_exclusions
+from campaigns.audience.recipients import recipients_select
+from campaigns.audience.send_time import Timing, not_before_sql
+from campaigns.content import rendering as content
+from campaigns.delivery.outgoing import unsubscribe_url
 from campaigns.estimate_occasions import OccasionPlan, occasion_plan
-from campaigns.holdout import holdout_exclusions
 from campaigns.lifecycle import get_campaign
-from campaigns.materialise import consent_exclusions
 from campaigns.models import Link, Message, RatePlan, RatePlanUsage, Template
-from campaigns.recipients import recipients_select
 from campaigns.responses.tracking import sms_as_sent, tracks_clicks
 from campaigns.results.report_numbers import money
 from campaigns.schedules import schedule_of
-from campaigns.send_time import Timing, not_before_sql
 from channels import count_sms
 from core.config import TrackingConfig
 
@@ -118,7 +118,7 @@ def estimate_campaign(session: Session, campaign_id: int, *, now: datetime, pric
                       feb29: str = "feb28") -> Estimate:
     """The campaign's pre-send estimate. `price` is per SMS segment or per email where no rate plan applies;
     `rate` the channel's send rate ("10/second"); `cap` the configured frequency cap; `timing` when each
-    recipient is due (campaigns/send_time.py: quiet hours, a local time per zone; None: everyone now);
+    recipient is due (campaigns/audience/send_time.py: quiet hours, a local time per zone; None: everyone now);
     `tracking` and `base_url` ([tracking], [app] base_url) say how SMS links will be sent (None: as written);
     `provider` the channel's provider name, for provider-specific rate plans; `as_sent` what the channel adds
     to the text (channels.text_as_sent: an http-sms signature is billed too; None: nothing); `feb29`

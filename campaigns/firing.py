@@ -25,13 +25,13 @@ from sqlalchemy.orm import Session
 
 from audiences import contacts_with_date_on, month_day_keys
 from campaigns import queries
-from campaigns.caps import FrequencyCap
+from campaigns.audience.caps import FrequencyCap
+from campaigns.audience.materialise import materialise_run
+from campaigns.audience.recipients import recipients_select
+from campaigns.audience.send_time import Timing
 from campaigns.delivery.sender import describe_channel
-from campaigns.materialise import materialise_run
 from campaigns.models import Campaign, CampaignOccasion, CampaignTransition, Run
-from campaigns.recipients import recipients_select
 from campaigns.schedules import Schedule, ScheduleDefaults, schedule_of, send_now_timing
-from campaigns.send_time import Timing
 from campaigns.states import check_campaign_editable, move_campaign
 from core.config import Config
 from core.db import UTCDateTime

@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session
 
 from audiences import ContactList, Segment
 from campaigns import queries
-from campaigns.caps import FrequencyCap
-from campaigns.materialise import materialise_run
+from campaigns.audience.caps import FrequencyCap
+from campaigns.audience.materialise import materialise_run
+from campaigns.audience.send_time import Timing
 from campaigns.models import CHANNELS, GUARANTEES, Campaign, Run, Template
-from campaigns.send_time import Timing
 from campaigns.states import check_campaign_editable, check_sendable, move_campaign, record_transition
 from core.errors import Conflict, Invalid, NotFound
 
@@ -143,13 +143,13 @@ def send_campaign(session: Session, campaign_id: int, *, now: datetime, channel_
                   cap: FrequencyCap | None = None, timing: Timing | None = None) -> Run:
     """Send a draft (or approved) campaign now: create its run, materialise the outbox, set it running; commits.
 
-    `timing` (campaigns/send_time.py) applies quiet hours per recipient zone; None sends to everyone now.
+    `timing` (campaigns/audience/send_time.py) applies quiet hours per recipient zone; None sends to everyone now.
 
     `channel_description` is the channel's describe() (secrets masked), kept on the run so a report
     says where the messages went; `dry_run` marks a run whose channel delivers nothing (log://).
     The senders pick the messages up from there. Raises NotFound, or Conflict unless it is a draft
     (and `approval_required` is off) or approved. A run with nobody to send to (every recipient
-    suppressed, or an empty list) completes at once. `cap`: the configured frequency cap (campaigns/caps.py).
+    suppressed, or an empty list) completes at once. `cap`: the configured frequency cap (campaigns/audience/caps.py).
     """
     campaign = get_campaign(session, campaign_id)
     check_sendable(campaign, approval_required=approval_required)

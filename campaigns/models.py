@@ -42,7 +42,7 @@ MESSAGE_STATUS_RANK = {
     "suppressed": 3,  # never sent: unsubscribed, no address, or otherwise excluded
     "cancelled": 3,
     "capped": 3,  # never sent: the contact already had as many messages as the frequency cap allows
-    "duplicate": 3,  # never sent: another contact in the run has the same address (campaigns/duplicates.py)
+    "duplicate": 3,  # never sent: another contact in the run has the same address (campaigns/audience/duplicates.py)
     "held_out": 3,  # never sent on purpose: the campaign's holdout group, to measure what it caused
     # Not yet due to anyone: the rest of an A/B test's audience, waiting for the winning variant.
     # Rank 0 like pending: choosing the winner turns these rows pending (campaigns/ab_test.py).
@@ -78,7 +78,7 @@ class Campaign(Base):
     guarantee: Mapped[str] = mapped_column(String(20), default="at_most_once")
     # Email only: the sender account, a name from [channels.email.senders]; None = [channels.email] itself.
     sender: Mapped[str | None] = mapped_column(String(40), nullable=True)
-    # Holdout and A/B (campaigns/holdout.py, campaigns/ab_test.py): the share of the audience held out
+    # Holdout and A/B (campaigns/audience/holdout.py, campaigns/ab_test.py): the share of the audience held out
     # to measure what the campaign caused; the share that tests the variants first (0 = every recipient
     # gets a variant at once); the metric that picks the winner, and after how many hours (None = by hand).
     holdout_percent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -22,10 +22,11 @@ from sqlalchemy.orm import Session
 
 from audiences import Contact, audience_select
 from campaigns import queries
+from campaigns.audience import queries as audience_queries
+from campaigns.audience.materialise import consent_exclusions
+from campaigns.audience.priority import EVENT_NOTICE, NOTICE_PRIORITY
 from campaigns.lifecycle import create_campaign, get_campaign
-from campaigns.materialise import consent_exclusions
 from campaigns.models import Campaign, Message, Run, Template
-from campaigns.priority import EVENT_NOTICE, NOTICE_PRIORITY
 from campaigns.states import record_transition
 from core.db import UTCDateTime
 from core.errors import Conflict, Invalid
@@ -114,7 +115,7 @@ def resend_undelivered(session: Session, campaign_id: int, *, template_id: int, 
     who = undelivered_contacts(notice.id, before=now - timedelta(minutes=after_minutes))
     audience = (audience_select(None, other, operational=notice.operational)
                 .where(Contact.id.in_(who)).subquery("audience"))
-    rows = queries.insert_run_messages(
+    rows = audience_queries.insert_run_messages(
         session, run_id=run.id, campaign_id=fallback.id, channel=other, audience=audience,
         exclusions=consent_exclusions(audience, other, operational=notice.operational), priority=NOTICE_PRIORITY,
         not_before=literal(now, UTCDateTime()), now=now)

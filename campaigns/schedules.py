@@ -11,7 +11,7 @@ A campaign without a schedule sends when someone presses Send now. With one it i
 
 A *firing* is the instant a run is materialised. For a time in each recipient's zone that is the time
 in the earliest zone on Earth (UTC+14), so every recipient is still ahead and gets a pending message
-due at their own local time (campaigns/send_time.py). Firings are computed here from the schedule
+due at their own local time (campaigns/audience/send_time.py). Firings are computed here from the schedule
 alone — a pure function of (schedule, after) like APScheduler's get_next_fire_time — so the campaign
 page can list the next ten and the scheduler needs no state of its own (campaigns/firing.py).
 """
@@ -23,23 +23,23 @@ import re
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import holidays
 from apscheduler.triggers.cron import CronTrigger
 
 from audiences import check_date_source
-from campaigns.send_time import EARLIEST_ZONE, QuietHours, Timing, local_instant, parse_time_of_day, zone_named
+from campaigns.audience.send_time import EARLIEST_ZONE, QuietHours, Timing, local_instant, parse_time_of_day, zone_named
+from campaigns.holiday_calendar import (
+    HOLIDAY_YEARS_AHEAD,
+    check_holiday,
+    holiday_date,
+)
 from core.config import Config
 from core.errors import Invalid
 
 KINDS = ("at", "recurring", "date_rule", "holiday")
 FEB29_CHOICES = ("feb28", "mar1")
-# How far ahead a holiday is looked up: a holiday that does not occur within this many years (a
-# one-off, or a name the calendar dropped) simply has no next firing.
-_HOLIDAY_YEARS_AHEAD = 3
 # Cron day-of-week numbers as cron counts them (0 and 7 are Sunday). APScheduler's own numbering starts
 # at Monday = 0, so "1" would silently mean Tuesday there; names mean the same to both.
 _CRON_WEEKDAYS = {"0": "sun", "1": "mon", "2": "tue", "3": "wed", "4": "thu", "5": "fri", "6": "sat", "7": "sun"}
@@ -207,7 +207,7 @@ class Schedule:
                 day += timedelta(days=1)
         else:
             first_year = after.astimezone(self.fire_zone()).year
-            for year in range(first_year, first_year + _HOLIDAY_YEARS_AHEAD + 1):
+            for year in range(first_year, first_year + HOLIDAY_YEARS_AHEAD + 1):
                 day = holiday_date(str(self.country), str(self.holiday), year)
                 if day is not None and (instant := self.fire_at(day)) > after:
                     yield instant
@@ -301,73 +301,6 @@ def cron_trigger(expression: str, zone: str, *, end_date: str | None = None) -> 
     except ValueError as exc:
         raise Invalid(f'cron rule "{expression}" is not valid: {exc}; e.g. "0 10 * * 1" for every Monday at 10:00',
                       field="cron") from None
-
-
-# ------------------------------------------------------------------ holidays
-@lru_cache(maxsize=256)
-def _calendar(country: str, year: int) -> dict[date, str]:
-    calendar = holidays.country_holidays(country, years=year)
-    language = "en_US" if "en_US" in (calendar.supported_languages or ()) else None
-    if language and language != calendar.default_language:
-        calendar = holidays.country_holidays(country, years=year, language=language)
-    return dict(calendar.items())
-
-
-def _is_extra_day(name: str) -> bool:
-    # Observed and substituted days off repeat a holiday; a greeting goes on the holiday itself.
-    lowered = name.lower()
-    return "observed" in lowered or "substituted" in lowered or lowered.startswith("day off")
-
-
-def holiday_names(country: str, year: int) -> list[str]:
-    """The holidays of `country`'s calendar in `year` (and the next), by first date; observed days left out."""
-    check_country(country)
-    seen: dict[str, date] = {}
-    for y in (year, year + 1):
-        for day, names in sorted(_calendar(country, y).items()):
-            for name in names.split("; "):
-                if not _is_extra_day(name) and name not in seen:
-                    seen[name] = day
-    return sorted(seen, key=lambda name: (seen[name].month, seen[name].day, name))
-
-
-def holiday_labels(country: str, year: int, language: str) -> dict[str, str]:
-    """Each holiday name (as holiday_names gives it, the stored identifier) in `language` where the
-    calendar has that language ("Chinese New Year (Spring Festival)" -> "春节" in zh_CN); else itself."""
-    names = holiday_names(country, year)
-    calendar = holidays.country_holidays(country)
-    if language not in (calendar.supported_languages or ()):
-        return {name: name for name in names}
-    labels: dict[str, str] = {}
-    for y in (year, year + 1):
-        there = holidays.country_holidays(country, years=y, language=language)
-        for day, english in _calendar(country, y).items():
-            local = there.get(day, "").split("; ")
-            for index, name in enumerate(english.split("; ")):
-                if index < len(local) and local[index]:
-                    labels.setdefault(name, local[index])
-    return {name: labels.get(name, name) for name in names}
-
-
-def holiday_date(country: str, name: str, year: int) -> date | None:
-    """The first day in `year` that `country`'s calendar names `name` (Spring Festival 2027: 2027-02-06)."""
-    days = [day for day, names in _calendar(country, year).items() if name in names.split("; ")]
-    return min(days) if days else None
-
-
-def check_country(country: str) -> str:
-    if country not in holidays.list_supported_countries():
-        raise Invalid(f'"{country}" has no holiday calendar; use an ISO country code such as CN, US, GB or DE',
-                      field="country")
-    return country
-
-
-def check_holiday(country: str, name: str, year: int) -> None:
-    """Raise Invalid unless `name` is a holiday of `country` in `year` or the next (listing the names)."""
-    names = holiday_names(country, year)
-    if name not in names:
-        raise Invalid(f'"{name}" is not a holiday in the {country} calendar; pick one of: {", ".join(names)}',
-                      field="holiday")
 
 
 # ------------------------------------------------------------------ small checks

@@ -88,7 +88,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("reports", "weekly_to", "str", ""),
     Setting("reports", "weekly_day", "choice", "mon", choices=("mon", "tue", "wed", "thu", "fri", "sat", "sun")),
     Setting("reports", "weekly_hour", "int", 8, minimum=0),
-    # Campaign approval and frequency caps (campaigns/states.py, campaigns/caps.py).
+    # Campaign approval and frequency caps (campaigns/states.py, campaigns/audience/caps.py).
     Setting("approval", "required", "bool", False),
     Setting("approval", "allow_self_approval", "bool", False),
     Setting("caps", "messages", "int", 3, minimum=0),

@@ -1,7 +1,7 @@
 """Frequency caps across campaigns: at most N marketing messages per contact and channel in D days.
 
 A recipient over the cap gets an outbox row with status `capped` (an Exclusion, after the consent
-exclusions in campaigns/materialise.py), so the report counts them like the suppressed. The count
+exclusions in campaigns/audience/materialise.py), so the report counts them like the suppressed. The count
 is one correlated subquery per recipient inside the materialising INSERT … SELECT, answered from
 ix_messages_contact_sent (contact_id, sent_at): no Python loop, no second pass over the audience.
 
@@ -28,9 +28,10 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select, text
 from sqlalchemy.orm import Session
 
+from campaigns.audience.priority import EVENT_NOTICE, MARKETING_PRIORITY
+from campaigns.audience.queries import Exclusion
 from campaigns.models import Campaign, Message
-from campaigns.priority import EVENT_NOTICE, MARKETING_PRIORITY
-from campaigns.queries import OPEN_STATUSES, Exclusion
+from campaigns.queries import OPEN_STATUSES
 
 # name: hold-cap-lock
 # PostgreSQL only: one advisory lock per channel, released by the commit or rollback of the transaction

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import String, and_, case, cast, func, literal, select
 
-from campaigns.queries import Exclusion
+from campaigns.audience.queries import Exclusion
 
 STATUS = "duplicate"
 CODE = "duplicate_address"

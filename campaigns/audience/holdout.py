@@ -4,7 +4,7 @@ Every split is a bucket 0–99 from a hash of (contact id, campaign id) computed
 INSERT … SELECT that materialises a run, so a million recipients cost no Python loop and a rerun (or
 a report recomputing the groups) gets the same answer. The hash is integer arithmetic that SQLite
 and PostgreSQL evaluate alike: products stay below 2^63 for ids up to 3·10^9, and `%` of non-negative
-integers agrees on both (tests/campaigns/test_holdout.py checks them against each other and Python).
+integers agrees on both (tests/campaigns/audience/test_holdout_ab.py checks them against each other and Python).
 
 Three independent splits use three different multipliers and primes, so being held out says nothing
 about the A/B group or the variant a recipient would have had.
@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import BigInteger, case, cast, literal, null
 
-from campaigns.queries import Exclusion
+from campaigns.audience.queries import Exclusion
 
 # (multiplier of contact id, multiplier of campaign id, prime) per split.
 HOLDOUT_HASH = (2654435761, 40503, 10007)

@@ -18,16 +18,16 @@ from typing import Any
 from sqlalchemy import literal, or_, select
 from sqlalchemy.orm import Session
 
-from campaigns import queries
 from campaigns.ab_test import ab_plan
-from campaigns.caps import FrequencyCap, cap_exclusions, hold_cap_lock
-from campaigns.duplicates import duplicate_exclusions, rank_addresses
-from campaigns.holdout import holdout_exclusions, variant_choice, waiting_exclusions
+from campaigns.audience import queries as audience_queries
+from campaigns.audience.caps import FrequencyCap, cap_exclusions, hold_cap_lock
+from campaigns.audience.duplicates import duplicate_exclusions, rank_addresses
+from campaigns.audience.holdout import holdout_exclusions, variant_choice, waiting_exclusions
+from campaigns.audience.priority import campaign_priority
+from campaigns.audience.queries import Exclusion
+from campaigns.audience.recipients import recipients_select
+from campaigns.audience.send_time import Timing, not_before_sql
 from campaigns.models import Campaign, Run
-from campaigns.priority import campaign_priority
-from campaigns.queries import Exclusion
-from campaigns.recipients import recipients_select
-from campaigns.send_time import Timing, not_before_sql
 from core.db import UTCDateTime
 
 
@@ -55,8 +55,8 @@ def materialise_run(session: Session, *, run: Run, campaign: Campaign, now: date
     """Write the run's messages (one INSERT … SELECT); does not commit. Returns the rows written.
 
     `cap` is the configured frequency cap ([caps] in config.toml; FrequencyCap() has its defaults); the
-    campaign may override or ignore it (campaigns/caps.py). `timing` says when each recipient is due
-    (campaigns/send_time.py: a local time per zone, quiet hours; None: everyone now). `only_contacts`,
+    campaign may override or ignore it (campaigns/audience/caps.py). `timing` says when each recipient is due
+    (campaigns/audience/send_time.py: a local time per zone, quiet hours; None: everyone now). `only_contacts`,
     a SELECT of contact ids, narrows the audience (a date rule's contacts whose day it is).
     """
     recipients = recipients_select(session, campaign, now=now)
@@ -68,12 +68,12 @@ def materialise_run(session: Session, *, run: Run, campaign: Campaign, now: date
     exclusions += duplicate_exclusions(audience, campaign.channel)
     run_cap = FrequencyCap.for_campaign(campaign, cap)
     if run_cap is not None:
-        hold_cap_lock(session, channel=campaign.channel)  # until the caller commits: see campaigns/caps.py
+        hold_cap_lock(session, channel=campaign.channel)  # until the caller commits: see campaigns/audience/caps.py
     exclusions += cap_exclusions(audience, channel=campaign.channel, cap=run_cap, now=now)
     exclusions += holdout_exclusions(audience, campaign_id=campaign.id, holdout_percent=campaign.holdout_percent)
     variants, test_percent = ab_plan(session, campaign)
     exclusions += waiting_exclusions(audience, campaign_id=campaign.id, test_percent=test_percent)
-    return queries.insert_run_messages(
+    return audience_queries.insert_run_messages(
         session, run_id=run.id, campaign_id=campaign.id, channel=campaign.channel, audience=audience,
         exclusions=exclusions, priority=campaign_priority(campaign),
         not_before=not_before_sql(session, audience, timing, now) if timing else literal(now, UTCDateTime()), now=now,

@@ -7,7 +7,7 @@ from campaigns.models import Campaign
 
 EVENT_NOTICE = "event_notice"  # Campaign.kind of an urgent notice (campaigns/notices.py)
 NOTICE_PRIORITY = 10
-# Marketing traffic: this priority or a higher number. Frequency caps count only these (campaigns/caps.py).
+# Marketing traffic: this priority or a higher number. Frequency caps count only these (campaigns/audience/caps.py).
 MARKETING_PRIORITY = 100
 
 

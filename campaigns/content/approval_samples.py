@@ -15,10 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from campaigns.ab_test import variants_of
-from campaigns.content import TemplateInvalid
+from campaigns.audience.recipients import recipients_select
+from campaigns.content.rendering import TemplateInvalid
+from campaigns.content.templates import preview_template
 from campaigns.models import Campaign, Template
-from campaigns.recipients import recipients_select
-from campaigns.templates import preview_template
 from core.errors import NotFound
 
 

@@ -23,7 +23,7 @@ from jinja2.meta import find_undeclared_variables
 from jinja2.sandbox import SecurityError
 
 from audiences.models import CONTACT_FIELDS
-from campaigns.template_budget import BudgetedEnvironment, OverBudget, render_within_budget
+from campaigns.content.budget import BudgetedEnvironment, OverBudget, render_within_budget
 from core.errors import Invalid
 
 EMAIL_PARTS = ("subject", "html", "text")
@@ -59,11 +59,11 @@ class RenderFailed(Exception):
         self.reason = reason
         self.field = field
         self.line = line
-        self.over_budget = over_budget  # the template did too much work (campaigns/template_budget.py)
+        self.over_budget = over_budget  # the template did too much work (campaigns/content/budget.py)
 
 
 # Environments are thread-safe for compiling and rendering, so one of each serves every sender thread.
-# Both bound the work a template may do (campaigns/template_budget.py).
+# Both bound the work a template may do (campaigns/content/budget.py).
 _TEXT_ENV = BudgetedEnvironment(autoescape=False)
 _HTML_ENV = BudgetedEnvironment(autoescape=True)
 

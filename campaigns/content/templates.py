@@ -1,4 +1,4 @@
-"""Templates: create, change, read, and preview for a real contact. Saving checks them (campaigns/content.py)."""
+"""Templates: create, change, read, and preview for a real contact. Saving checks them (content/rendering.py)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from audiences import first_contact, get_contact, recent_attribute_names
-from campaigns import content
-from campaigns.content import PARTS, RenderFailed, TemplateInvalid
+from campaigns.content import rendering as content
+from campaigns.content.rendering import PARTS, RenderFailed, TemplateInvalid
 from campaigns.models import CHANNELS, Link, Message, Template
 from campaigns.responses.tracking import sms_as_sent, tracks_clicks
 from campaigns.states import check_template_editable

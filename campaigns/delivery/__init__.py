@@ -8,6 +8,7 @@ channel), costs (rate plans and the free quota that price a message at send time
 (provider status callbacks, applied forward only).
 
 Offers the others: Dispatcher, release_expired_leases, send_campaign_now / make_dispatcher,
-apply_channel_events, paused_channels, the rate plans. It writes the outbox through campaigns/queries.py
-and never imports campaigns.results (import-linter contract in pyproject.toml).
+apply_channel_events, paused_channels, the rate plans. It owns the outbox's named queries (outbox.py:
+claim, record, leases, unknown rows; callback_queries.py: status callbacks), uses the shared ones in
+campaigns/queries.py, and never imports campaigns.results (import-linter contract in pyproject.toml).
 """

@@ -9,7 +9,7 @@ sent at that moment plus the answers of the group not yet committed.
 The rest of the batch, not yet handed over, must not count as possibly sent either: the claim marks
 it all not handed over (Message.handed_over), and a commit opens a window of the next RECORD_EVERY
 messages before the first of them leaves; a dead sender's rows outside its window go back to pending
-(queries.release_untried_leases). A group is committed when the window is used up (its last answer
+(outbox.release_untried_leases). A group is committed when the window is used up (its last answer
 is in), or when an answer arrives RECORD_SECONDS or more after the last commit, so a slow provider's
 answers do not wait for the window to fill. Both are small on purpose: a commit is cheap next to the
 provider calls, and a window is what a kill can leave unknown.

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from campaigns import queries
+from campaigns.delivery import callback_queries
 from campaigns.responses.optouts import opt_out_event, record_refusal_consent
 from channels import ChannelEvent
 
@@ -62,7 +62,7 @@ def apply_channel_events(session: Session, events: Sequence[ChannelEvent], *, no
         if event.consent == "unsubscribed":  # a delivery report saying they opted out (Twilio 21610)
             new_events.append(opt_out_event(message_id, via="provider", at=event.occurred_at or now,
                                             code=event.error_code or event.provider_status))
-    queries.add_events_now(session, new_events)
+    callback_queries.add_events_now(session, new_events)
     session.commit()
     record_refusal_consent(session, [(contact_id, channel, e.consent, e.error_code or e.provider_status)
                                      for contact_id, channel, e in opting_out], now=now)
@@ -78,17 +78,18 @@ def _apply_one(session: Session, event: ChannelEvent, *, now: datetime,
         if event.status in MOVING_STATUSES:
             values = _move_values(event, now=now) | facts
             if one_statement:
-                row = queries.move_message_and_add_event_by(session, match=match, status=event.status, values=values,
-                                                            event=_event_row(event, 0, True, now=now))
+                row = callback_queries.move_message_and_add_event_by(
+                    session, match=match, status=event.status, values=values,
+                    event=_event_row(event, 0, True, now=now))
             else:
-                row = queries.move_message_by(session, match=match, status=event.status, values=values)
+                row = callback_queries.move_message_by(session, match=match, status=event.status, values=values)
             if row is not None:
                 return row, True, False, one_statement
         if facts:
-            row = queries.update_message_facts_by(session, match=match, values=facts, now=now)
+            row = callback_queries.update_message_facts_by(session, match=match, values=facts, now=now)
             if row is not None:
                 return row, False, True, False
-        row = queries.find_message_by(session, match=match)
+        row = callback_queries.find_message_by(session, match=match)
         if row is not None:
             return row, False, False, False
     return None, False, False, False
@@ -110,7 +111,7 @@ def _matches(event: ChannelEvent) -> list[tuple[str, Any]]:
 
 
 def _move_values(event: ChannelEvent, *, now: datetime) -> dict[str, Any]:
-    """Plain values for queries.move_message_by, which keeps the row's provider_id and the earlier sent_at."""
+    """Plain values for callback_queries.move_message_by, which keeps the row's provider_id and the earlier sent_at."""
     at = event.occurred_at or now
     values: dict[str, Any] = {"updated_at": now, "lease_expires_at": None}
     if event.provider_id:

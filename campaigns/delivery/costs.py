@@ -163,7 +163,7 @@ def _take_units(session: Session, plan_id: int, month: str, units: int) -> int:
 
 
 def with_plan_prices(session: Session, sent: Sequence, unpriced: Sequence[Unpriced], *, now: datetime) -> list:
-    """`sent` (queries.SentMessage) with the rate plans' prices where a plan covers the message."""
+    """`sent` (outbox.SentMessage) with the rate plans' prices where a plan covers the message."""
     prices = price_unpriced(session, unpriced, now=now)
     return [replace(s, cost=prices[s.message_id][0], currency=prices[s.message_id][1])
             if s.message_id in prices else s for s in sent]

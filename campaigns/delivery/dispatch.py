@@ -22,39 +22,28 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
 
-from campaigns import content, queries
-from campaigns.content import RenderFailed
+from campaigns import queries
+from campaigns.delivery import outbox
 from campaigns.delivery.answer_groups import RECORD_EVERY, RECORD_SECONDS, AnswerGroups
 from campaigns.delivery.breaker import BreakerSettings, channels_to_skip, note_answers
 from campaigns.delivery.costs import Unpriced, price_unpriced
+from campaigns.delivery.leases import ANSWER_LOST_REASON, message_event, release_expired_leases
+from campaigns.delivery.outbox import ClaimedMessage
+from campaigns.delivery.outgoing import Composer
 from campaigns.delivery.pacing import BatchPace, claim_limits, wait_for_a_free_slot
 from campaigns.delivery.throttle import held_channels, note_throttles, send_rates
-from campaigns.queries import ClaimedMessage
 from campaigns.responses.bounces import suppress_bounced_addresses
 from campaigns.responses.optouts import opt_out_event, record_refusal_consent
-from campaigns.responses.tracking import LinkBook, tracker_for
 from channels import Accepted, Channel, Outgoing, RateLimiter, Refused, SendResult, count_sms, text_as_sent
 from channels.ratelimit import per_second
 from core.clock import Clock
 from core.config import TrackingConfig
 from core.db import Database
-from core.ids import sign
 
 log = logging.getLogger("herald.dispatch")
-
-UNKNOWN_REASON = ("the sender stopped after claiming this message; it may or may not have been sent, so it is not "
-                  "resent (at-most-once)")
-ANSWER_LOST_REASON = ("the provider's answer was lost after it received the message, so it may or may not have been "
-                      "sent; it is not resent (at-most-once)")
-UNTRIED_REASON = ("the sender stopped after claiming this message and before handing it to the provider; it is "
-                  "sent by the next sender")
-RESEND_REASON = ("the sender stopped after claiming this message; it is sent again (at-least-once), so the "
-                 "recipient may get it twice")
-
 
 class ChannelContractBroken(RuntimeError):
     """A channel answered with a result for a message it was not given, or none for one it was: a bug.
@@ -66,24 +55,6 @@ class ChannelContractBroken(RuntimeError):
     def __init__(self, message: str, results: Sequence[SendResult] = ()) -> None:
         super().__init__(message)
         self.results = list(results)
-
-
-def unsubscribe_url(base_url: str, secret_key: str, message_id: int) -> str:
-    return f"{base_url}/u/{message_id}/{sign(secret_key, f'u:{message_id}')}"
-
-
-def list_unsubscribe(url: str, mailbox: str, secret_key: str, message_id: int) -> str:
-    """The List-Unsubscribe header (RFC 2369): the https link (one-click, RFC 8058) and, when an unsubscribe
-    mailbox is configured, a mailto: whose subject carries the same signed token, so the mailbox reader
-    (campaigns/responses/mailbox.py) can unsubscribe whoever sends it without trusting the sender's address."""
-    if not mailbox:
-        return f"<{url}>"
-    token = f"{message_id}.{sign(secret_key, f'u:{message_id}')}"
-    return f"<{url}>, <mailto:{mailbox}?subject=unsubscribe%20{token}>"
-
-
-def status_callback_url(base_url: str, message_id: int) -> str:
-    return f"{base_url}/webhooks/twilio/status/{message_id}"
 
 
 class Dispatcher:
@@ -112,11 +83,10 @@ class Dispatcher:
         self.retry_base_seconds = retry_base_seconds
         self.price = dict(price or {})
         self.currency = currency
-        self.host = urlsplit(self.base_url).hostname or "localhost"
         self.breaker = breaker or BreakerSettings()
-        self.tracking = tracking or TrackingConfig()
-        self.links = LinkBook(database)  # numbers tracked links; remembers them for this thread
-        self.unsubscribe_mailbox = unsubscribe_mailbox
+        # renders each claimed message into what its channel sends; holds this thread's tracked links
+        self.composer = Composer(database, channels, base_url=self.base_url, secret_key=secret_key,
+                                      tracking=tracking or TrackingConfig(), unsubscribe_mailbox=unsubscribe_mailbox)
         self.record_every = record_every  # answers recorded per commit while a batch is sending
         self.record_seconds = record_seconds
         # {channel key: messages a second}: the URL's rate=, and the rate to pace at (lower while a provider
@@ -140,7 +110,7 @@ class Dispatcher:
             batch = self.claim(session)
             if not batch:
                 return 0
-            outgoing, refused = self.render(batch)
+            outgoing, refused = self.composer.render(batch)
             order = [m.message_id for messages in group_by_channel(outgoing).values() for m in messages]
             groups = AnswerGroups(
                 lambda answers, opening: self.record_answers(session, batch, outgoing, answers, opening), order,
@@ -161,19 +131,19 @@ class Dispatcher:
         self.rates = send_rates(session, self.configured_rates)
         limits = claim_limits(self.rates, batch_size=self.batch_size, lease_seconds=self.lease_seconds)
         if all(limit >= self.batch_size for limit in limits.values()):  # the usual case: one claim for all
-            ids = queries.claim_due_messages(session, now=now, limit=self.batch_size,
+            ids = outbox.claim_due_messages(session, now=now, limit=self.batch_size,
                                              lease_seconds=self.lease_seconds, skip_channels=skip)
         else:  # a slow channel's messages are claimed a few at a time, the others' as usual
             ids = []
             for kind, limit in limits.items():
-                ids += queries.claim_due_messages(session, now=now, limit=limit, lease_seconds=self.lease_seconds,
+                ids += outbox.claim_due_messages(session, now=now, limit=limit, lease_seconds=self.lease_seconds,
                                                   skip_channels=skip | (limits.keys() - {kind}))
             # Messages of a channel not configured here: claimed to be refused with the reason.
-            ids += queries.claim_due_messages(session, now=now, limit=self.batch_size,
+            ids += outbox.claim_due_messages(session, now=now, limit=self.batch_size,
                                               lease_seconds=self.lease_seconds, skip_channels=skip | limits.keys())
         # None of them is with a provider yet; AnswerGroups opens them a few at a time as it records.
-        queries.mark_handed_over(session, ids, handed_over=False)
-        claimed = queries.load_claimed(session, ids)
+        outbox.mark_handed_over(session, ids, handed_over=False)
+        claimed = outbox.load_claimed(session, ids)
         self.pace = BatchPace(self.database, self.limiter, self.clock, message_ids=ids,
                               lease_seconds=self.lease_seconds, rates=self.rates, configured=self.configured_rates)
         # Committed before any provider is called: other senders see the claim, and no transaction
@@ -181,86 +151,11 @@ class Dispatcher:
         session.commit()
         return claimed
 
-    def render(self, batch: Sequence[ClaimedMessage]) -> tuple[dict[int, Outgoing], list[SendResult]]:
-        """Render every message; one that fails becomes a permanent refusal on its own: "template" when it
-        cannot be rendered, "too_long" when it renders over its channel's max_length."""
-        outgoing: dict[int, Outgoing] = {}
-        refused: list[SendResult] = []
-        compiled: dict[tuple[int, str], Any] = {}  # a batch usually shares one template: compile it once
-        with self.links.batch():  # new tracked links are numbered once for the whole batch
-            for claimed in batch:
-                if not claimed.message.address:  # materialise suppresses these; an address edited away since
-                    refused.append(Refused(claimed.message.id, permanent=True, code="no_address",
-                                           reason="the message has no address to send to"))
-                    continue
-                try:
-                    outgoing[claimed.message.id] = self.render_message(claimed, compiled)
-                except RenderFailed as exc:
-                    refused.append(Refused(claimed.message.id, permanent=True, code="template", reason=exc.reason))
-            outgoing = self.links.settle(outgoing, self.base_url, self.secret_key)
-        for message_id, message in list(outgoing.items()):
-            if (too_long := self.too_long(message)) is not None:
-                refused.append(too_long)
-                del outgoing[message_id]
-        return outgoing, refused
-
-    def too_long(self, message: Outgoing) -> Refused | None:
-        """A permanent refusal for a text over its channel's max_length (a long custom field rendered into
-        the template); None when it fits. Checked on the final text, short links included."""
-        channel = self.channels.get(message.channel)
-        limit = channel.max_length if channel is not None else None
-        if limit is None or len(message.body) <= limit:
-            return None
-        return Refused(message.message_id, permanent=True, code="too_long",
-                       reason=f"the message is {len(message.body):,} characters long once rendered; the "
-                              f"{message.channel} channel ({channel.describe()}) takes at most {limit:,}, so it "
-                              "was not sent — shorten the template or the contact field it shows")
-
-    def render_message(self, claimed: ClaimedMessage, compiled: dict[tuple[int, str], Any] | None = None) -> Outgoing:
-        """The Outgoing for one claimed message; raises RenderFailed with a marketer-readable reason."""
-        message, template, campaign = claimed.message, claimed.template, claimed.campaign
-        compiled = {} if compiled is None else compiled
-        url = unsubscribe_url(self.base_url, self.secret_key, message.id)
-        context = content.template_context(claimed.contact.as_template_context(), campaign_name=campaign.name,
-                                           campaign_id=campaign.id, unsubscribe_url=url)
-
-        def part(field: str) -> str:
-            source = getattr(template, field) or ""
-            if not source:
-                return ""
-            key = (template.id, field)
-            if key not in compiled:
-                try:
-                    compiled[key] = content.compile_part(field, source)
-                except content.TemplateInvalid as exc:  # saved before validation existed, or edited in SQL
-                    raise RenderFailed(exc.message, field=field, line=exc.line) from None
-            return content.render_part(field, compiled[key], context)
-
-        tracker = tracker_for(campaign, message, settings=self.tracking, base_url=self.base_url,
-                              secret=self.secret_key, links=self.links)
-        if message.channel == "sms":
-            body = part("body")
-            body = tracker.text(body) if tracker.links is not None else body  # short links only when asked for
-            return Outgoing(message.id, "sms", message.address or "", body=body,
-                            status_callback_url=status_callback_url(self.base_url, message.id),
-                            idempotency_key=f"herald.{message.id}@{self.host}")
-        html = tracker.html(part("html"))  # links -> /l/…, the open pixel when the campaign tracks opens
-        text = tracker.text(part("text")) or (content.html_to_text(html) if html else "")
-        headers = {
-            # The same on every try: a resend after a lost answer (at-least-once) can be dropped as a copy.
-            "Message-ID": f"<herald.{message.id}@{self.host}>",
-            "List-Unsubscribe": list_unsubscribe(url, self.unsubscribe_mailbox, self.secret_key, message.id),
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        }
-        return Outgoing(message.id, "email", message.address or "", body=text, subject=part("subject"), html=html,
-                        headers=headers, sender=campaign.sender or "",
-                        idempotency_key=f"herald.{message.id}@{self.host}")
-
     def record_answers(self, session: Session, batch: Sequence[ClaimedMessage], outgoing: Mapping[int, Outgoing],
                        answers: Sequence[SendResult], opening: Sequence[int] = ()) -> None:
         """Record one group of a batch's answers (breaker, throttle, rows, events), and mark `opening` as
         messages the sender may hand over before it records again (AnswerGroups); commits."""
-        queries.mark_handed_over(session, opening, handed_over=True)
+        outbox.mark_handed_over(session, opening, handed_over=True)
         if not answers:
             session.commit()
             return
@@ -384,14 +279,14 @@ class Dispatcher:
         at-least-once it is retried like any transient refusal, with the same Message-ID / idempotency key.
 
         One executemany per kind of answer (sent, failed, retry, unknown) and one INSERT of the events, however
-        large the batch; each row's UPDATE stays conditional (see queries.mark_messages_sent).
+        large the batch; each row's UPDATE stays conditional (see outbox.mark_messages_sent).
         """
         now = self.clock.now()
         by_id = {c.message.id: c for c in batch}
-        sent: list[queries.SentMessage] = []
-        failed: list[queries.RefusedMessage] = []
-        retried: list[queries.RefusedMessage] = []
-        unknown: list[queries.RefusedMessage] = []
+        sent: list[outbox.SentMessage] = []
+        failed: list[outbox.RefusedMessage] = []
+        retried: list[outbox.RefusedMessage] = []
+        unknown: list[outbox.RefusedMessage] = []
         events: list[dict[str, Any]] = []
         plan_prices = self._plan_prices(session, by_id, outgoing, results, now)
         for result in results:
@@ -409,10 +304,10 @@ class Dispatcher:
                                                    (held or {}).get(channel)))
                 if result.consent == "unsubscribed":  # refused because they opted out (Twilio 21610)
                     events.append(opt_out_event(result.message_id, via="provider", at=now, code=result.code))
-        queries.mark_messages_sent(session, sent, now=now)
-        queries.mark_messages_failed(session, failed, now=now)
-        queries.mark_messages_unknown(session, unknown, now=now)
-        queries.requeue_messages(session, retried, now=now)
+        outbox.mark_messages_sent(session, sent, now=now)
+        outbox.mark_messages_failed(session, failed, now=now)
+        outbox.mark_messages_unknown(session, unknown, now=now)
+        outbox.requeue_messages(session, retried, now=now)
         queries.add_events(session, events)
         queries.finish_idle_runs(session, {c.message.run_id for c in batch}, now=now)
         session.commit()
@@ -441,7 +336,7 @@ class Dispatcher:
                                      units))
         return price_unpriced(session, unpriced, now=now)
 
-    def _record_accepted(self, sent: list[queries.SentMessage], claimed: ClaimedMessage, result: Accepted,
+    def _record_accepted(self, sent: list[outbox.SentMessage], claimed: ClaimedMessage, result: Accepted,
                          outgoing: Outgoing | None, now: datetime,
                          plan_price: tuple[Decimal, str] | None = None) -> dict[str, Any]:
         message = claimed.message
@@ -456,22 +351,22 @@ class Dispatcher:
             unit = self.price.get(message.channel, Decimal("0"))
             cost = unit * (segments or 1) if message.channel == "sms" else unit
             currency = self.currency
-        sent.append(queries.SentMessage(message.id, result.provider_id, segments, cost, currency))
+        sent.append(outbox.SentMessage(message.id, result.provider_id, segments, cost, currency))
         log.info("event=sent message_id=%d campaign_id=%d run_id=%d channel=%s provider_id=%s", message.id,
                  message.campaign_id, message.run_id, message.channel, result.provider_id)
-        return _event(message.id, "sent", now, provider_id=result.provider_id, segments=segments,
+        return message_event(message.id, "sent", now, provider_id=result.provider_id, segments=segments,
                       cost=str(cost), currency=currency, estimated=result.cost is None)
 
-    def _record_unknown(self, unknown: list[queries.RefusedMessage], claimed: ClaimedMessage, result: Refused,
+    def _record_unknown(self, unknown: list[outbox.RefusedMessage], claimed: ClaimedMessage, result: Refused,
                         now: datetime) -> dict[str, Any]:
         message = claimed.message
         reason = f"{result.reason} — {ANSWER_LOST_REASON}"
-        unknown.append(queries.RefusedMessage(message.id, result.code, reason))
+        unknown.append(outbox.RefusedMessage(message.id, result.code, reason))
         log.warning("event=unknown message_id=%d campaign_id=%d run_id=%d channel=%s code=%s reason=%r", message.id,
                     message.campaign_id, message.run_id, message.channel, result.code, result.reason)
-        return _event(message.id, "unknown", now, code=result.code, reason=reason, attempt=message.attempts)
+        return message_event(message.id, "unknown", now, code=result.code, reason=reason, attempt=message.attempts)
 
-    def _record_refused(self, failed: list[queries.RefusedMessage], retried: list[queries.RefusedMessage],
+    def _record_refused(self, failed: list[outbox.RefusedMessage], retried: list[outbox.RefusedMessage],
                         claimed: ClaimedMessage, result: Refused, now: datetime,
                         paused_until: datetime | None = None, held_until: datetime | None = None) -> dict[str, Any]:
         message = claimed.message
@@ -479,29 +374,29 @@ class Dispatcher:
         if result.throttled and not result.permanent:
             # Not the message's fault and not a failure: the attempt taken at claim is given back.
             retry_at = max(now + timedelta(seconds=result.retry_after or 0), held_until or now, paused_until or now)
-            retried.append(queries.RefusedMessage(message.id, result.code, result.reason, not_before=retry_at,
+            retried.append(outbox.RefusedMessage(message.id, result.code, result.reason, not_before=retry_at,
                                                   attempt_given_back=True))
             log.info("event=throttled_retry message_id=%d campaign_id=%d run_id=%d channel=%s code=%s retry_at=%s",
                      message.id, message.campaign_id, message.run_id, message.channel, result.code,
                      retry_at.isoformat())
-            return _event(message.id, "retry", now, code=result.code, reason=result.reason,
+            return message_event(message.id, "retry", now, code=result.code, reason=result.reason,
                           attempt=message.attempts - 1, throttled=True, retry_at=retry_at.isoformat())
         if not result.permanent and (message.attempts < self.max_attempts or paused_until is not None):
             delay = result.retry_after if result.retry_after is not None else (
                 self.retry_base_seconds * 2 ** (min(message.attempts, self.max_attempts) - 1))
             retry_at = max(now + timedelta(seconds=delay), paused_until or now)
-            retried.append(queries.RefusedMessage(message.id, result.code, result.reason, not_before=retry_at))
+            retried.append(outbox.RefusedMessage(message.id, result.code, result.reason, not_before=retry_at))
             log.info("event=retry message_id=%d campaign_id=%d run_id=%d channel=%s code=%s attempt=%d retry_in=%.0fs",
                      message.id, message.campaign_id, message.run_id, message.channel, result.code, message.attempts,
                      delay)
-            return _event(message.id, "retry", now, **detail, retry_at=retry_at.isoformat())
-        failed.append(queries.RefusedMessage(message.id, result.code, result.reason))
+            return message_event(message.id, "retry", now, **detail, retry_at=retry_at.isoformat())
+        failed.append(outbox.RefusedMessage(message.id, result.code, result.reason))
         log.warning("event=failed message_id=%d campaign_id=%d run_id=%d channel=%s code=%s permanent=%s reason=%r",
                     message.id, message.campaign_id, message.run_id, message.channel, result.code, result.permanent,
                     result.reason)
         if not result.permanent:
             detail["gave_up_after_attempts"] = message.attempts
-        return _event(message.id, "failed", now, **detail)
+        return message_event(message.id, "failed", now, **detail)
 
 
 def _hand_on(results: list[SendResult], answers: AnswerGroups | None) -> list[SendResult]:
@@ -527,33 +422,3 @@ def group_by_channel(outgoing: Mapping[int, Outgoing]) -> dict[str, list[Outgoin
         message = outgoing[message_id]
         groups[f"{message.channel}:{message.sender}" if message.sender else message.channel].append(message)
     return dict(groups)
-
-
-def release_expired_leases(session: Session, *, now: datetime) -> int:
-    """Settle messages whose sender stopped after claiming them (lease expired); commits. Returns rows.
-
-    Rows it had not handed to the provider yet (Message.handed_over false): pending, due now, whatever
-    the guarantee, the attempt given back (event "retry"). The others: at_most_once campaigns -> unknown,
-    never resent (event "unknown" saying why); at_least_once -> pending, due now (event "retry").
-    Set-based: one UPDATE per kind, one INSERT of events.
-    Runs left with nothing to send are completed.
-    """
-    # First the rows the dead sender had not handed over yet (Message.handed_over): nobody has seen them.
-    untried = queries.release_untried_leases(session, now=now)
-    unknown = queries.settle_expired_leases(session, now=now, guarantee="at_most_once", reason=UNKNOWN_REASON)
-    resend = queries.settle_expired_leases(session, now=now, guarantee="at_least_once", reason=RESEND_REASON)
-    if not untried and not unknown and not resend:
-        session.rollback()  # end the (empty) transaction: on SQLite it holds the write lock
-        return 0
-    queries.add_events(session, [_event(mid, "retry", now, reason=UNTRIED_REASON) for mid, _ in untried]
-                       + [_event(mid, "unknown", now, reason=UNKNOWN_REASON) for mid, _ in unknown]
-                       + [_event(mid, "retry", now, reason=RESEND_REASON) for mid, _ in resend])
-    queries.finish_idle_runs(session, {run_id for _, run_id in unknown}, now=now)
-    session.commit()
-    log.warning("event=leases_expired untried=%d unknown=%d resend=%d", len(untried), len(unknown), len(resend))
-    return len(untried) + len(unknown) + len(resend)
-
-
-def _event(message_id: int, type_: str, at: datetime, **detail: Any) -> dict[str, Any]:
-    return {"message_id": message_id, "type": type_, "occurred_at": at,
-            "detail": {k: v for k, v in detail.items() if v is not None}}

@@ -25,7 +25,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import replace
 from datetime import timedelta
 
-from campaigns import queries
+from campaigns.delivery import outbox
 from campaigns.delivery.throttle import DECREASE_FACTOR, raise_rate, send_rates
 from channels import Accepted, Channel, Outgoing, RateLimiter, Refused, SendResult
 from channels.base import NOT_TRIED, stops_the_batch
@@ -152,7 +152,7 @@ class BatchPace:
             return
         self._renewed_at = time.monotonic()
         with self.database.session() as session:
-            renewed = queries.renew_leases(session, self.message_ids,
+            renewed = outbox.renew_leases(session, self.message_ids,
                                            lease_expires_at=self.clock.now() + timedelta(seconds=self.lease_seconds))
             for key in self._taking & self.configured.keys():
                 raise_rate(session, key, configured_rate=self.configured[key], now=self.clock.now())

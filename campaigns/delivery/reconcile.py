@@ -27,9 +27,10 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from campaigns import queries
+from campaigns.delivery import outbox
 from campaigns.delivery.dispatch import Dispatcher, group_by_channel
+from campaigns.delivery.outbox import ClaimedMessage, UnknownMessage
 from campaigns.delivery.sender import make_dispatcher, open_configured_channels
-from campaigns.queries import ClaimedMessage, UnknownMessage
 from channels import (
     Accepted,
     Outgoing,
@@ -92,16 +93,16 @@ def reconcile_unknown(session: Session, dispatcher: Dispatcher, *, now: datetime
     holds the channels to ask. Never raises for a provider's sake: what cannot be asked stays unknown.
     """
     result = Reconciliation()
-    rows = {row.message_id: row for row in queries.unknown_messages(
+    rows = {row.message_id: row for row in outbox.unknown_messages(
         session, unknown_before=now - timedelta(seconds=settled_seconds), campaign_id=campaign_id, limit=limit,
         after_message_id=after_message_id)}
     if not rows:
         session.rollback()
         return result
     result.last_message_id = max(rows) if len(rows) == limit else None
-    batch = queries.load_claimed(session, list(rows))
+    batch = outbox.load_claimed(session, list(rows))
     session.commit()  # no transaction stays open while the providers are asked
-    outgoing, unrenderable = dispatcher.render(batch)
+    outgoing, unrenderable = dispatcher.composer.render(batch)
     result.unresolved += len(unrenderable)
     answers: list[SendResult] = []
     descriptions: dict[int, str] = {}
@@ -113,7 +114,7 @@ def reconcile_unknown(session: Session, dispatcher: Dispatcher, *, now: datetime
         questions = [SentQuestion(m.message_id, m.to, text_as_sent(channel, m.body),
                                   since=rows[m.message_id].run_started_at - CLOCK_SKEW) for m in messages]
         sightings = channel.look_up(questions)  # type: ignore[attr-defined]
-        carried = queries.messages_by_provider_id(session, {s.provider_id for seen in sightings.values()
+        carried = outbox.messages_by_provider_id(session, {s.provider_id for seen in sightings.values()
                                                              for s in seen})
         session.commit()  # end the read before the next channel is asked
         for question in questions:
@@ -169,7 +170,7 @@ def _record(session: Session, dispatcher: Dispatcher, batch: Sequence[ClaimedMes
             "outcome": outcome, "asked": descriptions.get(answer.message_id, ""),
             **({"provider_id": answer.provider_id} if isinstance(answer, Accepted) else {"reason": answer.reason})}})
     queries.add_events(session, events)
-    queries.append_run_notes(session, {run_id: _note(counts, now) for run_id, counts in per_run.items()})
+    outbox.append_run_notes(session, {run_id: _note(counts, now) for run_id, counts in per_run.items()})
     session.commit()
 
 

@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from campaigns.caps import FrequencyCap
+from campaigns.audience.caps import FrequencyCap
 from campaigns.delivery.breaker import BreakerSettings
 from campaigns.delivery.dispatch import Dispatcher
 from campaigns.delivery.pacing import check_lease_fits

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 import audiences
 from audiences import Contact
-from campaigns.models import Campaign, Conversion
+from campaigns.models import Conversion
 from campaigns.results.attribution import Purchase, attribute, campaign_ids_by_code, to_base_currency
 from core.config import Config
 from core.db import UTCDateTime
@@ -372,50 +372,3 @@ def _shown(row: ConversionInput) -> dict[str, str]:
         return value.isoformat(sep=" ", timespec="minutes") if isinstance(value, datetime) else str(value)
 
     return {name: text(getattr(row, name)) for name in FIELDS if getattr(row, name) not in ("", None)}
-
-
-
-# ---------------------------------------------------------------- reading
-@dataclass(frozen=True)
-class ConversionRow:
-    conversion: Conversion
-    contact_name: str
-    contact_address: str
-    campaign_name: str | None
-
-
-@dataclass(frozen=True)
-class ConversionTotals:
-    """Recorded conversions by attribution rule: {rule: (count, revenue in the workspace currency)}."""
-
-    by_rule: dict[str, tuple[int, Decimal]]
-
-    @property
-    def count(self) -> int:
-        return sum(count for count, _ in self.by_rule.values())
-
-    @property
-    def revenue(self) -> Decimal:
-        return sum((amount for _, amount in self.by_rule.values()), Decimal("0"))
-
-
-def recent_conversions(session: Session, *, limit: int = 50) -> list[ConversionRow]:
-    """The latest conversions by purchase time, with whose they are and the campaign they are credited to."""
-    query = (select(Conversion, Contact, Campaign.name)
-             .join(Contact, Contact.id == Conversion.contact_id)
-             .outerjoin(Campaign, Campaign.id == Conversion.campaign_id)
-             .order_by(Conversion.occurred_at.desc(), Conversion.id.desc()).limit(limit))
-    rows = [ConversionRow(conversion, contact.name, contact.email or contact.phone or "", campaign_name)
-            for conversion, contact, campaign_name in session.execute(query)]
-    session.rollback()
-    return rows
-
-
-def conversion_totals(session: Session) -> ConversionTotals:
-    """Counts and revenue by attribution rule, in one GROUP BY."""
-    query = select(Conversion.attribution, func.count(), func.coalesce(func.sum(Conversion.amount_base), 0)).group_by(
-        Conversion.attribution)
-    found = {rule: (count, Decimal(str(total))) for rule, count, total in session.execute(query)}
-    session.rollback()
-    return ConversionTotals({rule: found.get(rule, (0, Decimal("0"))) for rule in ("code", "click", "receipt",
-                                                                                    "none")})

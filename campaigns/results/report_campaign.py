@@ -19,10 +19,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from campaigns import queries
 from campaigns.ab_test import rollout_condition, variants_of
 from campaigns.lifecycle import get_campaign
 from campaigns.models import Run
+from campaigns.results import message_counts
 from campaigns.results import report_queries as rq
 from campaigns.results.report_effect import (
     Holdout,
@@ -36,6 +36,7 @@ from campaigns.results.report_numbers import CENT, NO_REVENUE_GOAL, NOT_APPLICAB
 from campaigns.results.report_numbers import shown as _s
 from campaigns.results.report_runs import RUN_COLUMNS, RunReport, runs_for_report
 from campaigns.results.report_settings import ReportSettings
+from campaigns.results.report_slices import SLICE_COLUMNS, Slice
 
 NOT_SENT = ("suppressed", "capped", "duplicate", "held_out", "waiting", "cancelled")
 # Never reachable by this run: the funnel's "Reachable" step leaves them out.
@@ -43,57 +44,6 @@ UNREACHABLE = NOT_SENT[:5]
 HOLDOUT_COLUMNS = {"people": "People", "buyers": "Buyers", "conversion_rate": "Conversion rate", "revenue": "Revenue",
                    "revenue_per_head": "Revenue per head"}
 SEGMENT_TITLES = {"value_tier": "Value tier", "lifecycle_stage": "Lifecycle stage", "region": "Region"}
-
-
-@dataclass
-class Slice:
-    """The figures of one part of the audience (a variant, a channel, a tier…) or of all of it."""
-
-    key: str
-    audience: int = 0
-    sent: int = 0
-    delivered: int = 0
-    failed: int = 0
-    opened: int = 0
-    clicked: int = 0
-    unsubscribed: int = 0
-    conversions: int = 0
-    converters: int = 0
-    revenue: Decimal = Decimal(0)
-    cost: Decimal = Decimal(0)  # variable cost in the workspace currency (converted)
-
-    def add_messages(self, row: rq.CubeRow, cost: Decimal) -> None:
-        self.audience += row.rows
-        self.sent += row.sent
-        self.delivered += row.rows if row.status == "delivered" else 0
-        self.failed += row.rows if row.status == "failed" else 0
-        self.opened += row.opened
-        self.clicked += row.clicked
-        self.unsubscribed += row.unsubscribed
-        self.cost += cost
-
-    def add_conversions(self, row: rq.ConversionRow) -> None:
-        self.conversions += row.conversions
-        self.converters += row.converters
-        self.revenue += row.revenue
-
-    def row(self, currency: str) -> list[Any]:
-        return [self.key, self.audience, self.sent, self.delivered, self.failed, self.opened, self.clicked,
-                str(ratio(self.clicked, self.sent) or ""), self.conversions, self.converters,
-                str(ratio(self.converters, self.sent) or ""), money(self.revenue, currency),
-                money(self.cost, currency)]
-
-    def to_dict(self, currency: str) -> dict[str, Any]:
-        return {"key": self.key, "audience": self.audience, "sent": self.sent, "delivered": self.delivered,
-                "failed": self.failed, "opened": self.opened, "clicked": self.clicked,
-                "unsubscribed": self.unsubscribed, "conversions": self.conversions, "converters": self.converters,
-                "click_rate": _s(ratio(self.clicked, self.sent)),
-                "conversion_rate": _s(ratio(self.converters, self.sent)), "revenue": money(self.revenue, currency),
-                "cost": money(self.cost, currency)}
-
-
-SLICE_COLUMNS = ["", "Audience", "Sent", "Delivered", "Failed", "Opened (people)", "Clicked", "Click rate",
-                 "Conversions", "Converted", "Conversion rate", "Revenue", "Cost"]
 
 
 @dataclass(frozen=True)
@@ -365,7 +315,7 @@ def campaign_report(session: Session, campaign_id: int, settings: ReportSettings
     report = CampaignReport(
         campaign_id=campaign.id, name=campaign.name, channel=campaign.channel, kind=campaign.kind,
         status=campaign.status, currency=currency, counts=dict(counts), total=total,
-        failures=[Failure(c, r, n) for c, r, n in queries.failures_by_reason(session, campaign_id=campaign_id)],
+        failures=[Failure(c, r, n) for c, r, n in message_counts.failures_by_reason(session, campaign_id=campaign_id)],
         cost_by_currency=dict(cost_by_currency), variable_cost=total.cost, fixed_costs=fixed, fixed_cost=fixed_total,
         unconverted=dict(unconverted), attribution=attribution, window_days=window, replied=replied,
         holdout=holdout, ab=None,
@@ -386,7 +336,7 @@ def campaign_report(session: Session, campaign_id: int, settings: ReportSettings
         report.series_grain, report.series = "day", rq.roll_up_days(hours)
     else:
         report.series_grain, report.series = "hour", hours
-    report.dry_run, report.started_at, report.finished_at = queries.run_summary(session, campaign_id=campaign_id)
+    report.dry_run, report.started_at, report.finished_at = message_counts.run_summary(session, campaign_id=campaign_id)
     report.runs = runs_for_report(session, campaign_id, campaign.kind)
     if not columns:
         notes.append("Contacts have no tier, lifecycle stage or region in this installation, so there is no "

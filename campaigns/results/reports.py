@@ -9,9 +9,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from campaigns import queries
 from campaigns.lifecycle import get_campaign
 from campaigns.models import MESSAGE_STATUSES
+from campaigns.results import message_counts
 from campaigns.results.report_campaign import CampaignReport, campaign_report
 
 
@@ -40,8 +40,8 @@ def campaign_statuses(session: Session, campaign_ids: Collection[int]) -> dict[i
     One GROUP BY over their messages, one over the campaigns and their runs. Ids that name no
     campaign are left out of the result rather than raising, so a list stays whole.
     """
-    states = queries.campaign_states(session, campaign_ids=campaign_ids)
-    grouped = queries.count_by_campaign_and_status(session, campaign_ids=states.keys())
+    states = message_counts.campaign_states(session, campaign_ids=campaign_ids)
+    grouped = message_counts.count_by_campaign_and_status(session, campaign_ids=states.keys())
     statuses: dict[int, CampaignStatus] = {}
     for campaign_id, (status, dry_run) in states.items():
         found = grouped.get(campaign_id, {})

@@ -9,9 +9,9 @@ from decimal import Decimal
 
 from campaigns import create_campaign, create_template, send_campaign
 from campaigns.ab_test import set_holdout
+from campaigns.audience.holdout import HOLDOUT_HASH, python_bucket
 from campaigns.delivery.costs import create_rate_plan
 from campaigns.estimate import estimate_campaign
-from campaigns.holdout import HOLDOUT_HASH, python_bucket
 from campaigns.models import RatePlanUsage
 from core.clock import FrozenClock
 from tests.campaigns.factories import ScriptedChannel, make_contact, make_dispatcher, messages_of

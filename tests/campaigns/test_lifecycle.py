@@ -15,7 +15,7 @@ from campaigns import (
     list_campaigns,
     send_campaign,
 )
-from campaigns.materialise import materialise_run
+from campaigns.audience.materialise import materialise_run
 from campaigns.models import Campaign, MessageEvent, Run
 from core.errors import Conflict, Invalid
 from tests.campaigns.factories import make_contact, make_list, messages_of, start_campaign

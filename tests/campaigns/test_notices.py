@@ -18,7 +18,7 @@ from campaigns import (
     resend_undelivered,
     send_campaign,
 )
-from campaigns.caps import FrequencyCap
+from campaigns.audience.caps import FrequencyCap
 from core.errors import Conflict, Invalid
 from tests.campaigns.factories import make_contact, make_dispatcher, make_list, messages_of, refuse
 
@@ -205,7 +205,7 @@ def test_an_email_estimate_prices_per_message(session, clock, email):
 def test_the_send_window_follows_quiet_hours_in_each_recipients_zone(backend, session, clock):
     from datetime import UTC, datetime
 
-    from campaigns.send_time import QuietHours, Timing
+    from campaigns.audience.send_time import QuietHours, Timing
 
     clock.set(datetime(2026, 3, 2, 22, 0, tzinfo=UTC))  # 22:00 in London, 06:00 next day in Shanghai
     london = make_contact(session, now=clock.now())

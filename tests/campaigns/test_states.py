@@ -164,7 +164,7 @@ def test_resuming_a_campaign_whose_last_messages_went_out_while_paused_completes
     dispatcher = make_dispatcher(database, channel, clock)
     batch = dispatcher.claim(session)  # a sender holds the whole run...
     pause_campaign(session, draft.id, user_id=None, now=clock.now())
-    outgoing, refused = dispatcher.render(batch)
+    outgoing, refused = dispatcher.composer.render(batch)
     answers, _ = dispatcher.send_by_channel(outgoing)
     dispatcher.record(session, batch, outgoing, refused + answers)  # ...and finishes it while paused
     assert get_campaign(session, draft.id).status == "paused"

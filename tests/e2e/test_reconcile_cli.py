@@ -14,8 +14,8 @@ from sqlalchemy import insert, select
 
 from audiences import Contact
 from campaigns import Message, create_campaign, create_template, release_expired_leases, send_campaign
+from campaigns.delivery.outbox import claim_due_messages
 from campaigns.delivery.sender import send_until_idle
-from campaigns.queries import claim_due_messages
 from core.clock import SystemClock
 
 

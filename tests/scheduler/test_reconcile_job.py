@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from campaigns import release_expired_leases
-from campaigns.queries import claim_due_messages
+from campaigns.delivery.outbox import claim_due_messages
 from channels import open_channel
 from core.clock import FrozenClock
 from scheduler import jobs

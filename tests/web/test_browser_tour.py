@@ -23,7 +23,7 @@ from werkzeug.serving import make_server
 
 import campaigns
 from audiences import Contact, add_suppressions, create_segment
-from campaigns.delivery.dispatch import unsubscribe_url
+from campaigns.delivery.outgoing import unsubscribe_url
 from campaigns.demo import seed_demo
 from campaigns.firing import schedule_campaign, set_campaign_schedule
 from campaigns.models import Conversion, Message, MessageEvent

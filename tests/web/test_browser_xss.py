@@ -133,7 +133,7 @@ def corpus_server(tmp_path_factory, _sqlite_template) -> Iterator[tuple[str, dic
     http = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=http.serve_forever, name="herald-xss-http", daemon=True)
     thread.start()
-    from campaigns.delivery.dispatch import unsubscribe_url
+    from campaigns.delivery.outgoing import unsubscribe_url
 
     ids["unsubscribe"] = unsubscribe_url("", str(config.secret_key), int(ids["message"]))  # type: ignore[arg-type]
     yield f"http://127.0.0.1:{http.server_port}", ids

@@ -40,7 +40,7 @@ from audiences import (
 )
 from campaigns import create_campaign, create_keyword_rule, create_template, send_campaign
 from campaigns.delivery.costs import add_fixed_cost, create_rate_plan
-from campaigns.delivery.dispatch import unsubscribe_url
+from campaigns.delivery.outgoing import unsubscribe_url
 from campaigns.models import Message
 from core.users import create_user, issue_api_token
 from web.app import create_app

@@ -100,7 +100,7 @@ def segment_options(db_session: Any) -> list[tuple[Any, str]]:
 
 
 def exclusion_label(code: str) -> str:
-    """Why recipients are left out, in the reader's language (codes from campaigns/materialise.py, caps.py and
+    """Why recipients are left out, in the reader's language (codes from campaigns/audience/materialise.py, caps.py and
     duplicates.py)."""
     return {"no_address": _("no address"), "opted_out": _("opted out"), "suppression_list": _("suppression list"),
             "frequency_cap": _("frequency cap"),

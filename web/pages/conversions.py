@@ -7,7 +7,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 
 import campaigns
-from campaigns.results.conversions import conversion_totals, recent_conversions
+from campaigns.results.conversion_list import conversion_totals, recent_conversions
 from campaigns.results.rfm import last_scored_at, score_contacts
 from core.errors import Invalid
 from web.db import get_session

@@ -9,8 +9,8 @@ from flask_babel import gettext as _
 
 from audiences import list_contacts
 from campaigns import create_template, get_template, list_templates, preview_template, update_template
+from campaigns.content.templates import short_link_example
 from campaigns.responses.tracking import tracks_clicks
-from campaigns.templates import short_link_example
 from core.errors import HeraldError, Invalid
 from web.auth import read_only
 from web.db import get_session

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import event
 
 from campaigns import campaign_report, create_campaign, create_event_notice, create_template, send_campaign
-from campaigns.caps import FrequencyCap
+from campaigns.audience.caps import FrequencyCap
+from campaigns.audience.send_time import Timing
 from campaigns.results.report_settings import ReportSettings
-from campaigns.send_time import Timing
 from tests.campaigns.factories import make_contact, make_dispatcher, make_list, messages_of
 
 USD = ReportSettings("USD")  # reports in US dollars, no other currency converted
@@ -158,7 +158,7 @@ def test_a_message_that_may_have_been_sent_counts_towards_the_cap(backend, sessi
     It counts towards the cap, or the contact may get one more than the cap allows — the provider's "delivered"
     for it can come later still. Found by tests/campaigns/test_caps_property.py."""
     from campaigns import release_expired_leases
-    from campaigns.queries import claim_due_messages
+    from campaigns.delivery.outbox import claim_due_messages
 
     person = make_contact(session, now=clock.now())
     one = FrequencyCap(1, 7)

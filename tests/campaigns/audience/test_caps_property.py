@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 from sqlalchemy import event, text
 
 from campaigns import apply_channel_events, create_campaign, create_event_notice, create_template, send_campaign
-from campaigns.caps import FrequencyCap
+from campaigns.audience.caps import FrequencyCap
 from channels import ChannelEvent
 from core.clock import FrozenClock
 from core.db import Database

@@ -11,7 +11,7 @@ from sqlalchemy import literal, select
 
 from campaigns import create_campaign, create_template, send_campaign
 from campaigns.ab_test import VariantSpec, choose_winner, due_ab_tests, set_ab_test, set_holdout
-from campaigns.holdout import HOLDOUT_HASH, TEST_GROUP_HASH, VARIANT_HASH, bucket, python_bucket
+from campaigns.audience.holdout import HOLDOUT_HASH, TEST_GROUP_HASH, VARIANT_HASH, bucket, python_bucket
 from campaigns.models import CampaignVariant, Message
 from core.errors import Conflict, Invalid
 from tests.campaigns.factories import ScriptedChannel, make_contact, make_dispatcher, messages_of

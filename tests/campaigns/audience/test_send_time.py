@@ -7,8 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from campaigns.schedules import Schedule, ScheduleDefaults, cron_trigger, holiday_date, holiday_names
-from campaigns.send_time import QuietHours, Timing, local_instant, zone_instants
+from campaigns.audience.send_time import QuietHours, Timing, local_instant, zone_instants
+from campaigns.holiday_calendar import holiday_date, holiday_names
+from campaigns.schedules import Schedule, ScheduleDefaults, cron_trigger
 from core.errors import Invalid
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -181,7 +182,7 @@ def test_a_cron_rule_across_dst_edges_fires_each_wall_time_once_and_a_skipped_on
 
 
 def test_holiday_names_are_offered_in_the_readers_language_but_stored_in_english():
-    from campaigns.schedules import holiday_labels
+    from campaigns.holiday_calendar import holiday_labels
 
     labels = holiday_labels("CN", 2027, "zh_CN")
     assert labels["Chinese New Year (Spring Festival)"] == "春节"

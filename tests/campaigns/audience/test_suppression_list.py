@@ -6,8 +6,9 @@ from __future__ import annotations
 from sqlalchemy import literal, select
 
 from audiences import add_suppressions, audience_select
-from campaigns import create_campaign, create_template, queries, send_campaign
-from campaigns.materialise import consent_exclusions
+from campaigns import create_campaign, create_template, send_campaign
+from campaigns.audience import queries as audience_queries
+from campaigns.audience.materialise import consent_exclusions
 from campaigns.models import Message
 from core.db import UTCDateTime
 from tests.campaigns.factories import make_contact, start_campaign
@@ -60,7 +61,7 @@ def test_an_operational_notice_passes_the_list_but_not_a_missing_address(backend
     session.execute(Message.__table__.delete().where(Message.run_id == run.id))
 
     audience = audience_select(None, "email", operational=True).subquery("audience")
-    queries.insert_run_messages(
+    audience_queries.insert_run_messages(
         session, run_id=run.id, campaign_id=campaign.id, channel="email", audience=audience,
         exclusions=consent_exclusions(audience, "email", operational=True), priority=100,
         not_before=literal(now, UTCDateTime()), now=now)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from campaigns import TemplateInvalid, create_template, html_to_text, update_template, validate_template
-from campaigns.content import RenderFailed, compile_part, render_part, template_context
+from campaigns.content.rendering import RenderFailed, compile_part, render_part, template_context
 from tests.campaigns.factories import make_contact
 
 

@@ -2,7 +2,7 @@
 (tests/web/test_api_template_budget.py runs it against preview and save).
 
 Each source below cost seconds of CPU or hundreds of MB (or never ended) before the budget existed
-(campaigns/template_budget.py); each must now be refused quickly with a reason that names the limit.
+(campaigns/content/budget.py); each must now be refused quickly with a reason that names the limit.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import update
 
 from campaigns import create_campaign, create_template, estimate_campaign
-from campaigns.content import RenderFailed, compile_part, render_part, template_context
+from campaigns.content.rendering import RenderFailed, compile_part, render_part, template_context
 from campaigns.models import Campaign, Template
 from core.config import load_config
 from tests.campaigns.factories import make_contact, make_dispatcher, messages_of, start_campaign

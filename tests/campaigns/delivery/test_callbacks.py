@@ -96,7 +96,7 @@ def test_a_callback_for_an_unknown_message_is_skipped(session, clock, sent):
 
 def test_an_unknown_message_takes_the_providers_word(backend, session, database, clock):
     from campaigns import release_expired_leases
-    from campaigns.queries import claim_due_messages
+    from campaigns.delivery.outbox import claim_due_messages
 
     make_contact(session, now=clock.now())
     start_campaign(session, now=clock.now())
@@ -118,7 +118,7 @@ def test_a_failure_the_provider_reports_counts_the_message_as_sent_whatever_came
     when the send is recorded: the report's Sent must not depend on whether the record landed. Found by
     tests/campaigns/results/test_report_reconciles.py."""
     from campaigns import campaign_report, release_expired_leases
-    from campaigns.queries import claim_due_messages
+    from campaigns.delivery.outbox import claim_due_messages
     from campaigns.results.report_settings import ReportSettings
 
     make_contact(session, now=clock.now())

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import event, text
 
 from campaigns import ChannelContractBroken, campaign_status
-from campaigns.delivery.dispatch import unsubscribe_url
+from campaigns.delivery.outbox import claim_due_messages
+from campaigns.delivery.outgoing import unsubscribe_url
 from campaigns.models import Campaign, Run
-from campaigns.queries import claim_due_messages
 from channels import Accepted, Outgoing, Refused
 from core.db import Database
 from core.ids import verify

@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 
 from campaigns import release_expired_leases
+from campaigns.delivery.outbox import claim_due_messages
 from campaigns.models import Run
-from campaigns.queries import claim_due_messages
 from tests.campaigns.factories import events_of, make_contact, make_dispatcher, messages_of, start_campaign
 
 

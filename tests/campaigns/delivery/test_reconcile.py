@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import select
 
 from campaigns import apply_channel_events, release_expired_leases
+from campaigns.delivery.outbox import claim_due_messages
 from campaigns.delivery.reconcile import NOT_RECEIVED, reconcile_unknown
 from campaigns.models import MessageEvent, Run
-from campaigns.queries import claim_due_messages
 from channels import ChannelEvent, Outgoing, open_channel
 from tests.campaigns.factories import make_contact, make_dispatcher, messages_of, start_campaign
 from tests.fakes.fake_twilio import FakeTwilio

@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy import event
 
 from campaigns import apply_channel_events
-from campaigns.queries import SentMessage, claim_due_messages, mark_messages_sent
+from campaigns.delivery.outbox import SentMessage, claim_due_messages, mark_messages_sent
 from channels import ChannelEvent
 from tests.campaigns.factories import (
     ScriptedChannel,
@@ -76,7 +76,10 @@ def test_recording_a_batch_takes_the_same_statements_for_3_messages_as_for_60(ba
 
         def note(conn, cursor, statement, parameters, context, executemany):
             words = statement.split()
-            if words[0].upper() in ("UPDATE", "INSERT") and "messages" in statement:
+            # A lease renewed while the batch is sent (campaigns/delivery/pacing.py, once a second) is not
+            # recording: on a loaded machine the 60-message batch can outlast a second, the 3-message one not.
+            renewal = words[:3] == ["UPDATE", "messages", "SET"] and words[3].startswith("lease_expires_at=")
+            if words[0].upper() in ("UPDATE", "INSERT") and "messages" in statement and not renewal:
                 seen.append(" ".join(words[:3]))
 
         # One group of answers (record_every): a group is recorded set-based, whatever its size; how many

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from campaigns import ChannelUnavailable, create_campaign, create_template, send_campaign_now, update_campaign
-from campaigns.delivery.dispatch import list_unsubscribe
+from campaigns.delivery.outgoing import list_unsubscribe
 from campaigns.delivery.sender import make_dispatcher, open_configured_channels
 from campaigns.models import Message
 from channels import ChannelConfigError, RateLimiter

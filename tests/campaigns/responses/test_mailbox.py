@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from audiences import Consent
-from campaigns.delivery.dispatch import list_unsubscribe
+from campaigns.delivery.outgoing import list_unsubscribe
 from campaigns.models import Message
 from channels import ChannelConfigError
 from channels.mailbox import open_mailbox

@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from campaigns import apply_channel_events, create_campaign, create_template, send_campaign, unsubscribe_recipient
 from campaigns.ab_test import VariantSpec, set_ab_test
-from campaigns.holdout import HOLDOUT_HASH, VARIANT_HASH, python_bucket
+from campaigns.audience.holdout import HOLDOUT_HASH, VARIANT_HASH, python_bucket
 from campaigns.models import CampaignCost, CampaignVariant, Message, MessageEvent
 from campaigns.responses.inbox_models import Reply
 from campaigns.results import report_queries as rq
