@@ -37,6 +37,7 @@ from campaigns.audience.materialise import consent_exclusions
 from campaigns.audience.recipients import recipients_select
 from campaigns.audience.send_time import Timing, not_before_sql
 from campaigns.content import rendering as content
+from campaigns.content.provider_templates import is_bound, render_bound
 from campaigns.delivery.outgoing import unsubscribe_url
 from campaigns.estimate_occasions import OccasionPlan, occasion_plan
 from campaigns.lifecycle import get_campaign
@@ -269,7 +270,9 @@ def _sample_segments(session: Session, campaign: Any, contact_ids: list[int], *,
     channel adds (`as_sent`)."""
     template = session.get(Template, campaign.template_id)
     source = template.body if template else ""
+    bound = is_bound(template)  # the provider's registered text, its parameters filled in, is what is billed
     compiled = content.compile_part("body", source or "")
+    params_compiled: dict[tuple[int, str], Any] = {}
     contacts = contacts_by_id(session, contact_ids) if contact_ids else {}
     people = [contacts[cid].as_template_context() for cid in contact_ids if cid in contacts] or [
         content.sample_contact()]
@@ -285,12 +288,13 @@ def _sample_segments(session: Session, campaign: Any, contact_ids: list[int], *,
         try:
             if heavy:
                 raise content.RenderFailed("over budget")
-            body = content.render_part("body", compiled, context)
+            body = (render_bound(template, context, params_compiled)[0] if bound
+                    else content.render_part("body", compiled, context))
         except content.RenderFailed as exc:
             # Up to a second per contact: twenty of them would hold the estimate page for twenty.
             heavy = heavy or exc.over_budget
             body = source
-        if shorten:
+        if shorten and not bound:  # a bound template's links go as registered (dispatch.render_message)
             body = sms_as_sent(body, base_url=base_url, message_id=last_message_id,
                                link_id=last_link_id + max(messages, 1))  # as if each message had its own link
         total += count_sms(as_sent(body) if as_sent is not None else body).segments

@@ -61,6 +61,10 @@ class Template(Base):
     html: Mapped[str] = mapped_column(Text, default="")  # email
     text: Mapped[str] = mapped_column(Text, default="")  # email plain part; derived from html if empty
     body: Mapped[str] = mapped_column(Text, default="")  # sms
+    # SMS bound to a provider's registered template (campaigns/content/provider_templates.py): its code ("" = not bound)
+    # and each placeholder of the registered text (the body) mapped to a Jinja expression, in order.
+    provider_template: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    provider_params: Mapped[dict[str, str] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 

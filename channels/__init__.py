@@ -25,16 +25,19 @@ from channels.base import (
     reports_each_result,
     text_as_sent,
 )
+from channels.china import aliyun, tencent
 from channels.ratelimit import RateLimiter
 from channels.segments import SmsSize, count_sms
 from channels.twilio import parse_twilio_webhook, twilio_auth_token
 from channels.urls import looks_secret, mask_url
 
 REGISTRY: dict[str, Callable[..., Channel]] = {
+    aliyun.SCHEME: aliyun.from_url,
     http_sms.SCHEME: http_sms.from_url,
     https_email.SCHEME: https_email.from_url,
     log.SCHEME: log.from_url,
     smtp.SCHEME: smtp.from_url,
+    tencent.SCHEME: tencent.from_url,
     twilio.SCHEME: twilio.from_url,
 }
 

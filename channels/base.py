@@ -58,6 +58,11 @@ class Outgoing:
     # The same for every try of one message, so a provider (or recipient) that honours it can drop a
     # resend of a message whose first answer was lost; for email the Message-ID plays this part.
     idempotency_key: str = ""
+    # SMS through a provider that sends only registered templates (Alibaba Cloud, Tencent Cloud; channels/china/):
+    # the provider's template code and its parameters, rendered, in the template's order. `body` is then the
+    # registered text with the parameters filled in — what the recipient reads and segments are counted on.
+    template_code: str = ""
+    template_params: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -190,7 +195,11 @@ def reports_each_result(channel: object) -> bool:
 # message had a problem: the adapters' own batches stop there (send_each, smtp), and so does the
 # dispatcher's paced loop, which hands a channel one message at a time (campaigns/delivery/dispatch.py).
 UNREACHABLE_CODES = frozenset({"timeout", "connection-error", "connection-refused", "disconnected", "tls-error",
-                               "401", "20003"})
+                               "401", "20003",
+                               # Alibaba Cloud and Tencent Cloud refusing Herald's key or signature (channels/china/)
+                               "SignatureDoesNotMatch", "InvalidAccessKeyId.NotFound", "InvalidAccessKeyId.Inactive",
+                               "IncompleteSignature", "AuthFailure.SignatureFailure", "AuthFailure.SecretIdNotFound",
+                               "AuthFailure.InvalidSecretId", "AuthFailure.SignatureExpire"})
 
 
 def stops_the_batch(result: SendResult) -> bool:

@@ -13,6 +13,14 @@ from flask import Blueprint, current_app, jsonify, request
 
 import campaigns
 from channels import WebhookRejected, twilio_auth_token
+from channels.china import (
+    aliyun,
+    parse_aliyun_inbound,
+    parse_aliyun_report,
+    parse_tencent_inbound,
+    parse_tencent_report,
+    tencent,
+)
 from channels.http_sms_webhooks import http_sms_report_reply, parse_http_sms_inbound, parse_http_sms_webhook
 from channels.twilio import parse_twilio_inbound, twiml_message
 from core.config import Config
@@ -114,3 +122,94 @@ def http_sms_inbound():
                                    reply_id=outcome.reply_id)
     reply = http_sms_report_reply(sms_url)
     return (reply, 200, {"Content-Type": "application/json"}) if reply else ("", 204)
+
+
+# ---------------------------------------------------------------------- Alibaba Cloud and Tencent Cloud SMS
+# Neither platform signs its callbacks; the channel URL's callback_token, carried as ?token= in the URL set
+# in their console, is the check (channels/china/shared.py). Each pushes receipts and replies as JSON and
+# wants its own acknowledgement back, or it pushes again.
+TEMPLATE_SMS = {
+    aliyun.SCHEME: (parse_aliyun_report, parse_aliyun_inbound, aliyun.CALLBACK_ANSWER),
+    tencent.SCHEME: (parse_tencent_report, parse_tencent_inbound, tencent.CALLBACK_ANSWER),
+}
+
+
+@bp.post("/aliyun-sms/report")
+def aliyun_sms_report():
+    """Alibaba Cloud SmsReport receipts (a JSON list): each moves its message forward. 200 with {"code": 0, …}
+    when taken; 403 for a missing or wrong ?token=; 400 for a receipt Herald cannot read; 404 when the SMS
+    channel is not aliyun-sms://."""
+    return _template_sms_report(aliyun.SCHEME)
+
+
+@bp.post("/aliyun-sms/inbound")
+def aliyun_sms_inbound():
+    """Alibaba Cloud SmsUp replies (a JSON list): each is stored and acted on (退订, TD…); answers as the report."""
+    return _template_sms_inbound(aliyun.SCHEME)
+
+
+@bp.post("/tencent-sms/report")
+def tencent_sms_report():
+    """Tencent Cloud receipts (a JSON list): each moves its message forward. 200 with {"result": 0, …} when
+    taken; 403 for a missing or wrong ?token=; 400 for a receipt Herald cannot read; 404 when the SMS channel
+    is not tencent-sms://."""
+    return _template_sms_report(tencent.SCHEME)
+
+
+@bp.post("/tencent-sms/inbound")
+def tencent_sms_inbound():
+    """A Tencent Cloud reply (one JSON object): stored and acted on (退订, TD…); answers as the report."""
+    return _template_sms_inbound(tencent.SCHEME)
+
+
+def _template_sms_channel(scheme: str) -> tuple[Config, str, tuple | None]:
+    """The config, the SMS channel URL, and a 404 answer when that channel is not `scheme`://."""
+    config: Config = current_app.extensions["herald.config"]
+    sms_url = str(config.channels["sms"].url)
+    configured = urlsplit(sms_url).scheme
+    if configured != scheme:
+        return config, sms_url, (jsonify(error="NotFound", message=f"the SMS channel is {configured}://, not "
+                                         f"{scheme}://, so Herald takes no callbacks for it — set [channels.sms] url "
+                                         f"to {scheme}://… to use it"), 404)
+    return config, sms_url, None
+
+
+def _template_sms_report(scheme: str):
+    config, sms_url, not_here = _template_sms_channel(scheme)
+    if not_here is not None:
+        return not_here
+    parse_report, _, answer = TEMPLATE_SMS[scheme]
+    try:
+        events = parse_report(url=request.full_path, payload=request.get_json(silent=True, force=True),
+                              channel_url=sms_url)
+    except WebhookRejected as exc:
+        log.warning("event=webhook_rejected provider=%s kind=report status=%s reason=%r", scheme, exc.http_status,
+                    str(exc))
+        return jsonify(error="WebhookRejected", message=str(exc)), exc.http_status
+    now = current_app.extensions["herald.clock"].now()
+    retrying_on_disconnect(lambda session: campaigns.apply_channel_events(session, events, now=now))
+    return jsonify(answer)
+
+
+def _template_sms_inbound(scheme: str):
+    config, sms_url, not_here = _template_sms_channel(scheme)
+    if not_here is not None:
+        return not_here
+    _, parse_inbound, answer = TEMPLATE_SMS[scheme]
+    try:
+        messages = parse_inbound(url=request.full_path, payload=request.get_json(silent=True, force=True),
+                                 channel_url=sms_url)
+    except WebhookRejected as exc:
+        log.warning("event=webhook_rejected provider=%s kind=inbound status=%s reason=%r", scheme, exc.http_status,
+                    str(exc))
+        return jsonify(error="WebhookRejected", message=str(exc)), exc.http_status
+    clock = current_app.extensions["herald.clock"]
+    for inbound in messages:
+        outcome = campaigns.record_reply(get_session(), inbound, config=config.replies,
+                                         default_region=config.default_region, now=clock.now())
+        if outcome.answer:
+            # These platforms send only registered templates: a keyword's free-text answer cannot go out.
+            # The opt-out itself is recorded already; the operator's own 退订 confirmation covers the rest.
+            log.info("event=reply_answer_skipped reply_id=%d provider=%s reason=%r", outcome.reply_id, scheme,
+                     "the provider sends only registered templates")
+    return jsonify(answer)

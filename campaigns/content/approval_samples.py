@@ -62,7 +62,8 @@ def _sample(session: Session, campaign: Campaign, label: str, template_id: int, 
         preview = preview_template(session, channel=template.channel, subject=template.subject or "",
                                    html=template.html or "", text=template.text or "", body=template.body or "",
                                    contact_id=contact_id, base_url=base_url, campaign_name=campaign.name,
-                                   as_sent=as_sent)
+                                   as_sent=as_sent, provider_template=template.provider_template or "",
+                                   provider_params=template.provider_params)
     except TemplateInvalid as exc:
         return Sample(label, template.name, "", "", contact_id, error=exc.message)
     sms = template.channel == "sms"

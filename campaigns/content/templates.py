@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from audiences import first_contact, get_contact, recent_attribute_names
 from campaigns.content import rendering as content
+from campaigns.content.provider_templates import check_binding, render_bound
 from campaigns.content.rendering import PARTS, RenderFailed, TemplateInvalid
 from campaigns.models import CHANNELS, Link, Message, Template
 from campaigns.responses.tracking import sms_as_sent, tracks_clicks
@@ -20,7 +21,7 @@ from channels import SmsSize, count_sms
 from core.config import TrackingConfig
 from core.errors import Invalid, NotFound
 
-EDITABLE = ("name", "subject", "html", "text", "body")
+EDITABLE = ("name", "subject", "html", "text", "body", "provider_template", "provider_params")
 # The most recent contacts whose custom attribute names a template may use without `| default(...)`.
 ATTRIBUTE_SAMPLE_SIZE = 1000
 
@@ -42,19 +43,27 @@ def _check_name(name: str) -> str:
 
 
 def validate_template(session: Session, *, channel: str, subject: str = "", html: str = "", text: str = "",
-                      body: str = "", sms_max_length: int | None = None) -> None:
+                      body: str = "", sms_max_length: int | None = None, provider_template: str = "",
+                      provider_params: Mapping[str, str] | None = None) -> None:
     """Check a template as it would be saved; raises TemplateInvalid (.field, .line) or Invalid.
 
     Custom attribute names come from the most recent contacts (one query), so `contact.tier` is
     accepted once contacts have a tier. `sms_max_length` is the SMS channel's limit (Channel.max_length):
-    an SMS template longer than that cannot be saved (email templates are not affected).
+    an SMS template longer than that cannot be saved (email templates are not affected). An SMS template
+    may be bound to a provider's registered template (`provider_template`, `provider_params`:
+    campaigns/content/provider_templates.py); an email template may not.
     """
     _check_channel(channel)
     parts = {"subject": subject, "html": html, "text": text, "body": body}
     _check_parts_for_channel(channel, parts)
+    if channel != "sms" and (provider_template or provider_params):
+        raise Invalid("only an SMS template can be bound to a provider template code", field="provider_template")
     if channel == "sms" and sms_max_length is not None:
         _check_sms_length(body, sms_max_length)
-    content.check_parts(channel, parts, custom_attributes=_custom_attribute_names(session))
+    attributes = _custom_attribute_names(session)
+    content.check_parts(channel, parts, custom_attributes=attributes)
+    if channel == "sms":
+        check_binding(body, provider_template, provider_params, custom_attributes=attributes)
 
 
 def _custom_attribute_names(session: Session) -> set[str]:
@@ -78,13 +87,17 @@ def _check_sms_length(body: str, max_length: int) -> None:
 
 
 def create_template(session: Session, *, name: str, channel: str, subject: str = "", html: str = "",
-                    text: str = "", body: str = "", now: datetime, sms_max_length: int | None = None) -> Template:
-    """Create a template after checking it (`sms_max_length`: see validate_template); commits.
-    Raises TemplateInvalid or Invalid."""
+                    text: str = "", body: str = "", now: datetime, sms_max_length: int | None = None,
+                    provider_template: str = "", provider_params: Mapping[str, str] | None = None) -> Template:
+    """Create a template after checking it (`sms_max_length` and the provider binding: see validate_template);
+    commits. Raises TemplateInvalid or Invalid."""
     name = _check_name(name)
+    provider_template, provider_params = _binding(provider_template, provider_params)
     validate_template(session, channel=channel, subject=subject, html=html, text=text, body=body,
-                      sms_max_length=sms_max_length)
+                      sms_max_length=sms_max_length, provider_template=provider_template,
+                      provider_params=provider_params)
     template = Template(name=name, channel=channel, subject=subject, html=html, text=text, body=body,
+                        provider_template=provider_template, provider_params=provider_params or None,
                         created_at=now, updated_at=now)
     session.add(template)
     session.commit()
@@ -92,7 +105,7 @@ def create_template(session: Session, *, name: str, channel: str, subject: str =
 
 
 def update_template(session: Session, template_id: int, *, now: datetime, sms_max_length: int | None = None,
-                    **fields: str) -> Template:
+                    **fields: Any) -> Template:
     """Change a template's name or parts (not its channel); checks the result (`sms_max_length`: see
     validate_template); commits.
 
@@ -107,13 +120,26 @@ def update_template(session: Session, template_id: int, *, now: datetime, sms_ma
                       f"{', '.join(EDITABLE)} (to change the channel, create a new template)", field=unknown[0])
     merged = {part: fields.get(part, getattr(template, part)) or "" for part in ("subject", "html", "text", "body")}
     name = _check_name(fields.get("name", template.name))
-    validate_template(session, channel=template.channel, sms_max_length=sms_max_length, **merged)
+    code, params = _binding(fields.get("provider_template", template.provider_template),
+                            fields.get("provider_params", template.provider_params))
+    validate_template(session, channel=template.channel, sms_max_length=sms_max_length, provider_template=code,
+                      provider_params=params, **merged)
     template.name = name
     for part, value in merged.items():
         setattr(template, part, value)
+    template.provider_template, template.provider_params = code, params or None
     template.updated_at = now
     session.commit()
     return template
+
+
+def _binding(code: object, params: object) -> tuple[str, dict[str, str]]:
+    """The provider binding as stored: the code stripped, the parameters a {name: expression} object."""
+    if params is not None and not isinstance(params, Mapping):
+        raise Invalid("provider_params is an object of placeholder name to Jinja expression, e.g. "
+                      '{"name": "{{ contact.first_name }}"}', field="provider_params")
+    parsed = {str(name).strip(): str(value) for name, value in (params or {}).items()}
+    return str(code or "").strip(), parsed
 
 
 def get_template(session: Session, template_id: int) -> Template:
@@ -157,11 +183,14 @@ class Preview:
 def preview_template(session: Session, *, channel: str, subject: str = "", html: str = "", text: str = "",
                      body: str = "", contact_id: int | None, base_url: str,
                      campaign_name: str = "Preview", tracking: TrackingConfig | None = None,
-                     as_sent: Callable[[str], str] | None = None) -> Preview:
+                     as_sent: Callable[[str], str] | None = None, provider_template: str = "",
+                     provider_params: Mapping[str, str] | None = None) -> Preview:
     """Render unsaved template parts for a real contact: `contact_id`, else the first contact, else a
     placeholder sample. Email text is derived from the HTML when empty; SMS gets its segment count, counted
     with each link as the short link it will be sent as when `tracking` ([tracking]) shortens SMS links, and
-    with what the SMS channel adds to the text (`as_sent`, channels.text_as_sent: an http-sms signature).
+    with what the SMS channel adds to the text (`as_sent`, channels.text_as_sent: an http-sms signature, a
+    【签名】). A template bound to a provider template (`provider_template`) shows its registered text with
+    the parameters filled in, as the provider will send it.
 
     Raises TemplateInvalid (.field, .line) for a syntax error, an unknown name, or an error while
     rendering for this contact; NotFound if `contact_id` does not exist.
@@ -176,6 +205,14 @@ def preview_template(session: Session, *, channel: str, subject: str = "", html:
     context = content.template_context(contact_data, campaign_name=campaign_name,
                                        unsubscribe_url=f"{base_url.rstrip('/')}/u/preview")
     rendered = {field: _render(field, parts[field], context) for field in PARTS[channel]}
+    code, params = _binding(provider_template, provider_params)
+    if channel == "sms" and code:
+        check_binding(body, code, params, custom_attributes=_custom_attribute_names(session))
+        bound = Template(id=0, channel="sms", body=body, provider_template=code, provider_params=params)
+        try:
+            rendered["body"] = render_bound(bound, context)[0]
+        except RenderFailed as exc:
+            raise TemplateInvalid(exc.reason, field="provider_params", line=exc.line) from None
     shorten = channel == "sms" and tracking is not None and tracks_clicks(tracking, channel="sms")
     if channel == "email" and not rendered["text"].strip() and rendered["html"]:
         rendered["text"] = content.html_to_text(rendered["html"])

@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from campaigns.content import rendering as content
+from campaigns.content.provider_templates import is_bound, render_bound
 from campaigns.content.rendering import RenderFailed
 from campaigns.delivery.outbox import ClaimedMessage
 from campaigns.responses.tracking import LinkBook, tracker_for
@@ -107,6 +108,14 @@ class Composer:
 
         tracker = tracker_for(campaign, message, settings=self.tracking, base_url=self.base_url,
                               secret=self.secret_key, links=self.links)
+        if message.channel == "sms" and is_bound(template):
+            # The provider sends its registered text with these parameters, not Herald's text: links are left
+            # as written, since a short link in `body` would not be the link the recipient gets.
+            body, params = render_bound(template, context, compiled)
+            return Outgoing(message.id, "sms", message.address or "", body=body,
+                            status_callback_url=status_callback_url(self.base_url, message.id),
+                            idempotency_key=f"herald.{message.id}@{self.host}",
+                            template_code=template.provider_template, template_params=params)
         if message.channel == "sms":
             body = part("body")
             body = tracker.text(body) if tracker.links is not None else body  # short links only when asked for

@@ -16,9 +16,11 @@ import pytest
 
 from channels import Accepted, Channel, Outgoing, Refused, open_channel, reports_each_result
 from channels.ratelimit import parse_rate
+from tests.fakes.fake_aliyun_sms import FakeAliyunSms
 from tests.fakes.fake_http_sms import FakeHttpSms
 from tests.fakes.fake_sendgrid import FakeSendGrid
 from tests.fakes.fake_smtp import FakeSmtp
+from tests.fakes.fake_tencent_sms import FakeTencentSms
 from tests.fakes.fake_twilio import FakeTwilio
 
 
@@ -33,6 +35,9 @@ class Peer:
     unreachable: Callable[[], Channel]  # a channel whose provider cannot be reached at all
     secret: str | None
     received: Callable[[], int]  # how many messages the provider has taken so far
+    permanent_code: str | None = None  # the provider's code for `permanent`, when it is not a number
+    # A message no provider of this kind could take (default: an SMS without text, an email with a broken subject).
+    bad: Callable[[int, Outgoing], Outgoing] | None = None
 
 
 def email(mid: int, to: str) -> Outgoing:
@@ -43,7 +48,19 @@ def sms(mid: int, to: str) -> Outgoing:
     return Outgoing(mid, "sms", to, body="Spring sale: 20% off")
 
 
-@pytest.fixture(params=["log", "smtp", "https-email", "twilio", "http-sms"])
+def template_sms(code: str, params: dict[str, str]) -> Callable[[int, str], Outgoing]:
+    """An SMS bound to a provider template (Alibaba Cloud, Tencent Cloud send nothing else)."""
+    def make(mid: int, to: str) -> Outgoing:
+        return Outgoing(mid, "sms", to, body="会员日到了，Alex您好，全场8折，回TD退订", template_code=code,
+                        template_params=params)
+    return make
+
+
+def unbound(mid: int, good: Outgoing) -> Outgoing:
+    return Outgoing(mid, "sms", good.to, body="free text the platform will not take")
+
+
+@pytest.fixture(params=["log", "smtp", "https-email", "twilio", "http-sms", "aliyun-sms", "tencent-sms"])
 def peer(request, tmp_path: Path, closed_port: int) -> Iterator[Peer]:
     opened: list[Channel] = []
 
@@ -114,6 +131,46 @@ def peer(request, tmp_path: Path, closed_port: int) -> Iterator[Peer]:
                 secret=fake.api_token,
                 received=lambda: len(fake.messages),
             )
+    elif request.param == "aliyun-sms":
+        with FakeAliyunSms(invalid_numbers={"13800000000"}) as fake, FakeAliyunSms(delay_seconds=3) as slow:
+            member_day = template_sms("SMS_100", {"name": "Alex", "discount": "8"})
+
+            def transient_aliyun(mid: int) -> Outgoing:
+                fake.fail_next(1, "ServiceUnavailable")  # this message's request gets a 503
+                return member_day(mid, "+8613912345678")
+
+            yield Peer(
+                "aliyun-sms", track(open_channel(fake.channel_url())),
+                good=lambda mid: member_day(mid, f"+86139{mid:08d}"),
+                permanent=lambda mid: member_day(mid, "+8613800000000"),
+                transient=transient_aliyun,
+                slow=lambda: track(open_channel(slow.channel_url(timeout="0.3"))),
+                unreachable=lambda: track(open_channel(fake.channel_url(api_base=f"http://127.0.0.1:{closed_port}"))),
+                secret=fake.access_key_secret,
+                received=lambda: len(fake.messages),
+                permanent_code="isv.MOBILE_NUMBER_ILLEGAL",
+                bad=unbound,
+            )
+    elif request.param == "tencent-sms":
+        with FakeTencentSms(invalid_numbers={"+8613800000000"}) as fake, FakeTencentSms(delay_seconds=3) as slow:
+            member_day = template_sms("1110", {"1": "Alex", "2": "8"})
+
+            def transient_tencent(mid: int) -> Outgoing:
+                fake.fail_next(1, "InternalError.Timeout")
+                return member_day(mid, "+8613912345678")
+
+            yield Peer(
+                "tencent-sms", track(open_channel(fake.channel_url())),
+                good=lambda mid: member_day(mid, f"+86139{mid:08d}"),
+                permanent=lambda mid: member_day(mid, "+8613800000000"),
+                transient=transient_tencent,
+                slow=lambda: track(open_channel(slow.channel_url(timeout="0.3"))),
+                unreachable=lambda: track(open_channel(fake.channel_url(api_base=f"http://127.0.0.1:{closed_port}"))),
+                secret=fake.secret_key,
+                received=lambda: len(fake.messages),
+                permanent_code="InvalidParameterValue.IncorrectPhoneNumber",
+                bad=unbound,
+            )
     else:
         with FakeTwilio(invalid_numbers={"+15550000000"}) as fake, FakeTwilio(delay_seconds=3) as slow:
             channel = track(open_channel(fake.channel_url()))
@@ -177,7 +234,7 @@ def test_a_permanent_refusal_is_permanent_and_keeps_the_providers_code(peer):
         pytest.skip(f"{peer.name} has no provider that refuses a recipient")
     [result] = peer.channel.send([peer.permanent(7)])
     assert isinstance(result, Refused) and result.permanent
-    assert result.code.isdigit() and result.reason
+    assert (result.code == peer.permanent_code if peer.permanent_code else result.code.isdigit()) and result.reason
 
 
 def test_a_transient_refusal_is_retried_later(peer):
@@ -223,6 +280,8 @@ def test_a_message_no_provider_could_take_is_refused_for_good_without_sinking_th
            else Outgoing(1, "sms", good.to, body=""))  # Twilio: 21602 body required
     if peer.name == "log":
         bad = Outgoing(1, "email", "a@example.com", body="x", subject="Line\nbreak")
+    if peer.bad is not None:
+        bad = peer.bad(1, good)
     results = peer.channel.send([bad, good])
     assert ids(results) == [1, 2]
     assert isinstance(results[0], Refused) and results[0].permanent

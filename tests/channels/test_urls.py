@@ -30,7 +30,7 @@ OPENS = [
 
 REFUSES = [
     ("twillio://AC123:tok@default?from=+1555",
-     'unknown scheme "twillio"; known schemes: http-sms, https-email, log, smtp, twilio'),
+     'unknown scheme "twillio"; known schemes: aliyun-sms, http-sms, https-email, log, smtp, tencent-sms, twilio'),
     ("var/outbox", "has no scheme"),
     ("log://", "names no directory"),
     ("log://var/outbox?rate=fast", 'rate="fast" is not a rate'),

@@ -30,20 +30,32 @@ CAP_MESSAGES = {"type": ["integer", "null"], "minimum": 0, "maximum": 1000,
 CAP_DAYS = {"type": ["integer", "null"], "minimum": 1, "maximum": 3650,
             "description": "how many days back the cap counts; null: [caps] days"}
 
+# SMS bound to a provider's registered template (Alibaba Cloud, Tencent Cloud): campaigns/content/provider_templates.py.
+PROVIDER_TEMPLATE = {"type": "string", "maxLength": 64,
+                     "description": "SMS: the provider's template code (SMS_154950909, 1110); the body is then the "
+                                    "registered text with placeholders ${name} or {1}; empty = not bound"}
+PROVIDER_PARAMS = {"type": "object", "additionalProperties": {"type": "string"},
+                   "description": "SMS: each placeholder of the registered text mapped to a Jinja expression, "
+                                  "in order, e.g. {\"name\": \"{{ contact.first_name }}\"}"}
+BINDING = {"provider_template": PROVIDER_TEMPLATE, "provider_params": PROVIDER_PARAMS}
+INPUT_BINDING = {"provider_template": nullable(PROVIDER_TEMPLATE), "provider_params": nullable(PROVIDER_PARAMS)}
+
 CAMPAIGN_SCHEMAS: dict[str, Any] = {
     "Template": obj({
         "id": INTEGER,
         "name": STRING,
         "channel": CHANNEL,
         **PARTS,
+        **BINDING,
         "created_at": TIMESTAMP,
         "updated_at": TIMESTAMP,
     }),
-    "TemplateInput": obj({"name": NAME, "channel": CHANNEL, **INPUT_PARTS}, required=("name", "channel")),
-    "TemplateUpdate": obj({"name": NAME, **INPUT_PARTS}, required=(),
+    "TemplateInput": obj({"name": NAME, "channel": CHANNEL, **INPUT_PARTS, **INPUT_BINDING},
+                         required=("name", "channel")),
+    "TemplateUpdate": obj({"name": NAME, **INPUT_PARTS, **INPUT_BINDING}, required=(),
                           description="The fields to change; fields left out keep their value."),
     "PreviewInput": obj(
-        {"channel": CHANNEL, **INPUT_PARTS, "contact_id": maybe_id("sample data when absent or null")},
+        {"channel": CHANNEL, **INPUT_PARTS, **INPUT_BINDING, "contact_id": maybe_id("sample data when absent or null")},
         required=("channel",),
     ),
     "SmsSize": obj({

@@ -26,6 +26,7 @@ from web.pages.context import sms_as_sent, sms_max_length
 CHANNELS = ("email", "sms")
 
 PARTS = ("subject", "html", "text", "body")  # email: subject, html, text; SMS: body
+BINDING = ("provider_template", "provider_params")  # SMS bound to a provider's registered template
 
 
 def template_json(template: campaigns.Template) -> dict[str, Any]:
@@ -37,6 +38,8 @@ def template_json(template: campaigns.Template) -> dict[str, Any]:
         "html": template.html or "",
         "text": template.text or "",
         "body": template.body or "",
+        "provider_template": template.provider_template or "",
+        "provider_params": dict(template.provider_params or {}),
         "created_at": iso(template.created_at),
         "updated_at": iso(template.updated_at),
     }
@@ -57,12 +60,13 @@ def list_templates():
 @token_required("write")
 def create_template():
     data = json_body()
-    reject_unknown(data, ("name", "channel", *PARTS))
+    reject_unknown(data, ("name", "channel", *PARTS, *BINDING))
     template = campaigns.create_template(
         get_session(),
         name=required_str(data, "name"),
         channel=required_str(data, "channel"),
         **{part: optional_str(data, part) for part in PARTS},
+        **_binding(data),
         now=now(),
         sms_max_length=sms_max_length(),
     )
@@ -80,8 +84,9 @@ def get_template(template_id: int):
 def update_template(template_id: int):
     """Change the fields given; fields left out keep their value."""
     data = json_body()
-    reject_unknown(data, ("name", *PARTS))
+    reject_unknown(data, ("name", *PARTS, *BINDING))
     fields: dict[str, Any] = {part: optional_str(data, part) for part in PARTS if part in data}
+    fields |= {key: value for key, value in _binding(data).items() if key in data}
     if "name" in data:
         fields["name"] = required_str(data, "name")
     template = campaigns.update_template(get_session(), template_id, now=now(), sms_max_length=sms_max_length(),
@@ -94,7 +99,7 @@ def update_template(template_id: int):
 def preview_template():
     """Render unsaved template parts, for a contact (or sample data), with the SMS size for SMS."""
     data = json_body()
-    reject_unknown(data, ("channel", *PARTS, "contact_id"))
+    reject_unknown(data, ("channel", *PARTS, *BINDING, "contact_id"))
     preview = campaigns.preview_template(
         get_session(),
         channel=required_str(data, "channel"),
@@ -103,5 +108,15 @@ def preview_template():
         base_url=config().base_url,
         tracking=config().tracking,
         as_sent=sms_as_sent(data.get("channel")),
+        **_binding(data),
     )
     return preview.to_dict()
+
+
+def _binding(data: dict[str, Any]) -> dict[str, Any]:
+    """provider_template (a string) and provider_params (an object of strings), as given or empty."""
+    params = data.get("provider_params")
+    if params is not None and (not isinstance(params, dict) or not all(isinstance(v, str) for v in params.values())):
+        raise Invalid('provider_params must be an object of placeholder name to Jinja expression, e.g. '
+                      '{"name": "{{ contact.first_name }}"}', field="provider_params")
+    return {"provider_template": optional_str(data, "provider_template"), "provider_params": params or {}}

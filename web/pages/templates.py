@@ -20,6 +20,8 @@ from web.pages.context import config, now, sms_as_sent, sms_max_length
 bp = Blueprint("templates", __name__)
 
 PARTS = {"email": ("subject", "html", "text"), "sms": ("body",)}
+# An SMS template may be bound to a provider's registered template (campaigns/content/provider_templates.py).
+BINDING = ("provider_template", "provider_params")
 PREVIEW_CONTACTS = 50  # the newest contacts offered in the preview's "show for" select
 
 
@@ -39,7 +41,7 @@ def new():
         try:
             made = create_template(get_session(), name=form["name"], channel=channel, now=now(),
                                    sms_max_length=sms_max_length(),
-                                   **{part: form[part] for part in PARTS[channel]})
+                                   **{part: form[part] for part in PARTS[channel]}, **_binding(channel, form))
         except Invalid as exc:
             errors = _field_error(exc)
         else:
@@ -56,14 +58,17 @@ def edit(template_id: int):
         form = _read_form(template.channel)
         try:
             update_template(get_session(), template_id, now=now(), sms_max_length=sms_max_length(),
-                            **{k: form[k] for k in ("name", *PARTS[template.channel])})
+                            **{k: form[k] for k in ("name", *PARTS[template.channel])},
+                            **_binding(template.channel, form))
         except Invalid as exc:
             errors = _field_error(exc)
         else:
             flash(_("Template “%(name)s” saved.", name=form["name"]), "success")
             return redirect(url_for("templates.edit", template_id=template_id), 303)
     else:
-        form = {name: getattr(template, name) or "" for name in ("name", "subject", "html", "text", "body")}
+        form = {name: getattr(template, name) or "" for name in ("name", "subject", "html", "text", "body",
+                                                                 "provider_template")}
+        form["provider_params"] = params_text(template.provider_params)
     return _editor(template.channel, form, errors, template=template)
 
 
@@ -91,6 +96,7 @@ def preview():
             get_session(), channel=channel, contact_id=contact,
             base_url=config().base_url, tracking=config().tracking, as_sent=sms_as_sent(channel),
             **{part: str(data.get(part) or "") for part in PARTS.get(channel, ())},
+            **_binding(channel, {key: str(data.get(key) or "") for key in BINDING}),
         )
     except (HeraldError, ValueError) as exc:
         error = exc.to_dict() if isinstance(exc, HeraldError) else {"message": str(exc)}
@@ -100,9 +106,32 @@ def preview():
 
 def _read_form(channel: str) -> dict[str, str]:
     # Line endings as the browser sends them (\r\n) would count twice in the SMS size.
-    form = {name: request.form.get(name, "").replace("\r\n", "\n") for name in ("name", *PARTS[channel])}
+    names = ("name", *PARTS[channel], *(BINDING if channel == "sms" else ()))
+    form = {name: request.form.get(name, "").replace("\r\n", "\n") for name in names}
     form["name"] = form["name"].strip()
     return form
+
+
+def _binding(channel: str, form: dict[str, str]) -> dict[str, Any]:
+    """The provider binding from the editor: the code, and the parameters written one per line as
+    `name = {{ expression }}`. Raises Invalid naming the line that has no "="."""
+    if channel != "sms":
+        return {}
+    params: dict[str, str] = {}
+    for number, line in enumerate(form.get("provider_params", "").split("\n"), start=1):
+        if not line.strip():
+            continue
+        name, equals, expression = line.partition("=")
+        if not equals or not name.strip():
+            raise Invalid(f"template parameters line {number}: write it as name = {{{{ contact.first_name }}}}",
+                          field="provider_params")
+        params[name.strip()] = expression.strip()
+    return {"provider_template": form.get("provider_template", "").strip(), "provider_params": params}
+
+
+def params_text(params: dict[str, str] | None) -> str:
+    """The parameters as the editor shows them, one `name = expression` per line."""
+    return "\n".join(f"{name} = {expression}" for name, expression in (params or {}).items())
 
 
 def _field_error(exc: Invalid) -> dict[str, dict[str, Any]]:
