@@ -1,4 +1,4 @@
-"""The SSTI and resource-limit corpus (tests/campaigns/test_template_budget.py) against preview and save:
+"""The SSTI and resource-limit corpus (tests/campaigns/content/test_template_budget.py) against preview and save:
 a client error naming the limit, quickly, and nothing saved."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.campaigns.test_template_budget import CORPUS, QUICK_SECONDS
+from tests.campaigns.content.test_template_budget import CORPUS, QUICK_SECONDS
 from tests.web.test_api import Api
 
 

@@ -156,7 +156,7 @@ def test_two_campaigns_materialised_at_once_cannot_both_pass_the_cap(backend, se
 def test_a_message_that_may_have_been_sent_counts_towards_the_cap(backend, session, database, channel, clock, sms):
     """The sender died after the provider took the message: the row is `unknown` (it may or may not have gone).
     It counts towards the cap, or the contact may get one more than the cap allows — the provider's "delivered"
-    for it can come later still. Found by tests/campaigns/test_caps_property.py."""
+    for it can come later still. Found by tests/campaigns/audience/test_caps_property.py."""
     from campaigns import release_expired_leases
     from campaigns.delivery.outbox import claim_due_messages
 
