@@ -47,7 +47,7 @@ class Plan:
         return {address: c for c in self.campaigns for address in c.addresses}
 
 
-def make_plan(messages: int, rng: random.Random) -> Plan:
+def make_plan(messages: int, rng: random.Random, *, faults: float = 1.0) -> Plan:
     """Half the messages SMS, half email; each half split between the two guarantees, each of those into a
     campaign sent now and one scheduled (a little larger, so the schedulers' firing is part of the run)."""
     campaigns, numbered = [], 0
@@ -63,9 +63,10 @@ def make_plan(messages: int, rng: random.Random) -> Plan:
             campaigns.append(CampaignPlan(name, channel, guarantee, scheduled, addresses))
     plan = Plan(campaigns)
     for campaign in campaigns:
-        plan.refused |= set(campaign.addresses[REFUSED_EVERY // 2::REFUSED_EVERY])
+        plan.refused |= set(campaign.addresses[7::REFUSED_EVERY])  # from the 8th on: small runs have some too
         if campaign.channel == "email":
-            faulty = rng.sample(campaign.addresses, math.ceil(len(campaign.addresses) * SMTP_FAULT_SHARE))
+            share = min(1.0, SMTP_FAULT_SHARE * faults)
+            faulty = rng.sample(campaign.addresses, math.ceil(len(campaign.addresses) * share))
             for address in set(faulty) - plan.refused:
                 plan.smtp_script[address] = [rng.choice(SMTP_STEPS) for _ in range(rng.choice([1, 1, 2]))]
     return plan
