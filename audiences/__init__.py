@@ -82,13 +82,16 @@ from audiences.contacts import (
 )
 from audiences.demo import make_demo_contacts
 from audiences.export import ContactExport, export_columns, export_contacts
+from audiences.imports import ADDRESS_POLICIES as IMPORT_ADDRESS_POLICIES
 from audiences.imports import MODES as IMPORT_MODES
 from audiences.imports import (
     DuplicateRow,
     ImportReport,
     RejectedRow,
+    WarnedRow,
     import_contacts,
     import_fields,
+    is_error_column,
     propose_columns,
     write_error_file,
 )
@@ -201,6 +204,7 @@ __all__ = [
     "Contact",
     "ContactList",
     "ContactPage",
+    "IMPORT_ADDRESS_POLICIES",
     "IMPORT_MODES",
     "ContactExport",
     "DuplicateRow",
@@ -208,9 +212,11 @@ __all__ = [
     "export_columns",
     "export_contacts",
     "import_fields",
+    "is_error_column",
     "propose_columns",
     "ListMember",
     "RejectedRow",
+    "WarnedRow",
     "Segment",
     "SegmentPreview",
     "SegmentRuleInvalid",
