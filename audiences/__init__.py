@@ -124,11 +124,14 @@ from audiences.queries import (
     recent_attribute_names,
 )
 from audiences.segments import (
+    VALUE_FIELDS,
+    FieldValue,
     SegmentPreview,
     SegmentRuleInvalid,
     count_segment,
     create_segment,
     explain_segment,
+    field_values,
     get_segment,
     list_segments,
     preview_segment,
@@ -139,6 +142,9 @@ from audiences.segments import (
 )
 
 __all__ = [
+    "VALUE_FIELDS",
+    "FieldValue",
+    "field_values",
     "contact_topic_ids",
     "set_contact_topics",
     "set_topic",

@@ -72,9 +72,32 @@ def test_the_gbk_crm_export_lands_every_good_row_in_a_chinese_workspace(browser,
     assert "王芳" in page.content() and "+8613812345602" in page.content() and "共 29 位客户" in page.content()
     shoot("04-contacts-zh")
 
+    # A segment on region: the editor offers the spellings contacts have, and says 上海市 is not 上海.
+    from playwright.sync_api import expect
+
+    page.goto(server + "/segments/new")
+    page.click('#segment-builder [data-add="condition"]')
+    rule = page.locator(".segment-condition").nth(0)
+    rule.locator("select.segment-field").select_option("region")
+    rule.locator("select.segment-op").select_option("eq")
+    value = rule.locator("input.segment-value")
+    value.fill("上海")
+    hint = rule.locator(".segment-hint")
+    expect(hint).to_be_visible()
+    assert "“上海市” (1)" in hint.text_content()
+    expect(page.locator('[data-segment="count"]')).to_have_text("5")
+    offered = page.locator("datalist#" + value.get_attribute("list") + " option")
+    assert offered.count() == 17 and offered.first.get_attribute("value") == "上海"
+    assert offered.first.get_attribute("label") == "5 位客户"
+    shoot("05-segment-region-zh")
+    rule.locator("select.segment-op").select_option("in")
+    rule.locator("input.segment-value").fill("上海, 上海市")
+    expect(page.locator('[data-segment="count"]')).to_have_text("6")
+    expect(rule.locator(".segment-hint")).to_be_hidden()
+
     with page.expect_navigation():
         page.select_option("#lang-select", "en")
     page.goto(server + "/contacts/import")
     assert page.locator("#f-region option:checked").text_content() == "China (CN, +86)"
-    shoot("05-import-en")
+    shoot("06-import-en")
     assert not refused, refused
