@@ -82,13 +82,16 @@ from audiences.contacts import (
 )
 from audiences.demo import make_demo_contacts
 from audiences.export import ContactExport, export_columns, export_contacts
+from audiences.imports import ADDRESS_POLICIES as IMPORT_ADDRESS_POLICIES
 from audiences.imports import MODES as IMPORT_MODES
 from audiences.imports import (
     DuplicateRow,
     ImportReport,
     RejectedRow,
+    WarnedRow,
     import_contacts,
     import_fields,
+    is_error_column,
     propose_columns,
     write_error_file,
 )
@@ -121,11 +124,14 @@ from audiences.queries import (
     recent_attribute_names,
 )
 from audiences.segments import (
+    VALUE_FIELDS,
+    FieldValue,
     SegmentPreview,
     SegmentRuleInvalid,
     count_segment,
     create_segment,
     explain_segment,
+    field_values,
     get_segment,
     list_segments,
     preview_segment,
@@ -136,6 +142,9 @@ from audiences.segments import (
 )
 
 __all__ = [
+    "VALUE_FIELDS",
+    "FieldValue",
+    "field_values",
     "contact_topic_ids",
     "set_contact_topics",
     "set_topic",
@@ -201,6 +210,7 @@ __all__ = [
     "Contact",
     "ContactList",
     "ContactPage",
+    "IMPORT_ADDRESS_POLICIES",
     "IMPORT_MODES",
     "ContactExport",
     "DuplicateRow",
@@ -208,9 +218,11 @@ __all__ = [
     "export_columns",
     "export_contacts",
     "import_fields",
+    "is_error_column",
     "propose_columns",
     "ListMember",
     "RejectedRow",
+    "WarnedRow",
     "Segment",
     "SegmentPreview",
     "SegmentRuleInvalid",

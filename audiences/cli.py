@@ -12,7 +12,7 @@ import click
 from audiences import count_contacts, import_contacts
 from audiences.contacts import ContactSelection, list_lists
 from audiences.export import FORMATS, export_contacts
-from audiences.imports import MODES, ImportReport
+from audiences.imports import ADDRESS_POLICIES, MODES, ImportReport
 from audiences.segments import list_segments
 from core.cli import Context, cli, echo_json, pass_context
 from core.clock import SystemClock
@@ -74,10 +74,16 @@ def _error_path(obj: Context, file: Path, now: datetime) -> Path:
                                                "utf-16.")
 @click.option("--column", "column", multiple=True, metavar="HEADER=FIELD",
               help="Map a column yourself: a contact field, name, tags, attributes.<name> or ignore. Repeatable.")
+@click.option("--region", default=None, metavar="CC",
+              help="The country of phone numbers written without +country code, e.g. CN (default: [app] "
+                   "default_region, which follows [app] default_locale when not set).")
+@click.option("--on-bad-address", type=click.Choice(ADDRESS_POLICIES), default="drop-field", show_default=True,
+              help="A row with a bad email or phone: import it without that address and warn (drop-field), or "
+                   "reject the whole row (reject-row).")
 @click.option("--json", "as_json", is_flag=True, help="Print the whole import report as JSON.")
 @pass_context
 def contacts_import(obj: Context, file: Path, list_name: str | None, mode: str, encoding: str | None,
-                    column: tuple[str, ...], as_json: bool) -> None:
+                    column: tuple[str, ...], region: str | None, on_bad_address: str, as_json: bool) -> None:
     """Import contacts from a CSV or .xlsx file. Bad rows go to an error file with the reason; good rows land."""
     config = obj.config
     now = SystemClock().now()
@@ -85,15 +91,15 @@ def contacts_import(obj: Context, file: Path, list_name: str | None, mode: str, 
     bar = _Bar(f"importing {file.name}", enabled=sys.stderr.isatty() and not as_json)
     with obj.database.session() as session, file.open("rb") as stream:
         try:
-            report = import_contacts(session, stream, filename=file.name, default_region=config.default_region,
-                                     list_name=list_name, now=now, mode=mode, encoding=encoding,
-                                     columns=_columns(column), error_file=errors, on_progress=bar,
-                                     limits=config.imports)
+            report = import_contacts(session, stream, filename=file.name,
+                                     default_region=region or config.default_region, list_name=list_name, now=now,
+                                     mode=mode, encoding=encoding, columns=_columns(column), error_file=errors,
+                                     on_progress=bar, limits=config.imports, on_bad_address=on_bad_address)
         except HeraldError as exc:
             raise click.ClickException(f"{file}: {exc.message}") from None
         finally:
             bar.close()
-    error_file = errors if report.rejected_count else None
+    error_file = errors if report.rejected_count or report.warned_count else None
     if as_json:
         data = report.to_dict()
         data["error_file"] = str(error_file) if error_file else None
@@ -103,13 +109,18 @@ def contacts_import(obj: Context, file: Path, list_name: str | None, mode: str, 
         click.echo(f"  row {row.row}: {row.reason}", err=True)
     if report.rejected_count > SHOWN_REJECTS:
         click.echo(f"  … and {report.rejected_count - SHOWN_REJECTS} more rejected rows", err=True)
+    for warned in report.warned[:SHOWN_REJECTS]:
+        click.echo(f"  row {warned.row}: imported without {warned.field}: {warned.reason}", err=True)
+    if report.warned_count > SHOWN_REJECTS:
+        click.echo(f"  … and {report.warned_count - SHOWN_REJECTS} more rows imported without a bad address",
+                   err=True)
     if report.duplicates_in_file:
         click.echo(f"  {report.duplicates_in_file} rows repeat a contact an earlier row of the file wrote "
                    f"(first: row {report.duplicates[0].row} repeats row {report.duplicates[0].first_row}); "
                    "they were merged", err=True)
     line = report.summary()
     if error_file:
-        line += f" — rejected rows with reasons in {error_file}"
+        line += f" — rows to fix, with reasons, in {error_file}"
     click.echo(line)
 
 

@@ -16,6 +16,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import phonenumbers
+
 from core.secret_key import (
     HOW_TO_GENERATE,
     MIN_SECRET_KEY_BYTES,
@@ -35,6 +37,11 @@ from core.setting_values import (
 from core.settings_table import SETTINGS, Setting, default
 
 DEFAULT_CONFIG_PATH = Path("config.toml")
+
+# The phone region when [app] default_region is not set: the workspace's language says whom it serves.
+# A workspace set up in 简体中文 imports Chinese mobiles written without +86 (13812345601); read as US
+# numbers they are all refused. English keeps US, what default_region said before it followed the language.
+REGION_OF_LOCALE = {"zh_CN": "CN", "en": "US"}
 
 # Re-exported: callers import the whole configuration surface from core.config.
 __all__ = ["SETTINGS", "ChannelConfig", "Config", "ConfigError", "EmailConfig", "ImportConfig", "ReplyConfig",
@@ -116,7 +123,7 @@ class Config:
     data_dir: Path
     default_locale: str
     default_timezone: str
-    default_region: str
+    default_region: str  # [app] default_region, else REGION_OF_LOCALE[default_locale]
     currency: str
     database_url: Secret
     server_host: str
@@ -154,6 +161,7 @@ class Config:
     feb29_birthdays: str = "feb28"  # when 29 February dates are greeted in other years: feb28 | mar1
     email: EmailConfig = field(default_factory=EmailConfig)
     imports: ImportConfig = field(default_factory=ImportConfig)
+    default_region_set: bool = True  # False: default_region follows default_locale (the settings page says so)
 
     @property
     def is_production(self) -> bool:
@@ -182,6 +190,7 @@ def load_config(path: str | os.PathLike[str] | None = None, environ: Mapping[str
 
     _reject_unknown_keys(file_values, config_path)
     values: dict[tuple[str, str], Any] = {}
+    origins: dict[tuple[str, str], str] = {}
     for setting in SETTINGS:
         raw, origin = setting.default, "default"
         from_file = _lookup(file_values, setting.section, setting.key)
@@ -190,6 +199,7 @@ def load_config(path: str | os.PathLike[str] | None = None, environ: Mapping[str
         if setting.env_name in environ:
             raw, origin = environ[setting.env_name], f"environment variable {setting.env_name}"
         values[(setting.section, setting.key)] = coerce(setting, raw, origin)
+        origins[(setting.section, setting.key)] = origin
 
     def v(section: str, key: str) -> Any:
         return values[(section, key)]
@@ -213,7 +223,9 @@ def load_config(path: str | os.PathLike[str] | None = None, environ: Mapping[str
         data_dir=Path(v("app", "data_dir")),
         default_locale=v("app", "default_locale"),
         default_timezone=v("app", "default_timezone"),
-        default_region=v("app", "default_region").upper(),
+        default_region=_default_region(v("app", "default_region"), v("app", "default_locale"),
+                                       origins[("app", "default_region")]),
+        default_region_set=bool(v("app", "default_region")),
         currency=v("app", "currency").upper(),
         database_url=Secret(v("database", "url")),
         server_host=v("server", "host"),
@@ -267,6 +279,17 @@ def load_config(path: str | os.PathLike[str] | None = None, environ: Mapping[str
 
 
 _MISSING = object()
+
+
+def _default_region(configured: str, locale: str, origin: str) -> str:
+    """[app] default_region as set, else the region of the workspace's language; an unknown code stops start-up."""
+    if not configured:
+        return REGION_OF_LOCALE.get(locale, "US")
+    code = configured.upper()
+    if code not in phonenumbers.SUPPORTED_REGIONS:
+        raise ConfigError(f"[app] default_region from {origin} is {configured!r}, expected a two-letter country code "
+                          'phone numbers know, such as CN or US — or "" to follow [app] default_locale')
+    return code
 
 
 def _lookup(tree: Mapping[str, Any], section: str, key: str) -> Any:

@@ -50,7 +50,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("app", "data_dir", "str", "var"),
     Setting("app", "default_locale", "choice", "en", choices=("en", "zh_CN")),
     Setting("app", "default_timezone", "str", "UTC"),
-    Setting("app", "default_region", "str", "US"),
+    # "" (the default): follows default_locale, zh_CN -> CN, en -> US (core/config.py REGION_OF_LOCALE).
+    Setting("app", "default_region", "str", ""),
     Setting("app", "currency", "str", "USD"),
     Setting("database", "url", "str", "sqlite:///var/herald.db"),
     Setting("server", "host", "str", "127.0.0.1"),

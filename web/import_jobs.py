@@ -81,7 +81,8 @@ class ImportJobs:
 
     def start(self, folder: Path, import_id: str, state: dict[str, Any], *, default_region: str,
               limits: ImportConfig) -> None:
-        """Run the import of `state` (filename, list_name, mode, encoding, columns) in a thread."""
+        """Run the import of `state` (filename, list_name, mode, encoding, columns, on_bad_address) in a thread,
+        phone numbers without +country code read in `default_region`."""
         state = {**state, "status": "running", "pid": os.getpid(), "progress": 0.0, "report": None}
         write_state(folder, import_id, state)
         thread = threading.Thread(target=self._run, args=(folder, import_id, state, default_region, limits),
@@ -116,7 +117,8 @@ class ImportJobs:
                     session, stream, filename=state["filename"], default_region=default_region,
                     list_name=state.get("list_name") or None, now=self._clock.now(), mode=state["mode"],
                     encoding=state.get("encoding") or None, columns=state["columns"],
-                    error_file=errors_path(folder, import_id), on_progress=progress, limits=limits)
+                    error_file=errors_path(folder, import_id), on_progress=progress, limits=limits,
+                    on_bad_address=state.get("on_bad_address") or "drop-field")
         except HeraldError as exc:
             write_state(folder, import_id, {**state, "status": "failed", "error": exc.message})
         except Exception as exc:  # noqa: BLE001 - the page must say the import stopped, whatever the reason

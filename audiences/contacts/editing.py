@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from audiences.contacts.custom_fields import clean_attributes
 from audiences.contacts.dates import new_contact_date
-from audiences.contacts.records import check_region, clean_fields, get_contact, require_address
+from audiences.contacts.records import check_region, clean_fields, country_of_phone, get_contact, require_address
 from audiences.contacts.tags import set_contact_tags
 from audiences.models import CONTACT_FIELDS, Contact, ContactDate
 from core.errors import Invalid, NotFound
@@ -87,6 +87,9 @@ def create_contact(session: Session, *, default_region: str, now: datetime, owne
     attributes = clean_attributes(session, fields.pop("attributes", None) or {})
     cleaned = clean_fields(fields, default_region=check_region(default_region))
     require_address(cleaned)
+    if cleaned.get("phone") and not cleaned.get("country"):
+        # The country a contact is in decides its holidays and quiet hours; its number knows it.
+        cleaned["country"] = country_of_phone(cleaned["phone"])
     _check_unique(session, cleaned, contact_id=None)
     owner = check_owner(session, owner_id)
     date_rows = _dates(None, dates or [])
@@ -157,6 +160,8 @@ def update_contact(session: Session, contact_id: int, *, default_region: str, no
             setattr(contact, key, "" if key in _TEXT_FIELDS else None)
     for key, value in cleaned.items():
         setattr(contact, key, value)
+    if contact.phone and not contact.country and "country" not in cleared:
+        contact.country = country_of_phone(contact.phone)  # as on create; a country cleared on purpose stays empty
     if owner_given:
         contact.owner_id = owner
     # A new dict, so the ORM sees the JSON column change.

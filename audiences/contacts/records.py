@@ -49,6 +49,8 @@ _REGIONS_WITHOUT_PHONES = frozenset({"AQ", "BV", "GS", "HM", "PN", "TF", "UM"})
 
 _BIRTHDAY = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})")
 _LOCALE = re.compile(r"([A-Za-z]{2,3})(?:[-_]([A-Za-z]{2}|\d{3}))?")
+# How Excel shows a long number in a General column (1.38123E+10): what a CSV saved from it holds.
+_SCIENTIFIC = re.compile(r"\d(?:[.,]\d+)?E\+?\d+", re.IGNORECASE)
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 
@@ -92,17 +94,37 @@ def _example_phone(region: str) -> str:
 
 def normalise_phone(value: str, *, region: str, label: str = "phone") -> str:
     """The number in E.164 (+8613800138000); numbers without a country code are read in `region`."""
+    return phone_and_country(value, region=region, label=label)[0]
+
+
+def phone_and_country(value: str, *, region: str, label: str = "phone") -> tuple[str, str | None]:
+    """The number in E.164 and the country it belongs to ("CN"; None for a non-geographic number such as
+    +800), from one parse. Numbers without a country code are read in `region`. Raises Invalid."""
     try:
         number = phonenumbers.parse(value.strip(), region)
     except phonenumbers.NumberParseException:
         number = None
     if number is None or not phonenumbers.is_valid_number(number):
+        if _SCIENTIFIC.fullmatch(value.strip()):
+            raise Invalid(f'{label} "{_show(value)}" was saved by Excel in scientific notation, which loses the last '
+                          "digits — format the column as Text in Excel, type the numbers again and export again",
+                          field="phone")
         raise Invalid(
             f'{label} "{_show(value)}" is not a valid phone number for region {region} — '
             f"write it in international form, e.g. {_example_phone(region)}",
             field="phone",
         )
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    country = phonenumbers.region_code_for_number(number)
+    return (phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
+            country if country in phonenumbers.SUPPORTED_REGIONS else None)
+
+
+def country_of_phone(e164: str) -> str | None:
+    """The country a stored (E.164) number belongs to, or None when it has none or cannot be read."""
+    try:
+        return phone_and_country(e164, region="ZZ")[1]
+    except Invalid:
+        return None
 
 
 def parse_birthday(value: str | date, *, label: str = "birthday") -> date:

@@ -13,19 +13,30 @@ imports/ builds on contacts/ (the same field checks as the contact form) and nev
 
 from audiences.imports.files import Unreadable, open_import_file
 from audiences.imports.importer import MODES, import_contacts
-from audiences.imports.mapping import import_fields, plan_columns, propose_columns
-from audiences.imports.report import DuplicateRow, ImportReport, RejectedRow, neutralise, write_error_file
+from audiences.imports.mapping import import_fields, is_error_column, plan_columns, propose_columns
+from audiences.imports.report import (
+    DuplicateRow,
+    ImportReport,
+    RejectedRow,
+    WarnedRow,
+    neutralise,
+    write_error_file,
+)
+from audiences.imports.rows import ADDRESS_POLICIES
 from audiences.imports.uploads import IMPORT_ID, remove_stale_uploads
 
 __all__ = [
+    "ADDRESS_POLICIES",
     "IMPORT_ID",
     "MODES",
     "DuplicateRow",
     "ImportReport",
     "RejectedRow",
     "Unreadable",
+    "WarnedRow",
     "import_contacts",
     "import_fields",
+    "is_error_column",
     "neutralise",
     "open_import_file",
     "plan_columns",

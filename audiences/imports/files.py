@@ -26,6 +26,13 @@ if TYPE_CHECKING:
     from _csv import Reader as CsvReader
 
 READ_BYTES = 64 * 1024
+# The encoding is decided on at least this many non-ASCII bytes (or the whole file, or LOOKAHEAD_BYTES).
+# 1,920 common characters are valid UTF-8 in GBK (伟 is D7 B0, as U+05F0 would be): a GBK file whose first
+# 64 KiB held only 伟业 was read as UTF-8 and every Chinese row after it was rejected. 64 bytes of GBK
+# text passing as UTF-8 by chance would take 32 such characters in a row.
+DECIDE_ON_BYTES = 64
+LOOKAHEAD_BYTES = 16 * READ_BYTES
+_ASCII = bytes(range(128))
 
 # What `--encoding` accepts, by the names people use; GBK files are read as GB18030, its superset.
 ENCODINGS = {
@@ -129,12 +136,13 @@ def _size(stream: BinaryIO) -> int | None:
 class _DecodedUpload(io.RawIOBase):
     """The upload decoded with the encoding it turns out to have, re-encoded as UTF-8 for TextIOWrapper.
 
-    The encoding is decided by the first chunk that holds a non-ASCII byte: a BOM means UTF-8 or
-    UTF-16; bytes that are valid UTF-8 mean UTF-8; anything else is GB18030, what Chinese Excel
-    writes (a superset of GBK and GB2312). Deciding on the first non-ASCII chunk rather than the first
-    chunk of the file means an export whose first thousand rows happen to be ASCII is still read
-    right. Undecodable bytes become U+FFFD, and the row holding them is rejected rather than the
-    whole import failing.
+    The encoding is decided by the first non-ASCII bytes: a BOM means UTF-8 or UTF-16; bytes that are
+    valid UTF-8 mean UTF-8; anything else is GB18030, what Chinese Excel writes (a superset of GBK and
+    GB2312). Deciding on the first non-ASCII bytes rather than the first chunk of the file means an
+    export whose first thousand rows happen to be ASCII is still read right; reading on until
+    DECIDE_ON_BYTES of them are seen means a few GBK characters that happen to be valid UTF-8, or a
+    character cut at the end of a chunk, do not decide it. Undecodable bytes become U+FFFD, and the
+    row holding them is rejected rather than the whole import failing.
     """
 
     def __init__(self, stream: BinaryIO, first: bytes, forced: tuple[str, str] | None = None) -> None:
@@ -181,13 +189,29 @@ class _DecodedUpload(io.RawIOBase):
         if self._decoder is None:
             if chunk.isascii():
                 return chunk.decode("ascii")
+            chunk, ended = self._read_evidence(chunk)
             try:
-                codecs.getincrementaldecoder("utf-8")().decode(chunk, final=False)
+                codecs.getincrementaldecoder("utf-8")().decode(chunk, final=ended)
                 self._use("utf-8", "UTF-8")
             except UnicodeDecodeError:
                 self._use("gb18030", "GB18030")
         assert self._decoder is not None
         return self._decoder.decode(chunk)
+
+    def _read_evidence(self, chunk: bytes) -> tuple[bytes, bool]:
+        """`chunk` with what follows it until it holds DECIDE_ON_BYTES non-ASCII bytes (or the file or the
+        look-ahead ends), and whether the file ended."""
+        pieces, size = [chunk], len(chunk)
+        non_ascii = len(chunk.translate(None, _ASCII))
+        while non_ascii < DECIDE_ON_BYTES and size < LOOKAHEAD_BYTES:
+            more = self._stream.read(READ_BYTES)
+            if not more:
+                return b"".join(pieces), True
+            self.bytes_read += len(more)
+            pieces.append(more)
+            size += len(more)
+            non_ascii += len(more.translate(None, _ASCII))
+        return b"".join(pieces), False
 
 
 def _csv_reader(text: io.TextIOWrapper, filename: str) -> CsvReader:

@@ -8,6 +8,11 @@ a reason a marketer can act on, so a million bad rows cost disk, not memory.
 Rows are matched to contacts by external id, then email, then phone. What a match does depends on
 the mode: "update" overwrites the contact with the row's non-empty cells, "skip" leaves it as it is
 (the row counts as skipped), "new-only" rejects the row into the error file ("already a contact").
+
+A bad email or phone costs the row only that address (`on_bad_address` "drop-field", the default):
+the row lands without it and is listed as a warning, in the report and the error file. With
+"reject-row" the whole row is rejected, as any other bad cell rejects it. A contact with no country
+gets the country of its phone number.
 """
 
 from __future__ import annotations
@@ -25,8 +30,24 @@ from audiences.contacts import check_region, find_or_add_list, find_or_add_tag, 
 from audiences.imports import writes
 from audiences.imports.files import Unreadable, open_import_file
 from audiences.imports.mapping import plan_columns
-from audiences.imports.report import KEPT_ROWS, DuplicateRow, ErrorFile, ImportReport, RejectedRow
-from audiences.imports.rows import PARALLEL_AFTER, Bad, GoodRow, RowCheck, check_rows, worker_count
+from audiences.imports.report import (
+    KEPT_ROWS,
+    DuplicateRow,
+    ErrorFile,
+    ImportReport,
+    RejectedRow,
+    WarnedRow,
+    file_columns,
+)
+from audiences.imports.rows import (
+    ADDRESS_POLICIES,
+    PARALLEL_AFTER,
+    Bad,
+    GoodRow,
+    RowCheck,
+    check_rows,
+    worker_count,
+)
 from audiences.models import CONTACT_FIELDS, Contact, ContactTag
 from core.config import ImportConfig
 from core.errors import Invalid
@@ -52,6 +73,16 @@ class _Rows:
         if len(self._report.rejected) < KEPT_ROWS:
             self._report.rejected.append(rejected)
         self._errors.write(rejected)
+
+    def warn(self, row: GoodRow, cells: list[str]) -> None:
+        """The row landed without the addresses it had wrong: say which, and why, in the report and error file."""
+        for dropped in row.dropped:
+            warned = WarnedRow(row=row.line, field=dropped.field, value=dropped.value, reason=dropped.reason,
+                               values=self.values(cells))
+            self._report.warned_count += 1
+            if len(self._report.warned) < KEPT_ROWS:
+                self._report.warned.append(warned)
+            self._errors.write(warned)
 
     def values(self, cells: list[str]) -> dict[str, str]:
         return {name: (cells[i] if i < len(cells) else "") for i, name in enumerate(self.check.plan.names)}
@@ -130,6 +161,8 @@ def _apply(record: _Record, row: GoodRow) -> None:
     record.tags |= row.tags
     merged = {**record.values, **row.fields}
     merged["attributes"] = {**(record.values["attributes"] or {}), **row.attributes}
+    if not merged["country"] and row.country:
+        merged["country"] = row.country  # from the number, only where the contact has no country
     if merged != record.values:
         record.values = merged
         record.changed = True
@@ -174,7 +207,7 @@ def _write_chunk(run: _Run, chunk: list[tuple[GoodRow, list[str]]]) -> None:
         record, matched_by = keys.match(row.fields)
         if record is None:
             try:
-                run.rows.check.require_address(row.fields)
+                run.rows.check.require_address(row.fields, row.dropped)
             except Invalid as exc:
                 run.rows.reject(row.line, exc.message, run.rows.values(cells))
                 continue
@@ -201,6 +234,8 @@ def _write_chunk(run: _Run, chunk: list[tuple[GoodRow, list[str]]]) -> None:
         keys.forget(record)
         _apply(record, row)
         keys.add(record)
+        if row.dropped:
+            run.rows.warn(row, cells)
 
     changed = [r for r in loaded if r.changed]
     if changed:
@@ -261,6 +296,7 @@ def import_contacts(
     workers: int | None = None,
     parallel_after: int = PARALLEL_AFTER,
     limits: ImportConfig | None = None,
+    on_bad_address: str = "drop-field",
 ) -> ImportReport:
     """Import contacts from a CSV file (UTF-8, UTF-8 with BOM, GBK/GB18030, UTF-16) or an .xlsx workbook.
 
@@ -272,27 +308,34 @@ def import_contacts(
     created if missing and every good row's contact is put on it. Rejected rows are written to
     `error_file` (CSV, made only when a row is rejected). `on_progress` is called after every chunk.
     Past `parallel_after` rows, rows are checked in `workers` processes (default: the cores but one).
-    `limits` ([imports]) bound how far an .xlsx may unpack.
+    `limits` ([imports]) bound how far an .xlsx may unpack. Phone numbers without +country code are read
+    in `default_region`. `on_bad_address` says what a bad email or phone does: "drop-field" lands the row
+    without it and lists it in report.warned (and the error file), "reject-row" rejects the row.
     Commits after every `chunk_rows` rows, so an interrupted import keeps what it wrote and a re-run
     updates it.
 
-    Raises Invalid, before writing anything, for an unknown mode, an empty or unreadable file, a bad
-    default region, a bad column mapping, or no email or phone column. Bad rows do not raise.
+    Raises Invalid, before writing anything, for an unknown mode or on_bad_address, an empty or unreadable
+    file, a bad default region, a bad column mapping, or no email or phone column. Bad rows do not raise.
     """
     if mode not in MODES:
         raise Invalid(f'import mode "{mode}" is not known; use one of: {", ".join(MODES)}', field="mode")
+    if on_bad_address not in ADDRESS_POLICIES:
+        raise Invalid(f'on_bad_address "{on_bad_address}" is not known; use one of: {", ".join(ADDRESS_POLICIES)}',
+                      field="on_bad_address")
     region = check_region(default_region)
     opened = open_import_file(stream, filename=filename, encoding=encoding, limits=limits)
     plan = plan_columns(opened.header, filename=filename, changes=columns, with_tags=True)
-    report = ImportReport(columns=plan.columns, filename=filename, encoding=opened.encoding, mode=mode)
+    report = ImportReport(columns=plan.columns, filename=filename, encoding=opened.encoding, mode=mode,
+                          region=region, on_bad_address=on_bad_address)
     if list_name is not None:
         report.list_id = find_or_add_list(session, list_name, description=f"imported from {filename}", now=now)
         # Commit now rather than with the first chunk: on SQLite the open transaction holds the write
         # lock, and parsing a chunk is the slow part.
         session.commit()
-    errors = ErrorFile(Path(error_file) if error_file is not None else None, plan.names)
+    errors = ErrorFile(Path(error_file) if error_file is not None else None, file_columns(plan.columns))
     check = RowCheck(plan=plan, region=region, custom_fields=[(f.key, f.label, f.type, list(f.choices or []))
-                                                              for f in list_custom_fields(session)])
+                                                              for f in list_custom_fields(session)],
+                     on_bad_address=on_bad_address)
     rows = _Rows(opened.rows, check, report, errors, parallel_after=parallel_after,
                  workers=worker_count() if workers is None else workers)
     run = _Run(session=session, mode=mode, list_id=report.list_id, now=now, report=report, rows=rows)

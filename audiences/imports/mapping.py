@@ -64,11 +64,20 @@ def column_names(header: list[str]) -> list[str]:
 # or turn them into custom fields. "id" is Herald's own id only next to an external_id column; alone it is
 # the CRM's id, which becomes the external id.
 HERALD_OWN = ("id", "created_at", "updated_at")
+# The reason column Herald's error file adds ("error", or "import error" when the file had its own "error"):
+# a fixed error file imported again must not turn last time's reasons into a custom field of every contact.
+ERROR_COLUMNS = ("error", "import_error")
+
+
+def is_error_column(header: str) -> bool:
+    """Whether a column is the reason column of Herald's error file (ignored unless mapped on purpose)."""
+    return header_key(header) in ERROR_COLUMNS
 
 
 def propose_columns(header: list[str], *, with_tags: bool = False) -> dict[str, str]:
     """{column name: target} guessed from the header; a second column for a field already taken (电话 after
-    手机) becomes a custom field, and an empty header cell is ignored.
+    手机) becomes a custom field, and an empty header cell and the "error" column of Herald's error file are
+    ignored.
 
     A column named as a field (external_id) wins that field over one that is only an alias of it (id), and
     "attributes.<key>" (what export writes) fills the custom field <key>, so an export imports back unchanged.
@@ -88,7 +97,7 @@ def propose_columns(header: list[str], *, with_tags: bool = False) -> dict[str, 
             proposal[name] = CUSTOM + custom
         elif key in fields:
             proposal[name] = key
-        elif key in HERALD_OWN and (herald_export or key != "id"):
+        elif (key in HERALD_OWN and (herald_export or key != "id")) or key in ERROR_COLUMNS:
             proposal[name] = IGNORED
         elif target and target not in taken:
             taken.add(target)

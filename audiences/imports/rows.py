@@ -19,11 +19,23 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from audiences.contacts import check_tag_name, check_value, clean_fields, normalise_email, require_address
+from audiences.contacts import (
+    check_tag_name,
+    check_value,
+    clean_fields,
+    normalise_email,
+    phone_and_country,
+    require_address,
+)
 from audiences.imports.mapping import ColumnPlan
 from audiences.models import CustomField
 from core.errors import Invalid
 
+# What a row with a bad email or phone (a channel address) does: "drop-field" lands the row without that
+# address and warns; "reject-row" rejects the whole row. A CRM export's one mistyped mobile should not
+# cost the contact whose email is good, so dropping the field is the default.
+ADDRESS_POLICIES = ("drop-field", "reject-row")
+ADDRESS_FIELDS = ("email", "phone")
 PARALLEL_AFTER = 20_000  # rows checked in-process first: small files never pay for starting workers
 BATCH_ROWS = 1000
 MAX_WORKERS = 4
@@ -37,12 +49,23 @@ _TAG_SEPARATORS = re.compile(r"[,;，；、|]")
 _SIMPLE_EMAIL = re.compile(r"([A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*)@([^@\s]+)")
 
 
+@dataclass(frozen=True)
+class DroppedField:
+    """A channel address of a good row that was not imported, with why (the row landed without it)."""
+
+    field: str  # "email" | "phone"
+    value: str  # as the file had it
+    reason: str
+
+
 @dataclass
 class GoodRow:
     line: int
     fields: dict[str, Any]
     attributes: dict[str, Any]
     tags: frozenset[str] = frozenset()
+    dropped: tuple[DroppedField, ...] = ()
+    country: str | None = None  # the phone's country: the contact's country when it has none
 
 
 @dataclass(frozen=True)
@@ -58,13 +81,15 @@ class RowCheck:
     plan: ColumnPlan
     region: str
     custom_fields: list[tuple[str, str, str, list[str]]] = field(default_factory=list)  # key, label, type, choices
+    on_bad_address: str = "drop-field"  # one of ADDRESS_POLICIES
 
     def __post_init__(self) -> None:
         self._defined = {key: CustomField(key=key, label=label, type=type_, choices=choices)
                          for key, label, type_, choices in self.custom_fields}
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"plan": self.plan, "region": self.region, "custom_fields": self.custom_fields}
+        return {"plan": self.plan, "region": self.region, "custom_fields": self.custom_fields,
+                "on_bad_address": self.on_bad_address}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
@@ -79,16 +104,24 @@ class RowCheck:
         errors: list[str] = []
         values = {name: cell(cells, i) for name, i in plan.fields.items()}
         fields: dict[str, Any] = {}
-        email = values.pop("email", "")
+        email, phone = values.pop("email", ""), values.pop("phone", "")
         try:
             fields = clean_fields(values, default_region=self.region, labels=plan.labels)
         except Invalid as exc:
             errors.append(exc.message)
+        dropped: list[DroppedField] = []
         if email:
             try:
                 fields["email"] = _email(email, plan.labels.get("email", "email"))
             except Invalid as exc:
-                errors.append(exc.message)
+                dropped.append(DroppedField("email", email, exc.message))
+        country = None
+        if phone:
+            try:
+                fields["phone"], country = phone_and_country(phone, region=self.region,
+                                                             label=plan.labels.get("phone", "phone"))
+            except Invalid as exc:
+                dropped.append(DroppedField("phone", phone, exc.message))
         attributes: dict[str, Any] = {}
         for name, i in plan.attributes.items():
             raw = cell(cells, i)
@@ -111,16 +144,24 @@ class RowCheck:
                         tags.add(check_tag_name(name))
                     except Invalid as exc:
                         errors.append(exc.message)
-        if errors:
-            raise Invalid("; ".join(errors))
+        if errors or (dropped and self.on_bad_address == "reject-row"):
+            raise Invalid("; ".join([d.reason for d in dropped] + errors))
         if not fields.get("external_id"):
             # With an external id the row may update a contact that has an address; checked once matched.
-            self.require_address(fields)
-        return GoodRow(line=line, fields=fields, attributes=attributes, tags=frozenset(tags))
+            self.require_address(fields, dropped)
+        return GoodRow(line=line, fields=fields, attributes=attributes, tags=frozenset(tags), dropped=tuple(dropped),
+                       country=country)
 
-    def require_address(self, fields: dict[str, Any]) -> None:
-        require_address(fields, email_label=self.plan.labels.get("email", "email"),
-                        phone_label=self.plan.labels.get("phone", "phone"))
+    def require_address(self, fields: dict[str, Any], dropped: tuple[DroppedField, ...] | list[DroppedField] = ()
+                        ) -> None:
+        """Raises Invalid for a row nobody could be messaged at; when its only address was bad, naming that one."""
+        try:
+            require_address(fields, email_label=self.plan.labels.get("email", "email"),
+                            phone_label=self.plan.labels.get("phone", "phone"))
+        except Invalid:
+            if not dropped:
+                raise
+            raise Invalid("; ".join(d.reason for d in dropped)) from None
 
     def batch(self, rows: list[tuple[int, list[str]]]) -> list[GoodRow | Bad]:
         out: list[GoodRow | Bad] = []

@@ -4,7 +4,8 @@ rules.py says what a tree may contain (fields, operators, depth and size limits)
 to_sql.py compiles a checked tree to SQL;
 fields.py adds the conditions on tags, RFM scores, custom fields and important dates;
 json_sql.py spells JSON tests the way SQLite and PostgreSQL each need; saved.py stores segments and
-answers the editor's questions (count, preview, sample, explain).
+answers the editor's questions (count, preview, sample, explain); values.py lists the values a free-text
+field holds, so the editor can offer them (上海 and 上海市 side by side).
 
 This __init__ is the sub-package's surface. segments/ reads only audiences.models: contacts/,
 imports/ and queries.py build on it, never the reverse (import-linter checks). Other packages add
@@ -31,16 +32,20 @@ from audiences.segments.saved import (
     segment_where,
     update_segment,
 )
+from audiences.segments.values import VALUE_FIELDS, FieldValue, field_values
 
 __all__ = [
     "MAX_DAYS",
+    "VALUE_FIELDS",
     "Condition",
     "ConditionKind",
+    "FieldValue",
     "SegmentPreview",
     "SegmentRuleInvalid",
     "count_segment",
     "create_segment",
     "explain_segment",
+    "field_values",
     "get_segment",
     "list_segments",
     "preview_segment",

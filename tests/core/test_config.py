@@ -78,3 +78,25 @@ def test_secrets_are_masked_in_repr(tmp_path):
 def test_missing_explicit_config_file_is_an_error(tmp_path):
     with pytest.raises(ConfigError, match="does not exist"):
         load_config(tmp_path / "nope.toml", {})
+
+
+@pytest.mark.parametrize(("text", "environ", "region", "follows"), [
+    ("", {}, "US", True),  # English workspace: what the region was before it followed the language
+    ("[app]\ndefault_locale = 'zh_CN'\n", {}, "CN", True),  # set up in 简体中文: bare 138… mobiles are Chinese
+    ("", {"HERALD_DEFAULT_LOCALE": "zh_CN"}, "CN", True),
+    ("[app]\ndefault_locale = 'zh_CN'\ndefault_region = 'sg'\n", {}, "SG", False),  # config wins where set
+    ("[app]\ndefault_locale = 'zh_CN'\n", {"HERALD_DEFAULT_REGION": "US"}, "US", False),
+])
+def test_default_region_follows_the_workspace_language_unless_set(tmp_path, text, environ, region, follows):
+    path = tmp_path / "c.toml"
+    path.write_text(text)
+    config = load_config(path, environ)
+    assert (config.default_region, config.default_region_set) == (region, not follows)
+
+
+def test_an_unknown_default_region_stops_startup_naming_the_fix(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text("[app]\ndefault_region = 'China'\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path, {})
+    assert "[app] default_region from" in str(info.value) and "such as CN or US" in str(info.value)

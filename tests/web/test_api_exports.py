@@ -41,6 +41,20 @@ def test_import_takes_mode_encoding_and_columns(api):
     assert response.status_code == 422 and 'import mode "merge"' in response.json["message"]
 
 
+def test_import_takes_the_region_and_the_address_policy(api):
+    from tests.audiences.imports import crm_export
+
+    report = imported(api, crm_export.GBK, region="CN")
+    assert (report["imported"], report["warned_count"], report["region"]) == (29, 3, "CN")
+    assert report["warned"][0] == {"row": 28, "field": "phone", "value": "1381234560",
+                                   "reason": report["warned"][0]["reason"], "values": report["warned"][0]["values"]}
+    strict = imported(api, crm_export.GBK, region="CN", on_bad_address="reject-row")
+    assert (strict["updated"], strict["rejected_count"], strict["on_bad_address"]) == (26, 5, "reject-row")
+    response = api.post("/contacts/import", data={"file": (io.BytesIO(crm_export.GBK), "c.csv"), "region": "Mars"},
+                        content_type="multipart/form-data")
+    assert response.status_code == 422 and 'default region "Mars"' in response.json["message"]
+
+
 def test_export_streams_csv_and_xlsx_with_chosen_columns(backend, api):
     imported(api, b'email,name,tier,tags,notes\nann@example.com,Ann,A,VIP,"=cmd|x"\nbob@example.com,Bob,B,,\n')
     the_list = api.post("/lists", json={"name": "VIP"}).json

@@ -30,7 +30,7 @@ CSV = (
     "email,phone,name,tier\n"
     "li.lei@example.com,+8613800138001,李雷,A\n"
     "han.mei@example.com,+8613800138002,韩梅梅,A\n"
-    "not-an-email,+8613800138003,Bad Email,B\n"
+    "not-an-email,,Bad Email,B\n"
     "mary@example.com,+12015550104,Mary Smith,B\n"
     ",,Nobody,\n"
 )

@@ -113,6 +113,7 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("GET", "/segments/new"): "read",
     ("POST", "/segments/new"): "write",
     ("POST", "/segments/preview"): "read",
+    ("GET", "/segments/values"): "read",
     # ---- templates (the preview too)
     ("GET", "/templates"): "read",
     ("GET", "/templates/<int:template_id>"): "read",

@@ -194,8 +194,9 @@ def bulk_contacts():
 @token_required("write")
 def import_contacts():
     """A multipart upload: `file` (CSV or .xlsx); optionally `list_name` to put the contacts on, `mode`
-    (update, skip, new-only), `encoding` (a CSV's, when detection gets it wrong) and `columns`, a JSON
-    object {"column header": "field"} changing how columns are read.
+    (update, skip, new-only), `encoding` (a CSV's, when detection gets it wrong), `columns`, a JSON
+    object {"column header": "field"} changing how columns are read, `region` (the country of numbers
+    without +country code) and `on_bad_address` (drop-field, reject-row).
 
     Answers 200 with the import report even when rows were rejected: each rejected row is in the
     body with its line number and the reason, so a client can show or fix them.
@@ -208,13 +209,14 @@ def import_contacts():
         get_session(),
         upload.stream,
         filename=upload.filename,
-        default_region=config().default_region,
+        default_region=request.form.get("region", "").strip() or config().default_region,
         list_name=list_name,
         now=now(),
         mode=request.form.get("mode", "").strip() or "update",
         encoding=request.form.get("encoding", "").strip() or None,
         columns=_import_columns(request.form.get("columns", "")),
         limits=config().imports,
+        on_bad_address=request.form.get("on_bad_address", "").strip() or "drop-field",
     )
     return report.to_dict()
 

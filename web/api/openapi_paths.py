@@ -191,7 +191,12 @@ PATHS: dict[str, dict[str, Any]] = {
                  "encoding": {"type": "string", "description": "a CSV's encoding when detection gets it wrong: utf-8, "
                                                               "gbk, gb18030, utf-16"},
                  "columns": {"type": "string", "description": 'a JSON object {"column header": "field"}: a contact '
-                             'field, name, tags, attributes.<name> or ignore'}},
+                             'field, name, tags, attributes.<name> or ignore'},
+                 "region": {"type": "string", "description": "the country of phone numbers written without +country "
+                                                            "code, e.g. CN (default: [app] default_region)"},
+                 "on_bad_address": {"type": "string", "enum": ["drop-field", "reject-row"], "default": "drop-field",
+                                    "description": "a row with a bad email or phone: import it without that address "
+                                                   "(listed in `warned`), or reject the whole row"}},
                 required=("file",),
             )}}},
         ),

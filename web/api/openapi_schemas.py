@@ -274,6 +274,13 @@ AUDIENCE_SCHEMAS: dict[str, Any] = {
         "reason": STRING,
         "values": {"type": "object", "additionalProperties": STRING},
     }),
+    "WarnedRow": obj({
+        "row": {"type": "integer", "description": "line number in the file; the header is line 1"},
+        "field": {"type": "string", "enum": ["email", "phone"], "description": "the address left out"},
+        "value": {"type": "string", "description": "the address as the file had it"},
+        "reason": {"type": "string", "description": "why, and how to fix it"},
+        "values": {"type": "object", "additionalProperties": STRING},
+    }),
     "ImportReport": obj(
         {
             "imported": INTEGER,
@@ -293,6 +300,12 @@ AUDIENCE_SCHEMAS: dict[str, Any] = {
             "encoding": {"type": "string",
                          "description": "what the file turned out to be: UTF-8, UTF-16, GB18030, GBK, XLSX"},
             "filename": STRING,
+            "warned": {"type": "array", "items": ref("WarnedRow"),
+                       "description": "rows imported without a bad email or phone (first 1000)"},
+            "warned_count": {"type": "integer", "description": "every warning; a warned row also counts as imported, "
+                                                               "updated or repeated"},
+            "region": {"type": "string", "description": "the country numbers without +country code were read in"},
+            "on_bad_address": {"type": "string", "enum": ["drop-field", "reject-row"]},
         },
         description="total_rows = imported + updated + duplicates_in_file + skipped + rejected_count",
     ),

@@ -77,6 +77,65 @@
     if (value === undefined) { delete rule.value; } else { rule.value = value; }
   };
 
+  // ------------------------------------------------------------------ the values contacts have
+  // A rule "region is 上海" misses the contacts typed 上海市. Fields marked `values` offer what contacts hold
+  // (a datalist, with counts) and say when a similar spelling exists that the rule would not match.
+  var valuesUrl = builder.getAttribute("data-values-url");
+  var known = {};
+  var listCount = 0;
+  var knownValues = function (key) {
+    if (!known[key]) {
+      known[key] = fetch(valuesUrl + "?field=" + encodeURIComponent(key),
+        { headers: { "Accept": "application/json" }, credentials: "same-origin" })
+        .then(function (response) { return response.json(); })
+        .then(function (answer) { return answer.ok ? answer.values : []; })
+        .catch(function () { return []; });
+    }
+    return known[key];
+  };
+  var similarTo = function (chosen, values) {
+    var words = chosen.filter(function (v) { return typeof v === "string" && v.trim().length >= 2; })
+      .map(function (v) { return v.trim().toLowerCase(); });
+    return values.filter(function (item) {
+      var value = item.value.toLowerCase();
+      return chosen.indexOf(item.value) < 0 && words.some(function (word) {
+        return value !== word && (value.indexOf(word) >= 0 || word.indexOf(value) >= 0);
+      });
+    }).slice(0, 5);
+  };
+  var offerValues = function (node, rule, field, withList) {
+    var hint = el("span", { class: "segment-hint small", "aria-live": "polite" });
+    hint.hidden = true;
+    var parts = [node];
+    if (withList) {
+      var datalist = el("datalist", { id: "segment-values-" + (++listCount) });
+      node.setAttribute("list", datalist.id);
+      parts.push(datalist);
+    }
+    parts.push(hint);
+    var values = [];
+    var showSimilar = function () {
+      var exact = ["eq", "neq", "in", "not_in"].indexOf(rule.op) >= 0;
+      var similar = exact ? similarTo(Array.isArray(rule.value) ? rule.value : [rule.value], values) : [];
+      hint.textContent = similar.length ? labels.similar.replace("{values}", similar.map(function (item) {
+        return "“" + item.value + "” (" + numberFormat.format(item.contacts) + ")";
+      }).join(", ")) : "";
+      hint.hidden = !similar.length;
+    };
+    knownValues(field.key).then(function (found) {
+      values = found;
+      if (withList) {
+        found.forEach(function (item) {
+          datalist.appendChild(el("option", { value: item.value,
+            label: labels.contacts.replace("{n}", numberFormat.format(item.contacts)) }));
+        });
+      }
+      showSimilar();
+    });
+    node.addEventListener("input", showSimilar);
+    return parts;
+  };
+
   // ------------------------------------------------------------------ value widgets
   var input = function (type, value, onChange, attrs) {
     var node = el("input", Object.assign({ type: type, class: "segment-value" }, attrs || {}));
@@ -117,7 +176,10 @@
     var update = function (v) { rule.value = v; };
     switch (widget) {
       case "none": return [];
-      case "text": return [input("text", rule.value, update)];
+      case "text": {
+        var single = input("text", rule.value, update);
+        return field.values ? offerValues(single, rule, field, true) : [single];
+      }
       case "texts": case "tags": {
         var list = Array.isArray(rule.value) ? rule.value.join(", ") : rule.value || "";
         var attrs = { placeholder: widget === "tags" ? labels.tagsHint : labels.valuesHint };
@@ -125,7 +187,8 @@
         if (widget === "tags" && field.suggestions && field.suggestions.length) {
           node.setAttribute("title", field.suggestions.join(", "));
         }
-        return [node];
+        // A datalist would replace the whole comma-separated list with one value: only the hint here.
+        return widget === "texts" && field.values ? offerValues(node, rule, field, false) : [node];
       }
       case "number": return [input("number", rule.value, function (v) { rule.value = asNumber(v); })];
       case "days": return [input("number", rule.value, function (v) { rule.value = asNumber(v); }, { min: "0" }),

@@ -85,3 +85,18 @@ def test_important_dates_are_added_and_removed_one_by_one(backend, session, cloc
         remove_contact_date(session, contact.id, 999)
     remove_contact_date(session, contact.id, row.id)
     assert contact_dates(session, contact.id) == []
+
+
+def test_the_country_is_filled_from_the_number_when_empty(backend, session, clock):
+    chinese = create_contact(session, default_region="CN", now=clock.now(), phone="138-1234-5602")
+    given = create_contact(session, default_region="CN", now=clock.now(), phone="13812345603", country="SG")
+    by_mail = create_contact(session, default_region="CN", now=clock.now(), email="ann@example.com")
+    assert (chinese.phone, chinese.country, given.country, by_mail.country) == ("+8613812345602", "CN", "SG", None)
+
+    update_contact(session, by_mail.id, default_region="CN", now=clock.now(), changes={"phone": "+85291234567"})
+    assert session.get(Contact, by_mail.id).country == "HK"
+    # A country cleared on purpose stays empty; one set by hand is not overwritten by a new number.
+    update_contact(session, by_mail.id, default_region="CN", now=clock.now(), changes={"country": ""})
+    update_contact(session, given.id, default_region="CN", now=clock.now(), changes={"phone": "+12015550101"})
+    session.expire_all()
+    assert (session.get(Contact, by_mail.id).country, session.get(Contact, given.id).country) == (None, "SG")

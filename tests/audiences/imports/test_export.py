@@ -110,7 +110,7 @@ def test_the_import_command_maps_columns_and_prints_one_line_with_the_error_file
 
     assert result.exit_code == 0, result.output
     last = result.output.strip().splitlines()[-1]
-    assert last.startswith("客户.csv: 1 imported, 0 updated, 0 skipped, 1 rejected — rejected rows with reasons in ")
+    assert last.startswith("客户.csv: 1 imported, 0 updated, 0 skipped, 1 rejected — rows to fix, with reasons, in ")
     error_file = last.rpartition(" in ")[2]
     assert "123" in open(error_file, encoding="utf-8-sig").read()
 

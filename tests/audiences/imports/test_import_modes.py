@@ -270,8 +270,10 @@ def test_tags_lifecycle_tier_and_typed_custom_fields(backend, session, clock, tm
 def test_checking_rows_in_worker_processes_gives_the_same_import(backend, session, clock, tmp_path):
     lines = ["id,email,phone,level"]
     for n in range(3000):
-        email = f"user{n % 2500}@example.com" if n % 11 else f"broken{n}@"  # bad rows and repeats
-        lines.append(f"C{n % 2800},{email},+1201555{n % 10_000:04d},{'AB'[n % 2]}")
+        email = f"user{n % 2500}@example.com" if n % 11 else f"broken{n}@"  # bad addresses and repeats
+        phone = "123" if n % 7 == 0 and n % 11 else f"+1201555{n % 10_000:04d}"  # one bad address: warned
+        external_id = f"C{n % 2800}" if n % 17 else "C" * 101  # too long: the row is rejected
+        lines.append(f"{external_id},{email},{phone},{'AB'[n % 2]}")
     data = "\n".join(lines) + "\n"
     serial_errors, parallel_errors = tmp_path / "serial.csv", tmp_path / "parallel.csv"
 
@@ -280,6 +282,8 @@ def test_checking_rows_in_worker_processes_gives_the_same_import(backend, sessio
                    parallel_after=100)
 
     assert serial.rejected_count == parallel.rejected_count > 0
+    assert serial.warned_count == parallel.warned_count > 0
+    assert [(r.row, r.field) for r in serial.warned] == [(r.row, r.field) for r in parallel.warned]
     assert serial.imported + serial.duplicates_in_file == parallel.updated + parallel.duplicates_in_file
     assert [r.row for r in serial.rejected] == [r.row for r in parallel.rejected]
     assert serial_errors.read_bytes() == parallel_errors.read_bytes()

@@ -110,3 +110,25 @@ def test_the_contacts_page_exports_what_it_filters(logged_in_client, people):
     response.close()
 
     assert rows == ["email", "ann@example.com", "bob@example.com"]
+
+
+def test_the_editor_offers_the_values_a_free_text_field_holds(logged_in_client, database, clock):
+    from tests.audiences.imports import crm_export
+
+    with database.session() as session:
+        import_contacts(session, io.BytesIO(crm_export.GBK), filename="crm.csv", default_region="CN", now=clock.now())
+
+    answer = logged_in_client.get("/segments/values?field=region").json
+    regions = {item["value"]: item["contacts"] for item in answer["values"]}
+    assert answer["ok"] and regions["上海"] == 5 and regions["上海市"] == 1  # both spellings, with their counts
+    assert answer["values"][0] == {"value": "上海", "contacts": 5}  # the most common first
+    refused = logged_in_client.get("/segments/values?field=phone")
+    assert refused.status_code == 422 and "has no values to offer" in refused.json["error"]["message"]
+
+    page = logged_in_client.get("/segments/new").get_data(as_text=True)
+    assert 'data-values-url="/segments/values"' in page
+    catalogue = re.search(r'<script type="application/json" id="segment-catalogue">(.*?)</script>', page, re.S)[1]
+    import json
+
+    fields = {f["key"]: f for _label, group in json.loads(catalogue)["groups"] for f in group}
+    assert fields["region"]["values"] and fields["company"]["values"] and "values" not in fields["email"]

@@ -7,10 +7,21 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import phonenumbers
 from flask import Blueprint, abort, current_app, redirect, render_template, request, send_file, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from audiences import IMPORT_MODES, import_fields, list_custom_fields, list_lists, propose_columns
+from audiences import (
+    IMPORT_ADDRESS_POLICIES,
+    IMPORT_MODES,
+    import_fields,
+    is_error_column,
+    list_custom_fields,
+    list_lists,
+    propose_columns,
+)
+from audiences.contacts import check_region
 from audiences.imports import Unreadable, open_import_file, plan_columns, remove_stale_uploads
 from core.errors import Invalid
 from web.db import get_database, get_session
@@ -21,6 +32,8 @@ bp = Blueprint("imports", __name__)
 
 SAMPLE_ROWS = 3
 CHUNK_BYTES = 1024 * 1024
+# Offered first in the country list, after the workspace's own: where Herald's users' contacts mostly are.
+COMMON_REGIONS = ("CN", "HK", "MO", "TW", "SG", "MY", "US", "CA", "GB", "AU", "JP", "KR")
 
 
 def _folder() -> Path:
@@ -47,23 +60,51 @@ def mode_labels() -> dict[str, str]:
             "new-only": _("Only add new contacts; list existing ones as rejected")}
 
 
+def address_policy_labels() -> dict[str, str]:
+    return {"drop-field": _("Import the row without it, and list it to fix"),
+            "reject-row": _("Reject the whole row")}
+
+
+def region_name(code: str) -> str:
+    """A country as the reader calls it, with its code and dialling code: 中国 (CN, +86)."""
+    name = get_locale().territories.get(code, code)
+    return f"{name} ({code}, +{phonenumbers.country_code_for_region(code)})"
+
+
+def region_options(default: str) -> list[tuple[str, str]]:
+    """Every country phone numbers know: the workspace's first, then the common ones, then the rest by name."""
+    first = [default, *(code for code in COMMON_REGIONS if code != default)]
+    names = get_locale().territories
+    rest = sorted(phonenumbers.SUPPORTED_REGIONS - set(first), key=lambda code: names.get(code, code))
+    return [(code, region_name(code)) for code in [*first, *rest]]
+
+
 def _form(form: dict[str, str], errors: dict[str, str], status: int = 200):
     return render_template("audiences/import.html", lists=list_lists(get_session()), form=form, errors=errors,
                            modes=mode_labels(), encodings=[("", _("Detect automatically"))] + [
                                (name, name.upper()) for name in ("utf-8", "gbk", "gb18030", "utf-16")],
-                           default_region=config().default_region), status
+                           regions=region_options(config().default_region), policies=address_policy_labels(),
+                           default_region_name=region_name(config().default_region)), status
 
 
 # ---------------------------------------------------------------- 1. upload
 @bp.get("/contacts/import")
 def index():
-    return _form({"list_name": "", "mode": "update", "encoding": ""}, {})
+    return _form({"list_name": "", "mode": "update", "encoding": "", "region": config().default_region,
+                  "on_bad_address": "drop-field"}, {})
 
 
 @bp.post("/contacts/import")
 def upload():
-    form = {key: request.form.get(key, "").strip() for key in ("list_name", "mode", "encoding")}
+    form = {key: request.form.get(key, "").strip()
+            for key in ("list_name", "mode", "encoding", "region", "on_bad_address")}
     form["mode"] = form["mode"] if form["mode"] in IMPORT_MODES else "update"
+    form["on_bad_address"] = form["on_bad_address"] if form["on_bad_address"] in IMPORT_ADDRESS_POLICIES \
+        else "drop-field"
+    try:
+        form["region"] = check_region(form["region"] or config().default_region)
+    except Invalid:
+        return _form(form, {"region": _("Choose the country of phone numbers written without +country code.")}, 422)
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         return _form(form, {"file": _("Choose a CSV or Excel file to import.")}, 422)
@@ -129,7 +170,19 @@ def _columns_page(import_id: str, state: dict[str, Any], chosen: dict[str, str],
     samples = {name: [row[i] if i < len(row) else "" for row in state["sample"]] for i, name in enumerate(names)}
     return render_template("audiences/import_columns.html", import_id=import_id, state=state, names=names,
                            samples=samples, chosen=chosen, targets=_targets(), errors=errors,
-                           mode_label=mode_labels().get(state["mode"], state["mode"])), status
+                           error_columns=[name for name in names if is_error_column(name)],
+                           region=region_name(_region(state)), **_choices_shown(state)), status
+
+
+def _region(state: dict[str, Any]) -> str:
+    # Uploads made before the page asked for the country were read in the configured region.
+    return state.get("region") or config().default_region
+
+
+def _choices_shown(state: dict[str, Any]) -> dict[str, str]:
+    policy = state.get("on_bad_address") or "drop-field"
+    return {"mode_label": mode_labels().get(state["mode"], state["mode"]),
+            "policy_label": address_policy_labels().get(policy, policy)}
 
 
 @bp.post("/contacts/import/<import_id>/columns")
@@ -146,7 +199,7 @@ def start(import_id: str):
         plan = plan_columns(state["header"], filename=state["filename"], changes=chosen, with_tags=True)
     except Invalid as exc:
         return _columns_page(import_id, state, chosen, {"columns": exc.message}, 422)
-    _jobs().start(_folder(), import_id, {**state, "columns": plan.columns}, default_region=config().default_region,
+    _jobs().start(_folder(), import_id, {**state, "columns": plan.columns}, default_region=_region(state),
                   limits=config().imports)
     return redirect(url_for("imports.result", import_id=import_id), 303)
 
@@ -160,8 +213,10 @@ def result(import_id: str):
     if state["status"] != "done":
         return render_template("audiences/import_progress.html", import_id=import_id, state=state)
     has_errors = errors_path(_folder(), import_id).exists()
-    return render_template("audiences/import_result.html", report=state["report"], import_id=import_id,
-                           has_errors=has_errors, mode_label=mode_labels().get(state["mode"], state["mode"]))
+    report = state["report"]
+    return render_template("audiences/import_result.html", report=report, import_id=import_id,
+                           has_errors=has_errors, region=region_name(report.get("region") or _region(state)),
+                           **_choices_shown(state))
 
 
 @bp.get("/contacts/import/<import_id>/status")
@@ -178,4 +233,4 @@ def errors_csv(import_id: str):
     if not path.exists():
         abort(404)
     stem = Path(state.get("filename") or "import").stem
-    return send_file(path.resolve(), mimetype="text/csv", as_attachment=True, download_name=f"{stem}-rejected-rows.csv")
+    return send_file(path.resolve(), mimetype="text/csv", as_attachment=True, download_name=f"{stem}-rows-to-fix.csv")

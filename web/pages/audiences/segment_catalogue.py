@@ -74,11 +74,12 @@ def catalogue(session: Session) -> dict[str, Any]:
         _field("last_name", _("Last name"), _text_ops()),
         _field("email", _("Email"), _text_ops()),
         _field("phone", _("Phone"), _text_ops()),
-        _field("company", _("Company"), _text_ops()),
-        _field("country", _("Country code"), _text_ops()),
-        _field("region", _("Region"), _text_ops()),
-        _field("source", _("Source"), _text_ops()),
-        _field("locale", _("Language"), _text_ops()),
+        # values=True: the editor offers the values contacts have (segments.values), so 上海 and 上海市 both show.
+        _field("company", _("Company"), _text_ops(), values=True),
+        _field("country", _("Country code"), _text_ops(), values=True),
+        _field("region", _("Region"), _text_ops(), values=True),
+        _field("source", _("Source"), _text_ops(), values=True),
+        _field("locale", _("Language"), _text_ops(), values=True),
         _field("external_id", _("External ID"), _text_ops()),
         _field("birthday", _("Birthday"), {"birthday_within_days": "days", "lt": "date", "gt": "date",
                                           "between": "dates", "empty": "none", "not_empty": "none"}),
@@ -131,4 +132,4 @@ def _custom(field: Any) -> dict[str, Any]:
         return _field(key, label, {"eq": "bool", "neq": "bool", "empty": "none", "not_empty": "none"})
     if field.type == "choice":
         return _field(key, label, _choice_ops(), choices=_labelled(tuple(field.choices or ())))
-    return _field(key, label, _text_ops())
+    return _field(key, label, _text_ops(), values=True)

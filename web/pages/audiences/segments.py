@@ -16,6 +16,7 @@ from audiences import (
     create_segment,
     export_columns,
     export_contacts,
+    field_values,
     freeze_segment,
     get_list,
     get_segment,
@@ -128,6 +129,18 @@ def preview():
     sample = [{"id": c.id, "name": c.name, "email": c.email or "", "phone": c.phone or "",
                "url": url_for("contacts.detail", contact_id=c.id)} for c in found.sample]
     return {"ok": True, "count": found.count, "sample": sample, "explain": found.explain}
+
+
+@bp.get("/segments/values")
+def values():
+    """The values a free-text field holds, most common first, for the editor's suggestions (JSON):
+    ?field=region (the default) gives [{"value": "上海", "contacts": 12}, {"value": "上海市", "contacts": 3}, …]."""
+    field = request.args.get("field") or "region"
+    try:
+        found = field_values(get_session(), field)
+    except Invalid as exc:
+        return {"ok": False, "error": {"message": exc.message}}, 422
+    return {"ok": True, "field": field, "values": [{"value": v.value, "contacts": v.contacts} for v in found]}
 
 
 @bp.post("/segments/<int:segment_id>/freeze")
