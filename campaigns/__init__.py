@@ -85,7 +85,7 @@ from campaigns.results.reports import (
     campaign_status,
     campaign_statuses,
 )
-from campaigns.runs import RunSummary, campaign_runs
+from campaigns.runs import RunSummary, SendingStart, campaign_runs, sending_starts
 from campaigns.schedules import Schedule, ScheduleDefaults, schedule_of
 from campaigns.states import (
     CampaignNotEditable,
@@ -158,6 +158,8 @@ __all__ = [
     "approve_campaign",
     "campaign_report",
     "campaign_runs",
+    "sending_starts",
+    "SendingStart",
     "campaign_status",
     "campaign_statuses",
     "cancel_campaign",

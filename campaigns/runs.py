@@ -9,10 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from audiences import Contact
 from campaigns.models import Message, Run
 
 # Runs listed on a page; older ones are counted, not listed.
@@ -58,3 +60,42 @@ def campaign_runs(session: Session, campaign_id: int, *, limit: int = RUNS_SHOWN
             counts[run_id][status] = count
     return [RunSummary(run.id, run.occasion_key, run.status, run.fired_at, run.started_at, run.finished_at,
                        run.dry_run, run.notes or "", counts[run.id]) for run in runs]
+
+
+@dataclass(frozen=True)
+class SendingStart:
+    """A running campaign with nothing due yet: its first message waits for `at` (quiet hours, or each
+    recipient's own send time). `local_time` is that moment in the waiting recipient's zone ("08:00")."""
+
+    at: datetime
+    local_time: str
+    zone: str
+    waiting: int
+
+
+def sending_starts(session: Session, campaign_id: int, *, now: datetime, default_zone: str) -> SendingStart | None:
+    """When a running campaign's first message goes out, if none is due or being sent yet; else None.
+
+    Without this the page read "Sending … 0/2" for hours while quiet hours held every message back."""
+    busy = session.scalar(select(func.count()).select_from(Message).where(
+        Message.campaign_id == campaign_id,
+        ((Message.status == "pending") & (Message.not_before <= now)) | (Message.status == "sending")))
+    if busy:
+        return None
+    waiting_filter = (Message.campaign_id == campaign_id, Message.status == "pending", Message.not_before > now)
+    waiting = session.scalar(select(func.count()).select_from(Message).where(*waiting_filter)) or 0
+    if not waiting:
+        return None
+    first = session.execute(select(Message.not_before, Contact.time_zone)
+                            .join(Contact, Contact.id == Message.contact_id)
+                            .where(*waiting_filter).order_by(Message.not_before).limit(1)).first()
+    session.rollback()
+    if first is None:
+        return None
+    at, zone = first
+    zone = zone or default_zone
+    try:
+        local = at.astimezone(ZoneInfo(zone))
+    except (ZoneInfoNotFoundError, ValueError):
+        zone, local = default_zone, at.astimezone(ZoneInfo(default_zone))
+    return SendingStart(at, local.strftime("%H:%M"), zone, waiting)

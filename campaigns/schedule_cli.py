@@ -143,7 +143,7 @@ def campaigns_schedule(obj: Context, campaign_id: int, at: str | None, cron: str
             if save_only:
                 click.echo(f"saved as a draft; `herald campaigns schedule {campaign_id}` arms it")
                 return
-            if config.approval_required:
+            if config.approval_required_for(campaign.kind):
                 click.echo(f"saved; this workspace needs approval before a campaign sends: "
                            f"`herald campaigns submit {campaign_id} --as EMAIL` — once approved it fires on schedule")
                 return

@@ -151,6 +151,7 @@ class Config:
     weekly_report_hour: int = 8  # UTC
     approval_required: bool = False
     allow_self_approval: bool = False  # [approval]: may who submitted a campaign also approve it
+    approval_notices_skip: bool = False  # [approval] notices_skip: event notices go out without approval
     cap_messages: int = 3  # marketing messages per contact and channel in cap_days; 0 = no cap
     cap_days: int = 7
     replies: ReplyConfig = field(default_factory=lambda: ReplyConfig())
@@ -166,6 +167,10 @@ class Config:
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+    def approval_required_for(self, kind: str) -> bool:
+        """Whether a campaign of `kind` needs an approver before it is sent ("event_notice" may skip it)."""
+        return self.approval_required and not (kind == "event_notice" and self.approval_notices_skip)
 
 
 def load_config(path: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None) -> Config:
@@ -258,6 +263,7 @@ def load_config(path: str | os.PathLike[str] | None = None, environ: Mapping[str
         weekly_report_hour=min(23, v("reports", "weekly_hour")),
         approval_required=v("approval", "required"),
         allow_self_approval=v("approval", "allow_self_approval"),
+        approval_notices_skip=v("approval", "notices_skip"),
         cap_messages=v("caps", "messages"),
         cap_days=v("caps", "days"),
         replies=ReplyConfig(

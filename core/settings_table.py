@@ -92,6 +92,9 @@ SETTINGS: tuple[Setting, ...] = (
     # Campaign approval and frequency caps (campaigns/states.py, campaigns/audience/caps.py).
     Setting("approval", "required", "bool", False),
     Setting("approval", "allow_self_approval", "bool", False),
+    # An urgent event notice (the venue moved) cannot wait for an approver who is asleep: an admin may let
+    # notices skip approval while marketing campaigns still need it.
+    Setting("approval", "notices_skip", "bool", False),
     Setting("caps", "messages", "int", 3, minimum=0),
     Setting("caps", "days", "int", 7, minimum=1),
     # Inbound SMS keywords (campaigns/responses/replies.py): comma-separated, matched whole, ignoring case and width.

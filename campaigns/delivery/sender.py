@@ -42,7 +42,7 @@ def send_campaign_now(session: Session, campaign_id: int, *, config: Config, now
     campaign = get_campaign(session, campaign_id)
     description, dry_run = describe_channel(config, campaign.channel, sender=campaign.sender)
     return send_campaign(session, campaign_id, now=now, channel_description=description, dry_run=dry_run,
-                         approval_required=config.approval_required, user_id=user_id,
+                         approval_required=config.approval_required_for(campaign.kind), user_id=user_id,
                          cap=FrequencyCap(config.cap_messages, config.cap_days),
                          timing=send_now_timing(campaign, ScheduleDefaults.from_config(config)))
 

@@ -219,3 +219,24 @@ def test_the_send_window_follows_quiet_hours_in_each_recipients_zone(backend, se
                                                                  quiet=QuietHours.parse("21:00-08:00")))
     assert estimate.first_send_at == datetime(2026, 3, 3, 0, 0, tzinfo=UTC)  # 08:00 in Shanghai
     assert estimate.last_send_at == datetime(2026, 3, 3, 8, 0, tzinfo=UTC)  # 08:00 in London
+
+
+@pytest.mark.parametrize("notices_skip", [False, True])
+def test_an_admin_may_let_event_notices_skip_approval_while_marketing_still_needs_it(session, clock, sms, tmp_path,
+                                                                                      db_url, notices_skip):
+    from campaigns import send_campaign_now
+    from tests.conftest import make_config
+
+    config = make_config(tmp_path, db_url, HERALD_APPROVAL_REQUIRED="true",
+                         HERALD_APPROVAL_NOTICES_SKIP="true" if notices_skip else "false")
+    make_contact(session, now=clock.now())
+    notice = create_event_notice(session, name="Venue moved", channel="sms", template_id=sms.id, now=clock.now())
+    marketing = create_campaign(session, name="Member day", channel="sms", template_id=sms.id, now=clock.now())
+    with pytest.raises(Conflict, match="needs approval"):
+        send_campaign_now(session, marketing.id, config=config, now=clock.now())
+    if notices_skip:
+        assert send_campaign_now(session, notice.id, config=config, now=clock.now()).status == "running"
+        assert get_campaign(session, notice.id).status == "running"
+    else:
+        with pytest.raises(Conflict, match="needs approval"):
+            send_campaign_now(session, notice.id, config=config, now=clock.now())

@@ -62,8 +62,9 @@ def put_schedule(campaign_id: int):
 @token_required("write")
 def arm_schedule(campaign_id: int):
     """Arm the schedule: draft -> scheduled. 409 without a schedule, past its time, or when approval is needed."""
+    kind = campaigns.get_campaign(get_session(), campaign_id).kind
     campaign = campaigns.schedule_campaign(get_session(), campaign_id, now=now(), user_id=api_user().id,
-                                           approval_required=config().approval_required)
+                                           approval_required=config().approval_required_for(kind))
     return schedule_json(campaign)
 
 

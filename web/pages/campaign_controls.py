@@ -49,7 +49,7 @@ def controls_context(campaign: Campaign) -> dict[str, Any]:
     settings = config()
     context: dict[str, Any] = {
         "transitions": list_transitions(db_session, campaign.id),
-        "approval_required": settings.approval_required,
+        "approval_required": settings.approval_required_for(campaign.kind),
         "can_approve": current_user.can("approve"),
         "segment": get_segment(db_session, campaign.segment_id) if campaign.segment_id else None,
         "estimate": None,

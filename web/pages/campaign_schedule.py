@@ -184,8 +184,9 @@ def edit(campaign_id: int):
 @bp.post("/campaigns/<int:campaign_id>/schedule")
 def arm(campaign_id: int):
     """The Schedule button: draft -> scheduled; the scheduler fires it from then on."""
+    kind = get_campaign(get_session(), campaign_id).kind
     campaign = schedule_campaign(get_session(), campaign_id, now=now(), user_id=current_user.id,
-                                 approval_required=config().approval_required)
+                                 approval_required=config().approval_required_for(kind))
     upcoming = next_firings(get_session(), campaign, now=now(), count=1)
     first = upcoming[0].astimezone(ZoneInfo(schedule_of(campaign.schedule).time_zone)) if upcoming else None
     flash(_("Scheduled. The first run is at %(when)s.", when=_local(first)) if first else _("Scheduled."), "success")

@@ -19,9 +19,11 @@ from campaigns import (
     list_campaigns,
     list_templates,
     send_campaign_now,
+    sending_starts,
     set_campaign_schedule,
     update_campaign,
 )
+from campaigns.schedules import ScheduleDefaults, send_now_timing
 from core.errors import Invalid
 from web.db import get_session
 from web.pages.campaign_controls import control_fields, control_options, controls_context, segment_options
@@ -32,7 +34,7 @@ from web.pages.campaign_schedule import (
     schedule_from_form,
     when_label,
 )
-from web.pages.context import all_status_labels, channel_info, config, now
+from web.pages.context import all_status_labels, channel_info, config, now, sending_starts_text
 from web.senders import checked_sender, sender_options
 
 bp = Blueprint("campaigns", __name__)
@@ -105,6 +107,7 @@ def detail(campaign_id: int):
     audience = estimate.audience if estimate is not None else count_contacts(db_session, campaign.list_id)
     return render_template(
         "campaigns/detail.html", campaign=campaign, status=campaign_status(db_session, campaign_id),
+        starts=_starts_text(db_session, campaign),
         template=get_template(db_session, campaign.template_id),
         audience_list=get_list(db_session, campaign.list_id) if campaign.list_id else None,
         audience=audience, sendable=estimate.sendable if estimate is not None else 0,
@@ -130,8 +133,23 @@ def send(campaign_id: int):
 
 @bp.get("/campaigns/<int:campaign_id>/status")
 def status(campaign_id: int):
-    """Live counts for the campaign page, polled every second."""
-    return jsonify(campaign_status(get_session(), campaign_id).to_dict())
+    """Live counts for the campaign page, polled every second, and why nothing is sent yet if so."""
+    db_session = get_session()
+    found = campaign_status(db_session, campaign_id).to_dict()
+    return jsonify(found | {"starts": _starts_text(db_session, get_campaign(db_session, campaign_id))})
+
+
+def _starts_text(db_session, campaign) -> str:
+    """"Held by quiet hours: sending starts at 08:00 …" while a running campaign has nothing due; else ""."""
+    if campaign.status != "running":
+        return ""
+    settings = config()
+    starts = sending_starts(db_session, campaign.id, now=now(), default_zone=settings.default_timezone)
+    if starts is None:
+        return ""
+    timing = send_now_timing(campaign, ScheduleDefaults.from_config(settings))
+    quiet_end = timing.quiet.end.strftime("%H:%M") if timing.quiet is not None else None
+    return sending_starts_text(starts, now(), quiet_end=quiet_end)
 
 
 def _int(value: str, field: str) -> int:

@@ -87,6 +87,7 @@ def all_status_labels() -> dict[str, str]:
         "draft": _("Draft"),
         "pending_approval": _("Waiting for approval"),
         "scheduled": _("Scheduled"),
+        "approved": _("Approved, ready to send"),
         "running": _("Sending"),
         "paused": _("Paused"),
         "completed": _("Completed"),
@@ -110,6 +111,40 @@ def all_status_labels() -> dict[str, str]:
     }
 
 
+def campaign_badge_status(campaign: Any) -> str:
+    """The status a campaign's badge shows: an approved campaign sent by hand (no schedule) is "approved",
+    ready for Send now — "Scheduled" made marketers wait for a time that was never set."""
+    if campaign.status == "scheduled" and not campaign.schedule and campaign.next_fire_at is None:
+        return "approved"
+    return str(campaign.status)
+
+
+def waiting_words(seconds: float) -> str:
+    """How long until something happens, in the reader's language: "9 h 44 min", "3 min", "under a minute"."""
+    minutes = int(seconds // 60)
+    if minutes < 1:
+        return _("under a minute")
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    if days:
+        return _("%(days)d d %(hours)d h", days=days, hours=hours)
+    if hours:
+        return _("%(hours)d h %(minutes)d min", hours=hours, minutes=minutes)
+    return _("%(minutes)d min", minutes=minutes)
+
+
+def sending_starts_text(starts: Any, at: datetime, *, quiet_end: str | None) -> str:
+    """Why a running campaign sends nothing yet, and when it will: "Held by quiet hours: sending starts at
+    08:00 recipients' time, in 9 h 44 min (2 messages waiting)." `quiet_end`: when quiet hours end ("08:00")."""
+    values = {"time": starts.local_time, "wait": waiting_words((starts.at - at).total_seconds()),
+              "count": f"{starts.waiting:,}"}
+    if quiet_end == starts.local_time:
+        return _("Held by quiet hours: sending starts at %(time)s recipients' time, in %(wait)s (%(count)s messages "
+                 "waiting).", **values)
+    return _("Waiting for the recipients' send time: sending starts at %(time)s recipients' time, in %(wait)s "
+             "(%(count)s messages waiting).", **values)
+
+
 def channel_label(channel: str) -> str:
     # A context, because "Email" the channel (邮件) and "Email" the address (邮箱) differ in Chinese.
     return {"sms": pgettext("channel", "SMS"), "email": pgettext("channel", "Email")}.get(channel, channel)
@@ -125,6 +160,7 @@ def page_helpers() -> dict[str, Any]:
     return {
         "nav_active": nav_active,
         "status_label": status_label,
+        "campaign_badge_status": campaign_badge_status,
         "channel_label": channel_label,
         "role_label": role_label,
         "can_write": bool(current_user and current_user.is_authenticated and current_user.can("write")),

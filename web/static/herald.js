@@ -158,6 +158,11 @@
           var busy = (counts.pending || 0) + (counts.sending || 0);
           progress.querySelector('[data-progress="done"]').textContent = numberFormat.format(total - busy);
           progress.querySelector('[data-progress="total"]').textContent = numberFormat.format(total);
+          var starts = document.getElementById("sending-starts");
+          if (starts) {
+            starts.textContent = status.starts || "";
+            starts.hidden = !status.starts;
+          }
           if (badge) {
             badge.className = "badge " + status.status;
             badge.textContent = labels[status.status] || status.status;
