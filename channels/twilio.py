@@ -53,6 +53,10 @@ DEFAULT_TIMEOUT_SECONDS = 10.0
 LOOK_UP_LIMIT = 200
 
 log = logging.getLogger("herald.channels")
+# The SDK logs every request's method, URL, headers and body at INFO: about a dozen lines per SMS, which cost
+# the sender CPU and drown Herald's own log (seen by bench/soak.py). Herald logs each answer itself; the SDK's
+# lines stay available by setting this logger to INFO or DEBUG in a logging config.
+logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
 OPTIONS = ("from", "messaging_service_sid", "api_base", "timeout", "rate", "max_length")
 # https://www.twilio.com/docs/api/errors/21617: a body over 1,600 characters is refused.
 DEFAULT_MAX_LENGTH = 1600

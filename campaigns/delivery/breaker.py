@@ -72,13 +72,14 @@ def note_answers(session: Session, channel: str, provider: str, results: Sequenc
     """Count one channel's answers for a batch; does not commit. Returns when it may be tried again if
     the breaker is (now) open, else None.
 
-    The provider answered (anything accepted, or refused for good) -> closed, count reset. Only
-    transient refusals -> count them; at `failures` the breaker opens for a cool-down.
+    The provider answered (anything accepted, refused for good, or throttled: "slow down" is an answer, and
+    throttle.py holds the channel for exactly its Retry-After) -> closed, count reset. Only transient
+    refusals -> count them; at `failures` the breaker opens for a cool-down.
     """
     tried = [r for r in results if isinstance(r, Accepted) or not r.reason.startswith(NOT_TRIED)]
     if not tried:
         return None
-    transient = [r for r in tried if not isinstance(r, Accepted) and not r.permanent]
+    transient = [r for r in tried if not isinstance(r, Accepted) and not r.permanent and not r.throttled]
     if len(transient) < len(tried):
         _close(session, channel, now=now)
         return None

@@ -125,3 +125,21 @@ def test_twilio_21610_unsubscribes_and_21614_marks_the_number_so_it_is_not_retri
     by_contact = {m.contact_id: m for m in messages_of(session, second.id)}
     assert [by_contact[c.id].status for c in (opted_out, landline, fine)] == ["suppressed", "suppressed", "pending"]
 
+
+
+def test_a_provider_that_throttles_is_up_so_429s_never_open_the_breaker(session, clock):
+    """A 429 / Twilio 20429 is the provider answering "slow down" (campaigns/delivery/throttle.py holds the
+    channel for its Retry-After); counting it as a failure opened the breaker for its whole cool-down after five
+    429s in a row, whatever the Retry-After said (seen by bench/soak.py)."""
+    throttled = [Refused(i, False, "20429", "Too Many Requests", retry_after=1.0, throttled=True) for i in range(10)]
+    for _ in range(3):
+        assert note_answers(session, "sms", "twilio://AC…", throttled, now=clock.now(), settings=SETTINGS) is None
+    session.commit()
+    assert channels_to_skip(session, now=clock.now(), settings=SETTINGS) == set()
+    # Failures before the throttling do not add up across it either: the provider answered in between.
+    refused = [Refused(i, False, "20500", "Internal Server Error") for i in range(2)]
+    note_answers(session, "sms", "twilio://AC…", refused, now=clock.now(), settings=SETTINGS)
+    note_answers(session, "sms", "twilio://AC…", throttled[:1], now=clock.now(), settings=SETTINGS)
+    note_answers(session, "sms", "twilio://AC…", refused, now=clock.now(), settings=SETTINGS)
+    session.commit()
+    assert channels_to_skip(session, now=clock.now(), settings=SETTINGS) == set()
