@@ -36,6 +36,7 @@ from audiences.contacts import (
     contact_lists,
     contact_tags,
     contact_topic_ids,
+    contacts_matching,
     contacts_with_date_on,
     count_contacts,
     count_selection,
@@ -137,6 +138,7 @@ from audiences.segments import (
 
 __all__ = [
     "contact_topic_ids",
+    "contacts_matching",
     "set_contact_topics",
     "set_topic",
     "topic_lists",
