@@ -80,6 +80,7 @@ from campaigns.responses.inbox import (
     contact_replies,
     count_replies,
     count_waiting,
+    describe_replies,
     inbox_page,
     list_replies,
 )
@@ -143,6 +144,7 @@ def dispatch_due(dispatcher: Dispatcher) -> int:
 
 
 __all__ = [
+    "describe_replies",
     "answer_channel",
     "INBOX_KIND",
     "AnswerChannel",
