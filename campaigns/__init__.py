@@ -28,7 +28,7 @@ from campaigns.delivery.breaker import BreakerSettings, PausedChannel, paused_ch
 from campaigns.delivery.callbacks import apply_channel_events
 from campaigns.delivery.dispatch import ChannelContractBroken, Dispatcher
 from campaigns.delivery.leases import release_expired_leases
-from campaigns.delivery.sender import ChannelUnavailable, send_campaign_now
+from campaigns.delivery.sender import ChannelUnavailable, answer_channel, send_campaign_now
 from campaigns.delivery.throttle import SlowedChannel, slowed_channels
 from campaigns.estimate import Estimate, estimate_campaign
 from campaigns.firing import (
@@ -52,24 +52,62 @@ from campaigns.lifecycle import (
 )
 from campaigns.models import Campaign, Message, MessageEvent, Run, Template
 from campaigns.notices import Fallback, create_event_notice, fallback_of, resend_undelivered
-from campaigns.responses.bounces import FeedbackApplied, apply_email_feedback
-from campaigns.responses.inbox_models import KEYWORD_ACTIONS, REPLY_CLASSES, ChannelHealth, KeywordRule, Reply
-from campaigns.responses.preferences import PreferenceNotAllowed, Preferences, contact_preferences, save_preferences
-from campaigns.responses.replies import (
-    InboxRow,
-    ReplyOutcome,
-    Rule,
+from campaigns.responses.answers import (
+    INBOX_KIND,
+    AnswerChannel,
+    AnswerNotAllowed,
+    answer_conversation,
+    answer_refusal,
     answer_reply,
+)
+from campaigns.responses.bounces import FeedbackApplied, apply_email_feedback
+from campaigns.responses.canned import delete_canned_reply, get_canned_reply, list_canned_replies, save_canned_reply
+from campaigns.responses.conversations import (
+    ConversationView,
+    ThreadEntry,
+    assign_conversation,
+    conversation_thread,
+    get_conversation,
+    get_reply,
+    set_conversation_handled,
+    set_reply_handled,
+)
+from campaigns.responses.inbox import (
+    NOBODY,
+    InboxPage,
+    InboxRow,
+    Waiting,
     contact_replies,
     count_replies,
+    count_waiting,
+    describe_replies,
+    inbox_page,
+    list_replies,
+)
+from campaigns.responses.inbox_models import (
+    KEYWORD_ACTIONS,
+    REPLY_CLASSES,
+    CannedReply,
+    ChannelHealth,
+    Conversation,
+    InboxAnswer,
+    KeywordRule,
+    Reply,
+)
+from campaigns.responses.preferences import PreferenceNotAllowed, Preferences, contact_preferences, save_preferences
+from campaigns.responses.replies import (
+    ReplyOutcome,
+    Rule,
     create_keyword_rule,
     delete_keyword_rule,
+    get_keyword_rule,
     keyword_rules,
     list_keyword_rules,
-    list_replies,
     record_reply,
     rules_by_keyword,
+    send_keyword_answer,
     set_keyword_rule_enabled,
+    update_keyword_rule,
 )
 from campaigns.responses.timeline import TimelineEntry, contact_timeline
 from campaigns.responses.tracking import PIXEL_GIF, Fetch, record_click, record_open
@@ -106,6 +144,36 @@ def dispatch_due(dispatcher: Dispatcher) -> int:
 
 
 __all__ = [
+    "describe_replies",
+    "answer_channel",
+    "INBOX_KIND",
+    "AnswerChannel",
+    "AnswerNotAllowed",
+    "answer_conversation",
+    "answer_refusal",
+    "send_keyword_answer",
+    "delete_canned_reply",
+    "get_canned_reply",
+    "list_canned_replies",
+    "save_canned_reply",
+    "ConversationView",
+    "ThreadEntry",
+    "assign_conversation",
+    "conversation_thread",
+    "get_conversation",
+    "get_reply",
+    "set_conversation_handled",
+    "set_reply_handled",
+    "NOBODY",
+    "InboxPage",
+    "Waiting",
+    "count_waiting",
+    "inbox_page",
+    "CannedReply",
+    "Conversation",
+    "InboxAnswer",
+    "get_keyword_rule",
+    "update_keyword_rule",
     "KEYWORD_ACTIONS",
     "PIXEL_GIF",
     "REPLY_CLASSES",

@@ -134,8 +134,9 @@ def get_campaign(session: Session, campaign_id: int) -> Campaign:
 
 
 def list_campaigns(session: Session) -> list[Campaign]:
-    """All campaigns, newest first."""
-    return list(session.scalars(select(Campaign).order_by(Campaign.id.desc())))
+    """All campaigns, newest first — but the one that carries Inbox answers (kind "inbox",
+    campaigns/responses/answers.py), which nobody sends, edits or schedules."""
+    return list(session.scalars(select(Campaign).where(Campaign.kind != "inbox").order_by(Campaign.id.desc())))
 
 
 def send_campaign(session: Session, campaign_id: int, *, now: datetime, channel_description: str,

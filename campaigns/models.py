@@ -216,6 +216,9 @@ class Message(Base):
     # (it records again before it does, campaigns/delivery/answer_groups.py), so a sender that dies leaves it
     # pending for the next one, not `unknown`. True, the default, means it may have: unknown if the sender dies.
     handed_over: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # The text a person wrote (an Inbox answer, campaigns/responses/answers.py), sent as written; NULL for
+    # every campaign message, which is rendered from its template when it is sent.
+    body: Mapped[str | None] = mapped_column(Text, nullable=True)
 
     __table_args__ = (
         UniqueConstraint("run_id", "contact_id", "channel"),

@@ -118,7 +118,7 @@ def http_sms_inbound():
         outcome = campaigns.record_reply(get_session(), inbound, config=config.replies,
                                          default_region=config.default_region, now=clock.now())
         if outcome.answer:
-            campaigns.answer_reply(config.channels["sms"], to=inbound.from_number, text=outcome.answer,
+            campaigns.send_keyword_answer(config.channels["sms"], to=inbound.from_number, text=outcome.answer,
                                    reply_id=outcome.reply_id)
     reply = http_sms_report_reply(sms_url)
     return (reply, 200, {"Content-Type": "application/json"}) if reply else ("", 204)

@@ -1,6 +1,7 @@
-"""A claimed message made into what its channel sends: rendered from its template in the sandbox, links
-tracked, the unsubscribe link and headers added, the same Message-ID / idempotency key on every try, and
-a text over its channel's length refused before it is sent (campaigns/delivery/dispatch.py calls it)."""
+"""A claimed message made into what its channel sends: rendered from its template in the sandbox (or, for a
+text a person wrote, as written), links tracked, the unsubscribe link and headers added, the same Message-ID /
+idempotency key on every try, and a text over its channel's length refused before it is sent
+(campaigns/delivery/dispatch.py calls it)."""
 
 from __future__ import annotations
 
@@ -117,8 +118,11 @@ class Composer:
                             idempotency_key=f"herald.{message.id}@{self.host}",
                             template_code=template.provider_template, template_params=params)
         if message.channel == "sms":
-            body = part("body")
-            body = tracker.text(body) if tracker.links is not None else body  # short links only when asked for
+            if message.body is not None:  # written by a person (an Inbox answer): sent as written
+                body = message.body
+            else:
+                body = part("body")
+                body = tracker.text(body) if tracker.links is not None else body  # short links only when asked for
             return Outgoing(message.id, "sms", message.address or "", body=body,
                             status_callback_url=status_callback_url(self.base_url, message.id),
                             idempotency_key=f"herald.{message.id}@{self.host}")

@@ -17,6 +17,7 @@ from campaigns.delivery.dispatch import Dispatcher
 from campaigns.delivery.pacing import check_lease_fits
 from campaigns.lifecycle import get_campaign, send_campaign
 from campaigns.models import Message, Run
+from campaigns.responses.answers import AnswerChannel
 from campaigns.schedules import ScheduleDefaults, send_now_timing
 from channels import Channel, ChannelConfigError, RateLimiter, open_channel
 from core.clock import Clock
@@ -65,6 +66,20 @@ def describe_channel(config: Config, channel_name: str, *, sender: str | None = 
         raise ChannelUnavailable(f"nothing was sent: {exc}") from None
     try:
         return channel.describe(), channel.dry_run
+    finally:
+        channel.close()
+
+
+def answer_channel(config: Config) -> AnswerChannel:
+    """The SMS channel an Inbox answer goes through (campaigns/responses/answers.py): its describe(), its
+    provider and whether it is a dry run. Raises ChannelUnavailable for an SMS channel URL that cannot be used."""
+    settings = config.channels["sms"]
+    try:
+        channel = open_channel(str(settings.url), from_address=settings.from_address, setting="sms")
+    except ChannelConfigError as exc:
+        raise ChannelUnavailable(f"nothing was sent: {exc}") from None
+    try:
+        return AnswerChannel(channel.describe(), str(getattr(channel, "name", "")), channel.dry_run)
     finally:
         channel.close()
 

@@ -1,4 +1,6 @@
-"""What recipients send back (replies), the keyword rules that act on them, and each provider's health.
+"""What recipients send back (replies), the keyword rules that act on them, the conversations care staff
+keep with them (who looks after each, what is still waiting, the answers and the canned replies), and
+each provider's health.
 
 Own module rather than campaigns/models.py: the inbox and the circuit breaker are one aggregate each
 and change for their own reasons.
@@ -8,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.clock import utcnow
@@ -19,6 +21,9 @@ from core.db import Base, UTCDateTime
 KEYWORD_ACTIONS = ("unsubscribe", "subscribe", "help", "add_to_list", "tag")
 # A reply's class in the inbox: the action of the keyword it matched, or "other".
 REPLY_CLASSES = (*KEYWORD_ACTIONS, "other")
+# Replies Herald dealt with by itself (the keyword did what it says and answered): they arrive handled.
+# A question ("other") or a labelled reply (an order, a complaint) waits for a person.
+HANDLED_BY_KEYWORD = ("unsubscribe", "subscribe", "help", "add_to_list")
 
 
 class Reply(Base):
@@ -40,13 +45,64 @@ class Reply(Base):
     segments: Mapped[int | None] = mapped_column(Integer, nullable=True)
     answer: Mapped[str] = mapped_column(Text, default="")  # what Herald answered, if anything
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # NULL while it waits for a person (campaigns/responses/conversations.py); a keyword Herald obeyed
+    # arrives handled at its received_at, by nobody (handled_by NULL).
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    handled_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
 
     __table_args__ = (
         UniqueConstraint("provider", "provider_id"),
         Index("ix_replies_received", "received_at"),
         Index("ix_replies_contact_received", "contact_id", "received_at"),
         Index("ix_replies_class_received", "classification", "received_at"),
+        # The menu's count and the "waiting" filter read only the few replies still waiting.
+        Index("ix_replies_waiting", "contact_id", postgresql_where=text("handled_at IS NULL"),
+              sqlite_where=text("handled_at IS NULL")),
     )
+
+
+class Conversation(Base):
+    """A contact's exchange with care staff: who looks after it. One row per contact who ever replied,
+    made with the first reply and assigned then to the contact's owner (campaigns/responses/conversations.py)."""
+
+    __tablename__ = "conversations"
+
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True,
+                                                    index=True)
+    assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    assigned_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    last_reply_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_answer_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class InboxAnswer(Base):
+    """An SMS a person wrote in the Inbox: who, to which reply, and the outbox row that carries it (its text,
+    status and cost live on that message like any other; campaigns/responses/answers.py)."""
+
+    __tablename__ = "inbox_answers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    reply_id: Mapped[int | None] = mapped_column(ForeignKey("replies.id", ondelete="SET NULL"), nullable=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), unique=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_inbox_answers_contact", "contact_id", "created_at"),)
+
+
+class CannedReply(Base):
+    """A ready answer admins keep for questions that come back ("opening hours", "where is my parcel")."""
+
+    __tablename__ = "canned_replies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(String(100), unique=True)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class KeywordRule(Base):

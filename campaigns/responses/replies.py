@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -27,7 +27,6 @@ from audiences import (
     add_suppressions,
     add_to_list,
     contact_ids_by_phone,
-    contacts_by_id,
     get_list,
     list_suppressions,
     normalise_phone,
@@ -35,8 +34,9 @@ from audiences import (
     set_consent,
 )
 from campaigns import queries
-from campaigns.models import Campaign, Message
-from campaigns.responses.inbox_models import KEYWORD_ACTIONS, REPLY_CLASSES, KeywordRule, Reply
+from campaigns.models import Message
+from campaigns.responses.conversations import note_reply
+from campaigns.responses.inbox_models import HANDLED_BY_KEYWORD, KEYWORD_ACTIONS, KeywordRule, Reply
 from campaigns.responses.optouts import opt_out_event
 from channels import ChannelConfigError, Outgoing, Refused, open_channel
 from channels.inbound import InboundSms
@@ -126,6 +126,8 @@ def record_reply(session: Session, inbound: InboundSms, *, config: ReplyConfig, 
         "to_number": (inbound.to_number or "")[:32], "body": inbound.body, "keyword": rule.keyword if rule else None,
         "classification": classification, "tag": rule.tag if rule else None, "segments": inbound.segments,
         "answer": answer, "received_at": inbound.received_at or now,
+        # A keyword Herald obeyed is dealt with; a question or a labelled reply waits for a person.
+        "handled_at": (inbound.received_at or now) if classification in HANDLED_BY_KEYWORD else None,
     }
     reply_id = _insert_reply(session, values)
     if reply_id is None:  # the same webhook, handled at the same moment by another worker
@@ -140,6 +142,8 @@ def record_reply(session: Session, inbound: InboundSms, *, config: ReplyConfig, 
                                         keyword=values["keyword"]))
         queries.add_events(session, events)
     _act(session, rule, contact_ids, number=number, default_region=default_region, now=now)
+    if contact_id is not None:
+        note_reply(session, contact_id, at=values["received_at"], now=now)
     session.commit()
     log.info("event=reply reply_id=%d contact_id=%s message_id=%s class=%s provider=%s", reply_id, contact_id,
              values["message_id"], classification, inbound.provider)
@@ -204,7 +208,7 @@ def _act(session: Session, rule: Rule | None, contact_ids: Sequence[int], *, num
         add_to_list(session, rule.list_id, contact_ids, now=now)
 
 
-def answer_reply(channel_config: ChannelConfig, *, to: str, text: str, reply_id: int) -> bool:
+def send_keyword_answer(channel_config: ChannelConfig, *, to: str, text: str, reply_id: int) -> bool:
     """Send a keyword's answer back through the SMS channel (gateways that, unlike Twilio's TwiML, cannot
     answer in the webhook's response). Returns whether the provider took it; a refusal is logged with
     the reply id (the opt-out itself is already recorded, so it never depends on this answer)."""
@@ -223,57 +227,6 @@ def answer_reply(channel_config: ChannelConfig, *, to: str, text: str, reply_id:
         return False
     log.info("event=reply_answered reply_id=%d provider_id=%s", reply_id, result.provider_id)
     return True
-
-
-# ---------------------------------------------------------------------- the inbox
-@dataclass(frozen=True)
-class InboxRow:
-    reply: Reply
-    contact_name: str | None
-    campaign_id: int | None
-    campaign_name: str | None
-
-
-def list_replies(session: Session, *, classification: str | None = None, unmatched: bool = False,
-                 limit: int = 100, offset: int = 0) -> list[InboxRow]:
-    """Replies newest first, optionally of one class or only those matched to no contact; with the
-    contact's name and the campaign of the message they answer. Three queries."""
-    query = select(Reply).order_by(Reply.received_at.desc(), Reply.id.desc()).limit(limit).offset(offset)
-    if classification:
-        if classification not in REPLY_CLASSES:
-            raise Invalid(f'reply class "{classification}" is not known; known: {", ".join(REPLY_CLASSES)}',
-                          field="class")
-        query = query.where(Reply.classification == classification)
-    if unmatched:
-        query = query.where(Reply.contact_id.is_(None))
-    replies = list(session.scalars(query))
-    contacts = contacts_by_id(session, {r.contact_id for r in replies if r.contact_id is not None})
-    message_ids = {r.message_id for r in replies if r.message_id is not None}
-    campaigns: dict[int, tuple[int, str]] = {}
-    if message_ids:
-        campaigns = {mid: (cid, name) for mid, cid, name in session.execute(
-            select(Message.id, Campaign.id, Campaign.name).join(Campaign, Campaign.id == Message.campaign_id)
-            .where(Message.id.in_(message_ids)))}
-    rows = []
-    for reply in replies:
-        contact = contacts.get(reply.contact_id) if reply.contact_id is not None else None
-        campaign = campaigns.get(reply.message_id) if reply.message_id is not None else None
-        rows.append(InboxRow(reply, (contact.name or contact.phone) if contact else None,
-                             campaign[0] if campaign else None, campaign[1] if campaign else None))
-    return rows
-
-
-def count_replies(session: Session) -> dict[str, int]:
-    """{class: replies} over every reply, plus "unmatched" (no contact). One GROUP BY and one count."""
-    counts = dict(session.execute(select(Reply.classification, func.count()).group_by(Reply.classification)).all())
-    counts["unmatched"] = session.scalar(select(func.count()).where(Reply.contact_id.is_(None))) or 0
-    return counts
-
-
-def contact_replies(session: Session, contact_id: int, *, limit: int = 200) -> list[Reply]:
-    """A contact's replies, newest first (for the contact timeline)."""
-    return list(session.scalars(select(Reply).where(Reply.contact_id == contact_id)
-                                .order_by(Reply.received_at.desc(), Reply.id.desc()).limit(limit)))
 
 
 # ---------------------------------------------------------------------- keyword rules in the UI
@@ -323,6 +276,30 @@ def set_keyword_rule_enabled(session: Session, rule_id: int, enabled: bool, *, n
         raise NotFound(f"keyword rule {rule_id} does not exist")
     rule.enabled, rule.updated_at = enabled, now
     session.commit()
+    return rule
+
+
+def update_keyword_rule(session: Session, rule_id: int, *, now: datetime, enabled: bool | None = None,
+                        reply_text: str | None = None) -> KeywordRule:
+    """Change what a rule made in the UI answers, or switch it off or on; commits. Its keyword and action
+    stay (delete it and add another to change what it does). Raises NotFound for an unknown rule."""
+    rule = session.get(KeywordRule, rule_id)
+    if rule is None:
+        raise NotFound(f"keyword rule {rule_id} does not exist")
+    if enabled is not None:
+        rule.enabled = enabled
+    if reply_text is not None:
+        rule.reply_text = reply_text.strip()
+    rule.updated_at = now
+    session.commit()
+    return rule
+
+
+def get_keyword_rule(session: Session, rule_id: int) -> KeywordRule:
+    """A keyword rule made in the UI; raises NotFound naming the id."""
+    rule = session.get(KeywordRule, rule_id)
+    if rule is None:
+        raise NotFound(f"keyword rule {rule_id} does not exist; GET /api/v1/keyword-rules lists them")
     return rule
 
 

@@ -22,7 +22,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from campaigns import create_campaign, create_template
+from campaigns import create_campaign, create_keyword_rule, create_template, record_reply
+from channels.inbound import InboundSms
 from tests.campaigns.factories import make_contact, make_list
 from web.api.openapi_paths import PATHS
 
@@ -35,7 +36,7 @@ OPERATIONS = [(method.upper(), path) for path, item in PATHS.items() for method 
 
 
 @pytest.fixture
-def rows(session, clock) -> dict[str, int]:
+def rows(session, clock, config) -> dict[str, int]:
     """One row of each kind the paths name, so a case can carry a real id."""
     now = clock.now()
     contact = make_contact(session, now=now)
@@ -43,9 +44,12 @@ def rows(session, clock) -> dict[str, int]:
     template = create_template(session, name="Fuzz", channel="sms", body="Hi {{ contact.first_name }}", now=now)
     campaign = create_campaign(session, name="Fuzz", channel="sms", template_id=template.id, list_id=listed.id,
                                now=now)
+    question = record_reply(session, InboundSms("twilio", "SMfuzz1", contact.phone or "", "+15005550006", "Open?"),
+                            config=config.replies, default_region="US", now=now)
+    rule = create_keyword_rule(session, keyword="FUZZ", action="tag", tag="fuzz", config=config.replies, now=now)
     session.commit()
     return {"contact_id": contact.id, "list_id": listed.id, "template_id": template.id,
-            "campaign_id": campaign.id}
+            "campaign_id": campaign.id, "reply_id": question.reply_id, "rule_id": rule.id}
 
 
 @pytest.mark.parametrize(("method", "path"), OPERATIONS, ids=[f"{m} {p}" for m, p in OPERATIONS])

@@ -38,10 +38,18 @@ from audiences import (
     list_suppressions,
     list_tags,
 )
-from campaigns import create_campaign, create_keyword_rule, create_template, send_campaign
+from campaigns import (
+    create_campaign,
+    create_keyword_rule,
+    create_template,
+    record_reply,
+    save_canned_reply,
+    send_campaign,
+)
 from campaigns.delivery.costs import add_fixed_cost, create_rate_plan
 from campaigns.delivery.outgoing import unsubscribe_url
 from campaigns.models import Message
+from channels.inbound import InboundSms
 from core.users import create_user, issue_api_token
 from web.app import create_app
 
@@ -148,6 +156,15 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("POST", "/inbox/keywords"): "write",
     ("POST", "/inbox/keywords/<int:rule_id>/delete"): "write",
     ("POST", "/inbox/keywords/<int:rule_id>/enabled"): "write",
+    ("GET", "/inbox/contacts/<int:contact_id>"): "read",
+    ("POST", "/inbox/contacts/<int:contact_id>/answer"): "write",
+    ("POST", "/inbox/contacts/<int:contact_id>/assign"): "write",
+    ("POST", "/inbox/contacts/<int:contact_id>/handled"): "write",
+    ("POST", "/inbox/replies/<int:reply_id>/handled"): "write",
+    ("GET", "/inbox/canned"): "admin",
+    ("POST", "/inbox/canned"): "admin",
+    ("POST", "/inbox/canned/<int:canned_id>"): "admin",
+    ("POST", "/inbox/canned/<int:canned_id>/delete"): "admin",
     ("GET", "/conversions"): "read",
     ("POST", "/conversions/import"): "write",
     ("POST", "/conversions/rfm"): "write",
@@ -223,6 +240,16 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("PATCH", "/api/v1/custom-fields/<int:field_id>"): "write",
     ("DELETE", "/api/v1/custom-fields/<int:field_id>"): "write",
     ("GET", "/api/v1/holidays"): "read",
+    ("GET", "/api/v1/keyword-rules"): "read",
+    ("POST", "/api/v1/keyword-rules"): "write",
+    ("GET", "/api/v1/keyword-rules/<int:rule_id>"): "read",
+    ("PATCH", "/api/v1/keyword-rules/<int:rule_id>"): "write",
+    ("DELETE", "/api/v1/keyword-rules/<int:rule_id>"): "write",
+    ("GET", "/api/v1/replies"): "read",
+    ("GET", "/api/v1/replies/<int:reply_id>"): "read",
+    ("POST", "/api/v1/replies/<int:reply_id>/answer"): "write",
+    ("POST", "/api/v1/replies/<int:reply_id>/assign"): "write",
+    ("POST", "/api/v1/replies/<int:reply_id>/handled"): "write",
     ("GET", "/api/v1/lists"): "read",
     ("POST", "/api/v1/lists"): "write",
     ("GET", "/api/v1/segments"): "read",
@@ -311,6 +338,9 @@ def objects(app, database, config, clock) -> dict[str, str]:
         cost = add_fixed_cost(s, campaign.id, label="Design", amount="10", currency="USD", now=now)
         rule = create_keyword_rule(s, keyword="JOIN", action="tag", tag="joined", reply_text="Welcome",
                                    config=config.replies, now=now)
+        question = record_reply(s, InboundSms("twilio", "SMroutes1", "+12015550101", "+15005550006", "Open today?"),
+                                config=config.replies, default_region="US", now=now)
+        canned = save_canned_reply(s, title="Hours", body="10:00-18:00", now=now)
         plan = create_rate_plan(s, channel="sms", unit_price="0.05", currency="USD",
                                 effective_from=now - timedelta(days=1), now=now)
         add_suppressions(s, ["blocked@example.com"], channel="email", default_region="US", now=now)
@@ -321,6 +351,7 @@ def objects(app, database, config, clock) -> dict[str, str]:
                "field_id": field.id, "template_id": template.id, "campaign_id": campaign.id, "run_id": run.id,
                "cost_id": cost.id, "rule_id": rule.id, "plan_id": plan.id, "suppression_id": suppression.id,
                "tag_id": tag.id, "message_id": message_id,
+               "reply_id": question.reply_id, "canned_id": canned.id,
                # The admin's own id: changing one's own role or deactivating oneself is refused, so the
                # admin's later requests still run as admin.
                "user_id": admin.id}

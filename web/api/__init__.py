@@ -214,6 +214,7 @@ from web.api import (  # noqa: E402, F401
     contacts,
     conversions,
     exports,
+    inbox,
     lists,
     openapi,
     schedules,

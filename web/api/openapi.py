@@ -16,10 +16,11 @@ from flask import request
 from core.errors import Invalid
 from web.api import bp, config
 from web.api.openapi_campaign_schemas import CAMPAIGN_SCHEMAS
+from web.api.openapi_inbox_schemas import INBOX_SCHEMAS
 from web.api.openapi_paths import PATHS
 from web.api.openapi_schemas import AUDIENCE_SCHEMAS
 
-SCHEMAS: dict[str, Any] = {**AUDIENCE_SCHEMAS, **CAMPAIGN_SCHEMAS}
+SCHEMAS: dict[str, Any] = {**AUDIENCE_SCHEMAS, **CAMPAIGN_SCHEMAS, **INBOX_SCHEMAS}
 
 
 def document(base_url: str) -> dict[str, Any]:
@@ -29,14 +30,14 @@ def document(base_url: str) -> dict[str, Any]:
         "info": {
             "title": "Herald API",
             "version": "1",
-            "description": "Contacts, lists, segments, templates and campaigns. Authenticate with "
-            "`Authorization: Bearer <token>`; get a token with `herald user token EMAIL`. Users with the analyst "
-            "role may read but not write. Errors are JSON: {error, message, field?, line?}.",
+            "description": "Contacts, lists, segments, templates, campaigns and the Inbox (replies, keyword rules). "
+            "Authenticate with `Authorization: Bearer <token>`; get a token with `herald user token EMAIL`. Users "
+            "with the analyst role may read but not write. Errors are JSON: {error, message, field?, line?}.",
         },
         "servers": [{"url": base_url.rstrip("/") + bp.url_prefix}],
         "security": [{"bearerToken": []}],
         "tags": [{"name": name} for name in ("contacts", "lists", "segments", "templates", "campaigns",
-                                             "conversions", "meta")],
+                                             "conversions", "inbox", "meta")],
         "paths": PATHS,
         "components": {
             "securitySchemes": {"bearerToken": {"type": "http", "scheme": "bearer",

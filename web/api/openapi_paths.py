@@ -437,3 +437,8 @@ PATHS: dict[str, dict[str, Any]] = {
         },
     },
 }
+
+# The Inbox's paths live in their own module, which builds on the helpers above: imported last, once they exist.
+from web.api.openapi_inbox import INBOX_PATHS  # noqa: E402
+
+PATHS.update(INBOX_PATHS)

@@ -17,6 +17,8 @@ from web.pages import (
     campaign_schedule,
     campaign_tracking,
     campaigns,
+    canned_replies,
+    conversations,
     conversions,
     dashboard,
     experiments,
@@ -32,18 +34,19 @@ from web.pages.audiences import PAGES as AUDIENCE_PAGES
 from web.pages.context import page_helpers
 
 # Every page blueprint is registered here and nowhere else; a page module never imports another's routes.
-PAGES = (dashboard, *AUDIENCE_PAGES, templates, campaigns, campaign_controls, campaign_schedule, inbox, reports,
-         settings, conversions, campaign_tracking, experiments, rate_plans, run_report)
+PAGES = (dashboard, *AUDIENCE_PAGES, templates, campaigns, campaign_controls, campaign_schedule, inbox, conversations,
+         reports, settings, conversions, campaign_tracking, experiments, rate_plans, run_report)
 
 # Guards are attached once, at import: a blueprint cannot take new hooks after its first registration,
 # and tests register the same blueprints on many apps.
 for _module in PAGES:
     protect(_module.bp)
 protect(users.bp, role="admin")
+protect(canned_replies.bp, role="admin")  # care staff pick canned replies; admins keep them
 
 
 def init_app(app: Flask) -> None:
-    for module in (*PAGES, users):
+    for module in (*PAGES, users, canned_replies):
         app.register_blueprint(module.bp)
     app.context_processor(page_helpers)
     app.register_error_handler(404, _not_found)

@@ -1,4 +1,8 @@
-"""The Inbox: SMS replies newest first, filtered by keyword class, and the keyword rules that act on them.
+"""The Inbox: SMS replies newest first — waiting or handled, assigned to the reader or to nobody, of one keyword
+class, searched by contact name, phone or text, a page at a time — each answerable on the spot; the keyword
+rules that act on them; and the count of what waits, on the menu of every page.
+
+The conversation with one contact is web/pages/conversations.py; canned replies, web/pages/canned_replies.py.
 
 Also gives every template `provider_pauses()`: the channels whose circuit breaker is open, for the
 banner on the dashboard and the campaign page (campaigns/delivery/breaker.py).
@@ -11,19 +15,24 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 
 from audiences import list_lists
 from campaigns import (
     KEYWORD_ACTIONS,
+    NOBODY,
     REPLY_CLASSES,
     PausedChannel,
     SlowedChannel,
+    Waiting,
     count_replies,
+    count_waiting,
     create_keyword_rule,
     delete_keyword_rule,
+    inbox_page,
     keyword_rules,
+    list_canned_replies,
     list_keyword_rules,
-    list_replies,
     paused_channels,
     rules_by_keyword,
     set_keyword_rule_enabled,
@@ -35,7 +44,7 @@ from web.pages.context import config, now
 
 bp = Blueprint("inbox", __name__)
 
-PAGE_SIZE = 100
+PAGE_SIZE = 50
 
 
 def class_labels() -> dict[str, str]:
@@ -102,17 +111,15 @@ def delete_keyword(rule_id: int):
 
 def _render(*, form: dict[str, Any], errors: dict[str, str]):
     db_session = get_session()
-    chosen = request.args.get("class", "")
-    unmatched = request.args.get("unmatched") == "1"
-    if chosen not in REPLY_CLASSES:
-        chosen = ""
-    rows = list_replies(db_session, classification=chosen or None, unmatched=unmatched, limit=PAGE_SIZE)
+    filters = inbox_filters()
+    listing = inbox_page(db_session, **filters.query, page=filters.page, per_page=PAGE_SIZE)
     rules = rules_by_keyword(keyword_rules(db_session, config().replies))
     custom = list_keyword_rules(db_session)
     switched_off = [rule for rule in custom if not rule.enabled]
     lists = list_lists(db_session)
     return render_template(
-        "inbox/index.html", rows=rows, counts=count_replies(db_session), chosen=chosen, unmatched=unmatched,
+        "inbox/index.html", listing=listing, rows=listing.rows, counts=count_replies(db_session), filters=filters,
+        chosen=filters.chosen, unmatched=filters.unmatched, canned=list_canned_replies(db_session),
         class_labels=class_labels(), action_labels=action_labels(), rules=rules, switched_off=switched_off,
         list_names={contact_list.id: contact_list.name for contact_list, _members in lists},
         list_options=[("", _("Pick a list"))] + [(c.id, c.name) for c, _members in lists],
@@ -120,6 +127,43 @@ def _render(*, form: dict[str, Any], errors: dict[str, str]):
                         if action != "unsubscribe"] + [("unsubscribe", action_labels()["unsubscribe"])],
         form=form, errors=errors, page_size=PAGE_SIZE, inbound_url=inbound_url(),
     )
+
+
+class InboxFilters:
+    """The Inbox's filters from the query string, checked, and the links that keep them while one changes."""
+
+    def __init__(self, args: Any) -> None:
+        self.chosen = args.get("class", "") if args.get("class", "") in REPLY_CLASSES else ""
+        self.unmatched = args.get("unmatched") == "1"
+        self.status = args.get("status", "") if args.get("status", "") in ("waiting", "handled") else ""
+        self.assignee = args.get("assignee", "") if args.get("assignee", "") in ("me", NOBODY) else ""
+        self.search = args.get("q", "").strip()[:100]
+        try:
+            self.page = max(1, int(args.get("page", "1")))
+        except ValueError:
+            self.page = 1
+
+    @property
+    def query(self) -> dict[str, Any]:
+        """The keyword arguments of inbox_page."""
+        assignee: int | str | None = None
+        if self.assignee == "me":
+            assignee = current_user.id
+        elif self.assignee == NOBODY:
+            assignee = NOBODY
+        return {"status": self.status or None, "assignee": assignee, "classification": self.chosen or None,
+                "unmatched": self.unmatched, "search": self.search or None}
+
+    def url(self, **changes: Any) -> str:
+        """This page's URL with `changes` (a value None drops the filter); a change of filter starts at page 1."""
+        values = {"class": self.chosen, "unmatched": "1" if self.unmatched else "", "status": self.status,
+                  "assignee": self.assignee, "q": self.search, "page": ""}
+        values.update({("class" if key == "cls" else key): value for key, value in changes.items()})
+        return url_for("inbox.index", **{key: value for key, value in values.items() if value})
+
+
+def inbox_filters() -> InboxFilters:
+    return InboxFilters(request.args)
 
 
 def inbound_url() -> str:
@@ -135,8 +179,8 @@ def inbound_url() -> str:
 
 @bp.app_context_processor
 def breaker_helpers() -> dict[str, Any]:
-    """`provider_pauses()` and `provider_slowdowns()` for the dashboard and campaign banners; a query only
-    where a page calls it."""
+    """`provider_pauses()` and `provider_slowdowns()` for the dashboard and campaign banners, and
+    `inbox_waiting()` for the menu; a query only where a page calls it."""
 
     def provider_pauses() -> list[PausedChannel]:
         return paused_channels(get_session())
@@ -144,4 +188,11 @@ def breaker_helpers() -> dict[str, Any]:
     def provider_slowdowns() -> list[SlowedChannel]:
         return slowed_channels(get_session())
 
-    return {"provider_pauses": provider_pauses, "provider_slowdowns": provider_slowdowns}
+    def inbox_waiting() -> Waiting | None:
+        """What waits in the Inbox, for the menu: one query over the waiting replies only."""
+        if not current_user.is_authenticated:
+            return None
+        return count_waiting(get_session(), user_id=current_user.id)
+
+    return {"provider_pauses": provider_pauses, "provider_slowdowns": provider_slowdowns,
+            "inbox_waiting": inbox_waiting}
