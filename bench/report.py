@@ -246,8 +246,8 @@ def page_figures(report) -> None:
         from web.charts import funnel_svg, series_svg
     except ImportError:
         return
-    funnel_svg(report.funnel())
-    series_svg(report.series)
+    funnel_svg(report.funnel(), title="Funnel")
+    series_svg(report.series, title="By day")
 
 
 def time_overview(session, repeat: int) -> float | None:

@@ -184,3 +184,12 @@ def test_the_preview_renders_email_html_and_derives_the_text(logged_in_client, d
         "contact_id": str(data["ann"])}).get_json()
     assert answer["preview"]["subject"] == "Hi Ann"
     assert "Dear Ann Lee" in answer["preview"]["html"] and "Dear Ann Lee" in answer["preview"]["text"]
+
+
+def test_a_fields_extra_attributes_reach_the_input_as_attributes(app, logged_in_client, data):
+    """They were once escaped whole: autocomplete="&#34;username&#34;" and max="&#34;720&#34;" did nothing."""
+    login = app.test_client().get("/login").get_data(as_text=True)
+    assert 'autocomplete="username" autofocus="autofocus"' in login
+    experiment = logged_in_client.get(f"/campaigns/{data['campaign']}/experiment").get_data(as_text=True)
+    assert re.search(r'<input type="number" id="f-wait_hours"[^>]* min="1" max="720"', experiment)
+    assert "&#34;" not in login + experiment

@@ -111,8 +111,8 @@ def _page_context(campaign_id: int) -> dict[str, object]:
     report = _campaign_report(campaign_id)
     return {
         "report": report,
-        "funnel_chart": funnel_svg([(label(step), n) for step, n in report.funnel()]),
-        "series_chart": series_svg(report.series, _series_labels()),
+        "funnel_chart": funnel_svg([(label(step), n) for step, n in report.funnel()], title=_("Funnel")),
+        "series_chart": series_svg(report.series, _series_labels(), title=label("By " + report.series_grain)),
         "fixed_costs": fixed_costs_of(get_session(), campaign_id),
         "variant_ids": {v.label: v.id for v in _variants(campaign_id)},
     }

@@ -25,6 +25,17 @@
     button.addEventListener("click", function () { window.print(); });
   });
 
+  // A table wider than its box scrolls sideways; the box then takes keyboard focus, so the arrow keys can
+  // scroll it (WCAG 2.1.1). Checked again when the window changes size.
+  var focusableWhenScrolling = function () {
+    document.querySelectorAll(".table-wrap:not([data-always-focusable])").forEach(function (box) {
+      if (box.scrollWidth > box.clientWidth) { box.setAttribute("tabindex", "0"); }
+      else { box.removeAttribute("tabindex"); }
+    });
+  };
+  focusableWhenScrolling();
+  window.addEventListener("resize", focusableWhenScrolling);
+
   // A field with a save error on a given line: put the cursor on that line.
   var errorField = document.querySelector("textarea[data-error-line]");
   if (errorField) {

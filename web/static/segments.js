@@ -137,15 +137,18 @@
   };
 
   // ------------------------------------------------------------------ value widgets
+  // Every control has a name a screen reader says (the row has no visible <label>): the value widgets are
+  // "Value" unless the caller names them better (From / To of a range, the days, the amount).
   var input = function (type, value, onChange, attrs) {
-    var node = el("input", Object.assign({ type: type, class: "segment-value" }, attrs || {}));
+    var node = el("input", Object.assign({ type: type, class: "segment-value", "aria-label": labels.value },
+                                         attrs || {}));
     node.value = value === undefined || value === null ? "" : value;
     node.addEventListener("input", function () { onChange(node.value); changed(); });
     return node;
   };
 
   var choiceSelect = function (field, value, multiple, onChange) {
-    var node = el("select", { class: "segment-value" });
+    var node = el("select", { class: "segment-value", "aria-label": labels.value });
     if (multiple) { node.multiple = true; node.size = Math.min(4, Math.max(2, field.choices.length)); }
     var chosen = (Array.isArray(value) ? value : [value]).map(String);
     field.choices.forEach(function (choice) {
@@ -165,7 +168,8 @@
   var objectWidget = function (rule, extraKey, extra) {
     var value = rule.value && typeof rule.value === "object" && !Array.isArray(rule.value) ? rule.value : { days: 30 };
     rule.value = value;
-    var days = input("number", value.days, function (v) { value.days = asNumber(v); }, { min: "0", title: labels.days });
+    var days = input("number", value.days, function (v) { value.days = asNumber(v); },
+                     { min: "0", title: labels.days, "aria-label": labels.days });
     var parts = [days, el("span", { class: "muted", text: labels.days })];
     if (extraKey) { parts.push(extra(value)); }
     return parts;
@@ -191,7 +195,8 @@
         return widget === "texts" && field.values ? offerValues(node, rule, field, false) : [node];
       }
       case "number": return [input("number", rule.value, function (v) { rule.value = asNumber(v); })];
-      case "days": return [input("number", rule.value, function (v) { rule.value = asNumber(v); }, { min: "0" }),
+      case "days": return [input("number", rule.value, function (v) { rule.value = asNumber(v); },
+                                 { min: "0", "aria-label": labels.days }),
         el("span", { class: "muted", text: labels.days })];
       case "date": return [input("date", rule.value, update)];
       case "range": case "dates": {
@@ -199,14 +204,14 @@
         rule.value = pair;
         var type = widget === "range" ? "number" : "date";
         var convert = widget === "range" ? asNumber : function (v) { return v; };
-        return [input(type, pair[0], function (v) { pair[0] = convert(v); }),
+        return [input(type, pair[0], function (v) { pair[0] = convert(v); }, { "aria-label": labels.from }),
           el("span", { class: "muted", text: labels.and }),
-          input(type, pair[1], function (v) { pair[1] = convert(v); })];
+          input(type, pair[1], function (v) { pair[1] = convert(v); }, { "aria-label": labels.to })];
       }
       case "choice": return [choiceSelect(field, rule.value, false, update)];
       case "choices": return [choiceSelect(field, rule.value, true, update)];
       case "bool": {
-        var node = el("select", { class: "segment-value" }, [el("option", { value: "true", text: labels.yes }),
+        var node = el("select", { class: "segment-value", "aria-label": labels.value }, [el("option", { value: "true", text: labels.yes }),
           el("option", { value: "false", text: labels.no })]);
         node.value = rule.value === false ? "false" : "true";
         node.addEventListener("change", function () { rule.value = node.value === "true"; changed(); });
@@ -221,11 +226,11 @@
       case "days_product": return objectWidget(rule, "product", function (value) {
         return input("text", value.product, function (v) {
           if (v.trim()) { value.product = v.trim(); } else { delete value.product; }
-        }, { placeholder: labels.product });
+        }, { placeholder: labels.product, "aria-label": labels.product });
       });
       case "days_amount": return objectWidget(rule, "amount", function (value) {
         return input("number", value.amount, function (v) { value.amount = asNumber(v); },
-          { placeholder: labels.amount, title: labels.amount });
+          { placeholder: labels.amount, title: labels.amount, "aria-label": labels.amount });
       });
       default: return [input("text", rule.value, update)];
     }
@@ -233,7 +238,7 @@
 
   // ------------------------------------------------------------------ conditions and groups
   var fieldSelect = function (rule) {
-    var select = el("select", { class: "segment-field" });
+    var select = el("select", { class: "segment-field", "aria-label": labels.field });
     catalogue.groups.forEach(function (group) {
       var optgroup = el("optgroup", { label: group[0] });
       group[1].forEach(function (f) { optgroup.appendChild(el("option", { value: f.key, text: f.label })); });
@@ -255,7 +260,7 @@
   };
 
   var opSelect = function (rule, field) {
-    var select = el("select", { class: "segment-op" });
+    var select = el("select", { class: "segment-op", "aria-label": labels.comparison });
     Object.keys(field.ops).forEach(function (op) {
       select.appendChild(el("option", { value: op, text: catalogue.operators[op] || op }));
     });
@@ -292,7 +297,7 @@
     var items = group[kind];
     var box = el("div", { class: "segment-group", "data-path": path });
     var head = el("div", { class: "segment-group-head" });
-    var toggle = el("select", { class: "segment-kind" }, [el("option", { value: "all", text: labels.all }),
+    var toggle = el("select", { class: "segment-kind", "aria-label": labels.combine }, [el("option", { value: "all", text: labels.all }),
       el("option", { value: "any", text: labels.any })]);
     toggle.value = kind;
     toggle.addEventListener("change", function () {
