@@ -73,6 +73,26 @@ def check_country(country: str) -> str:
     return country
 
 
+def resolve_holiday(country: str, name: str, year: int) -> str:
+    """The stored (English) name of the holiday `name` means: itself, its name in any language the calendar
+    has (春节 -> "Chinese New Year (Spring Festival)"), or a part of one name that no other shares ("Mid-Autumn").
+    An unknown name comes back as given, for check_holiday to refuse with the list."""
+    wanted = " ".join(name.split()).casefold()
+    names = holiday_names(country, year)
+    if name in names or not wanted:
+        return name
+    languages = holidays.country_holidays(country).supported_languages or ()
+    spellings: dict[str, set[str]] = {stored: {stored.casefold()} for stored in names}
+    for language in languages:
+        for stored, label in holiday_labels(country, year, language).items():
+            spellings[stored].add(label.casefold())
+    exact = [stored for stored, said in spellings.items() if wanted in said]
+    if len(exact) == 1:
+        return exact[0]
+    partial = [stored for stored, said in spellings.items() if any(wanted in spelling for spelling in said)]
+    return partial[0] if len(partial) == 1 else name
+
+
 def check_holiday(country: str, name: str, year: int) -> None:
     """Raise Invalid unless `name` is a holiday of `country` in `year` or the next (listing the names)."""
     names = holiday_names(country, year)

@@ -32,8 +32,10 @@ from audiences import check_date_source
 from campaigns.audience.send_time import EARLIEST_ZONE, QuietHours, Timing, local_instant, parse_time_of_day, zone_named
 from campaigns.holiday_calendar import (
     HOLIDAY_YEARS_AHEAD,
+    check_country,
     check_holiday,
     holiday_date,
+    resolve_holiday,
 )
 from core.config import Config
 from core.errors import Invalid
@@ -138,7 +140,10 @@ class Schedule:
                 values["feb29"] = feb29
             else:
                 values["country"] = str(data.get("country") or "").strip().upper()
-                values["holiday"] = str(data.get("holiday") or "").strip()
+                check_country(values["country"])
+                # Typed as the reader says it (春节, 中秋节) or as stored: kept by its stored English name.
+                values["holiday"] = resolve_holiday(values["country"], str(data.get("holiday") or "").strip(),
+                                                    today.year)
                 check_holiday(values["country"], values["holiday"], today.year)
         return cls(**values)
 

@@ -94,3 +94,20 @@ def test_a_drafts_schedule_is_changed_on_its_own_page_and_can_go_back_to_send_no
     assert logged_in_client.post(edit, data={"when": "now"}).status_code == 303
     assert api.get(f"/campaigns/{campaign_id}").json["kind"] == "broadcast"
     assert api.get(f"/campaigns/{campaign_id}/schedule").json["schedule"] is None
+
+
+def test_a_holiday_schedule_reads_in_chinese_as_a_chinese_reader_says_it(logged_in_client, login, api_token, app):
+    app.extensions["herald.clock"].set(datetime(2027, 1, 1, tzinfo=UTC))
+    login(logged_in_client)
+    api = Api(logged_in_client, api_token("marketer"))
+    template = api.post("/templates", json={"name": "T", "channel": "sms", "body": "新春快乐，回复TD退订"}).json
+    campaign = api.post("/campaigns", json={"name": "春节问候", "channel": "sms", "template_id": template["id"]}).json
+    saved = api.put(f"/campaigns/{campaign['id']}/schedule", json={"schedule": {
+        "kind": "holiday", "country": "CN", "holiday": "春节", "time_of_day": "09:00", "time_zone": "Asia/Shanghai"}})
+    assert saved.status_code == 200, saved.json
+    assert saved.json["schedule"]["holiday"] == "Chinese New Year (Spring Festival)"
+    logged_in_client.post("/language", data={"locale": "zh_CN", "next": "/"})
+    html = logged_in_client.get(f"/campaigns/{campaign['id']}").get_data(as_text=True)
+    assert "每年春节（中国日历），Asia/Shanghai 09:00。" in html
+    form = logged_in_client.get("/campaigns/new?s_country=CN").get_data(as_text=True)
+    assert '<option value="Chinese New Year (Spring Festival)">春节</option>' in form  # offered as it is said

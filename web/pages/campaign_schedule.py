@@ -132,8 +132,9 @@ def describe_schedule(schedule: Schedule) -> str:
     else:
         name = str(schedule.holiday)
         label = holiday_labels(str(schedule.country), now().year, _holiday_language()).get(name, name)
+        country = get_locale().territories.get(str(schedule.country), str(schedule.country))  # CN -> 中国
         text = _("Every year on %(holiday)s (%(country)s calendar), at %(time)s in %(zone)s.",
-                 holiday=label, country=schedule.country, time=schedule.time_of_day, zone=zone)
+                 holiday=label, country=country, time=schedule.time_of_day, zone=zone)
     return text
 
 
@@ -195,7 +196,9 @@ def arm(campaign_id: int):
 
 def _holiday_language() -> str:
     """The holidays package's language for the reader: its calendars speak zh_CN and en_US among others."""
-    return "zh_CN" if str(get_locale()) == "zh_CN" else "en_US"
+    # Babel names the reader's Chinese "zh_Hans_CN", never "zh_CN": compare the language, not the string.
+    locale = get_locale()
+    return "zh_CN" if locale is not None and locale.language == "zh" else "en_US"
 
 
 def _firing_label(schedule: Schedule, moment: datetime, zone: ZoneInfo) -> str:

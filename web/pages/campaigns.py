@@ -34,7 +34,7 @@ from web.pages.campaign_schedule import (
     schedule_from_form,
     when_label,
 )
-from web.pages.context import all_status_labels, channel_info, config, now, sending_starts_text
+from web.pages.context import all_status_labels, channel_info, config, now, opt_out_warning, sending_starts_text
 from web.senders import checked_sender, sender_options
 
 bp = Blueprint("campaigns", __name__)
@@ -105,10 +105,16 @@ def detail(campaign_id: int):
     # Before sending, every count on the page is the estimate's: the same audience (segment, consent, caps,
     # holdout) the sender will materialise. The list's size alone said "327" for a segment of 2.
     audience = estimate.audience if estimate is not None else count_contacts(db_session, campaign.list_id)
+    template = get_template(db_session, campaign.template_id)
+    # A marketing message with no way out, while it can still be fixed: before it is sent.
+    opt_out = (opt_out_warning(campaign.channel, template)
+               if campaign.kind != "event_notice" and campaign.status in ("draft", "pending_approval", "scheduled")
+               else "")
     return render_template(
         "campaigns/detail.html", campaign=campaign, status=campaign_status(db_session, campaign_id),
+        opt_out_warning=opt_out,
         starts=_starts_text(db_session, campaign),
-        template=get_template(db_session, campaign.template_id),
+        template=template,
         audience_list=get_list(db_session, campaign.list_id) if campaign.list_id else None,
         audience=audience, sendable=estimate.sendable if estimate is not None else 0,
         channel=channel_info(campaign.channel), status_labels=all_status_labels(), **controls,

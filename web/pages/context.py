@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from flask_babel import pgettext
 from flask_login import current_user
 
+from campaigns.content.checks import missing_opt_out
 from channels import ChannelConfigError, open_channel, text_as_sent
 from core.clock import Clock
 from core.config import Config
@@ -143,6 +144,22 @@ def sending_starts_text(starts: Any, at: datetime, *, quiet_end: str | None) -> 
                  "waiting).", **values)
     return _("Waiting for the recipients' send time: sending starts at %(time)s recipients' time, in %(wait)s "
              "(%(count)s messages waiting).", **values)
+
+
+def opt_out_warning(channel: str, parts: Any) -> str:
+    """The warning for a message a marketing recipient could not opt out of ("" when it has a way out):
+    an SMS without 回复TD退订 / Reply STOP wording, an email without the unsubscribe link."""
+    get = parts.get if hasattr(parts, "get") else lambda name, default="": getattr(parts, name, default) or default
+    missing = missing_opt_out(channel, body=get("body", ""), html=get("html", ""), text=get("text", ""),
+                              stop_keywords=config().replies.stop_keywords)
+    if missing is None:
+        return ""
+    if missing.channel == "sms":
+        return _("This SMS tells readers no way to opt out. A marketing SMS must, e.g. “回复TD退订” or “Reply STOP to "
+                 "opt out” (any of: %(keywords)s); event notices may leave it out.",
+                 keywords=", ".join(missing.keywords))
+    return _("This email has no unsubscribe link. Add {{ unsubscribe_url }} (in the footer, say) before sending it "
+             "as marketing; event notices may leave it out.")
 
 
 def channel_label(channel: str) -> str:

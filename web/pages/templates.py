@@ -15,7 +15,7 @@ from core.errors import HeraldError, Invalid
 from web.auth import read_only
 from web.db import get_session
 from web.json_input import LARGEST_INTEGER, JsonRefused, parse_json
-from web.pages.context import config, now, sms_as_sent, sms_max_length
+from web.pages.context import config, now, opt_out_warning, sms_as_sent, sms_max_length
 
 bp = Blueprint("templates", __name__)
 
@@ -46,6 +46,7 @@ def new():
             errors = _field_error(exc)
         else:
             flash(_("Template “%(name)s” saved.", name=made.name), "success")
+            _warn_without_opt_out(channel, form)
             return redirect(url_for("templates.edit", template_id=made.id), 303)
     return _editor(channel, form, errors, template=None)
 
@@ -64,12 +65,20 @@ def edit(template_id: int):
             errors = _field_error(exc)
         else:
             flash(_("Template “%(name)s” saved.", name=form["name"]), "success")
+            _warn_without_opt_out(template.channel, form)
             return redirect(url_for("templates.edit", template_id=template_id), 303)
     else:
         form = {name: getattr(template, name) or "" for name in ("name", "subject", "html", "text", "body",
                                                                  "provider_template")}
         form["provider_params"] = params_text(template.provider_params)
     return _editor(template.channel, form, errors, template=template)
+
+
+def _warn_without_opt_out(channel: str, form: dict[str, Any]) -> None:
+    """Saved, but a recipient of it as marketing could not opt out: say so now, not after the complaints."""
+    text = opt_out_warning(channel, form)
+    if text:
+        flash(text, "warning")
 
 
 @bp.post("/templates/preview")

@@ -188,3 +188,22 @@ def test_holiday_names_are_offered_in_the_readers_language_but_stored_in_english
     assert labels["Chinese New Year (Spring Festival)"] == "春节"
     assert labels["Mid-Autumn Festival"] == "中秋节"
     assert holiday_labels("CN", 2027, "en_US")["National Day"] == "National Day"
+
+
+def test_a_holiday_is_accepted_as_the_reader_writes_it_and_stored_by_its_calendar_name():
+    """Typing 春节 or 中秋节 (the API, the CLI) works: issue 15, "Holidays are shown and accepted in the reader's
+    language". The stored name stays the calendar's English one, so firings do not depend on who typed it."""
+    from campaigns.holiday_calendar import resolve_holiday
+    from core.errors import Invalid
+
+    assert resolve_holiday("CN", "春节", 2027) == "Chinese New Year (Spring Festival)"
+    assert resolve_holiday("CN", "中秋节", 2027) == "Mid-Autumn Festival"
+    assert resolve_holiday("CN", "  mid-autumn  ", 2027) == "Mid-Autumn Festival"  # a part no other name shares
+    assert resolve_holiday("CN", "National Day", 2027) == "National Day"
+    assert resolve_holiday("CN", "节", 2027) == "节"  # matches several: left for the check to refuse
+    schedule = Schedule.from_dict({"kind": "holiday", "country": "cn", "holiday": "春节", "time_of_day": "09:00"},
+                                  today=date(2027, 1, 1))
+    assert schedule.holiday == "Chinese New Year (Spring Festival)"
+    with pytest.raises(Invalid, match="is not a holiday in the CN calendar"):
+        Schedule.from_dict({"kind": "holiday", "country": "CN", "holiday": "圣诞节", "time_of_day": "09:00"},
+                           today=date(2027, 1, 1))
