@@ -28,7 +28,8 @@ from channels.base import (
 from channels.china import aliyun, tencent
 from channels.ratelimit import RateLimiter
 from channels.segments import SmsSize, count_sms
-from channels.twilio import parse_twilio_webhook, twilio_auth_token
+from channels.twilio import twilio_auth_token
+from channels.twilio_webhooks import parse_twilio_webhook
 from channels.urls import looks_secret, mask_url
 
 REGISTRY: dict[str, Callable[..., Channel]] = {

@@ -11,36 +11,30 @@ error codes (ERROR_CODES); status callbacks are parsed by `parse_twilio_webhook`
 
 from __future__ import annotations
 
-import hmac
 import logging
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlsplit
-from xml.sax.saxutils import escape
 
 import requests
 from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
-from twilio.request_validator import RequestValidator, get_signature_algorithm
 from twilio.rest import Client
 
 from channels.base import (
     Accepted,
     ChannelConfigError,
-    ChannelEvent,
     Outgoing,
     Refused,
     ResultListener,
     SendResult,
     SentQuestion,
     Sighting,
-    WebhookRejected,
     retry_after_seconds,
     send_each,
 )
-from channels.inbound import InboundSms
 from channels.ratelimit import parse_rate
 from channels.unanswered import never_connected
 from channels.urls import ChannelUrl, parse_channel_url
@@ -104,21 +98,6 @@ CONSENT_EFFECTS: dict[str, str] = {
     "21614": "bounced",
     "30006": "bounced",
 }
-
-# Twilio's MessageStatus values (Message resource, "Message Status values") in Herald's words. Every
-# status Twilio documents for an outbound message is listed; anything else is refused by name.
-STATUS_MAP: dict[str, str] = {
-    "accepted": "queued",  # a Messaging Service took it and will pick a sender
-    "scheduled": "queued",
-    "queued": "queued",
-    "sending": "queued",
-    "sent": "sent",
-    "delivered": "delivered",
-    "undelivered": "failed",
-    "failed": "failed",
-    "read": "read",  # WhatsApp / RCS read receipts
-}
-
 
 def classify(code: int | None, http_status: int) -> bool:
     """True when a refusal is permanent: the table first, then 429 and 5xx transient, other 4xx permanent."""
@@ -262,7 +241,7 @@ class TwilioChannel:
                 if len(listed) > LOOK_UP_LIMIT:  # too many to be sure nothing is missing: no answer
                     continue
                 found[question.message_id] = [
-                    Sighting(m.sid, m.body or "", segments=_int(m.num_segments), cost=_price(m.price),
+                    Sighting(m.sid, m.body or "", segments=int_or_none(m.num_segments), cost=price_or_none(m.price),
                              currency=m.price_unit if m.price else None)
                     for m in listed if m.direction != "inbound"]
         return found
@@ -314,8 +293,9 @@ class TwilioChannel:
             return Refused(mid, False, "connection-error", reason, outcome_unknown=True), True
         except TwilioException as exc:  # the SDK could not read the answer
             return Refused(mid, False, "twilio-error", f"{self.endpoint}: {exc}"), True
-        return Accepted(mid, provider_id=created.sid, segments=_int(created.num_segments),
-                        cost=_price(created.price), currency=created.price_unit if created.price else None), False
+        return Accepted(mid, provider_id=created.sid, segments=int_or_none(created.num_segments),
+                        cost=price_or_none(created.price),
+                        currency=created.price_unit if created.price else None), False
 
     def _refusal(self, mid: int, code: int | None, status: int, reason: str,
                  http: _HeraldHttpClient) -> tuple[Refused, bool]:
@@ -328,113 +308,14 @@ class TwilioChannel:
         return refused, throttled or code == 20003 or status == 401
 
 
-def parse_twilio_webhook(*, url: str, form: Mapping[str, str], headers: Mapping[str, str],
-                         auth_token: str) -> list[ChannelEvent]:
-    """Check a status callback's X-Twilio-Signature and turn it into one ChannelEvent.
-
-    `url` is the full URL Twilio requested (scheme, host, path and query as Twilio saw them, which
-    behind a proxy is the public URL). When its last path segment is a number it is taken as Herald's
-    message id (`{base_url}/webhooks/twilio/status/{message_id}`). Raises WebhookRejected: 403 for a
-    missing or wrong signature, 400 for a missing or unknown status or a missing MessageSid.
-    """
-    check_twilio_signature(url=url, form=form, headers=headers, auth_token=auth_token, what="status callback")
-    provider_status = (form.get("MessageStatus") or form.get("SmsStatus") or "").strip()
-    if not provider_status:
-        raise WebhookRejected("Twilio status callback has no MessageStatus", 400)
-    if provider_status not in STATUS_MAP:
-        known = ", ".join(STATUS_MAP)
-        raise WebhookRejected(f'Twilio status callback has MessageStatus "{provider_status}", which Herald does not '
-                              f"know; known: {known}", 400)
-    sid = form.get("MessageSid") or form.get("SmsSid")
-    if not sid:
-        raise WebhookRejected("Twilio status callback has no MessageSid", 400)
-    code = (form.get("ErrorCode") or "").strip() or None
-    reason = (form.get("ErrorMessage") or "").strip() or None
-    if code and not reason and code.isdigit() and int(code) in ERROR_CODES:
-        reason = ERROR_CODES[int(code)][1]
-    price = _price(form.get("Price"))
-    last_segment = urlsplit(url).path.rstrip("/").rpartition("/")[2]
-    return [ChannelEvent(
-        status=STATUS_MAP[provider_status],
-        provider_id=sid,
-        message_id=int(last_segment) if last_segment.isdigit() else None,
-        error_code=code,
-        error_reason=reason,
-        provider_status=provider_status,
-        price=price,
-        currency=(form.get("PriceUnit") or None) if price is not None else None,
-        segments=_int(form.get("NumSegments")),
-        consent=CONSENT_EFFECTS.get(code or "") if STATUS_MAP[provider_status] == "failed" else None,
-    )]
-
-
-def check_twilio_signature(*, url: str, form: Mapping[str, str], headers: Mapping[str, str], auth_token: str,
-                           what: str) -> None:
-    """Raise WebhookRejected (403) unless X-Twilio-Signature signs `url` and `form` with `auth_token`.
-
-    `url` is what Twilio requested, as Twilio saw it: behind a proxy, the public URL ([app] base_url).
-    """
-    lower = {k.lower(): v for k, v in headers.items()}
-    signature = lower.get("x-twilio-signature", "")
-    if not signature:
-        raise WebhookRejected(f"Twilio {what} without an X-Twilio-Signature header; refused", 403)
-    algorithm = get_signature_algorithm(lower.get("x-twilio-webhooks-signature-settings", ""))
-    validator = RequestValidator(auth_token)
-    if not (_signs_url_as_given(validator, url, form, signature, algorithm)
-            or validator.validate(url, form, signature, algorithm)):
-        raise WebhookRejected(
-            f"Twilio {what} for {url} has a signature that does not match; check that the auth token in "
-            "[channels.sms] url is the account's primary token and that [app] base_url is the public URL", 403
-        )
-
-
-def _signs_url_as_given(validator: RequestValidator, url: str, form: Mapping[str, str], signature: str,
-                        algorithm: str) -> bool:
-    """Whether `signature` signs `url` exactly as Herald rebuilt it, which is what Twilio signed when the
-    base URL is the one it called: one HMAC. RequestValidator.validate always computes two (the URL with and
-    without its port) and parses the URL twice; it stays the fallback, so what it accepts is still accepted.
-    """
-    if "?" in url:  # a bodySHA256 query changes what is signed: validate's job
-        return False
-    try:
-        expected = validator.compute_signature(url, form, algorithm)
-    except ValueError:  # an algorithm the SDK does not know; validate refuses it and logs why
-        return False
-    return hmac.compare_digest(expected.encode(), signature.encode())
-
-
-def parse_twilio_inbound(*, url: str, form: Mapping[str, str], headers: Mapping[str, str],
-                         auth_token: str) -> InboundSms:
-    """Check an incoming-message webhook's signature and read the SMS (From, To, Body, MessageSid, NumSegments).
-
-    Raises WebhookRejected: 403 for a missing or wrong signature, 400 without MessageSid or From.
-    """
-    check_twilio_signature(url=url, form=form, headers=headers, auth_token=auth_token, what="incoming message")
-    sid = form.get("MessageSid") or form.get("SmsMessageSid") or form.get("SmsSid")
-    if not sid:
-        raise WebhookRejected("Twilio incoming message has no MessageSid", 400)
-    sender = (form.get("From") or "").strip()
-    if not sender:
-        raise WebhookRejected("Twilio incoming message has no From", 400)
-    return InboundSms(provider=SCHEME, provider_id=sid, from_number=sender, to_number=(form.get("To") or "").strip(),
-                      body=form.get("Body") or "", segments=_int(form.get("NumSegments")))
-
-
-def twiml_message(text: str) -> str:
-    """A TwiML answer that sends `text` back to the sender (or sends nothing when it is empty)."""
-    if not text:
-        return '<?xml version="1.0" encoding="UTF-8"?><Response/>'
-    return f'<?xml version="1.0" encoding="UTF-8"?><Response><Message>{escape(text)}</Message></Response>'
-
-
-def _int(value: object) -> int | None:
+def int_or_none(value: object) -> int | None:
     try:
         return int(str(value)) if value not in (None, "") else None
     except ValueError:
         return None
 
 
-def _price(value: object) -> Decimal | None:
+def price_or_none(value: object) -> Decimal | None:
     # Twilio reports what it charged as a negative amount ("-0.00750"); Herald stores the cost.
     if value in (None, ""):
         return None
