@@ -20,6 +20,7 @@ Request
 - `from`        the sender number or ID (else the channel's from_address, else none).
 - `ref_field`   field that carries Herald's message id, for gateways that echo a caller's reference
                 (Aliyun OutId, Tencent SessionContext) in delivery reports; see `dr_ref_field`.
+                Every request also carries an `Idempotency-Key` header, the same on every try of a message.
 - `extra.NAME=VALUE`  a constant field sent with every message, e.g. `extra.template_id=SMS_1234`.
 - `signature`   a sender signature such as 【公司名】, put before every text that does not already start
                 with it. Chinese carriers require one; it is part of the billed length, so the segments
@@ -229,7 +230,10 @@ class HttpSmsChannel:
         if o.ref_field:
             fields[o.ref_field] = str(mid)
         # No redirects: requests would turn a redirected POST into a GET without the message.
-        request: dict[str, Any] = {"headers": o.headers, "timeout": o.timeout, "auth": o.auth,
+        # The same key on every try of one message (IETF draft-ietf-httpapi-idempotency-key-header), as the
+        # Twilio channel sends it: a gateway that honours it drops the resend of a message whose answer was lost.
+        headers = {**o.headers, "Idempotency-Key": message.idempotency_key} if message.idempotency_key else o.headers
+        request: dict[str, Any] = {"headers": headers, "timeout": o.timeout, "auth": o.auth,
                                    "allow_redirects": False}
         if o.method == "GET":
             request["params"] = fields
