@@ -120,6 +120,12 @@ class Sighting:
 NOT_TRIED = "not sent, an earlier message in the batch got: "
 
 
+def was_not_tried(result: SendResult) -> bool:
+    """Whether this refusal is for a message the batch never handed to the provider (see NOT_TRIED): it says
+    nothing about the message, so neither the circuit breaker nor the message's attempts count it."""
+    return isinstance(result, Refused) and result.reason.startswith(NOT_TRIED)
+
+
 @dataclass(frozen=True)
 class ChannelEvent:
     """What a provider webhook said about one message, in Herald's terms.

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from campaigns.responses.inbox_models import ChannelHealth
 from channels import Accepted, SendResult, mask_url
-from channels.base import NOT_TRIED
+from channels.base import was_not_tried
 
 log = logging.getLogger("herald.breaker")
 
@@ -75,7 +75,7 @@ def note_answers(session: Session, channel: str, provider: str, results: Sequenc
     The provider answered (anything accepted, or refused for good) -> closed, count reset. Only
     transient refusals -> count them; at `failures` the breaker opens for a cool-down.
     """
-    tried = [r for r in results if isinstance(r, Accepted) or not r.reason.startswith(NOT_TRIED)]
+    tried = [r for r in results if not was_not_tried(r)]
     if not tried:
         return None
     transient = [r for r in tried if not isinstance(r, Accepted) and not r.permanent]
