@@ -37,7 +37,7 @@ from sqlalchemy import case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from campaigns.responses.inbox_models import ChannelHealth
+from campaigns.responses.inbox_models import ChannelHealth, provider_label
 from channels import Accepted, Refused, SendResult
 
 log = logging.getLogger("herald.throttle")
@@ -133,8 +133,8 @@ def note_throttles(session: Session, channel: str, provider: str, results: Seque
     last = throttled[-1]
     error = f"{last.code}: {last.reason}"[:2000]
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    values: dict[str, object] = {"state": THROTTLED, "provider": provider, "last_error": error, "opened_at": since,
-                                 "next_try_at": until, "updated_at": now}
+    values: dict[str, object] = {"state": THROTTLED, "provider": provider_label(provider), "last_error": error,
+                                 "opened_at": since, "next_try_at": until, "updated_at": now}
     rate_update: dict[str, object] = {}
     if configured_rate is not None and rate_used is not None:
         lowered = max(rate_used * DECREASE_FACTOR, configured_rate * LOWEST_SHARE)
