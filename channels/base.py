@@ -106,13 +106,18 @@ class SentQuestion:
 
 @dataclass(frozen=True)
 class Sighting:
-    """One message the provider says it took for a SentQuestion's recipient since then (any text)."""
+    """One message the provider says it took for a SentQuestion's recipient since then (any text).
+
+    `by_reference`: the provider found it by Herald's own reference for the message (SendGrid's custom arg
+    herald_message_id, a gateway's copy of ref_field), so it is this message whatever its text says.
+    """
 
     provider_id: str
     body: str
     segments: int | None = None
     cost: Decimal | None = None
     currency: str | None = None
+    by_reference: bool = False
 
 
 # The start of the reason given to messages a batch did not try because an earlier one met a timeout,
@@ -181,9 +186,11 @@ def text_as_sent(channel: object, text: str) -> str:
 
 def can_look_up(channel: object) -> bool:
     """Whether the channel's provider can be asked what it took: `channel.look_up(questions)` returns
-    {message_id: [Sighting, …]} with every message to that recipient since `since` (none: an empty
-    list), leaving out the questions it could not ask (provider down). A channel whose provider keeps
-    no such list (SMTP, a gateway without a query endpoint) declares `look_up = None`."""
+    {message_id: [Sighting, …]} with every message to that recipient since `since` — or, for a provider
+    asked by Herald's reference, every message it keeps under that reference (none: an empty list) —
+    leaving out the questions it could not ask (provider down, no access). `channel.look_up_how` says in
+    a few words how it asks (the reconcile report shows it). A channel whose provider keeps no such list
+    (SMTP, a gateway without a query endpoint) declares `look_up = None`."""
     return callable(getattr(channel, "look_up", None))
 
 

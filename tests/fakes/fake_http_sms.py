@@ -15,7 +15,9 @@ first send to each: nothing kept, no answer for `lose_seconds`), `lose_answers(n
 answer: "late" answers after `lose_seconds`, past the client's timeout; "drop" closes the socket) and
 `enforce_rate(per_second, burst, retry_after)` (a gateway allowing so many sends a second, 429 above
 it). A wrong token gets 401; the old path MOVED_PATH answers 301 to the current one.
-Every request records its headers (Idempotency-Key among them).
+Every request records its headers (Idempotency-Key among them). GET QUERY_PATH?ref=… (bearer token)
+answers {"code": "OK", "data": [{"msgId", "phone", "ref", "status"}, …]} with the messages taken under
+that reference (`query_channel_options()` are the URL options that point Herald's reconciler at it).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from channels.segments import count_sms
 from tests.fakes.serving import ServedOnLoopback, TokenBucket
 
 SEND_PATH = "/sms/send"
+QUERY_PATH = "/sms/query"  # GET ?ref=…: the messages taken under that caller's reference
 MOVED_PATH = "/sms/v1/send"  # answers 301 to SEND_PATH, as a gateway that moved its API does
 INVALID_NUMBER = ("1001", "invalid mobile number")
 EMPTY_CONTENT = ("1002", "content is empty")
@@ -133,6 +136,12 @@ class FakeHttpSms(ServedOnLoopback):
         """How many messages the gateway took for `phone`."""
         with self._lock:
             return sum(m["phone"] == phone for m in self._messages)
+
+    @staticmethod
+    def query_channel_options() -> dict[str, str]:
+        """The channel URL options that send Herald's reference and declare this fake's query endpoint."""
+        return {"ref_field": "ref", "query_url": QUERY_PATH, "query_status_field": "data.0.status",
+                "query_id_field": "data.0.msgId"}
 
     def delivery_reports(self, status: str = "DELIVRD", *, only: Iterable[str] | None = None,
                          error_code: str | None = None) -> list[dict[str, str]]:
@@ -243,7 +252,17 @@ class _Handler(BaseHTTPRequestHandler):
         self.do_POST()
 
     def do_GET(self) -> None:
+        if urlsplit(self.path).path == QUERY_PATH:
+            return self._query()
         self._handle("")
+
+    def _query(self) -> None:
+        if self.headers.get("Authorization") != f"Bearer {self.fake.api_token}":
+            return self._reply(401, {"code": "401", "message": "invalid token"})
+        ref = parse_qs(urlsplit(self.path).query).get("ref", [""])[-1]
+        found = [{"msgId": m["msgId"], "phone": m["phone"], "ref": m["ref"], "status": "DELIVRD"}
+                 for m in self.fake.messages if m["ref"] is not None and str(m["ref"]) == ref]
+        return self._reply(200, {"code": "OK", "message": "success", "data": found})
 
     def _handle(self, raw: str) -> None:
         parts = urlsplit(self.path)
