@@ -257,10 +257,11 @@ class Dispatcher:
         for key, results in _answers_by_channel(outgoing, answers).items():
             channel = self.channels.get(key)
             rate_used = self.pace.rate_used.get(key) if self.pace is not None else None
+            provider_rate = self.pace.provider_rates.get(key) if self.pace is not None else None
             if channel is not None and (until := note_throttles(session, key, channel.describe(), results,
                                                                 now=self.clock.now(),
                                                                 configured_rate=self.configured_rates.get(key),
-                                                                rate_used=rate_used)):
+                                                                rate_used=rate_used, provider_rate=provider_rate)):
                 held[key] = until
         return held
 
