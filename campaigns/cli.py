@@ -221,6 +221,8 @@ def campaigns_reconcile(obj: Context, campaign_id: int, settled_seconds: float) 
     except ChannelConfigError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"campaign {campaign_id}: {result.summary()}")
+    for line in result.by_channel():
+        click.echo(f"  {line}")
 
 
 @campaigns.command("fallback")

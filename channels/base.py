@@ -111,18 +111,29 @@ class SentQuestion:
 
 @dataclass(frozen=True)
 class Sighting:
-    """One message the provider says it took for a SentQuestion's recipient since then (any text)."""
+    """One message the provider says it took for a SentQuestion's recipient since then (any text).
+
+    `by_reference`: the provider found it by Herald's own reference for the message (SendGrid's custom arg
+    herald_message_id, a gateway's copy of ref_field), so it is this message whatever its text says.
+    """
 
     provider_id: str
     body: str
     segments: int | None = None
     cost: Decimal | None = None
     currency: str | None = None
+    by_reference: bool = False
 
 
 # The start of the reason given to messages a batch did not try because an earlier one met a timeout,
 # a 429 or a dead connection (send_each, and smtp's batch): the circuit breaker counts only tries.
 NOT_TRIED = "not sent, an earlier message in the batch got: "
+
+
+def was_not_tried(result: SendResult) -> bool:
+    """Whether this refusal is for a message the batch never handed to the provider (see NOT_TRIED): it says
+    nothing about the message, so neither the circuit breaker nor the message's attempts count it."""
+    return isinstance(result, Refused) and result.reason.startswith(NOT_TRIED)
 
 
 @dataclass(frozen=True)
@@ -180,9 +191,11 @@ def text_as_sent(channel: object, text: str) -> str:
 
 def can_look_up(channel: object) -> bool:
     """Whether the channel's provider can be asked what it took: `channel.look_up(questions)` returns
-    {message_id: [Sighting, …]} with every message to that recipient since `since` (none: an empty
-    list), leaving out the questions it could not ask (provider down). A channel whose provider keeps
-    no such list (SMTP, a gateway without a query endpoint) declares `look_up = None`."""
+    {message_id: [Sighting, …]} with every message to that recipient since `since` — or, for a provider
+    asked by Herald's reference, every message it keeps under that reference (none: an empty list) —
+    leaving out the questions it could not ask (provider down, no access). `channel.look_up_how` says in
+    a few words how it asks (the reconcile report shows it). A channel whose provider keeps no such list
+    (SMTP, a gateway without a query endpoint) declares `look_up = None`."""
     return callable(getattr(channel, "look_up", None))
 
 

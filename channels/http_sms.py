@@ -20,6 +20,7 @@ Request
 - `from`        the sender number or ID (else the channel's from_address, else none).
 - `ref_field`   field that carries Herald's message id, for gateways that echo a caller's reference
                 (Aliyun OutId, Tencent SessionContext) in delivery reports; see `dr_ref_field`.
+                Every request also carries an `Idempotency-Key` header, the same on every try of a message.
 - `extra.NAME=VALUE`  a constant field sent with every message, e.g. `extra.template_id=SMS_1234`.
 - `signature`   a sender signature such as 【公司名】, put before every text that does not already start
                 with it. Chinese carriers require one; it is part of the billed length, so the segments
@@ -67,6 +68,9 @@ proved by the same dr_token and answered with the same dr_reply:
 - `in_text_field`     path of the text (default `text`).
 - `in_list_field`     path of the list when the gateway wraps several messages, e.g. `messages`.
 
+Asking what became of a message whose answer was lost (query_url, query_status_field, …): see
+channels/http_sms_query.py.
+
 Classification (send): HTTP 429 and 5xx, timeouts and connection errors are transient (the
 Retry-After of a 429 or 5xx is honoured); 401/403 mean Herald's credentials are wrong, and a 3xx
 that the URL points at a moved endpoint: both are the operator's to fix, not the recipient's fault,
@@ -92,9 +96,14 @@ from channels.base import (
     Refused,
     ResultListener,
     SendResult,
+    SentQuestion,
+    Sighting,
     retry_after_seconds,
     send_each,
 )
+from channels.http_sms_query import QUERY_OPTIONS, GatewayQuery, look_up_by_reference, parse_gateway_query
+from channels.http_sms_query import as_text as _text
+from channels.http_sms_query import dig as _dig
 from channels.ratelimit import parse_rate
 from channels.segments import count_sms
 from channels.unanswered import never_connected
@@ -110,7 +119,7 @@ OPTIONS = (
     "tls", "timeout", "rate", "max_length", "dr_token", "dr_token_header", "dr_id_field", "dr_ref_field",
     "dr_status_field", "dr_delivered_values", "dr_sent_values", "dr_failed_values", "dr_error_field", "dr_list_field",
     "dr_reply",
-    "in_id_field", "in_from_field", "in_to_field", "in_text_field", "in_list_field",
+    "in_id_field", "in_from_field", "in_to_field", "in_text_field", "in_list_field", *QUERY_OPTIONS,
 )
 SECRET_OPTIONS = ("auth_value", "dr_token")
 # SMPP 3.4 Appendix B / CMPP 2.0 final states, the words most carrier gateways pass through.
@@ -158,6 +167,7 @@ class GatewayOptions:
     in_to_field: str = "to"
     in_text_field: str = "text"
     in_list_field: str = ""
+    query: GatewayQuery | None = None  # the query endpoint, when the URL declares one (channels/http_sms_query.py)
 
 
 def with_signature(text: str, signature: str) -> str:
@@ -177,10 +187,12 @@ class HttpSmsChannel:
     name = "http-sms"
     dry_run = False
     reports_each_result = True  # one request per message: each answer is known as it comes (channels/base.py)
-    look_up = None  # the gateway has no query endpoint Herald knows: unknown rows stay unknown
+    look_up_how = "the gateway's query endpoint, by Herald's reference (ref_field)"
 
     def __init__(self, options: GatewayOptions, *, description: str) -> None:
         self.options = options
+        if options.query is None:
+            self.look_up = None  # no query endpoint declared: unknown rows stay unknown (channels.can_look_up)
         self.rate = options.rate
         self.max_length = options.max_length
         self.signature = options.signature
@@ -204,6 +216,14 @@ class HttpSmsChannel:
         """
         with self._lock:
             return send_each(batch, self._send_one, on_result)
+
+    def look_up(self, questions: Sequence[SentQuestion]) -> dict[int, list[Sighting]]:
+        """Ask the gateway's query endpoint for each message by its reference (channels/http_sms_query.py);
+        only when the URL declares one (otherwise `look_up` is None). Never raises for the gateway's sake."""
+        assert self.options.query is not None
+        with self._lock:
+            return look_up_by_reference(self._http(), self.options.query, questions, headers=self.options.headers,
+                                        auth=self.options.auth, timeout=self.options.timeout)
 
     def close(self) -> None:
         """Release the HTTP session; safe to call any number of times (the next send opens a new one)."""
@@ -229,7 +249,10 @@ class HttpSmsChannel:
         if o.ref_field:
             fields[o.ref_field] = str(mid)
         # No redirects: requests would turn a redirected POST into a GET without the message.
-        request: dict[str, Any] = {"headers": o.headers, "timeout": o.timeout, "auth": o.auth,
+        # The same key on every try of one message (IETF draft-ietf-httpapi-idempotency-key-header), as the
+        # Twilio channel sends it: a gateway that honours it drops the resend of a message whose answer was lost.
+        headers = {**o.headers, "Idempotency-Key": message.idempotency_key} if message.idempotency_key else o.headers
+        request: dict[str, Any] = {"headers": headers, "timeout": o.timeout, "auth": o.auth,
                                    "allow_redirects": False}
         if o.method == "GET":
             request["params"] = fields
@@ -356,6 +379,7 @@ def _parse(url: str, *, from_address: str = "") -> tuple[ChannelUrl, GatewayOpti
         in_to_field=q.get("in_to_field") or "to",
         in_text_field=q.get("in_text_field") or "text",
         in_list_field=q.get("in_list_field", ""),
+        query=parse_gateway_query(q, endpoint=endpoint, ref_field=q.get("ref_field", ""), refuse=refuse),
         **names,
     )
 
@@ -403,22 +427,6 @@ def _list(value: str) -> list[str]:
 
 
 # ---------------------------------------------------------------------- reading answers
-def _dig(data: Any, path: str) -> Any:
-    """The value at a dotted path ("data.msgId", "results.0.sid"); None when any step is missing."""
-    if not path or data is None:
-        return None
-    if isinstance(data, Mapping) and path in data:  # a flat form field named "data.msgId"
-        return data[path]
-    for part in path.split("."):
-        if isinstance(data, Mapping):
-            data = data.get(part)
-        elif isinstance(data, list) and part.isdigit() and int(part) < len(data):
-            data = data[int(part)]
-        else:
-            return None
-    return data
-
-
 def _nest(fields: Mapping[str, str]) -> dict[str, Any]:
     """JSON body from field names, a dotted name making nested objects ("msg.to" -> {"msg": {"to": …}})."""
     body: dict[str, Any] = {}
@@ -429,14 +437,6 @@ def _nest(fields: Mapping[str, str]) -> dict[str, Any]:
             node = node.setdefault(part, {})
         node[last] = value
     return body
-
-
-def _text(value: Any) -> str | None:
-    if value is None or isinstance(value, (dict, list)):
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 def _payload(response: requests.Response) -> Any:

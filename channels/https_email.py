@@ -6,6 +6,10 @@ base URL for a SendGrid-compatible API or a test server; the path /v3/mail/send 
 One POST per message. The request carries Herald's message id as the custom arg `herald_message_id`,
 which SendGrid echoes in every Event Webhook event (channels/email_webhooks.py), and our
 List-Unsubscribe headers. SendGrid answers 202 with the X-Message-Id header: that is the provider id.
+A message whose answer was lost is looked up in SendGrid's Email Activity API (`look_up`, used by the
+reconciler): GET /v3/messages?query=to_email="…" AND unique_args['herald_message_id']="…" — the custom arg
+is what SendGrid keeps the message under. The API needs the Email Activity add-on and an API key with
+"Email Activity" access; without them it answers 401/403 and the rows stay `unknown`.
 Classification: 202 accepted; 429 and 5xx transient (Retry-After, or X-RateLimit-Reset, honoured);
 401/403 mean Herald's key or sender is not allowed — the operator's to fix, so the batch waits for a
 retry instead of every recipient failing for good; any other 4xx is this message's problem, permanent,
@@ -14,6 +18,7 @@ with SendGrid's own error text.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 from email.utils import parseaddr
@@ -28,6 +33,8 @@ from channels.base import (
     Refused,
     ResultListener,
     SendResult,
+    SentQuestion,
+    Sighting,
     send_each,
 )
 from channels.ratelimit import parse_rate
@@ -39,6 +46,10 @@ DEFAULT_RATE = "50/second"
 DEFAULT_TIMEOUT_SECONDS = 10.0
 OPTIONS = ("from", "timeout", "rate", "api_base")
 SEND_PATH = "/v3/mail/send"
+ACTIVITY_PATH = "/v3/messages"  # the Email Activity API's "filter all messages"
+# One message, asked by its own id: more than a handful of hits means the query is not what it seems.
+LOOK_UP_LIMIT = 10
+log = logging.getLogger("herald.channels")
 HERALD_ID_ARG = "herald_message_id"
 # Headers SendGrid sets itself and refuses in `headers`; the rest of ours (List-Unsubscribe…) pass through.
 _RESERVED = frozenset({"x-sg-id", "x-sg-eid", "received", "dkim-signature", "content-type",
@@ -74,7 +85,7 @@ class HttpsEmailChannel:
     name = "https-email"
     dry_run = False
     reports_each_result = True  # one request per message: each answer is known as it comes (channels/base.py)
-    look_up = None  # no activity lookup yet (SendGrid's needs its own API plan): unknown rows stay unknown
+    look_up_how = "SendGrid's Email Activity API, by to_email and the custom arg herald_message_id"
     max_length: int | None = None  # email has no length limit a provider enforces per message
 
     def __init__(self, *, endpoint: str, api_key: str, from_name: str, from_email: str, timeout: float, rate: str,
@@ -92,6 +103,41 @@ class HttpsEmailChannel:
     def send(self, batch: Sequence[Outgoing], on_result: ResultListener | None = None) -> list[SendResult]:
         """One request per message, in batch order; `on_result` hears each result as soon as it is known."""
         return send_each(batch, self._send_one, on_result)
+
+    def look_up(self, questions: Sequence[SentQuestion]) -> dict[int, list[Sighting]]:
+        """Ask the Email Activity API for each question's message by its custom arg (see the module doc):
+        {message id: the messages SendGrid keeps under it, [] for none}, leaving out what it did not answer.
+        A 401/403 (no Email Activity access) stops the round: every other question would get the same.
+        Never raises for SendGrid's sake."""
+        found: dict[int, list[Sighting]] = {}
+        url = self.endpoint[:-len(SEND_PATH)] + ACTIVITY_PATH
+        for question in questions:
+            query = f'to_email="{question.to}" AND unique_args[\'{HERALD_ID_ARG}\']="{question.message_id}"'
+            try:
+                response = self._http().get(url, params={"query": query, "limit": LOOK_UP_LIMIT},
+                                            timeout=self.timeout, allow_redirects=False)
+            except requests.RequestException as exc:
+                log.warning("event=look_up_failed channel=https-email message_id=%d endpoint=%s error=%r",
+                            question.message_id, url, str(exc))
+                continue
+            if response.status_code in (401, 403):
+                log.warning("event=look_up_refused channel=https-email endpoint=%s http_status=%d reason=%r hint=%r",
+                            url, response.status_code, _errors(response), "the API key needs Email Activity access "
+                            "(SendGrid's Email Activity add-on); until then unknown emails stay unknown")
+                break
+            try:
+                listed = response.json().get("messages") if response.status_code == 200 else None
+            except (ValueError, AttributeError):
+                listed = None
+            if not isinstance(listed, list) or len(listed) >= LOOK_UP_LIMIT:
+                log.warning("event=look_up_failed channel=https-email message_id=%d endpoint=%s http_status=%d",
+                            question.message_id, url, response.status_code)
+                continue
+            # The activity's msg_id is the X-Message-Id mail/send answered, then ".filter…" (SendGrid's own
+            # per-recipient suffix): the row keeps the X-Message-Id, as when the answer arrives.
+            found[question.message_id] = [Sighting(str(m["msg_id"]).split(".filter")[0], body="", by_reference=True)
+                                          for m in listed if isinstance(m, dict) and m.get("msg_id")]
+        return found
 
     def close(self) -> None:
         session, self._session = self._session, None

@@ -55,6 +55,17 @@ redis.call('INCR', KEYS[3])
 redis.call('EXPIRE', KEYS[3], ARGV[4])
 return 1
 """
+_NOTE_ACCEPTED = """
+local t = redis.call('TIME')
+redis.call('SET', KEYS[1], string.format('%.6f', tonumber(t[1]) + tonumber(t[2]) / 1000000), 'EX', ARGV[1])
+return 1
+"""
+_SINCE_ACCEPTED = """
+local last = redis.call('GET', KEYS[1])
+if not last then return '' end
+local t = redis.call('TIME')
+return string.format('%.6f', tonumber(t[1]) + tonumber(t[2]) / 1000000 - tonumber(last))
+"""
 _BACKLOG = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
@@ -93,6 +104,7 @@ class RateLimiter:
         self._next_free: dict[str, float] = {}  # memory://: channel key -> time.time() of its next free slot
         self._slowed: dict[str, tuple[float, float]] = {}  # memory://: channel key -> (interval, until when)
         self._slowdowns: dict[str, int] = {}  # memory://: channel key -> how many slow_down() calls so far
+        self._accepted_at: dict[str, float] = {}  # memory://: channel key -> time.time() the provider last took one
         self._redis: Any = None
         if not storage_uri.startswith("memory://"):
             import redis  # only scaled mode needs it
@@ -101,6 +113,8 @@ class RateLimiter:
             self._take = self._redis.register_script(_TAKE_SLOTS)
             self._backlog = self._redis.register_script(_BACKLOG)
             self._slow_down = self._redis.register_script(_SLOW_DOWN)
+            self._note_accepted = self._redis.register_script(_NOTE_ACCEPTED)
+            self._since_accepted = self._redis.register_script(_SINCE_ACCEPTED)
 
     def take(self, channel_key: str, rate: str | float, n: int = 1) -> float:
         """Take the next `n` send slots of `channel_key` at `rate` (per second, or "10/second"); returns the
@@ -142,6 +156,24 @@ class RateLimiter:
         with self._lock:
             return self._slowdowns.get(channel_key, 0)
 
+    def note_accepted(self, channel_key: str) -> None:
+        """The provider took a message of `channel_key` just now (any sender): see seconds_since_accepted()."""
+        if self._redis is not None:
+            self._note_accepted(keys=[self._key(channel_key, "accepted")], args=[_IDLE_EXPIRY_SECONDS])
+            return
+        with self._lock:
+            self._accepted_at[channel_key] = time.time()
+
+    def seconds_since_accepted(self, channel_key: str) -> float | None:
+        """Seconds since the provider last took a message of `channel_key`, from any sender (None: not lately).
+        With a throttle answer's Retry-After it tells the provider's own rate (campaigns/delivery/pacing.py)."""
+        if self._redis is not None:
+            value = self._since_accepted(keys=[self._key(channel_key, "accepted")])
+            return float(value) if value else None
+        with self._lock:
+            at = self._accepted_at.get(channel_key)
+        return None if at is None else max(0.0, time.time() - at)
+
     def wait(self, channel_key: str, rate: str | float, n: int = 1) -> None:
         """Sleep until `n` slots of `rate` have come for `channel_key`: the last one taken is due now."""
         if n < 1:
@@ -161,12 +193,13 @@ class RateLimiter:
         """Forget the slots taken for this channel (tests; an operator changing the rate)."""
         if self._redis is not None:
             self._redis.delete(self._key(channel_key), self._key(channel_key, "slowed"),
-                               self._key(channel_key, "slowdowns"))
+                               self._key(channel_key, "slowdowns"), self._key(channel_key, "accepted"))
             return
         with self._lock:
             self._next_free.pop(channel_key, None)
             self._slowed.pop(channel_key, None)
             self._slowdowns.pop(channel_key, None)
+            self._accepted_at.pop(channel_key, None)
 
     @staticmethod
     def _key(channel_key: str, part: str = "next") -> str:

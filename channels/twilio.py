@@ -185,6 +185,7 @@ class TwilioChannel:
     name = "twilio"
     dry_run = False
     reports_each_result = True  # one API call per message: each answer is known as it comes (channels/base.py)
+    look_up_how = "Twilio's message list, by To and DateSent, matched on the text"
 
     def __init__(self, *, account_sid: str, auth_token: str, from_number: str = "", messaging_service_sid: str = "",
                  api_base: str = "", timeout: float = DEFAULT_TIMEOUT_SECONDS, rate: str = DEFAULT_RATE,

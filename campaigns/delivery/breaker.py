@@ -20,9 +20,9 @@ from sqlalchemy import case, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from campaigns.responses.inbox_models import ChannelHealth
+from campaigns.responses.inbox_models import ChannelHealth, provider_label
 from channels import Accepted, SendResult, mask_url
-from channels.base import NOT_TRIED
+from channels.base import was_not_tried
 
 log = logging.getLogger("herald.breaker")
 
@@ -76,7 +76,7 @@ def note_answers(session: Session, channel: str, provider: str, results: Sequenc
     throttle.py holds the channel for exactly its Retry-After) -> closed, count reset. Only transient
     refusals -> count them; at `failures` the breaker opens for a cool-down.
     """
-    tried = [r for r in results if isinstance(r, Accepted) or not r.reason.startswith(NOT_TRIED)]
+    tried = [r for r in results if not was_not_tried(r)]
     if not tried:
         return None
     transient = [r for r in tried if not isinstance(r, Accepted) and not r.permanent and not r.throttled]
@@ -87,7 +87,7 @@ def note_answers(session: Session, channel: str, provider: str, results: Sequenc
     error = f"{last.code}: {last.reason}"[:2000]
     next_try = now + timedelta(seconds=settings.cooldown_seconds)
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    statement = insert(ChannelHealth).values(channel=channel, provider=provider, state="closed",
+    statement = insert(ChannelHealth).values(channel=channel, provider=provider_label(provider), state="closed",
                                              consecutive_failures=len(transient), last_error=error, updated_at=now)
     # One statement, so two senders counting failures at once add up instead of overwriting each other.
     session.execute(statement.on_conflict_do_update(index_elements=[ChannelHealth.channel], set_={

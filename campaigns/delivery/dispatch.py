@@ -38,6 +38,7 @@ from campaigns.delivery.throttle import held_channels, note_throttles, send_rate
 from campaigns.responses.bounces import suppress_bounced_addresses
 from campaigns.responses.optouts import opt_out_event, record_refusal_consent
 from channels import Accepted, Channel, Outgoing, RateLimiter, Refused, SendResult, count_sms, text_as_sent
+from channels.base import was_not_tried
 from channels.ratelimit import per_second
 from core.clock import Clock
 from core.config import TrackingConfig
@@ -256,10 +257,11 @@ class Dispatcher:
         for key, results in _answers_by_channel(outgoing, answers).items():
             channel = self.channels.get(key)
             rate_used = self.pace.rate_used.get(key) if self.pace is not None else None
+            provider_rate = self.pace.provider_rates.get(key) if self.pace is not None else None
             if channel is not None and (until := note_throttles(session, key, channel.describe(), results,
                                                                 now=self.clock.now(),
                                                                 configured_rate=self.configured_rates.get(key),
-                                                                rate_used=rate_used)):
+                                                                rate_used=rate_used, provider_rate=provider_rate)):
                 held[key] = until
         return held
 
@@ -381,6 +383,15 @@ class Dispatcher:
                      retry_at.isoformat())
             return message_event(message.id, "retry", now, code=result.code, reason=result.reason,
                           attempt=message.attempts - 1, throttled=True, retry_at=retry_at.isoformat())
+        if not result.permanent and was_not_tried(result):
+            # Never handed to the provider (an earlier message of the batch met a timeout or a dead connection):
+            # the attempt taken at claim is given back, or a few such rounds would fail messages never tried.
+            retry_at = max(now + timedelta(seconds=result.retry_after or self.retry_base_seconds),
+                           held_until or now, paused_until or now)
+            retried.append(outbox.RefusedMessage(message.id, result.code, result.reason, not_before=retry_at,
+                                                  attempt_given_back=True))
+            return message_event(message.id, "retry", now, code=result.code, reason=result.reason,
+                                 attempt=message.attempts - 1, not_tried=True, retry_at=retry_at.isoformat())
         if not result.permanent and (message.attempts < self.max_attempts or paused_until is not None):
             delay = result.retry_after if result.retry_after is not None else (
                 self.retry_base_seconds * 2 ** (min(message.attempts, self.max_attempts) - 1))

@@ -26,7 +26,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 from campaigns.delivery import outbox
-from campaigns.delivery.throttle import DECREASE_FACTOR, raise_rate, send_rates
+from campaigns.delivery.throttle import DECREASE_FACTOR, RECOVER_SHARE, raise_rate, send_rates
 from channels import Accepted, Channel, Outgoing, RateLimiter, Refused, SendResult
 from channels.base import NOT_TRIED, stops_the_batch
 from channels.ratelimit import per_second
@@ -86,6 +86,8 @@ class BatchPace:
         self.rates = dict(rates)
         self.configured = dict(configured)
         self.rate_used: dict[str, float] = {}  # the rate each channel's last message was paced at
+        # {channel key: the provider's own rate, estimated at its last throttle answer} (provider_rate_estimate)
+        self.provider_rates: dict[str, float] = {}
         self._taking: set[str] = set()  # channels whose provider took messages since the last renewal
         self.renew_every = min(RENEW_SECONDS, lease_seconds / 5)
         self._renewed_at = time.monotonic()
@@ -106,16 +108,23 @@ class BatchPace:
             rate = self.wait_for_slot(key, slot_key, channel)
             answer = channel.send([message])
             results.extend(answer)
-            for result in answer if on_result is not None else ():
-                on_result(result)
             if any(isinstance(r, Accepted) for r in answer):
                 self._taking.add(key)
+                self.limiter.note_accepted(slot_key)
             stop = next((r for r in answer if stops_the_batch(r)), None)
             if isinstance(stop, Refused) and stop.throttled:
                 # Every sender of the channel waits out the Retry-After and slows down now, not after
                 # each has been refused once; campaigns/delivery/throttle.py keeps the lowered rate for good.
-                self.limiter.slow_down(slot_key, rate * DECREASE_FACTOR, hold_seconds=stop.retry_after or 0.0,
+                lowered = rate * DECREASE_FACTOR
+                estimate = provider_rate_estimate(self.limiter.seconds_since_accepted(slot_key), stop.retry_after)
+                if estimate is not None and estimate < rate:
+                    self.provider_rates[key] = estimate
+                    lowered = min(lowered, estimate * RECOVER_SHARE)
+                self.limiter.slow_down(slot_key, lowered, hold_seconds=stop.retry_after or 0.0,
                                        for_seconds=RENEW_SECONDS * 2)
+            # Handed on after the estimate above: recording a throttle answer lowers the channel's rate with it.
+            for result in answer if on_result is not None else ():
+                on_result(result)
             if isinstance(stop, Refused):
                 untried = [replace(stop, message_id=m.message_id, reason=NOT_TRIED + stop.reason,
                                    outcome_unknown=False) for m in messages[index + 1:]]
@@ -160,6 +169,23 @@ class BatchPace:
             self.rates = send_rates(session, self.configured)
             session.commit()
         log.debug("event=leases_renewed messages=%d", renewed)
+
+
+def provider_rate_estimate(seconds_since_accepted: float | None, retry_after: float | None) -> float | None:
+    """The provider's own rate (requests a second), from a throttle answer: None when it cannot be told.
+
+    A provider that allows R a second keeps a bucket refilled at R; it refused this request because the
+    bucket had not refilled since the last request it took, `seconds_since_accepted` ago, and its Retry-After
+    says the next token comes `retry_after` from now. From the last request taken to the next one it will
+    take is then about one token's time, 1/R (a little less when the bucket was not quite empty): R is
+    about 1 / (seconds_since_accepted + retry_after). Halving blindly instead took several refusals to get
+    from a rate set too high down to the provider's (issue 12: 17 % of requests refused at R = 1/s).
+    Without a Retry-After (Twilio's 429 has none) nothing tells the provider's rate: the caller lowers by
+    DECREASE_FACTOR."""
+    if seconds_since_accepted is None or retry_after is None:
+        return None
+    interval = seconds_since_accepted + retry_after
+    return 1 / interval if interval > 0 else None
 
 
 def wait_for_a_free_slot(limiter: RateLimiter, channels: Mapping[str, Channel], rates: Mapping[str, float], *,

@@ -1,19 +1,23 @@
 """Unknown is not the end: ask the provider what became of `unknown` messages (issue 12, item 5).
 
 A row is `unknown` when its sender died after handing it over, or the provider's answer was lost.
-Where the provider can be asked (channels.can_look_up — Twilio lists messages by To and DateSent),
-the reconciler asks about each such row, some time after it became unknown:
+Where the provider can be asked (channels.can_look_up: Twilio lists messages by To and DateSent;
+SendGrid's Email Activity API and an http-sms gateway's declared query endpoint find a message by
+Herald's own reference), the reconciler asks about each such row, some time after it became unknown:
 
-- exactly one message to that number since the run started, with the same text, that no other row
-  carries: the provider took it -> `sent`, with the provider's id, so its status callbacks apply;
+- a message found by Herald's reference, or exactly one message to that number since the run started,
+  with the same text, that no other row carries: the provider took it -> `sent`, with the provider's
+  id, so its status callbacks apply;
 - no message to that number since then at all: the provider never received it -> at most once,
   `failed` with code "not_received" (never resent, so nothing can be doubled); at least once, pending
   again, while its run is open;
 - anything else (other texts to the number, several copies, a provider that could not answer, a
   template that no longer renders): left `unknown`, to be asked again next time.
 
-Channels whose provider cannot be asked leave their rows unknown. Each row resolved gets a
-"reconciled" event saying how, and each run a line in its notes with the counts.
+Channels whose provider cannot be asked (SMTP, a gateway without a query endpoint) leave their rows
+unknown. Each row resolved gets a "reconciled" event saying how, each run a line in its notes with the
+counts and what was asked, and the round's result says per channel what was resolved and how
+(`herald campaigns reconcile ID` prints it).
 """
 
 from __future__ import annotations
@@ -71,15 +75,45 @@ class Reconciliation:
     cannot_ask: int = 0  # its channel's provider cannot be asked
     runs: Counter[int] = field(default_factory=Counter)  # rows resolved per run
     last_message_id: int | None = None  # the last row asked about, when a round was full (more may follow)
+    # Per channel key ("sms", "email", "email:offers"): the outcomes above, counted, and how it was asked.
+    channels: dict[str, Counter[str]] = field(default_factory=dict)
+    how: dict[str, str] = field(default_factory=dict)
 
     @property
     def resolved(self) -> int:
         return self.sent + self.not_received + self.resent
 
+    def count(self, key: str, how: str, outcome: str, n: int = 1) -> None:
+        """Count `n` rows of channel `key` (asked `how`) with `outcome`, in the totals and per channel."""
+        setattr(self, outcome, getattr(self, outcome) + n)
+        self.channels.setdefault(key, Counter())[outcome] += n
+        self.how.setdefault(key, how)
+
+    def add(self, other: Reconciliation) -> None:
+        """Add another round's counts to these."""
+        for key, counts in other.channels.items():
+            for outcome, n in counts.items():
+                self.count(key, other.how[key], outcome, n)
+        self.runs.update(other.runs)
+
     def summary(self) -> str:
         return (f"{self.sent} found at the provider (now sent), {self.not_received} never received (failed), "
                 f"{self.resent} never received (sent again), {self.unresolved} still unknown, "
                 f"{self.cannot_ask} on a channel that cannot be asked")
+
+    def by_channel(self) -> list[str]:
+        """One line per channel: what was resolved, and how the provider was asked (or that it cannot be)."""
+        lines = []
+        for key in sorted(self.channels):
+            counts = self.channels[key]
+            parts = [f"{counts[outcome]} {words}" for outcome, words in _OUTCOME_WORDS if counts[outcome]]
+            lines.append(f"{key}, asked through {self.how[key]}: {', '.join(parts)}")
+        return lines
+
+
+_OUTCOME_WORDS = (("sent", "found (now sent)"), ("not_received", "never received (failed)"),
+                  ("resent", "never received (sent again)"), ("unresolved", "still unknown"),
+                  ("cannot_ask", "cannot be asked, so they stay unknown"))
 
 
 def reconcile_unknown(session: Session, dispatcher: Dispatcher, *, now: datetime, campaign_id: int | None = None,
@@ -103,14 +137,20 @@ def reconcile_unknown(session: Session, dispatcher: Dispatcher, *, now: datetime
     batch = outbox.load_claimed(session, list(rows))
     session.commit()  # no transaction stays open while the providers are asked
     outgoing, unrenderable = dispatcher.composer.render(batch)
-    result.unresolved += len(unrenderable)
+    for refused in unrenderable:
+        kind = next(c.message.channel for c in batch if c.message.id == refused.message_id)
+        result.count(kind, "nothing: the message no longer renders", "unresolved")
     answers: list[SendResult] = []
     descriptions: dict[int, str] = {}
+    asked: dict[int, tuple[str, str]] = {}  # message id -> (channel key, how its provider was asked)
     for key, messages in group_by_channel(outgoing).items():
         channel = dispatcher.channels.get(key)
         if channel is None or not can_look_up(channel):
-            result.cannot_ask += len(messages)
+            name = getattr(channel, "name", "not configured")
+            result.count(key, f"nothing ({name}: its provider keeps no list Herald can ask)", "cannot_ask",
+                         len(messages))
             continue
+        how = f"{channel.name}: {getattr(channel, 'look_up_how', 'its list of messages')}"
         questions = [SentQuestion(m.message_id, m.to, text_as_sent(channel, m.body),
                                   since=rows[m.message_id].run_started_at - CLOCK_SKEW) for m in messages]
         sightings = channel.look_up(questions)  # type: ignore[attr-defined]
@@ -121,11 +161,12 @@ def reconcile_unknown(session: Session, dispatcher: Dispatcher, *, now: datetime
             descriptions[question.message_id] = channel.describe()
             answer = _answer(question, sightings.get(question.message_id), carried, rows[question.message_id],
                              channel.describe())
+            asked[question.message_id] = (key, how)
             if answer is None:
-                result.unresolved += 1
+                result.count(key, how, "unresolved")
             else:
                 answers.append(answer)
-    _record(session, dispatcher, batch, outgoing, answers, rows, descriptions, result, now=now)
+    _record(session, dispatcher, batch, outgoing, answers, rows, descriptions, asked, result, now=now)
     log.info("event=reconciled campaign_id=%s %s", campaign_id if campaign_id is not None else "all",
              result.summary().replace(", ", " / "))
     return result
@@ -138,6 +179,13 @@ def _answer(question: SentQuestion, seen: Sequence[Sighting] | None, carried: di
         return None
     # A message another row already carries is that row's, not this one's.
     theirs = [s for s in seen if carried.get(s.provider_id, question.message_id) == question.message_id]
+    # Found under Herald's own reference for this message: it is this message, whatever else went to the
+    # address (copies of it, at least once, all carry the same reference).
+    referenced = [s for s in theirs if s.by_reference]
+    if referenced:
+        found = referenced[0]
+        return Accepted(question.message_id, found.provider_id, segments=found.segments, cost=found.cost,
+                        currency=found.currency)
     matching = [s for s in theirs if s.body == question.body]
     if len(matching) == 1 and len(theirs) == len(matching):
         found = matching[0]
@@ -152,7 +200,7 @@ def _answer(question: SentQuestion, seen: Sequence[Sighting] | None, carried: di
 
 def _record(session: Session, dispatcher: Dispatcher, batch: Sequence[ClaimedMessage], outgoing: dict[int, Outgoing],
             answers: Sequence[SendResult], rows: dict[int, UnknownMessage], descriptions: dict[int, str],
-            result: Reconciliation, *, now: datetime) -> None:
+            asked: dict[int, tuple[str, str]], result: Reconciliation, *, now: datetime) -> None:
     """Record the answers as the dispatcher records a send's (sent / failed / retry, with their events),
     then a "reconciled" event per row and the counts in each run's notes; commits."""
     if not answers:
@@ -161,25 +209,30 @@ def _record(session: Session, dispatcher: Dispatcher, batch: Sequence[ClaimedMes
     dispatcher.record(session, [c for c in batch if c.message.id in answered], outgoing, answers)
     events = []
     per_run: dict[int, Counter[str]] = defaultdict(Counter)
+    run_how: dict[int, set[str]] = defaultdict(set)
     for answer in answers:
         outcome = "sent" if isinstance(answer, Accepted) else NOT_RECEIVED if answer.permanent else "resent"
-        per_run[rows[answer.message_id].run_id][outcome] += 1
-        setattr(result, outcome, getattr(result, outcome) + 1)
-        result.runs[rows[answer.message_id].run_id] += 1
+        run_id = rows[answer.message_id].run_id
+        per_run[run_id][outcome] += 1
+        key, how = asked[answer.message_id]
+        run_how[run_id].add(how)
+        result.count(key, how, outcome)
+        result.runs[run_id] += 1
         events.append({"message_id": answer.message_id, "type": "reconciled", "occurred_at": now, "detail": {
             "outcome": outcome, "asked": descriptions.get(answer.message_id, ""),
             **({"provider_id": answer.provider_id} if isinstance(answer, Accepted) else {"reason": answer.reason})}})
     queries.add_events(session, events)
-    outbox.append_run_notes(session, {run_id: _note(counts, now) for run_id, counts in per_run.items()})
+    outbox.append_run_notes(session, {run_id: _note(counts, run_how[run_id], now)
+                                      for run_id, counts in per_run.items()})
     session.commit()
 
 
-def _note(counts: Counter[str], now: datetime) -> str:
+def _note(counts: Counter[str], hows: set[str], now: datetime) -> str:
     parts = [f"{counts['sent']} found at the provider (now sent)" if counts["sent"] else "",
              f"{counts[NOT_RECEIVED]} never received by it (failed, not resent)" if counts[NOT_RECEIVED] else "",
              f"{counts['resent']} never received by it (sent again)" if counts["resent"] else ""]
-    return f"reconciled {now.strftime('%Y-%m-%d %H:%M')} UTC: unknown messages asked of the provider: " + ", ".join(
-        p for p in parts if p)
+    return (f"reconciled {now.strftime('%Y-%m-%d %H:%M')} UTC: unknown messages asked of the provider: "
+            + ", ".join(p for p in parts if p) + f" — asked through {'; '.join(sorted(hows))}")
 
 
 def reconcile_with_config(config: Config, database: Database, clock: Clock, *, campaign_id: int | None = None,
@@ -195,9 +248,7 @@ def reconcile_with_config(config: Config, database: Database, clock: Clock, *, c
             with database.session() as session:
                 round_ = reconcile_unknown(session, dispatcher, now=clock.now(), campaign_id=campaign_id,
                                            settled_seconds=settled_seconds, after_message_id=after)
-            for name in ("sent", "not_received", "resent", "unresolved", "cannot_ask"):
-                setattr(total, name, getattr(total, name) + getattr(round_, name))
-            total.runs.update(round_.runs)
+            total.add(round_)
             if round_.last_message_id is None:
                 return total
             after = round_.last_message_id

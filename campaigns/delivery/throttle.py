@@ -12,11 +12,15 @@ Two things slow the channel down, for every sender:
   LONGEST_HOLD_SECONDS. Any accepted message ends the streak. (Issue 12: a hold that grew with
   every throttled batch and ended only after a whole batch without one nearly stopped sending.)
 - The rate (AIMD, as TCP finds a link's capacity): each throttle answer multiplies the channel's send
-  rate by DECREASE_FACTOR — once per rate: a sender that was pacing at a rate another sender already
-  lowered does not lower it again — down to LOWEST_SHARE of the configured rate. After QUIET_SECONDS
+  rate by DECREASE_FACTOR — or, when the answer tells the provider's own rate (a Retry-After, read with
+  the time since the provider last took a request: campaigns/delivery/pacing.py), sets it to RECOVER_SHARE
+  of that at once, and the rate that was refused is taken to be the provider's — once per rate: a
+  sender that was pacing at a rate another sender already lowered does not lower it again — down to
+  LOWEST_SHARE of the configured rate. After QUIET_SECONDS
   without one, and again every QUIET_SECONDS while the provider takes messages, it is raised: half way
-  back to RECOVER_SHARE of the rate that was refused (throttled_rate) while below that, then by
-  INCREASE_SHARE of itself, probing for more, up to the configured rate. So one 429 from jitter costs
+  back to RECOVER_SHARE of the rate that was refused (throttled_rate) while below that, then — once
+  PROBE_AFTER_SECONDS have passed without a throttle answer — by INCREASE_SHARE of itself, probing for
+  more, up to the configured rate. So one 429 from jitter costs
   a few seconds at a slightly lower rate, not a long climb; and a channel configured above what its
   provider allows settles just under the provider's rate.
 
@@ -37,7 +41,7 @@ from sqlalchemy import case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from campaigns.responses.inbox_models import ChannelHealth
+from campaigns.responses.inbox_models import ChannelHealth, provider_label
 from channels import Accepted, Refused, SendResult
 
 log = logging.getLogger("herald.throttle")
@@ -49,6 +53,9 @@ DECREASE_FACTOR = 0.85
 INCREASE_SHARE = 0.01
 RECOVER_SHARE = 0.97
 QUIET_SECONDS = 2
+# Probing above RECOVER_SHARE of the refused rate waits this long after the last throttle answer: that rate
+# is (near) the provider's, and probing at once cost a refusal every few seconds (at R = 1/s, one in five).
+PROBE_AFTER_SECONDS = 10
 LOWEST_SHARE = 0.05
 
 
@@ -95,12 +102,16 @@ def hold_seconds(*, streak_seconds: float, retry_after: float | None) -> float:
 
 
 def note_throttles(session: Session, channel: str, provider: str, results: Sequence[SendResult], *,
-                   now: datetime, configured_rate: float | None = None,
-                   rate_used: float | None = None) -> datetime | None:
+                   now: datetime, configured_rate: float | None = None, rate_used: float | None = None,
+                   provider_rate: float | None = None) -> datetime | None:
     """Hold `channel` back and lower its send rate if the provider throttled any of `results` (one
     channel's answers for a batch, sent at `rate_used` messages a second; the channel URL's rate is
     `configured_rate`); end its throttling streak, and after a quiet while raise its rate, if it took
     messages without a throttle answer. Does not commit.
+
+    `provider_rate` is the provider's own rate when its answer told it (Retry-After and the last request
+    it took: campaigns/delivery/pacing.py provider_rate_estimate): the rate goes straight to RECOVER_SHARE
+    of it, and recovering aims there, instead of stepping down by DECREASE_FACTOR one refusal at a time.
 
     Returns until when the channel is held (None if it is not throttled): throttled messages are due
     again no earlier than that.
@@ -133,17 +144,21 @@ def note_throttles(session: Session, channel: str, provider: str, results: Seque
     last = throttled[-1]
     error = f"{last.code}: {last.reason}"[:2000]
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    values: dict[str, object] = {"state": THROTTLED, "provider": provider, "last_error": error, "opened_at": since,
-                                 "next_try_at": until, "updated_at": now}
+    values: dict[str, object] = {"state": THROTTLED, "provider": provider_label(provider), "last_error": error,
+                                 "opened_at": since, "next_try_at": until, "updated_at": now}
     rate_update: dict[str, object] = {}
     if configured_rate is not None and rate_used is not None:
-        lowered = max(rate_used * DECREASE_FACTOR, configured_rate * LOWEST_SHARE)
-        values |= {"send_rate": lowered, "throttled_rate": rate_used, "rate_lowered_at": now}
+        lowered = rate_used * DECREASE_FACTOR
+        refused_at = rate_used
+        if provider_rate is not None and provider_rate < rate_used:
+            lowered, refused_at = min(lowered, provider_rate * RECOVER_SHARE), provider_rate
+        lowered = max(lowered, configured_rate * LOWEST_SHARE)
+        values |= {"send_rate": lowered, "throttled_rate": refused_at, "rate_lowered_at": now}
         # Lowered once per rate: a sender pacing at a rate another sender has already lowered (its 429s
         # were for requests sent before that) leaves the lower rate as it is.
         not_lowered_yet = func.coalesce(ChannelHealth.send_rate, configured_rate) >= rate_used * 0.999
         rate_update = {"send_rate": case((not_lowered_yet, lowered), else_=ChannelHealth.send_rate),
-                       "throttled_rate": case((not_lowered_yet, rate_used), else_=ChannelHealth.throttled_rate),
+                       "throttled_rate": case((not_lowered_yet, refused_at), else_=ChannelHealth.throttled_rate),
                        "rate_lowered_at": case((not_lowered_yet, now), else_=ChannelHealth.rate_lowered_at)}
     statement = insert(ChannelHealth).values(channel=channel, consecutive_failures=0, **values)
     session.execute(statement.on_conflict_do_update(
@@ -161,7 +176,9 @@ def raise_rate(session: Session, channel: str, *, configured_rate: float, now: d
     Called after each batch the provider took, and every second while one is sent. Does not commit."""
     quiet_since = now - timedelta(seconds=QUIET_SECONDS)
     rate, refused_at = ChannelHealth.send_rate, func.coalesce(ChannelHealth.throttled_rate, configured_rate)
-    recovered, probed = rate + (refused_at * RECOVER_SHARE - rate) / 2, rate * (1 + INCREASE_SHARE)
+    may_probe = ChannelHealth.rate_lowered_at <= now - timedelta(seconds=PROBE_AFTER_SECONDS)
+    recovered = rate + (refused_at * RECOVER_SHARE - rate) / 2
+    probed = case((may_probe, rate * (1 + INCREASE_SHARE)), else_=rate)
     raised = case((recovered > probed, recovered), else_=probed)  # whichever goes further
     session.execute(
         update(ChannelHealth).execution_options(synchronize_session=False)

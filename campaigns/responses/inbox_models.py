@@ -121,6 +121,16 @@ class KeywordRule(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 
+# An http-sms URL with its options described runs past this; what is written is cut to fit (provider_label).
+PROVIDER_LENGTH = 300
+
+
+def provider_label(described: str) -> str:
+    """A channel's describe() as channel_health.provider keeps it: cut to the column's length, or a long
+    gateway URL would make PostgreSQL refuse the breaker's and the throttle's writes (and stop the sender)."""
+    return described if len(described) <= PROVIDER_LENGTH else described[:PROVIDER_LENGTH - 1] + "…"
+
+
 class ChannelHealth(Base):
     """The circuit breaker of one channel ("sms", "email"), shared by every sender process.
 
@@ -135,7 +145,7 @@ class ChannelHealth(Base):
     __tablename__ = "channel_health"
 
     channel: Mapped[str] = mapped_column(String(20), primary_key=True)
-    provider: Mapped[str] = mapped_column(String(300), default="")  # describe()d, secrets masked
+    provider: Mapped[str] = mapped_column(String(PROVIDER_LENGTH), default="")  # describe()d, secrets masked
     state: Mapped[str] = mapped_column(String(10), default="closed")
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")

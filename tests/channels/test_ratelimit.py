@@ -114,3 +114,14 @@ def test_slowing_down_holds_every_sender_then_spaces_them_at_the_lower_rate(limi
     time.sleep(1.0)
     assert limiter.take(key, 100.0) < 0.05
     assert 0.005 < limiter.take(key, 100.0) < 0.02  # the passed rate again
+
+
+def test_the_time_since_the_provider_last_took_a_message_is_shared_by_every_sender(limiter):
+    # With a throttle answer's Retry-After it tells the provider's own rate (campaigns/delivery/pacing.py).
+    key = fresh_key()
+    assert limiter.seconds_since_accepted(key) is None
+    limiter.note_accepted(key)
+    time.sleep(0.1)
+    assert 0.09 < limiter.seconds_since_accepted(key) < 0.5
+    limiter.reset(key)
+    assert limiter.seconds_since_accepted(key) is None

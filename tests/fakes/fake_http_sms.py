@@ -9,9 +9,15 @@ It takes POST /sms/send with a JSON or form body {phone, content, sign?, ref?} a
 Authorization, and answers JSON: {"code": "OK", "message": "success", "data": {"msgId": …}} on
 success, or a business error with HTTP 200 — {"code": "1001", …} for an invalid number, "1002" for
 empty content, or whatever `business_error_next` scripted. Scripted faults: `fail_next(n, status,
-retry_after=)` (HTTP 429/500/502/503 with {"code": "<status>"}), `delay_seconds` (answer late) and
-`drop_connections(n)` (close the socket without answering). A wrong token gets 401; the old
-path MOVED_PATH answers 301 to the current one.
+retry_after=)` (HTTP 429/500/502/503 with {"code": "<status>"}), `delay_seconds` (answer late),
+`drop_connections(n)` (close the socket without answering, nothing kept), `hang_first_try(phones)` (the
+first send to each: nothing kept, no answer for `lose_seconds`), `lose_answers(n, how)` (keep the message, then lose the
+answer: "late" answers after `lose_seconds`, past the client's timeout; "drop" closes the socket) and
+`enforce_rate(per_second, burst, retry_after)` (a gateway allowing so many sends a second, 429 above
+it). A wrong token gets 401; the old path MOVED_PATH answers 301 to the current one.
+Every request records its headers (Idempotency-Key among them). GET QUERY_PATH?ref=… (bearer token)
+answers {"code": "OK", "data": [{"msgId", "phone", "ref", "status"}, …]} with the messages taken under
+that reference (`query_channel_options()` are the URL options that point Herald's reconciler at it).
 """
 
 from __future__ import annotations
@@ -27,9 +33,10 @@ from urllib.parse import parse_qs, quote, urlsplit
 import requests
 
 from channels.segments import count_sms
-from tests.fakes.serving import ServedOnLoopback
+from tests.fakes.serving import ServedOnLoopback, TokenBucket
 
 SEND_PATH = "/sms/send"
+QUERY_PATH = "/sms/query"  # GET ?ref=…: the messages taken under that caller's reference
 MOVED_PATH = "/sms/v1/send"  # answers 301 to SEND_PATH, as a gateway that moved its API does
 INVALID_NUMBER = ("1001", "invalid mobile number")
 EMPTY_CONTENT = ("1002", "content is empty")
@@ -38,7 +45,7 @@ FAULT_MESSAGES = {429: "too many requests", 500: "internal error", 502: "bad gat
 
 class FakeHttpSms(ServedOnLoopback):
     def __init__(self, *, api_token: str = "gw-api-token-0123456789", dr_token: str = "dr-shared-secret-0123456789",
-                 invalid_numbers: Iterable[str] = (), delay_seconds: float = 0.0) -> None:
+                 invalid_numbers: Iterable[str] = (), delay_seconds: float = 0.0, lose_seconds: float = 1.0) -> None:
         self.api_token = api_token
         self.dr_token = dr_token
         self.invalid_numbers = set(invalid_numbers)
@@ -49,6 +56,10 @@ class FakeHttpSms(ServedOnLoopback):
         self._faults: list[tuple[int, float | None]] = []
         self._business_errors: list[tuple[str, str]] = []
         self._drops = 0
+        self._hangs: set[str] = set()
+        self._losses: list[str] = []  # "late" or "drop", one per coming accepted send
+        self.lose_seconds = lose_seconds
+        self._bucket: TokenBucket | None = None
         self._server: ThreadingHTTPServer | None = None
 
     # ------------------------------------------------------------------ lifecycle
@@ -102,6 +113,36 @@ class FakeHttpSms(ServedOnLoopback):
         with self._lock:
             self._drops += n
 
+    def hang_first_try(self, phones: Iterable[str]) -> None:
+        """The next send to each of `phones` gets no answer for `lose_seconds` (past the client's timeout),
+        then a 503; nothing kept."""
+        with self._lock:
+            self._hangs |= set(phones)
+
+    def lose_answers(self, n: int = 1, how: str = "late") -> None:
+        """Keep the next n messages, then lose the answer: "late" (answer after `lose_seconds`, when the
+        client has given up) or "drop" (close the socket). The client cannot know they were taken."""
+        assert how in ("late", "drop"), 'lose_answers(how=) is "late" or "drop"'
+        with self._lock:
+            self._losses.extend([how] * n)
+
+    def enforce_rate(self, per_second: float, *, burst: float | None = None, retry_after: bool = True) -> None:
+        """Allow `per_second` sends a second (bursts of up to `burst`, default max(2, per_second / 10)); answer
+        429 above it, with Retry-After = seconds until the next token unless `retry_after` is False."""
+        with self._lock:
+            self._bucket = TokenBucket(per_second, burst or max(2.0, per_second / 10), retry_after)
+
+    def sent_to(self, phone: str) -> int:
+        """How many messages the gateway took for `phone`."""
+        with self._lock:
+            return sum(m["phone"] == phone for m in self._messages)
+
+    @staticmethod
+    def query_channel_options() -> dict[str, str]:
+        """The channel URL options that send Herald's reference and declare this fake's query endpoint."""
+        return {"ref_field": "ref", "query_url": QUERY_PATH, "query_status_field": "data.0.status",
+                "query_id_field": "data.0.msgId"}
+
     def delivery_reports(self, status: str = "DELIVRD", *, only: Iterable[str] | None = None,
                          error_code: str | None = None) -> list[dict[str, str]]:
         """The reports the gateway would push for its accepted messages (`only`: msgIds or phones)."""
@@ -146,6 +187,8 @@ class FakeHttpSms(ServedOnLoopback):
         with self._lock:
             self._requests.append(record)
             fault = self._faults.pop(0) if self._faults else None
+            if fault is None and self._bucket is not None and (wait := self._bucket.take()) is not None:
+                fault = (429, wait if self._bucket.retry_after else None)
             business = self._business_errors.pop(0) if self._business_errors and fault is None else None
         if record["authorization"] != f"Bearer {self.api_token}":
             return self._answer(record, 401, {"code": "401", "message": "invalid token"})
@@ -179,6 +222,17 @@ class FakeHttpSms(ServedOnLoopback):
                 return True
             return False
 
+    def _take_hang(self, phone: object) -> bool:
+        with self._lock:
+            if phone in self._hangs:
+                self._hangs.discard(phone)  # type: ignore[arg-type]
+                return True
+            return False
+
+    def _take_loss(self) -> str | None:
+        with self._lock:
+            return self._losses.pop(0) if self._losses else None
+
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as a requests Session expects
@@ -198,7 +252,17 @@ class _Handler(BaseHTTPRequestHandler):
         self.do_POST()
 
     def do_GET(self) -> None:
+        if urlsplit(self.path).path == QUERY_PATH:
+            return self._query()
         self._handle("")
+
+    def _query(self) -> None:
+        if self.headers.get("Authorization") != f"Bearer {self.fake.api_token}":
+            return self._reply(401, {"code": "401", "message": "invalid token"})
+        ref = parse_qs(urlsplit(self.path).query).get("ref", [""])[-1]
+        found = [{"msgId": m["msgId"], "phone": m["phone"], "ref": m["ref"], "status": "DELIVRD"}
+                 for m in self.fake.messages if m["ref"] is not None and str(m["ref"]) == ref]
+        return self._reply(200, {"code": "OK", "message": "success", "data": found})
 
     def _handle(self, raw: str) -> None:
         parts = urlsplit(self.path)
@@ -220,10 +284,20 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._reply(400, {"code": "400", "message": "body is not JSON"})
         else:
             fields = {k: v[-1] for k, v in parse_qs(raw, keep_blank_values=True).items()}
+        if isinstance(fields, dict) and self.fake._take_hang(fields.get("phone")):
+            threading.Event().wait(self.fake.lose_seconds)  # the client has given up by now
+            return self._reply(503, {"code": "503", "message": FAULT_MESSAGES[503]})
         record = {"method": self.command, "path": parts.path, "content_type": content_type,
                   "authorization": self.headers.get("Authorization"), "headers": dict(self.headers.items()),
                   "fields": fields, "http_status": None, "msg_id": None}
         status, payload, headers = self.fake._send(record)
+        loss = self.fake._take_loss() if record["msg_id"] else None
+        if loss == "drop":  # kept, and the client never hears so
+            self.close_connection = True
+            self.connection.close()
+            return None
+        if loss == "late":
+            threading.Event().wait(self.fake.lose_seconds)
         if self.fake.delay_seconds:
             threading.Event().wait(self.fake.delay_seconds)
         return self._reply(status, payload, headers)

@@ -16,6 +16,9 @@ message records when it arrived (`received_at`), for tests of the send rate.
 (hang up at RCPT), "drop-after-data" (keep the message, then hang up without answering: the client
 cannot know it was taken), "late-after-data" (keep it, then answer only after `lose_seconds`, past
 the client's timeout) or `("data", 451, "...")` (refuse at the end of DATA, nothing kept).
+`fault_at_mail(n, how)` plays a server that fails the next n sessions' MAIL command, before any
+recipient is known: "drop" hangs up (nothing kept, the client sees the connection die) and "hang"
+answers nothing for `lose_seconds` (past the client's timeout).
 `tls_context` offers STARTTLS with it (and requires it); `implicit_tls=True` speaks TLS from the
 first byte, as on port 465.
 """
@@ -65,6 +68,19 @@ class _Handler:
         session.host_name = hostname
         self.fake._saw_session(session)
         return f"250 {server.hostname}"
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        fault = self.fake._next_mail_fault()
+        if fault == "drop":
+            server.transport.abort()
+            return "421 4.4.2 Connection dropped"  # never reaches the client: the socket is gone
+        if fault == "hang":
+            await asyncio.sleep(self.fake.lose_seconds)  # the client has given up by now
+            server.transport.abort()
+            return "421 4.4.2 Too late"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         step = self.fake._next_step(address)
@@ -144,6 +160,7 @@ class FakeSmtp:
         self.delay_seconds = delay_seconds
         self.idle_timeout = idle_timeout
         self.messages: list[Received] = []
+        self._mail_faults: list[str] = []
         self._sessions: set[int] = set()
         self._servers: list[SMTP] = []
         self._lock = threading.Lock()
@@ -210,6 +227,12 @@ class FakeSmtp:
         self._controller.loop.call_soon_threadsafe(close_all)
         done.wait(5)
 
+    def fault_at_mail(self, n: int = 1, how: str = "drop") -> None:
+        """Fail the next n MAIL commands: "drop" (hang up) or "hang" (no answer for `lose_seconds`)."""
+        assert how in ("drop", "hang"), 'fault_at_mail(how=) is "drop" or "hang"'
+        with self._lock:
+            self._mail_faults.extend([how] * n)
+
     def message_ids_for(self, address: str) -> list[str]:
         """The Message-ID of every message the server kept for `address`, in arrival order."""
         with self._lock:
@@ -225,6 +248,10 @@ class FakeSmtp:
         with self._lock:
             steps = self.script.get(address)
             return steps.pop(0) if steps else None
+
+    def _next_mail_fault(self) -> str | None:
+        with self._lock:
+            return self._mail_faults.pop(0) if self._mail_faults else None
 
     def _saw_session(self, session) -> None:
         with self._lock:

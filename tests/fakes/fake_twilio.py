@@ -12,8 +12,10 @@ one message. Scripted faults: `invalid_numbers` (400, 21211), `opted_out_numbers
 recipient texted STOP), `landline_numbers` (400, 21614), `fail_next(n, status)` (429 -> 20429,
 500 -> 20500, 503 -> 20503), `start_outage(status)` / `end_outage()` (every send fails until ended),
 `delay_seconds` (answer late, to trigger client timeouts), `drop_connections(n)` (close the socket
-without answering, nothing kept) and `lose_answers(n, how)` (accept and keep the message, then lose the
-answer: "late" answers only after `lose_seconds`, past the client's timeout; "drop" closes the socket).
+without answering, nothing kept), `hang_first_try(numbers)` (the first send to each number: nothing
+kept and no answer for `lose_seconds`, a provider that hangs, so the client times out not knowing) and
+`lose_answers(n, how)` (accept and keep the message, then lose the answer: "late" answers only after
+`lose_seconds`, past the client's timeout; "drop" closes the socket).
 With `honour_idempotency_key=True` a POST whose Idempotency-Key header was seen before returns the
 message already created for it instead of sending another (as an API that honours the header would);
 every request records its key either way. `enforce_rate(per_second, burst, retry_after)` makes it
@@ -44,7 +46,7 @@ import requests
 from twilio.request_validator import RequestValidator
 
 from channels.segments import count_sms
-from tests.fakes.serving import ServedOnLoopback
+from tests.fakes.serving import ServedOnLoopback, TokenBucket
 
 API_VERSION = "2010-04-01"
 FAULTS = {
@@ -78,12 +80,13 @@ class FakeTwilio(ServedOnLoopback):
         self._messages: dict[str, dict[str, Any]] = {}  # sid -> resource, in creation order
         self._faults: list[tuple[int, float | None]] = []
         self._drops = 0
+        self._hangs: set[str] = set()
         self._losses: list[str] = []  # "late" or "drop", one per coming accepted send
         self.lose_seconds = lose_seconds
         self.honour_idempotency_key = honour_idempotency_key
         self._by_idempotency_key: dict[str, str] = {}  # key -> sid
         self._server: ThreadingHTTPServer | None = None
-        self._bucket: _TokenBucket | None = None
+        self._bucket: TokenBucket | None = None
         self._accepted_at: list[float] = []  # time.monotonic() of each accepted send (benchmarks)
 
     # ------------------------------------------------------------------ lifecycle
@@ -131,7 +134,7 @@ class FakeTwilio(ServedOnLoopback):
         """Allow `per_second` sends a second (bursts of up to `burst`, default max(2, per_second / 10)); answer
         429 (20429) above it, with Retry-After = seconds until the next token unless `retry_after` is False."""
         with self._lock:
-            self._bucket = _TokenBucket(per_second, burst or max(2.0, per_second / 10), retry_after)
+            self._bucket = TokenBucket(per_second, burst or max(2.0, per_second / 10), retry_after)
 
     def start_outage(self, status: int = 500) -> None:
         """Answer every send with `status` (500, 503 or 429) until end_outage()."""
@@ -184,6 +187,12 @@ class FakeTwilio(ServedOnLoopback):
         """Close the socket of the next n sends without answering."""
         with self._lock:
             self._drops += n
+
+    def hang_first_try(self, numbers: Iterable[str]) -> None:
+        """The next send to each of `numbers` gets no answer for `lose_seconds` (past the client's timeout),
+        then a 503; nothing kept."""
+        with self._lock:
+            self._hangs |= set(numbers)
 
     def lose_answers(self, n: int = 1, how: str = "late") -> None:
         """Keep the next n messages, then lose the answer: "late" (answer after `lose_seconds`, when the
@@ -322,27 +331,15 @@ class FakeTwilio(ServedOnLoopback):
                 return True
             return False
 
+    def _take_hang(self, to: str | None) -> bool:
+        with self._lock:
+            if to in self._hangs:
+                self._hangs.discard(to)
+                return True
+            return False
+
 
 _DATE_FILTERS = {"DateSent": "=", "DateSent>": ">=", "DateSent>=": ">=", "DateSent<": "<=", "DateSent<=": "<="}
-
-
-class _TokenBucket:
-    """`per_second` tokens a second, at most `burst` saved up; a request takes one or is refused."""
-
-    def __init__(self, per_second: float, burst: float, retry_after: bool) -> None:
-        self.per_second, self.burst, self.retry_after = per_second, burst, retry_after
-        self.tokens = burst
-        self.at = time.monotonic()
-
-    def take(self) -> float | None:
-        """None when a token was taken; else the seconds until one is there (a refusal)."""
-        now = time.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.per_second)
-        self.at = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return None
-        return round((1 - self.tokens) / self.per_second, 3) or 0.001
 
 
 def _date_matches(op: str, value: str, sent: datetime) -> bool:
@@ -382,6 +379,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.close()  # no status line, no body: the client sees the connection die
             return None
         form = {k: v[-1] for k, v in parse_qs(raw, keep_blank_values=True).items()}
+        if self.fake._take_hang(form.get("To")):
+            threading.Event().wait(self.fake.lose_seconds)  # the client has given up by now
+            return self._reply(503, twilio_error(*FAULTS[503], 503))
         status, payload, headers = self.fake._create(match["account"], form, self.headers.get("Idempotency-Key"))
         loss = self.fake._take_loss() if status == 201 else None
         if loss == "drop":  # kept, and the client never hears so

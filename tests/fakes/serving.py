@@ -1,9 +1,11 @@
-"""What every fake provider does the same way: serve on 127.0.0.1 in a daemon thread, stop, `with` support."""
+"""What every fake provider does the same way: serve on 127.0.0.1 in a daemon thread, stop, `with` support;
+and the token bucket the HTTP fakes enforce a provider's rate with."""
 
 from __future__ import annotations
 
 import socketserver
 import threading
+import time
 from typing import Self
 
 
@@ -37,3 +39,22 @@ class ServedOnLoopback:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class TokenBucket:
+    """`per_second` tokens a second, at most `burst` saved up; a request takes one or is refused."""
+
+    def __init__(self, per_second: float, burst: float, retry_after: bool) -> None:
+        self.per_second, self.burst, self.retry_after = per_second, burst, retry_after
+        self.tokens = burst
+        self.at = time.monotonic()
+
+    def take(self) -> float | None:
+        """None when a token was taken; else the seconds until one is there (a refusal)."""
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.per_second)
+        self.at = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return None
+        return round((1 - self.tokens) / self.per_second, 3) or 0.001

@@ -11,9 +11,10 @@ import pytest
 from sqlalchemy import select
 
 from campaigns.delivery.breaker import BreakerSettings
-from campaigns.delivery.pacing import check_lease_fits, claim_limits
+from campaigns.delivery.pacing import check_lease_fits, claim_limits, provider_rate_estimate
+from campaigns.delivery.throttle import RECOVER_SHARE, note_throttles
 from campaigns.responses.inbox_models import ChannelHealth
-from channels import RateLimiter, open_channel
+from channels import RateLimiter, Refused, open_channel
 from core.clock import SystemClock
 from core.config import ConfigError
 from tests.campaigns.factories import make_contact, make_dispatcher, messages_of, start_campaign
@@ -102,3 +103,41 @@ def test_a_lease_too_short_for_a_channels_rate_is_refused_naming_the_settings(tm
     with pytest.raises(ConfigError, match=r"\[sender\] lease_seconds = 5 .* sms .*6/minute.* at least 20 s"):
         check_lease_fits({"sms": slow}, lease_seconds=5)
     check_lease_fits({"sms": slow}, lease_seconds=20)  # holds
+
+
+@pytest.mark.parametrize(("since_accepted", "retry_after", "rate"), [
+    (0.5, 0.5, 1.0),  # R = 1/s, Herald at 2/s: half a second after the last one taken, "come back in 0.5 s"
+    (0.0625, 0.0625, 8.0),
+    (None, 0.5, None),  # nothing taken lately: nothing to measure from
+    (0.5, None, None),  # a bare 429 (Twilio's) says nothing of the provider's rate
+])
+def test_the_providers_rate_is_told_by_its_retry_after_and_the_last_request_it_took(since_accepted, retry_after,
+                                                                                    rate):
+    estimate = provider_rate_estimate(since_accepted, retry_after)
+    assert estimate == (pytest.approx(rate) if rate is not None else None)
+
+
+def test_a_throttle_that_tells_the_providers_rate_sets_the_channel_just_under_it_at_once(backend, session, clock):
+    throttled = [Refused(1, permanent=False, code="429", reason="Too Many Requests", retry_after=0.5, throttled=True)]
+    note_throttles(session, "sms", "http-sms://…", throttled, now=clock.now(), configured_rate=16.0, rate_used=16.0,
+                   provider_rate=8.0)
+    session.commit()
+    health = session.scalar(select(ChannelHealth).where(ChannelHealth.channel == "sms"))
+    session.commit()
+    # Not 16 × 0.85 = 13.6 and three more refusals on the way down: just under the provider's 8, and the
+    # rate recovering aims at is the provider's, not the 16 that was refused.
+    assert (health.send_rate, health.throttled_rate) == (pytest.approx(8.0 * RECOVER_SHARE), 8.0)
+
+
+def test_herald_set_at_twice_a_providers_rate_that_says_retry_after_is_refused_about_once(session, database, fake):
+    # Before, each refusal took 15 % off the rate: from 2R it took five of them to get under R (issue 12:
+    # 16.7 % of requests refused at R = 1/s). With Retry-After the first refusal tells R.
+    fake.enforce_rate(10, burst=2, retry_after=True)
+    now = SystemClock().now()
+    for i in range(40):
+        make_contact(session, now=now, phone=f"+1201557{i:04d}")
+    _, run = start_campaign(session, now=now, guarantee="at_least_once")
+    _send_with_threads(database, fake, session, run.id, threads=1, rate="20/second", deadline_seconds=60)
+    assert Counter(m.status for m in messages_of(session, run.id)) == {"sent": 40}
+    refused = [r for r in fake.requests if r["http_status"] == 429]
+    assert len(refused) <= 2, f"{len(refused)} of {len(fake.requests)} requests refused"
