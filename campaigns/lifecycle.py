@@ -134,8 +134,9 @@ def get_campaign(session: Session, campaign_id: int) -> Campaign:
 
 
 def list_campaigns(session: Session) -> list[Campaign]:
-    """All campaigns, newest first."""
-    return list(session.scalars(select(Campaign).order_by(Campaign.id.desc())))
+    """All campaigns, newest first; not the campaigns a journey's send steps go through (kind "journey",
+    campaigns/journeys/publish.py), which are parts of their journey."""
+    return list(session.scalars(select(Campaign).where(Campaign.kind != "journey").order_by(Campaign.id.desc())))
 
 
 def send_campaign(session: Session, campaign_id: int, *, now: datetime, channel_description: str,

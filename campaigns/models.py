@@ -212,6 +212,12 @@ class Message(Base):
     # (it records again before it does, campaigns/delivery/answer_groups.py), so a sender that dies leaves it
     # pending for the next one, not `unknown`. True, the default, means it may have: unknown if the sender dies.
     handed_over: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # A journey's message (campaigns/journeys/): the journey and step it was sent by, and the event that brought
+    # the contact into the journey (its properties are the template's event.properties). None otherwise.
+    journey_id: Mapped[int | None] = mapped_column(ForeignKey("journeys.id", ondelete="SET NULL"), nullable=True)
+    journey_step: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("contact_events.id", ondelete="SET NULL"),
+                                                 nullable=True)
 
     __table_args__ = (
         UniqueConstraint("run_id", "contact_id", "channel"),
@@ -232,6 +238,7 @@ class Message(Base):
         Index("ix_messages_provider_id", "provider_id"),
         Index("ix_messages_campaign_status", "campaign_id", "status"),
         Index("ix_messages_contact_sent", "contact_id", "sent_at"),
+        Index("ix_messages_journey", "journey_id", "journey_step"),
     )
 
 
