@@ -153,7 +153,7 @@ def record_events(session: Session, raw_events: Sequence[Any], *, now: datetime,
         rows.append((index, event, contact_id))
     recorded = _insert_events(session, rows, now=now, source=source)
     for index, event, contact_id in rows:
-        event_id = recorded.get(event.client_id)
+        event_id = recorded.pop(event.client_id, None)  # an id twice in one batch: the second is a duplicate
         report.outcomes.append(EventOutcome(index, event.client_id, "recorded" if event_id else "duplicate",
                                             event_id=event_id, contact_id=contact_id))
     session.commit()

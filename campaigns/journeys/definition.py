@@ -153,6 +153,8 @@ def _check_step(key: str, raw: Any, keys: Mapping[str, Any]) -> Step:
     elif kind == "wait":
         duration(o, path)
         if o.get("at") is not None:
+            if not isinstance(o["at"], str):
+                raise _fail(f"{path}.at", 'should be a time of day such as "09:00"')
             parse_time_of_day(o["at"], field=f"{path}.at")
         weekdays = o.get("weekdays")
         if weekdays is not None and (not isinstance(weekdays, list) or not weekdays
@@ -211,6 +213,9 @@ def parse_definition(raw: Any) -> Definition:
     if start not in steps:
         raise _fail("definition.start", f"{start!r} names no step; steps: {', '.join(sorted(steps))}")
     entries = _check_entries(raw.get("entry"))
+    unknown = sorted(set(raw) - {"entry", "re_entry", "holdout_percent", "goal", "exit", "start", "steps"})
+    if unknown:
+        raise _fail(f"definition.{unknown[0]}", "is not part of a journey's definition")
     re_entry = raw.get("re_entry") or {"policy": "once"}
     policy = re_entry.get("policy") if isinstance(re_entry, dict) else None
     if policy not in RE_ENTRY_POLICIES:
@@ -221,10 +226,13 @@ def parse_definition(raw: Any) -> Definition:
         # A contact keeps matching a segment: "every time" would start them again as soon as they finish.
         raise _fail("definition.re_entry.policy", "every_time needs event entries only; for a segment use "
                                                   'after_days, e.g. {"policy": "after_days", "days": 30}')
-    goal = raw.get("goal") or None
-    goal_event = _event_name(goal.get("event") if isinstance(goal, dict) else goal, "definition.goal.event") \
-        if goal else None
+    goal = raw.get("goal")
+    if goal is not None and not isinstance(goal, dict):
+        raise _fail("definition.goal", 'should be an object such as {"event": "purchased"}, or null')
+    goal_event = _event_name(goal.get("event"), "definition.goal.event") if goal else None
     exit_raw = raw.get("exit") or {}
+    if not isinstance(exit_raw, dict) or not isinstance(exit_raw.get("events", []), list):
+        raise _fail("definition.exit", 'should be an object such as {"events": ["unsubscribed"]}')
     exit_events = tuple(_event_name(e, f"definition.exit.events[{n}]")
                         for n, e in enumerate(exit_raw.get("events", [])))
     stay_while = _rules(exit_raw["stay_while"], "definition.exit.stay_while") if exit_raw.get("stay_while") else None

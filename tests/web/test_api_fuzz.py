@@ -23,8 +23,9 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from campaigns import create_campaign, create_template
+from campaigns.journeys import create_journey
 from tests.campaigns.factories import make_contact, make_list
-from web.api.openapi_paths import PATHS
+from web.api.openapi import PATHS
 
 EXAMPLES = 4
 # Schema-violating requests must be refused too (negative_data_rejection): a documented constraint is a real one.
@@ -43,9 +44,12 @@ def rows(session, clock) -> dict[str, int]:
     template = create_template(session, name="Fuzz", channel="sms", body="Hi {{ contact.first_name }}", now=now)
     campaign = create_campaign(session, name="Fuzz", channel="sms", template_id=template.id, list_id=listed.id,
                                now=now)
+    journey = create_journey(session, name="Fuzz", now=now, definition={
+        "entry": [{"kind": "event", "event": "signed_up"}], "start": "hello",
+        "steps": {"hello": {"kind": "send", "channel": "sms", "template_id": template.id}}})
     session.commit()
     return {"contact_id": contact.id, "list_id": listed.id, "template_id": template.id,
-            "campaign_id": campaign.id}
+            "campaign_id": campaign.id, "journey_id": journey.id}
 
 
 @pytest.mark.parametrize(("method", "path"), OPERATIONS, ids=[f"{m} {p}" for m, p in OPERATIONS])
