@@ -19,7 +19,9 @@ from campaigns.journeys import (
     journey_stats,
     latest_version,
     parse_definition,
+    pause_journey,
     stop_journey,
+    update_journey,
 )
 from campaigns.journeys.entry import enter_from_events
 from campaigns.journeys.models import Enrolment, EnrolmentHistory, Journey
@@ -252,3 +254,43 @@ def test_two_schedulers_advancing_at_once_send_each_step_once(backend, database,
     assert len(per_contact) == 60 and {count for _, count in per_contact} == {1}
     assert session.scalar(select(func.count()).select_from(EnrolmentHistory).where(
         EnrolmentHistory.from_step == "hello")) == 60
+
+
+def test_contacts_in_flight_finish_on_their_version_and_new_ones_take_the_published_one(backend, session, clock,
+                                                                                      settings):
+    now = clock.now()
+    ann, bob = make_contact(session, now=now), make_contact(session, now=now)
+    old = {"entry": [{"kind": "event", "event": "signed_up"}], "start": "pause",
+           "steps": {"pause": {"kind": "wait", "days": 1, "next": "tag"},
+                     "tag": {"kind": "update_contact", "add_tags": ["v1"], "next": None}}}
+    journey = create_journey(session, name="Versions", definition=old, now=now)
+    activate_journey(session, journey.id, now=now)
+    record_events(session, [event(ann)], now=now, region="US")
+    advance_journeys(session, now=clock.advance(minutes=1), settings=settings)
+    new = {**old, "steps": {"pause": {"kind": "wait", "days": 1, "next": "tag"},
+                            "tag": {"kind": "update_contact", "add_tags": ["v2"], "next": None}}}
+    assert update_journey(session, journey.id, definition=new, now=clock.now()).number == 2
+    record_events(session, [event(bob)], now=clock.now(), region="US")
+    advance_journeys(session, now=clock.advance(minutes=1), settings=settings)
+    advance_journeys(session, now=clock.advance(days=1), settings=settings)
+    assert tags_of(session, [ann.id, bob.id]) == {ann.id: ["v1"], bob.id: ["v2"]}
+
+
+def test_a_paused_journey_neither_enrols_nor_moves_until_resumed(backend, session, clock, settings):
+    now = clock.now()
+    ann, bob = make_contact(session, now=now), make_contact(session, now=now)
+    journey = create_journey(session, name="Pause", now=now, definition={
+        "entry": [{"kind": "event", "event": "signed_up"}], "start": "pause",
+        "steps": {"pause": {"kind": "wait", "hours": 1, "next": None}}})
+    activate_journey(session, journey.id, now=now)
+    record_events(session, [event(ann)], now=now, region="US")
+    advance_journeys(session, now=clock.advance(minutes=1), settings=settings)
+    pause_journey(session, journey.id, now=clock.now())
+    record_events(session, [event(bob)], now=clock.now(), region="US")
+    advance_journeys(session, now=clock.advance(hours=2), settings=settings)
+    assert enrolment_of(session, journey.id, ann.id).status == "waiting"
+    assert enrolment_of(session, journey.id, bob.id) is None
+    activate_journey(session, journey.id, now=clock.now())  # resumes
+    advance_journeys(session, now=clock.advance(minutes=1), settings=settings)
+    assert enrolment_of(session, journey.id, ann.id).status == "completed"
+    assert enrolment_of(session, journey.id, bob.id).status == "waiting"  # the event waited for the journey
