@@ -4,7 +4,8 @@ The shape (every key optional unless said; a `next` of null ends the journey the
 
     {"entry": [{"kind": "segment", "segment_id": 3} | {"kind": "segment", "rules": {…segment rules…}}
                | {"kind": "event", "event": "order_shipped"}],                       (at least one)
-     "re_entry": {"policy": "once" | "every_time" | "after_days", "days": 30},     (default once)
+     "re_entry": {"policy": "once" | "every_time" | "after_days", "days": 30},     (default once; never twice
+                                                             at once: an event while in the journey is ignored)
      "holdout_percent": 10,
      "goal": {"event": "purchased"},                         (reaching it completes the enrolment)
      "exit": {"events": ["unsubscribed"], "stay_while": {…}}, (an event; or no longer matching the rules)

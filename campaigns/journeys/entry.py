@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import Boolean, ColumnElement, Integer, String, and_, cast, exists, func, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from audiences import Contact, get_segment, segment_where
 from audiences.models import ContactEvent
@@ -108,7 +109,7 @@ def enter_from_events(session: Session, journey: Journey, version: JourneyVersio
     # Conditional on the cursor read above: a second pass that read the same cursor moves nothing twice.
     session.execute(update(Journey).where(and_(Journey.id == journey.id, Journey.event_cursor == journey.event_cursor))
                     .values(event_cursor=newest).execution_options(synchronize_session=False))
-    journey.event_cursor = newest
+    set_committed_value(journey, "event_cursor", newest)  # written above; the ORM must not write it again
     return _entered(session, tick, now)
 
 

@@ -140,7 +140,7 @@ def stop_journey(session: Session, journey_id: int, *, now: datetime) -> int:
     exited = 0
     while True:
         tick = new_tick()
-        if not mark(session, where=in_flight(journey.id), tick=tick, limit=STOP_BATCH):
+        if not mark(session, where=in_flight(journey.id), tick=tick, limit=STOP_BATCH, skip_locked=False):
             break
         exited += move(session, tick=tick, to_step=None, why="journey_stopped", finish="exited",
                        reason="journey_stopped", now=now)

@@ -34,12 +34,14 @@ def new_tick() -> str:
     return uuid.uuid4().hex
 
 
-def mark(session: Session, *, where: Sequence[ColumnElement[bool]], tick: str, limit: int) -> int:
-    """Give up to `limit` enrolments matching `where` this `tick` (skipping rows locked by another pass).
-    Returns how many were marked. Does not commit."""
+def mark(session: Session, *, where: Sequence[ColumnElement[bool]], tick: str, limit: int,
+         skip_locked: bool = True) -> int:
+    """Give up to `limit` enrolments matching `where` this `tick` (skipping rows locked by another pass, unless
+    `skip_locked` is False: stopping a journey waits for them, or they would stay in flight). Returns how many
+    were marked. Does not commit."""
     due = select(Enrolment.id).where(*where).order_by(Enrolment.id).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
-        chosen = select(due.with_for_update(skip_locked=True).cte("chosen").prefix_with("MATERIALIZED").c.id)
+        chosen = select(due.with_for_update(skip_locked=skip_locked).cte("chosen").prefix_with("MATERIALIZED").c.id)
     else:
         # No CTE here: Python's sqlite3 reports no rowcount for a statement that starts with WITH.
         chosen = due
