@@ -249,3 +249,29 @@ class Suppression(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     __table_args__ = (UniqueConstraint("channel", "address"),)
+
+
+class ContactEvent(Base):
+    """Something a contact did, told by another system through POST /api/v1/events ("order_shipped").
+
+    `client_id` is the sender's own id of the event: sending it again records nothing new, so a client that
+    retries after a timeout never doubles an event. Journeys wait for these by name and enter on them
+    (campaigns/journeys/); Herald's own happenings (clicked, replied, purchased, unsubscribed) are not copied
+    here, they are read where they are recorded (campaigns/journeys/happenings.py).
+    """
+
+    __tablename__ = "contact_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(100), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    properties: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    source: Mapped[str] = mapped_column(String(20), default="api")
+
+    __table_args__ = (
+        Index("ix_contact_events_contact_name", "contact_id", "name", "occurred_at"),
+        Index("ix_contact_events_name", "name", "id"),
+    )

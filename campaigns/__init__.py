@@ -11,6 +11,7 @@ campaigns/delivery/ the outbox loop; campaigns/responses/ what comes back from r
 campaigns/results/ conversions and reports.
 """
 
+import campaigns.journeys.models  # noqa: F401 - messages refer to journeys, so that table must be on the metadata
 import campaigns.segment_conditions  # noqa: F401 - registers message and conversion segment conditions
 from campaigns.audience.caps import FrequencyCap
 from campaigns.content.approval_samples import Sample, approval_samples

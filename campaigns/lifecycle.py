@@ -134,9 +134,11 @@ def get_campaign(session: Session, campaign_id: int) -> Campaign:
 
 
 def list_campaigns(session: Session) -> list[Campaign]:
-    """All campaigns, newest first — but the one that carries Inbox answers (kind "inbox",
-    campaigns/responses/answers.py), which nobody sends, edits or schedules."""
-    return list(session.scalars(select(Campaign).where(Campaign.kind != "inbox").order_by(Campaign.id.desc())))
+    """All campaigns, newest first — but not the one that carries Inbox answers (kind "inbox",
+    campaigns/responses/answers.py), which nobody sends, edits or schedules, nor the campaigns a journey's send
+    steps go through (kind "journey", campaigns/journeys/publish.py), which are parts of their journey."""
+    return list(session.scalars(select(Campaign).where(Campaign.kind.not_in(("inbox", "journey")))
+                                .order_by(Campaign.id.desc())))
 
 
 def send_campaign(session: Session, campaign_id: int, *, now: datetime, channel_description: str,

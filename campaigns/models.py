@@ -219,6 +219,12 @@ class Message(Base):
     # The text a person wrote (an Inbox answer, campaigns/responses/answers.py), sent as written; NULL for
     # every campaign message, which is rendered from its template when it is sent.
     body: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # A journey's message (campaigns/journeys/): the journey and step it was sent by, and the event that brought
+    # the contact into the journey (its properties are the template's event.properties). None otherwise.
+    journey_id: Mapped[int | None] = mapped_column(ForeignKey("journeys.id", ondelete="SET NULL"), nullable=True)
+    journey_step: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("contact_events.id", ondelete="SET NULL"),
+                                                 nullable=True)
 
     __table_args__ = (
         UniqueConstraint("run_id", "contact_id", "channel"),
@@ -239,6 +245,7 @@ class Message(Base):
         Index("ix_messages_provider_id", "provider_id"),
         Index("ix_messages_campaign_status", "campaign_id", "status"),
         Index("ix_messages_contact_sent", "contact_id", "sent_at"),
+        Index("ix_messages_journey", "journey_id", "journey_step"),
     )
 
 

@@ -21,10 +21,11 @@ from sqlalchemy.orm import Session
 
 import audiences.imports
 import campaigns.ab_test
+import campaigns.journeys
 import campaigns.results.report_effect
 import campaigns.results.report_mail
 import campaigns.results.rfm
-from campaigns import due_scheduled_campaigns, fire_scheduled_campaign, release_expired_leases
+from campaigns import ChannelUnavailable, due_scheduled_campaigns, fire_scheduled_campaign, release_expired_leases
 from campaigns.delivery.reconcile import reconcile_with_config
 from campaigns.delivery.sender import has_due_messages
 from campaigns.responses.mailbox import handle_mailbox_message
@@ -257,6 +258,37 @@ def add_mailbox_reading(scheduler: BaseScheduler, config: Config) -> None:
     if str(config.email.mailbox_url):
         scheduler.add_job("scheduler.jobs:read_bounce_mailbox", "interval", minutes=config.email.mailbox_minutes,
                           id="housekeeping.read_bounce_mailbox", replace_existing=True)
+
+
+def advance_journeys() -> str:
+    """Every minute: journeys take their entries and move their enrolments (campaigns/journeys/engine.py).
+
+    Fenced and claimed once per firing; the engine's own batches are idempotent besides (transitions.py),
+    so a second scheduler that got past the fence would take other rows, never the same ones twice."""
+    ctx = _ctx()
+    with ctx.database.session() as session:
+        if fenced := _may_run(ctx, session, once_per_firing=True):
+            return fenced
+        session.commit()
+    try:
+        settings = campaigns.journeys.SendSettings.from_config(ctx.config)
+    except ChannelUnavailable as exc:
+        log.error("event=journeys_misconfigured reason=%r", exc.message)
+        return "misconfigured"
+    with ctx.database.session() as session:
+        done = campaigns.journeys.advance_journeys(session, now=ctx.clock.now(), settings=settings)
+    if done.entered or done.moved or done.finished:
+        log.info("event=journeys_advanced entered=%d moved=%d finished=%s", done.entered, done.moved,
+                 ",".join(f"{k}:{v}" for k, v in sorted(done.finished.items())) or "-")
+    if done.moved and ctx.wake is not None:
+        ctx.wake()  # a send step queued messages
+    return f"entered {done.entered}, moved {done.moved}"
+
+
+def add_journey_job(scheduler: BaseScheduler) -> None:
+    """Advance journeys every minute."""
+    scheduler.add_job("scheduler.jobs:advance_journeys", "interval", minutes=1, id="journeys.advance",
+                      replace_existing=True)
 
 
 def wake_if_due() -> bool:

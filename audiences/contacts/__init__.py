@@ -47,6 +47,15 @@ from audiences.contacts.custom_fields import (
 )
 from audiences.contacts.dates import add_contact_date, contact_dates, dates_of, remove_contact_date
 from audiences.contacts.editing import create_contact, delete_contact, owned_contact_counts, update_contact
+from audiences.contacts.events import (
+    MAX_BATCH as MAX_EVENTS,
+)
+from audiences.contacts.events import (
+    EventReport,
+    contact_events,
+    events_by_id,
+    record_events,
+)
 from audiences.contacts.lists import (
     add_to_list,
     contact_lists,
@@ -78,6 +87,14 @@ from audiences.contacts.records import (
     require_address,
     split_name,
 )
+from audiences.contacts.selected import (
+    add_tag_to,
+    add_to_list_of,
+    check_settable,
+    remove_from_list_of,
+    remove_tag_from,
+    set_fields_of,
+)
 from audiences.contacts.suppression import (
     SuppressionReport,
     add_suppressions,
@@ -90,6 +107,17 @@ from audiences.contacts.tags import check_tag_name, contact_tags, delete_tag, fi
 from audiences.contacts.topics import contact_topic_ids, set_contact_topics, set_topic, topic_lists
 
 __all__ = [
+    "MAX_EVENTS",
+    "EventReport",
+    "contact_events",
+    "events_by_id",
+    "record_events",
+    "add_tag_to",
+    "add_to_list_of",
+    "check_settable",
+    "remove_from_list_of",
+    "remove_tag_from",
+    "set_fields_of",
     "BULK_ACTIONS",
     "KEYWORD_SOURCE",
     "PROVIDER_SOURCE",

@@ -22,6 +22,7 @@ from sqlalchemy.sql.expression import ColumnElement
 from campaigns.models import (
     Message,
 )
+from campaigns.queries import update_messages
 from core.db import UTCDateTime
 
 
@@ -80,3 +81,11 @@ def insert_run_messages(session: Session, *, run_id: int, campaign_id: int, chan
         columns.append("variant_id")
     result = session.execute(insert(Message).from_select(columns, rows))
     return result.rowcount
+
+
+def label_journey_messages(session: Session, *, run_id: int, journey_id: int, journey_step: str, event_id: Any) -> int:
+    """Mark a run's outbox rows as sent by a journey's step (campaigns/journeys/sends.py): the journey, the step,
+    and `event_id`, SQL correlated to messages.contact_id naming the event each contact entered on. One UPDATE
+    over the run's rows (the unique (run, contact, channel) index finds them). Returns the rows."""
+    return session.execute(update_messages().where(Message.run_id == run_id)
+                           .values(journey_id=journey_id, journey_step=journey_step, event_id=event_id)).rowcount

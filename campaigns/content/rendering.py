@@ -33,7 +33,7 @@ PARTS = {"email": EMAIL_PARTS, "sms": SMS_PARTS}
 # What `contact` offers besides the custom attributes (audiences.models.Contact.as_template_context).
 CONTACT_NAMES = (*CONTACT_FIELDS, "id", "name", "attributes")
 CAMPAIGN_NAMES = ("id", "name")
-CONTEXT_NAMES = ("contact", "campaign", "unsubscribe_url")
+CONTEXT_NAMES = ("contact", "campaign", "unsubscribe_url", "event")
 
 # Filters and tests that say "this may be missing": a name used through them is not an error even if
 # no contact has it yet, because the template already says what to show instead.
@@ -197,7 +197,8 @@ def _check_names(field: str, ast: nodes.Template, *, custom_attributes: Collecti
         if isinstance(node, nodes.Name) and node.ctx == "load" and node.name in unknown_top:
             raise TemplateInvalid(
                 f'{field} line {node.lineno}: "{node.name}" is not defined; a template can use contact (e.g. '
-                "contact.first_name), campaign (campaign.name) and unsubscribe_url",
+                "contact.first_name), campaign (campaign.name), unsubscribe_url and, in a journey, event "
+                "(event.properties.order_no)",
                 field=field, line=node.lineno,
             )
         name = _context_attribute(node)
@@ -260,12 +261,15 @@ def _check_sandbox(field: str, template: Any, custom_attributes: Collection[str]
 
 
 def template_context(contact: Mapping[str, Any], *, campaign_name: str, unsubscribe_url: str,
-                     campaign_id: int | None = None) -> dict[str, Any]:
-    """The names a template sees."""
+                     campaign_id: int | None = None, event: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The names a template sees. `event` is the event that brought the contact into a journey ({"name",
+    "properties"}); other messages see an event with no name and no properties, so
+    `{{ event.properties.order_no | default("") }}` renders empty there."""
     return {
         "contact": dict(contact),
         "campaign": {"id": campaign_id, "name": campaign_name},
         "unsubscribe_url": unsubscribe_url,
+        "event": dict(event) if event is not None else {"name": "", "properties": {}},
     }
 
 

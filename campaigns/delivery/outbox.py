@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from audiences import Contact, contacts_by_id
+from audiences import Contact, contacts_by_id, events_by_id
 from campaigns.models import (
     Campaign,
     CampaignVariant,
@@ -110,6 +110,8 @@ class ClaimedMessage:
     contact: Contact
     campaign: Campaign
     template: Template
+    # A journey's message: the event the contact entered on ({"name", "properties"}); None otherwise.
+    event: Mapping[str, Any] | None = None
 
 
 def load_claimed(session: Session, message_ids: Collection[int]) -> list[ClaimedMessage]:
@@ -129,8 +131,11 @@ def load_claimed(session: Session, message_ids: Collection[int]) -> list[Claimed
     variant_templates = dict(session.execute(
         select(CampaignVariant.id, Template).join(Template, Template.id == CampaignVariant.template_id)
         .where(CampaignVariant.id.in_(variant_ids))).tuples().all()) if variant_ids else {}
+    # A journey's message shows the event the contact entered on (one more query, only then).
+    events = events_by_id(session, {m.event_id for m in messages if m.event_id is not None})
     return [ClaimedMessage(m, contacts[m.contact_id], campaigns[m.campaign_id][0],
-                           variant_templates.get(m.variant_id) or campaigns[m.campaign_id][1]) for m in messages]
+                           variant_templates.get(m.variant_id) or campaigns[m.campaign_id][1],
+                           events.get(m.event_id) if m.event_id is not None else None) for m in messages]
 
 
 # ------------------------------------------------------------------ record what the provider said

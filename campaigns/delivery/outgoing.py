@@ -93,7 +93,7 @@ class Composer:
         compiled = {} if compiled is None else compiled
         url = unsubscribe_url(self.base_url, self.secret_key, message.id)
         context = content.template_context(claimed.contact.as_template_context(), campaign_name=campaign.name,
-                                           campaign_id=campaign.id, unsubscribe_url=url)
+                                           campaign_id=campaign.id, unsubscribe_url=url, event=claimed.event)
 
         def part(field: str) -> str:
             source = getattr(template, field) or ""

@@ -23,9 +23,10 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from campaigns import create_campaign, create_keyword_rule, create_template, record_reply
+from campaigns.journeys import create_journey
 from channels.inbound import InboundSms
 from tests.campaigns.factories import make_contact, make_list
-from web.api.openapi_paths import PATHS
+from web.api.openapi import PATHS
 
 EXAMPLES = 4
 # Schema-violating requests must be refused too (negative_data_rejection): a documented constraint is a real one.
@@ -47,9 +48,12 @@ def rows(session, clock, config) -> dict[str, int]:
     question = record_reply(session, InboundSms("twilio", "SMfuzz1", contact.phone or "", "+15005550006", "Open?"),
                             config=config.replies, default_region="US", now=now)
     rule = create_keyword_rule(session, keyword="FUZZ", action="tag", tag="fuzz", config=config.replies, now=now)
+    journey = create_journey(session, name="Fuzz", now=now, definition={
+        "entry": [{"kind": "event", "event": "signed_up"}], "start": "hello",
+        "steps": {"hello": {"kind": "send", "channel": "sms", "template_id": template.id}}})
     session.commit()
     return {"contact_id": contact.id, "list_id": listed.id, "template_id": template.id,
-            "campaign_id": campaign.id, "reply_id": question.reply_id, "rule_id": rule.id}
+            "campaign_id": campaign.id, "reply_id": question.reply_id, "rule_id": rule.id, "journey_id": journey.id}
 
 
 @pytest.mark.parametrize(("method", "path"), OPERATIONS, ids=[f"{m} {p}" for m, p in OPERATIONS])

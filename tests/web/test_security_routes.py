@@ -48,6 +48,7 @@ from campaigns import (
 )
 from campaigns.delivery.costs import add_fixed_cost, create_rate_plan
 from campaigns.delivery.outgoing import unsubscribe_url
+from campaigns.journeys import create_journey
 from campaigns.models import Message
 from channels.inbound import InboundSms
 from core.users import create_user, issue_api_token
@@ -235,6 +236,16 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/contacts/import"): "write",
     ("POST", "/api/v1/conversions"): "write",
     ("POST", "/api/v1/conversions/import"): "write",
+    ("POST", "/api/v1/events"): "write",
+    ("POST", "/api/v1/events/batch"): "write",
+    ("GET", "/api/v1/journeys"): "read",
+    ("POST", "/api/v1/journeys"): "write",
+    ("GET", "/api/v1/journeys/<int:journey_id>"): "read",
+    ("PUT", "/api/v1/journeys/<int:journey_id>"): "write",
+    ("POST", "/api/v1/journeys/<int:journey_id>/activate"): "write",
+    ("POST", "/api/v1/journeys/<int:journey_id>/pause"): "write",
+    ("POST", "/api/v1/journeys/<int:journey_id>/stop"): "write",
+    ("GET", "/api/v1/journeys/<int:journey_id>/stats"): "read",
     ("GET", "/api/v1/custom-fields"): "read",
     ("POST", "/api/v1/custom-fields"): "write",
     ("PATCH", "/api/v1/custom-fields/<int:field_id>"): "write",
@@ -270,7 +281,7 @@ ALLOWED: dict[tuple[str, str], str] = {
 }
 
 # Requests that end or undo what later requests need run last, in this order.
-LAST = ("/delete", "DELETE ", "/cancel", "/logout")
+LAST = ("/delete", "DELETE ", "/cancel", "/stop", "/logout")
 # Query strings a GET needs to name what it reads.
 QUERIES = {"/api/v1/holidays": "?country=CN"}
 # Routes whose answer is the login page: setup once a user exists, and logging out (here or everywhere).
@@ -347,10 +358,13 @@ def objects(app, database, config, clock) -> dict[str, str]:
         suppression = list_suppressions(s).items[0]
         tag, _count = list_tags(s)[0]
         message_id = s.scalar(select(Message.id).where(Message.run_id == run.id))
+        journey = create_journey(s, name="Welcome", now=now, definition={
+            "entry": [{"kind": "event", "event": "signed_up"}], "start": "hello",
+            "steps": {"hello": {"kind": "send", "channel": "sms", "template_id": template.id}}})
         ids = {"contact_id": contact.id, "date_id": date.id, "list_id": contact_list.id, "segment_id": segment.id,
                "field_id": field.id, "template_id": template.id, "campaign_id": campaign.id, "run_id": run.id,
                "cost_id": cost.id, "rule_id": rule.id, "plan_id": plan.id, "suppression_id": suppression.id,
-               "tag_id": tag.id, "message_id": message_id,
+               "tag_id": tag.id, "message_id": message_id, "journey_id": journey.id,
                "reply_id": question.reply_id, "canned_id": canned.id,
                # The admin's own id: changing one's own role or deactivating oneself is refused, so the
                # admin's later requests still run as admin.

@@ -16,11 +16,14 @@ from flask import request
 from core.errors import Invalid
 from web.api import bp, config
 from web.api.openapi_campaign_schemas import CAMPAIGN_SCHEMAS
+from web.api.openapi_inbox import INBOX_PATHS
 from web.api.openapi_inbox_schemas import INBOX_SCHEMAS
-from web.api.openapi_paths import PATHS
+from web.api.openapi_journeys import JOURNEY_PATHS, JOURNEY_SCHEMAS
+from web.api.openapi_paths import CORE_PATHS
 from web.api.openapi_schemas import AUDIENCE_SCHEMAS
 
-SCHEMAS: dict[str, Any] = {**AUDIENCE_SCHEMAS, **CAMPAIGN_SCHEMAS, **INBOX_SCHEMAS}
+SCHEMAS: dict[str, Any] = {**AUDIENCE_SCHEMAS, **CAMPAIGN_SCHEMAS, **INBOX_SCHEMAS, **JOURNEY_SCHEMAS}
+PATHS: dict[str, Any] = dict(sorted({**CORE_PATHS, **INBOX_PATHS, **JOURNEY_PATHS}.items()))
 
 
 def document(base_url: str) -> dict[str, Any]:

@@ -1,8 +1,7 @@
 """The Inbox's paths in the OpenAPI document (web/api/inbox.py): replies and keyword rules; their schemas are in
 openapi_inbox_schemas.py.
 
-Imported at the end of openapi_paths.py, whose builders it uses, so PATHS holds every route in one place (import
-openapi_paths, not this module).
+Built with openapi_paths.py's helpers; web/api/openapi.py puts these paths into the document with the others.
 """
 
 from __future__ import annotations

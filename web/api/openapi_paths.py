@@ -72,7 +72,7 @@ SEGMENT_ID = path_id("segment_id", "segment")
 TEMPLATE_ID = path_id("template_id", "template")
 CAMPAIGN_ID = path_id("campaign_id", "campaign")
 
-PATHS: dict[str, dict[str, Any]] = {
+CORE_PATHS: dict[str, dict[str, Any]] = {
     "/contacts": {
         "get": operation(
             "listContacts", "Contacts, newest first, one page at a time",
@@ -437,8 +437,3 @@ PATHS: dict[str, dict[str, Any]] = {
         },
     },
 }
-
-# The Inbox's paths live in their own module, which builds on the helpers above: imported last, once they exist.
-from web.api.openapi_inbox import INBOX_PATHS  # noqa: E402
-
-PATHS.update(INBOX_PATHS)
