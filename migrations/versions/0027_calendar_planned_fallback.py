@@ -11,6 +11,8 @@ Revises: 0024_china_sms
 import sqlalchemy as sa
 from alembic import op
 
+import core.db
+
 revision = "0027_calendar"
 down_revision = "0024_china_sms"
 branch_labels = None
@@ -24,9 +26,13 @@ def upgrade() -> None:
         batch.create_foreign_key(op.f("fk_campaigns_fallback_template_id_templates"), "templates",
                                  ["fallback_template_id"], ["id"], ondelete="SET NULL")
     op.create_index("uq_campaigns_fallback_of_id", "campaigns", ["fallback_of_id"], unique=True)
+    with op.batch_alter_table("users") as batch:
+        batch.add_column(sa.Column("dry_run_ok_at", core.db.UTCDateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("users") as batch:
+        batch.drop_column("dry_run_ok_at")
     op.drop_index("uq_campaigns_fallback_of_id", table_name="campaigns")
     with op.batch_alter_table("campaigns") as batch:
         batch.drop_constraint(op.f("fk_campaigns_fallback_template_id_templates"), type_="foreignkey")

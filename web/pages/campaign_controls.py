@@ -135,6 +135,18 @@ def campaign_estimate(campaign_id: int):
                              as_sent=channel_info(campaign.channel).as_sent, feb29=settings.feb29_birthdays)
 
 
+def calendar_estimate(campaign: Campaign):
+    """The estimate the send calendar and the dashboard lay on each firing: as campaign_estimate, counted at
+    now for the audience and the price, without the send window or the names (campaigns/send_calendar.py)."""
+    settings = config()
+    channel = settings.channels[campaign.channel]
+    info = channel_info(campaign.channel)
+    return estimate_campaign(get_session(), campaign.id, now=now(), price=channel.price, currency=settings.currency,
+                             rate=info.rate or "10/second", cap=FrequencyCap(settings.cap_messages, settings.cap_days),
+                             tracking=settings.tracking, base_url=settings.base_url, provider=info.provider,
+                             as_sent=info.as_sent, feb29=settings.feb29_birthdays, names=False)
+
+
 def _back(campaign_id: int):
     return redirect(url_for("campaigns.detail", campaign_id=campaign_id), 303)
 
