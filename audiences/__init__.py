@@ -130,6 +130,7 @@ from audiences.models import (
 from audiences.queries import (
     CHANNELS,
     audience_select,
+    audience_version,
     contact_ids_by_phone,
     contacts_by_id,
     find_contacts_by_keys,
@@ -259,6 +260,7 @@ __all__ = [
     "contacts_with_date_on",
     "contact_lists",
     "contact_ids_by_phone",
+    "audience_version",
     "contacts_by_id",
     "count_contacts",
     "find_contacts_by_keys",

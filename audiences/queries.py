@@ -6,10 +6,10 @@ from collections.abc import Collection, Iterable
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Integer, Select, and_, case, insert, literal, or_, select
+from sqlalchemy import Integer, Select, and_, case, func, insert, literal, or_, select
 from sqlalchemy.orm import Session
 
-from audiences.models import CONTACT_FIELDS, Consent, Contact, ListMember, Suppression
+from audiences.models import CONTACT_FIELDS, Consent, Contact, ContactDate, ListMember, Segment, Suppression
 from audiences.segments import segment_where
 from core.errors import Invalid
 
@@ -140,3 +140,15 @@ def contacts_by_id(session: Session, contact_ids: Collection[int]) -> dict[int, 
     for part in _chunks(set(contact_ids)):
         found.update((c.id, c) for c in session.scalars(select(Contact).where(Contact.id.in_(part))))
     return found
+
+
+def audience_version(session: Session) -> tuple[Any, ...]:
+    """A fingerprint of everything an audience count reads — contacts, their dates, consents, the suppression
+    list, list members, segments — that changes whenever any of it does (counts catch deletes, maxima catch
+    edits). One statement of indexed aggregates: what a cache of audience figures is keyed by."""
+    parts = [select(func.count(Contact.id)), select(func.max(Contact.updated_at)),
+             select(func.count(Consent.id)), select(func.max(Consent.changed_at)),
+             select(func.count(Suppression.id)), select(func.count()).select_from(ListMember),
+             select(func.max(ListMember.added_at)), select(func.max(Segment.updated_at)),
+             select(func.count(ContactDate.id)), select(func.max(ContactDate.id))]
+    return tuple(session.execute(select(*(part.scalar_subquery() for part in parts))).one())

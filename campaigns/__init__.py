@@ -52,7 +52,15 @@ from campaigns.lifecycle import (
     update_campaign,
 )
 from campaigns.models import Campaign, Message, MessageEvent, Run, Template
-from campaigns.notices import Fallback, create_event_notice, fallback_of, resend_undelivered
+from campaigns.notices import (
+    Fallback,
+    create_event_notice,
+    due_planned_fallbacks,
+    fallback_of,
+    planned_fallback_at,
+    resend_undelivered,
+    send_planned_fallback,
+)
 from campaigns.responses.answers import (
     INBOX_KIND,
     AnswerChannel,
@@ -245,6 +253,9 @@ __all__ = [
     "due_scheduled_campaigns",
     "estimate_campaign",
     "fallback_of",
+    "due_planned_fallbacks",
+    "planned_fallback_at",
+    "send_planned_fallback",
     "fire_due_campaign",
     "fire_scheduled_campaign",
     "get_campaign",

@@ -116,7 +116,7 @@ def estimate_campaign(session: Session, campaign_id: int, *, now: datetime, pric
                       rate: str, cap: FrequencyCap | None = None, timing: Timing | None = None,
                       tracking: TrackingConfig | None = None, base_url: str = "https://herald.example",
                       provider: str = "", as_sent: Callable[[str], str] | None = None,
-                      feb29: str = "feb28") -> Estimate:
+                      feb29: str = "feb28", names: bool = True) -> Estimate:
     """The campaign's pre-send estimate. `price` is per SMS segment or per email where no rate plan applies;
     `rate` the channel's send rate ("10/second"); `cap` the configured frequency cap; `timing` when each
     recipient is due (campaigns/audience/send_time.py: quiet hours, a local time per zone; None: everyone now);
@@ -124,7 +124,8 @@ def estimate_campaign(session: Session, campaign_id: int, *, now: datetime, pric
     `provider` the channel's provider name, for provider-specific rate plans; `as_sent` what the channel adds
     to the text (channels.text_as_sent: an http-sms signature is billed too; None: nothing); `feb29`
     ([campaigns] feb29_birthdays) when a date rule greets 29 February dates in other years. A date-rule or
-    holiday campaign also gets its calendar of occasions (campaigns/estimate_occasions.py). Raises NotFound."""
+    holiday campaign also gets its calendar of occasions (campaigns/estimate_occasions.py), with the first names
+    greeted each day unless `names` is False. Raises NotFound."""
     campaign = get_campaign(session, campaign_id)
     audience = rank_addresses(recipients_select(session, campaign, now=now), campaign.channel).subquery("audience")
     exclusions = consent_exclusions(audience, campaign.channel, operational=campaign.operational)
@@ -173,7 +174,7 @@ def estimate_campaign(session: Session, campaign_id: int, *, now: datetime, pric
     if schedule is not None and schedule.kind in ("date_rule", "holiday"):
         plan = occasion_plan(session, schedule, audience, [~e.condition for e in exclusions], now=now,
                              sendable=sendable, cost_per_recipient=_list_price_per_recipient(lines, estimate),
-                             default_feb29=feb29)
+                             default_feb29=feb29, names=names)
         # Not one send window: the first and the last firing of the next days that greet someone.
         first_at = plan.occasions[0].fire_at if plan.occasions else None
         last_at = plan.occasions[-1].fire_at if plan.occasions else None

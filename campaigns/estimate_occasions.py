@@ -13,8 +13,8 @@ that keeps the first few contacts of each day (ROW_NUMBER, on both databases).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -66,6 +66,10 @@ class OccasionPlan:
     months: tuple[MonthCost, ...]  # the next MONTHS_AHEAD months, from this one
     cost_per_recipient: Decimal
     greetable: int  # reachable contacts with the date (a holiday: everyone reachable)
+    # A date rule's reachable contacts by month*100+day of their date, and the 29 February rule it was
+    # counted with: who is greeted on any day of the year is a lookup (recipients_on), not a query.
+    by_key: Mapping[int, int] = field(default_factory=dict)
+    default_feb29: str = "feb28"
 
     @property
     def recipients(self) -> int:
@@ -74,6 +78,13 @@ class OccasionPlan:
     @property
     def cost(self) -> Decimal:
         return sum((o.cost for o in self.occasions), Decimal(0))
+
+    def recipients_on(self, schedule: Schedule, day: date) -> int:
+        """How many a date rule greets on `day` (its firing's local day), from the counts by month and day."""
+        return sum(self.by_key.get(k, 0) for k in month_day_keys(schedule.dates_greeted_on(day, self.default_feb29)[1]))
+
+    def cost_of(self, recipients: int) -> Decimal:
+        return _cost(recipients, self.cost_per_recipient)
 
     def to_dict(self, currency: str) -> dict[str, Any]:
         return {"days_ahead": DAYS_AHEAD, "time_of_day": self.time_of_day, "time_zone": self.time_zone,
@@ -84,10 +95,11 @@ class OccasionPlan:
 
 
 def occasion_plan(session: Session, schedule: Schedule, audience: Any, keep: Sequence[Any], *, now: datetime,
-                  sendable: int, cost_per_recipient: Decimal, default_feb29: str) -> OccasionPlan:
+                  sendable: int, cost_per_recipient: Decimal, default_feb29: str, names: bool = True) -> OccasionPlan:
     """The next firings of `schedule` (a date rule or a holiday) with who they reach among `audience` rows that
     pass every condition in `keep` (the estimate's exclusions, negated), and the cost per month at
-    `cost_per_recipient`. `sendable` is how many pass (a holiday greets them all each time)."""
+    `cost_per_recipient`. `sendable` is how many pass (a holiday greets them all each time). `names=False`
+    leaves the occasions' names out (the send calendar counts, and the names are one more pass)."""
     horizon = now + timedelta(days=366)
     firings = []
     # The estimate's `now` is the next firing itself (campaigns.firing.planned_timing): count it in.
@@ -95,13 +107,14 @@ def occasion_plan(session: Session, schedule: Schedule, audience: Any, keep: Seq
         if instant > horizon:
             break
         firings.append(instant)
+    by_key: dict[int, int] = {}
     if schedule.kind == "date_rule":
         by_key, greetable = _count_by_month_day(session, str(schedule.date_source), audience, keep)
         counts = [(f, sum(by_key.get(k, 0) for k in _keys(schedule, f, default_feb29))) for f in firings]
     else:
         counts, greetable = [(f, sendable) for f in firings], sendable
     soon = [(f, n) for f, n in counts if f <= now + timedelta(days=DAYS_AHEAD) and n]
-    names = _first_names(session, schedule, audience, keep, [f for f, _ in soon], default_feb29)
+    names = _first_names(session, schedule, audience, keep, [f for f, _ in soon], default_feb29) if names else {}
     occasions = tuple(Occasion(schedule.day_of(f), f, n, names.get(f, ()), _cost(n, cost_per_recipient))
                       for f, n in soon)
     per_month: dict[str, int] = defaultdict(int)
@@ -111,7 +124,7 @@ def occasion_plan(session: Session, schedule: Schedule, audience: Any, keep: Seq
     months = tuple(MonthCost(m, per_month.get(m, 0), _cost(per_month.get(m, 0), cost_per_recipient))
                    for m in _months(first, MONTHS_AHEAD))
     return OccasionPlan(str(schedule.time_of_day), "recipient" if schedule.per_recipient else schedule.time_zone,
-                        occasions, months, cost_per_recipient, greetable)
+                        occasions, months, cost_per_recipient, greetable, by_key, default_feb29)
 
 
 def _keys(schedule: Schedule, firing: datetime, default_feb29: str) -> list[int]:

@@ -108,6 +108,23 @@ def next_firings(session: Session, campaign: Campaign, *, now: datetime, count: 
     return schedule.next_firings(max(now, _last_firing(session, campaign) or now), count) if count else []
 
 
+def firings_until(session: Session, campaign: Campaign, *, now: datetime, until: datetime,
+                  limit: int = 1000) -> list[datetime]:
+    """The campaign's firings after `now` and before `until` (at most `limit`, and no more than its runs left),
+    as next_firings counts them: the send calendar reads a month of them without generating a year."""
+    schedule = schedule_of(campaign.schedule)
+    if schedule is None or campaign.status in ("completed", "cancelled", "failed"):
+        return []
+    if schedule.max_runs is not None:
+        limit = min(limit, max(0, schedule.max_runs - _runs_fired(session, campaign.id)))
+    found: list[datetime] = []
+    for instant in schedule.firings(max(now, _last_firing(session, campaign) or now)):
+        if instant >= until or len(found) >= limit:
+            break
+        found.append(instant)
+    return found
+
+
 def planned_timing(session: Session, campaign: Campaign, *, defaults: ScheduleDefaults,
                    now: datetime) -> tuple[Timing, datetime]:
     """When the campaign's next run would send, for the pre-send estimate: its Timing and the moment it

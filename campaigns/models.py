@@ -71,6 +71,7 @@ class Template(Base):
 
 class Campaign(Base):
     __tablename__ = "campaigns"
+    __table_args__ = (Index("uq_campaigns_fallback_of_id", "fallback_of_id", unique=True),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -109,8 +110,14 @@ class Campaign(Base):
     cap_messages: Mapped[int | None] = mapped_column(Integer, nullable=True)
     cap_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
     # An event notice's re-send through the other channel points at the notice it follows up.
+    # Unique (migration 0027): a notice has at most one re-send, however many schedulers or clicks make it.
     fallback_of_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="SET NULL"),
                                                        nullable=True)
+    # An event notice's planned fallback (campaigns/notices.py): the other channel's template, and how many
+    # minutes after the notice starts sending the scheduler re-sends it to everyone not delivered. None: none.
+    fallback_template_id: Mapped[int | None] = mapped_column(ForeignKey("templates.id", ondelete="SET NULL"),
+                                                             nullable=True)
+    fallback_after_minutes: Mapped[int | None] = mapped_column(Integer, nullable=True)
     # When it sends (campaigns/schedules.py): None = when someone presses Send now; else a Schedule as
     # JSON — at a time (sender's or each recipient's zone), a cron rule, a date rule, a holiday — plus
     # its quiet hours. Validated by Schedule.from_dict before it is stored.

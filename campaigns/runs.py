@@ -21,6 +21,11 @@ from campaigns.models import Message, Run
 RUNS_SHOWN = 50
 
 
+def has_sent_campaign(session: Session) -> bool:
+    """Whether any campaign has been sent (a run that was not missed): the dashboard's last first step."""
+    return session.scalar(select(Run.id).where(Run.status != "missed").limit(1)) is not None
+
+
 @dataclass(frozen=True)
 class RunSummary:
     id: int

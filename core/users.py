@@ -40,6 +40,8 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # A deactivated user cannot log in and every login of theirs has ended; their contacts stay theirs.
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+    # When the user said a dry-run channel (log://) is fine for now: the dashboard's first steps tick it.
+    dry_run_ok_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
     # Which login (core/login_sessions.py) this request belongs to; web/auth.py sets it. Not a column.
     login_token = None  # str | None; a plain attribute, since an annotation would make SQLAlchemy map it
@@ -199,6 +201,12 @@ def create_first_admin(session: Session, *, email: str, password: str, name: str
 
 def list_users(session: Session) -> list[User]:
     return list(session.scalars(select(User).order_by(User.email)))
+
+
+def accept_dry_run(session: Session, user: User, *, now: datetime) -> None:
+    """Record that `user` is fine with a dry-run channel for now (the dashboard's first steps); commits."""
+    user.dry_run_ok_at = now
+    session.commit()
 
 
 def set_locale(session: Session, user: User, locale: str | None) -> None:

@@ -115,6 +115,7 @@ class EmbeddedRunner:
         jobs.add_upload_cleanup(scheduler)
         jobs.add_reconciling(scheduler)
         jobs.add_journey_job(scheduler)
+        jobs.add_fallback_sending(scheduler)
         jobs.add_mailbox_reading(scheduler, self.config)
         jobs.add_report_jobs(scheduler, self.config)
         add_campaign_sync(scheduler)

@@ -27,7 +27,8 @@ import campaigns.results.report_mail
 import campaigns.results.rfm
 from campaigns import ChannelUnavailable, due_scheduled_campaigns, fire_scheduled_campaign, release_expired_leases
 from campaigns.delivery.reconcile import reconcile_with_config
-from campaigns.delivery.sender import has_due_messages
+from campaigns.delivery.sender import describe_channel, has_due_messages
+from campaigns.notices import OTHER_CHANNEL
 from campaigns.responses.mailbox import handle_mailbox_message
 from channels import ChannelConfigError, open_channel
 from channels.mailbox import MailboxUnavailable, open_mailbox
@@ -68,6 +69,7 @@ def _ctx() -> JobContext:
 
 
 NOT_LEADING = "not leading"
+FALLBACK_SECONDS = 30
 ALREADY_RUN = "already run"
 
 
@@ -321,6 +323,46 @@ def fire_campaign(campaign_id: int) -> bool:
     if firing.run is not None and not firing.missed and ctx.wake is not None:
         ctx.wake()
     return firing.run is not None
+
+
+def send_planned_fallbacks() -> int:
+    """Every FALLBACK_SECONDS: event notices whose planned fallback is due are re-sent by the other channel to
+    everyone not delivered (campaigns/notices.py). Fenced by the leader lock; exactly once per notice by the
+    unique fallback_of_id, so two schedulers (or a click on the page meanwhile) cannot double it. Returns
+    how many fallbacks this run made."""
+    ctx = _ctx()
+    made = 0
+    with ctx.database.session() as session:
+        if _may_run(ctx, session):
+            return 0
+        due = campaigns.due_planned_fallbacks(session, now=ctx.clock.now())
+        session.rollback()  # end the read: on SQLite an open transaction holds the lock the re-send needs
+    for notice_id in due:
+        try:
+            with ctx.database.session() as session:
+                if _may_run(ctx, session):
+                    return made
+                notice = campaigns.get_campaign(session, notice_id)
+                description, dry_run = describe_channel(ctx.config, OTHER_CHANNEL[notice.channel])
+                fallback = campaigns.send_planned_fallback(session, notice_id, now=ctx.clock.now(),
+                                                           channel_description=description, dry_run=dry_run)
+        except HeraldError as exc:  # a channel that cannot be opened, a template changed: said, tried again
+            log.error("event=fallback_failed campaign_id=%d error=%s", notice_id, exc.message)
+            continue
+        if fallback is not None:
+            made += 1
+            log.info("event=fallback_sent campaign_id=%d fallback_id=%d recipients=%d", notice_id,
+                     fallback.campaign.id, fallback.recipients)
+    if made and ctx.wake is not None:
+        ctx.wake()
+    return made
+
+
+def add_fallback_sending(scheduler: BaseScheduler) -> None:
+    """Send due planned fallbacks every FALLBACK_SECONDS (a notice's fallback is minutes away, so this is the
+    most it is late)."""
+    scheduler.add_job("scheduler.jobs:send_planned_fallbacks", "interval", seconds=FALLBACK_SECONDS,
+                      id="notices.send_planned_fallbacks", replace_existing=True, coalesce=True, max_instances=1)
 
 
 def sync_campaigns() -> int:

@@ -86,6 +86,7 @@ def _build_scheduler(config: Config, database: Database, lock: LeaderLock | None
     jobs.add_upload_cleanup(scheduler)
     jobs.add_reconciling(scheduler)
     jobs.add_journey_job(scheduler)
+    jobs.add_fallback_sending(scheduler)
     jobs.add_mailbox_reading(scheduler, config)
     jobs.add_report_jobs(scheduler, config)
     add_campaign_sync(scheduler)

@@ -142,6 +142,8 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("POST", "/campaigns/<int:campaign_id>/pause"): "write",
     ("POST", "/campaigns/<int:campaign_id>/resume"): "write",
     ("POST", "/campaigns/<int:campaign_id>/fallback"): "write",
+    ("GET", "/calendar"): "read",
+    ("POST", "/first-steps/dry-run"): "write",
     ("POST", "/campaigns/<int:campaign_id>/send"): "write",
     ("GET", "/campaigns/<int:campaign_id>/estimate"): "read",
     ("GET", "/campaigns/<int:campaign_id>/status"): "read",

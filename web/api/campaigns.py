@@ -43,6 +43,8 @@ def campaign_json(campaign: campaigns.Campaign) -> dict[str, Any]:
         "cap_messages": campaign.cap_messages,
         "cap_days": campaign.cap_days,
         "fallback_of_id": campaign.fallback_of_id,
+        "fallback_template_id": campaign.fallback_template_id,
+        "fallback_after_minutes": campaign.fallback_after_minutes,
         "approved_by": campaign.approved_by,
         "approved_at": iso(campaign.approved_at),
         "created_by": campaign.created_by,
@@ -75,7 +77,8 @@ def list_campaigns():
 def create_campaign():
     data = json_body()
     reject_unknown(data, ("name", "channel", "template_id", "list_id", "kind", "segment_id", "operational",
-                          "ignore_caps", "cap_messages", "cap_days", "sender"))
+                          "ignore_caps", "cap_messages", "cap_days", "sender", "fallback_template_id",
+                          "fallback_after_minutes"))
     kind = optional_str(data, "kind", "broadcast")
     if kind not in ("broadcast", "event_notice"):
         raise Invalid(f'kind "{kind}" is not known here; use broadcast or event_notice (schedules: '
@@ -87,9 +90,15 @@ def create_campaign():
     options["operational"] = data.get("operational", False)
     if kind == "broadcast":
         options["ignore_caps"] = data.get("ignore_caps", False)
-    else:  # notices ignore frequency caps whatever they say
+    else:  # notices ignore frequency caps whatever they say, and may plan their fallback
         options.pop("cap_messages")
         options.pop("cap_days")
+        options["fallback_template_id"] = optional_int(data, "fallback_template_id")
+        options["fallback_after_minutes"] = optional_int(data, "fallback_after_minutes")
+    if kind == "broadcast" and (data.get("fallback_template_id") is not None
+                                or data.get("fallback_after_minutes") is not None):
+        raise Invalid("only an event notice has a fallback channel; send kind event_notice, or leave "
+                      "fallback_template_id and fallback_after_minutes out", field="fallback_template_id")
     sender = checked_sender(current_app.extensions["herald.config"], optional_str(data, "sender"))
     make = campaigns.create_event_notice if kind == "event_notice" else campaigns.create_campaign
     campaign = make(

@@ -88,6 +88,10 @@ CAMPAIGN_SCHEMAS: dict[str, Any] = {
         "cap_messages": nullable("integer", description="null: [caps] messages from config.toml"),
         "cap_days": nullable("integer", description="null: [caps] days from config.toml"),
         "fallback_of_id": nullable("integer", description="the event notice this campaign re-sends"),
+        "fallback_template_id": nullable("integer", description="event notice: the other channel's template its "
+                                         "planned fallback re-sends; null: no fallback planned"),
+        "fallback_after_minutes": nullable("integer", description="event notice: minutes after it starts sending "
+                                           "that the scheduler re-sends it to everyone not delivered"),
         "approved_by": nullable("integer"),
         "approved_at": nullable("string", format="date-time"),
         "created_by": nullable("integer"),
@@ -102,7 +106,12 @@ CAMPAIGN_SCHEMAS: dict[str, Any] = {
          "segment_id": maybe_id("only the audience's members of this saved segment"),
          "operational": {"type": "boolean", "description": "also send to addresses on the suppression list"},
          "ignore_caps": BOOLEAN,
-         "cap_messages": CAP_MESSAGES, "cap_days": CAP_DAYS, "sender": SENDER},
+         "cap_messages": CAP_MESSAGES, "cap_days": CAP_DAYS, "sender": SENDER,
+         "fallback_template_id": maybe_id("event_notice only: a template of the other channel, re-sent "
+                                          "automatically to everyone not delivered"),
+         "fallback_after_minutes": {"type": "integer", "minimum": 0, "maximum": 10080,
+                                    "description": "event_notice only: minutes after it starts sending; "
+                                                   "default 10 when a fallback template is given"}},
         required=("name", "channel", "template_id"),
     ),
     # ---- lifecycle and controls (web/api/campaign_controls.py, campaigns/states.py)

@@ -21,9 +21,11 @@ from campaigns import (
     estimate_campaign,
     fallback_of,
     get_campaign,
+    get_template,
     list_templates,
     list_transitions,
     pause_campaign,
+    planned_fallback_at,
     planned_timing,
     reject_campaign,
     resend_undelivered,
@@ -35,7 +37,7 @@ from campaigns.notices import DEFAULT_FALLBACK_MINUTES, OTHER_CHANNEL
 from core.errors import HeraldError, Invalid
 from web.auth import approval_view
 from web.db import get_session
-from web.pages.context import channel_info, config, now
+from web.pages.context import channel_info, config, now, waiting_words
 
 bp = Blueprint("campaign_controls", __name__)
 
@@ -57,6 +59,7 @@ def controls_context(campaign: Campaign) -> dict[str, Any]:
         "fallback_templates": [],
         "fallback_channel": OTHER_CHANNEL[campaign.channel],
         "fallback_minutes": DEFAULT_FALLBACK_MINUTES,
+        "planned_fallback": None,
         "exclusion_label": exclusion_label,
         "samples": [],
     }
@@ -68,19 +71,29 @@ def controls_context(campaign: Campaign) -> dict[str, Any]:
     if campaign.kind == "event_notice" and campaign.fallback_of_id is None:
         context["fallback"] = fallback_of(db_session, campaign.id)
         context["fallback_templates"] = list_templates(db_session, channel=OTHER_CHANNEL[campaign.channel])
+        if campaign.fallback_template_id is not None:  # chosen before sending: the scheduler sends it
+            at = planned_fallback_at(db_session, campaign)
+            context["planned_fallback"] = {
+                "template": get_template(db_session, campaign.fallback_template_id),
+                "minutes": campaign.fallback_after_minutes, "at": at,
+                "wait": waiting_words((at - now()).total_seconds()) if at is not None and at > now() else ""}
     return context
 
 
 def control_fields(values: Mapping[str, str]) -> dict[str, str]:
     """The new-campaign form's fields for kind, segment, operational and frequency caps, as typed."""
     return {key: values.get(key, "").strip() for key in
-            ("kind", "segment_id", "operational", "ignore_caps", "cap_messages", "cap_days")}
+            ("kind", "segment_id", "operational", "ignore_caps", "cap_messages", "cap_days", "fallback_template_id",
+             "fallback_after_minutes")}
 
 
 def control_options(form: Mapping[str, str]) -> dict[str, Any]:
     """create_campaign's keyword arguments from control_fields; raises Invalid naming a field that is not a number."""
     options: dict[str, Any] = {"operational": form["operational"] == "1"}
-    for key in ("segment_id", "cap_messages", "cap_days"):
+    numbers = ["segment_id", "cap_messages", "cap_days"]
+    if form["kind"] == "event_notice" and form["fallback_template_id"]:  # minutes alone, without a template: no plan
+        numbers += ["fallback_template_id", "fallback_after_minutes"]
+    for key in numbers:
         if form[key]:
             try:
                 options[key] = int(form[key])
@@ -120,6 +133,18 @@ def campaign_estimate(campaign_id: int):
                              tracking=settings.tracking, base_url=settings.base_url,
                              provider=channel_info(campaign.channel).provider,
                              as_sent=channel_info(campaign.channel).as_sent, feb29=settings.feb29_birthdays)
+
+
+def calendar_estimate(campaign: Campaign):
+    """The estimate the send calendar and the dashboard lay on each firing: as campaign_estimate, counted at
+    now for the audience and the price, without the send window or the names (campaigns/send_calendar.py)."""
+    settings = config()
+    channel = settings.channels[campaign.channel]
+    info = channel_info(campaign.channel)
+    return estimate_campaign(get_session(), campaign.id, now=now(), price=channel.price, currency=settings.currency,
+                             rate=info.rate or "10/second", cap=FrequencyCap(settings.cap_messages, settings.cap_days),
+                             tracking=settings.tracking, base_url=settings.base_url, provider=info.provider,
+                             as_sent=info.as_sent, feb29=settings.feb29_birthdays, names=False)
 
 
 def _back(campaign_id: int):

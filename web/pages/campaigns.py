@@ -23,6 +23,7 @@ from campaigns import (
     set_campaign_schedule,
     update_campaign,
 )
+from campaigns.notices import DEFAULT_FALLBACK_MINUTES
 from campaigns.schedules import ScheduleDefaults, send_now_timing
 from core.errors import Invalid
 from web.db import get_session
@@ -93,6 +94,7 @@ def new():
                            audience_options=audience_options, channels=CHANNELS,
                            segment_options=segment_options(db_session), sender_options=sender_options(config()),
                            cap_default=(config().cap_messages, config().cap_days),
+                           fallback_default=str(DEFAULT_FALLBACK_MINUTES),
                            **schedule_form_context(form)), (422 if errors else 200)
 
 

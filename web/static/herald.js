@@ -141,8 +141,23 @@
       campaignForm.querySelectorAll("[data-only-channel]").forEach(function (row) {
         row.hidden = row.getAttribute("data-only-channel") !== wanted;
       });
+      // An event notice's fallback goes by the other channel: only its templates are offered.
+      var fallbackSelect = campaignForm.querySelector('select[name="fallback_template_id"]');
+      if (fallbackSelect) {
+        Array.prototype.forEach.call(fallbackSelect.options, function (option) {
+          var fits = !option.value || option.getAttribute("data-channel") !== wanted;
+          option.hidden = !fits;
+          option.disabled = !fits;
+          if (!fits && option.selected) { fallbackSelect.value = ""; }
+        });
+      }
+      // Fields for one kind only (the notice's fallback) show with that kind.
+      var kind = campaignForm.querySelector('input[name="kind"]:checked');
+      campaignForm.querySelectorAll("[data-only-kind]").forEach(function (row) {
+        row.hidden = !kind || row.getAttribute("data-only-kind") !== kind.value;
+      });
     };
-    campaignForm.querySelectorAll("[data-channel-choice]").forEach(function (radio) {
+    campaignForm.querySelectorAll('[data-channel-choice], input[name="kind"]').forEach(function (radio) {
       radio.addEventListener("change", filterTemplates);
     });
     filterTemplates();
