@@ -34,7 +34,9 @@ CONTACT_FIELDS = (
 )
 
 
-CONSENT_STATUSES = ("subscribed", "unsubscribed", "bounced", "complained")
+# "pending": signed up on a form and not confirmed yet (double opt-in, campaigns/signups/): no campaign
+# reaches a pending contact, only the confirmation message does.
+CONSENT_STATUSES = ("subscribed", "unsubscribed", "bounced", "complained", "pending")
 
 # Where a customer stands (SEEDS-DIGEST: potential -> new -> repeat -> loyal; dormant; lost). Set by hand,
 # by import, or by the RFM/dormant rules; stored as these codes, shown translated.
@@ -228,6 +230,9 @@ class ConsentChange(Base):
     source: Mapped[str] = mapped_column(String(100), default="")
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     changed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    # What proves the change, when there is more than its source: a sign-up form's consent text shown, the
+    # time and address it was submitted from, and how it was confirmed (campaigns/signups/confirmation.py).
+    evidence: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
     __table_args__ = (Index("ix_consent_changes_contact", "contact_id", "changed_at"),)
 

@@ -16,7 +16,7 @@ from campaigns import queries
 from campaigns.audience.caps import FrequencyCap
 from campaigns.audience.materialise import materialise_run
 from campaigns.audience.send_time import Timing
-from campaigns.models import CHANNELS, GUARANTEES, Campaign, Run, Template
+from campaigns.models import CHANNELS, GUARANTEES, HIDDEN_KINDS, Campaign, Run, Template
 from campaigns.states import check_campaign_editable, check_sendable, move_campaign, record_transition
 from core.errors import Conflict, Invalid, NotFound
 
@@ -134,10 +134,11 @@ def get_campaign(session: Session, campaign_id: int) -> Campaign:
 
 
 def list_campaigns(session: Session) -> list[Campaign]:
-    """All campaigns, newest first — but not the one that carries Inbox answers (kind "inbox",
-    campaigns/responses/answers.py), which nobody sends, edits or schedules, nor the campaigns a journey's send
-    steps go through (kind "journey", campaigns/journeys/publish.py), which are parts of their journey."""
-    return list(session.scalars(select(Campaign).where(Campaign.kind.not_in(("inbox", "journey")))
+    """All campaigns, newest first — but those that carry Inbox answers and sign-up confirmations
+    (HIDDEN_KINDS, campaigns/models.py), which nobody sends, edits or schedules, and the campaigns a journey's
+    send steps go through (kind "journey", campaigns/journeys/publish.py), which are parts of their journey.
+    (Their templates are the marketer's own, so they are not HIDDEN_KINDS: the template list keeps them.)"""
+    return list(session.scalars(select(Campaign).where(Campaign.kind.not_in((*HIDDEN_KINDS, "journey")))
                                 .order_by(Campaign.id.desc())))
 
 

@@ -25,6 +25,10 @@ from core.clock import utcnow
 from core.db import Base, UTCDateTime
 
 CHANNELS = ("email", "sms")
+# Campaigns Herald makes to carry one-off messages through the outbox, never sent, edited or scheduled by a
+# marketer, so the campaign and template lists leave them out: Inbox answers (campaigns/responses/answers.py)
+# and sign-up confirmations (campaigns/signups/confirmation.py). Reports still count what they cost.
+HIDDEN_KINDS = ("inbox", "signup")
 
 CAMPAIGN_STATUSES = ("draft", "pending_approval", "scheduled", "running", "paused", "completed", "cancelled",
                      "failed")
@@ -223,7 +227,8 @@ class Message(Base):
     # (it records again before it does, campaigns/delivery/answer_groups.py), so a sender that dies leaves it
     # pending for the next one, not `unknown`. True, the default, means it may have: unknown if the sender dies.
     handed_over: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
-    # The text a person wrote (an Inbox answer, campaigns/responses/answers.py), sent as written; NULL for
+    # The text written for this one message, sent as written: an Inbox answer (campaigns/responses/answers.py),
+    # or a sign-up confirmation (campaigns/signups/confirmation.py: the SMS text, or the email's HTML). NULL for
     # every campaign message, which is rendered from its template when it is sent.
     body: Mapped[str | None] = mapped_column(Text, nullable=True)
     # A journey's message (campaigns/journeys/): the journey and step it was sent by, and the event that brought

@@ -9,7 +9,7 @@ from flask import Flask, abort
 from core.clock import Clock, SystemClock
 from core.config import Config, load_config
 from core.db import Database
-from web import auth, db, errors, i18n, login_throttle, pages
+from web import auth, db, errors, i18n, login_throttle, pages, signup_guard
 
 LARGEST_ID = 2**63 - 1  # a signed 64-bit column; the drivers cannot bind a larger integer
 
@@ -50,18 +50,21 @@ def create_app(config: Config | None = None, *, database: Database | None = None
     i18n.init_app(app, config)
     auth.init_app(app)  # CSRF on every POST, login, bearer tokens, first-run setup
     login_throttle.init_app(app, config)  # failed logins counted per account and address
+    signup_guard.init_app(app, config)  # sign-ups counted per client address and per email or phone
     pages.init_app(app)
 
     # ---- API, webhooks, public endpoints (helper D2 registers its blueprints here) ----
-    from web import api, email_webhooks, public, status_callbacks, webhooks
+    from web import api, email_webhooks, public, signup_public, status_callbacks, webhooks
 
     app.register_blueprint(api.bp)  # /api/v1, bearer tokens only: a cookie never authenticates it
     app.register_blueprint(webhooks.bp)  # /webhooks, the provider's signature is the check
     app.register_blueprint(email_webhooks.bp)  # /webhooks/sendgrid, /ses, /email/dsn: signature or token
     app.register_blueprint(public.bp)  # /u/…, the signed link is the check
-    # None of them can carry a CSRF token: API clients and providers have no form, and RFC 8058
-    # one-click unsubscribe is posted by the mail client. Each checks a token or signature instead.
-    for blueprint in (api.bp, webhooks.bp, email_webhooks.bp, public.bp):
+    app.register_blueprint(signup_public.bp)  # /f/…, honeypot, signed time token and rate limits
+    # None of them can carry a CSRF token: API clients and providers have no form, RFC 8058 one-click
+    # unsubscribe is posted by the mail client, and a sign-up snippet posts from another site. Each
+    # checks a token or signature instead (sign-ups: web/signup_guard.py).
+    for blueprint in (api.bp, webhooks.bp, email_webhooks.bp, public.bp, signup_public.bp):
         auth.csrf.exempt(blueprint)
     # Twilio's status callbacks come in storms; they are answered before Flask's per-request work.
     status_callbacks.wrap(app)

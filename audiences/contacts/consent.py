@@ -5,6 +5,7 @@ history of every change (consent_changes), so "why may I not text her?" has a da
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -62,13 +63,14 @@ def set_consent_by_hand(session: Session, contact_id: int, channel: str, status:
 
 
 def set_consent(session: Session, contact_id: int, channel: str, status: str, *, source: str, now: datetime,
-                changed_by: int | None = None) -> None:
+                changed_by: int | None = None, evidence: dict[str, Any] | None = None) -> None:
     """Record a contact's consent on a channel ("email" or "sms"), replacing the current one and adding
     an entry to its history. Commits.
 
     `status` is one of subscribed, unsubscribed, bounced, complained; `source` says where it came from
     (e.g. "unsubscribe link", "import", "twilio STOP"); `changed_by` is the Herald user who changed it by
-    hand, if any. Raises Invalid for an unknown status or channel, NotFound for an unknown contact.
+    hand, if any; `evidence` what proves it, kept with the change (a sign-up form's consent text, time,
+    IP and confirmation). Raises Invalid for an unknown status or channel, NotFound for an unknown contact.
     """
     check_channel(channel)
     if status not in CONSENT_STATUSES:
@@ -98,7 +100,7 @@ def set_consent(session: Session, contact_id: int, channel: str, status: str, *,
     )
     session.execute(statement)
     # Every call is kept, even one repeating the current status: a second bounce is news too.
-    session.execute(insert(ConsentChange).values(**values, changed_by=changed_by))
+    session.execute(insert(ConsentChange).values(**values, changed_by=changed_by, evidence=evidence))
     session.commit()
 
 

@@ -14,7 +14,7 @@ from audiences import first_contact, get_contact, recent_attribute_names
 from campaigns.content import rendering as content
 from campaigns.content.provider_templates import check_binding, render_bound
 from campaigns.content.rendering import PARTS, RenderFailed, TemplateInvalid
-from campaigns.models import CHANNELS, Campaign, Link, Message, Template
+from campaigns.models import CHANNELS, HIDDEN_KINDS, Campaign, Link, Message, Template
 from campaigns.responses.tracking import sms_as_sent, tracks_clicks
 from campaigns.states import check_template_editable
 from channels import SmsSize, count_sms
@@ -151,10 +151,11 @@ def get_template(session: Session, template_id: int) -> Template:
 
 
 def list_templates(session: Session, *, channel: str | None = None) -> list[Template]:
-    """All templates, newest first; only one channel's if `channel` is given. The Inbox answers' campaign's own
-    template (campaigns/responses/answers.py: it has no text; each answer carries its own) is left out."""
-    inbox = select(Campaign.template_id).where(Campaign.kind == "inbox")
-    query = select(Template).where(Template.id.not_in(inbox)).order_by(Template.id.desc())
+    """All templates, newest first; only one channel's if `channel` is given. The templates of Herald's own
+    campaigns (HIDDEN_KINDS: Inbox answers and sign-up confirmations, whose messages carry their own text) are
+    left out."""
+    hidden = select(Campaign.template_id).where(Campaign.kind.in_(HIDDEN_KINDS))
+    query = select(Template).where(Template.id.not_in(hidden)).order_by(Template.id.desc())
     if channel is not None:
         query = query.where(Template.channel == _check_channel(channel))
     return list(session.scalars(query))

@@ -1,7 +1,7 @@
 """A claimed message made into what its channel sends: rendered from its template in the sandbox (or, for a
-text a person wrote, as written), links tracked, the unsubscribe link and headers added, the same Message-ID /
-idempotency key on every try, and a text over its channel's length refused before it is sent
-(campaigns/delivery/dispatch.py calls it)."""
+text written for that one message — an Inbox answer, a sign-up confirmation — as written), links tracked,
+the unsubscribe link and headers added, the same Message-ID / idempotency key on every try, and a text over
+its channel's length refused before it is sent (campaigns/delivery/dispatch.py calls it)."""
 
 from __future__ import annotations
 
@@ -126,8 +126,14 @@ class Composer:
             return Outgoing(message.id, "sms", message.address or "", body=body,
                             status_callback_url=status_callback_url(self.base_url, message.id),
                             idempotency_key=f"herald.{message.id}@{self.host}")
-        html = tracker.html(part("html"))  # links -> /l/…, the open pixel when the campaign tracks opens
-        text = tracker.text(part("text")) or (content.html_to_text(html) if html else "")
+        if message.body is not None:
+            # Written for this one message (a sign-up confirmation, campaigns/signups/confirmation.py): its HTML
+            # is sent as written, links untracked, the text part derived from it; the subject is the template's.
+            html = message.body
+            text = content.html_to_text(html)
+        else:
+            html = tracker.html(part("html"))  # links -> /l/…, the open pixel when the campaign tracks opens
+            text = tracker.text(part("text")) or (content.html_to_text(html) if html else "")
         headers = {
             # The same on every try: a resend after a lost answer (at-least-once) can be dropped as a copy.
             "Message-ID": f"<herald.{message.id}@{self.host}>",

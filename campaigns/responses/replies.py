@@ -4,7 +4,8 @@ A reply whose whole text is a keyword does what the keyword says. The opt-out ke
 TD… from config.toml [replies]) set the sender's SMS consent to unsubscribed at once, for every
 contact with that number; START / 订阅 subscribe again; HELP is answered. Marketers add their own
 keywords in the Inbox (keyword_rules): one that registers the sender on a list, or one that only
-labels the reply (order, complaint) — but never one that shadows an opt-out keyword.
+labels the reply (order, complaint) — but never one that shadows an opt-out keyword. A "Y" answering a
+sign-up confirmation SMS confirms that sign-up (campaigns/signups/confirmation.py).
 
 Providers repeat webhooks, so a reply is stored once per (provider, provider id), and a repeat
 changes nothing and answers nothing (the recipient already got the confirmation).
@@ -38,6 +39,7 @@ from campaigns.models import Message
 from campaigns.responses.conversations import note_reply
 from campaigns.responses.inbox_models import HANDLED_BY_KEYWORD, KEYWORD_ACTIONS, KeywordRule, Reply
 from campaigns.responses.optouts import opt_out_event
+from campaigns.signups.confirmation import confirm_signup_by_reply
 from channels import ChannelConfigError, Outgoing, Refused, open_channel
 from channels.inbound import InboundSms
 from core.config import ChannelConfig, ReplyConfig
@@ -119,6 +121,10 @@ def record_reply(session: Session, inbound: InboundSms, *, config: ReplyConfig, 
         contact_ids[0] if contact_ids else None)
     rule = keyword_rules(session, config).get(normalise_keyword(inbound.body))
     classification = rule.action if rule else "other"
+    # "Y" answering a sign-up confirmation SMS confirms that sign-up (double opt-in by reply); a keyword wins.
+    if rule is None and last is not None and confirm_signup_by_reply(
+            session, message_id=last.id, text=inbound.body, now=now, default_region=default_region) is not None:
+        classification = "subscribe"
     answer = rule.reply_text if rule else ""
     values = {
         "provider": inbound.provider, "provider_id": inbound.provider_id[:100], "contact_id": contact_id,

@@ -50,6 +50,7 @@ from campaigns.delivery.costs import add_fixed_cost, create_rate_plan
 from campaigns.delivery.outgoing import unsubscribe_url
 from campaigns.journeys import create_journey
 from campaigns.models import Message
+from campaigns.signups import SignupSubmission, Visitor, create_form, submit_signup
 from channels.inbound import InboundSms
 from core.users import create_user, issue_api_token
 from web.app import create_app
@@ -90,6 +91,13 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("POST", "/webhooks/tencent-sms/report"): "public",
     ("POST", "/webhooks/twilio/inbound"): "public",
     ("GET", "/api/v1/openapi.json"): "public",
+    # sign-up forms: the hosted page and the snippet's posts (honeypot, signed time token, rate limits —
+    # web/signup_guard.py), the SMS code, and the signed confirmation link
+    ("GET", "/f/<slug>"): "public",
+    ("POST", "/f/<slug>"): "public",
+    ("POST", "/f/<slug>/code"): "public",
+    ("GET", "/f/confirm/<int:submission_id>/<sig>"): "public",
+    ("POST", "/f/confirm/<int:submission_id>/<sig>"): "public",
     # ---- pages: dashboard, contacts, lists, imports
     ("GET", "/"): "read",
     ("GET", "/contacts"): "read",
@@ -111,6 +119,13 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("GET", "/contacts/import/<import_id>/status"): "read",
     ("GET", "/contacts/new"): "read",
     ("POST", "/contacts/new"): "write",
+    ("GET", "/forms"): "read",
+    ("GET", "/forms/new"): "read",
+    ("POST", "/forms/new"): "write",
+    ("GET", "/forms/<int:form_id>"): "read",
+    ("POST", "/forms/<int:form_id>"): "write",
+    ("GET", "/forms/<int:form_id>/qr.svg"): "read",
+    ("GET", "/forms/<int:form_id>/qr.png"): "read",
     ("GET", "/lists"): "read",
     ("POST", "/lists"): "write",
     ("POST", "/lists/<int:list_id>/topic"): "write",
@@ -359,6 +374,10 @@ def objects(app, database, config, clock) -> dict[str, str]:
         add_suppressions(s, ["blocked@example.com"], channel="email", default_region="US", now=now)
         suppression = list_suppressions(s).items[0]
         tag, _count = list_tags(s)[0]
+        form = create_form(s, now=now, name="Fair", slug="fair", fields=[{"field": "email", "required": True}],
+                           email_consent="Email me news.", list_ids=[contact_list.id])
+        receipt = submit_signup(s, "fair", {"email": "mei@example.com"}, {"email"}, visitor=Visitor("127.0.0.1"),
+                                config=config, now=now)
         message_id = s.scalar(select(Message.id).where(Message.run_id == run.id))
         journey = create_journey(s, name="Welcome", now=now, definition={
             "entry": [{"kind": "event", "event": "signed_up"}], "start": "hello",
@@ -366,13 +385,15 @@ def objects(app, database, config, clock) -> dict[str, str]:
         ids = {"contact_id": contact.id, "date_id": date.id, "list_id": contact_list.id, "segment_id": segment.id,
                "field_id": field.id, "template_id": template.id, "campaign_id": campaign.id, "run_id": run.id,
                "cost_id": cost.id, "rule_id": rule.id, "plan_id": plan.id, "suppression_id": suppression.id,
-               "tag_id": tag.id, "message_id": message_id, "journey_id": journey.id,
+               "tag_id": tag.id, "message_id": message_id, "journey_id": journey.id, "form_id": form.id,
+               "submission_id": receipt.channels and s.scalar(select(SignupSubmission.id)),
                "reply_id": question.reply_id, "canned_id": canned.id,
                # The admin's own id: changing one's own role or deactivating oneself is refused, so the
                # admin's later requests still run as admin.
                "user_id": admin.id}
     values = {name: str(value) for name, value in ids.items()}
     values["sig"] = unsubscribe_url("", str(config.secret_key), ids["message_id"]).rstrip("/").rsplit("/", 1)[-1]
+    values["slug"] = "fair"
     values["token"] = "not-a-real-token"
     values["key"] = "summary"
     values["filename"] = "herald.css"
@@ -533,7 +554,7 @@ def test_every_route_answers_each_role_as_the_allow_table_says(app, objects, cal
 def test_every_page_form_refuses_a_post_without_its_csrf_token(app, objects, callers):
     """The API, webhooks and signed public links are exempt (see web/app.py); every other POST needs the token."""
     admin = callers["admin"]
-    exempt = ("/api/", "/webhooks/", "/u/")
+    exempt = ("/api/", "/webhooks/", "/u/", "/f/")  # /f/: sign-up forms post from other sites (web/signup_guard.py)
     problems = []
     for route in routes(app):
         if route.method == "GET" or route.rule.startswith(exempt):

@@ -179,7 +179,8 @@ AUDIENCE_SCHEMAS: dict[str, Any] = {
     "Deleted": obj({"id": INTEGER, "deleted": {"type": "boolean", "const": True}},
                    description="The record with this id is gone."),
     "ConsentInput": obj({"channel": CHANNEL,
-                         "status": {"type": "string", "enum": ["subscribed", "unsubscribed", "bounced", "complained"]},
+                         "status": {"type": "string", "enum": ["subscribed", "unsubscribed", "bounced", "complained",
+                                                                       "pending"]},
                          "source": {"type": "string", "description": "where the change came from; default \"api\""}},
                         required=("channel", "status")),
     "ConsentState": obj({

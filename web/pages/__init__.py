@@ -28,6 +28,7 @@ from web.pages import (
     run_report,
     send_calendar,
     settings,
+    signup_forms,
     templates,
     users,
 )
@@ -35,8 +36,9 @@ from web.pages.audiences import PAGES as AUDIENCE_PAGES
 from web.pages.context import page_helpers
 
 # Every page blueprint is registered here and nowhere else; a page module never imports another's routes.
-PAGES = (dashboard, *AUDIENCE_PAGES, templates, campaigns, campaign_controls, campaign_schedule, send_calendar, inbox,
-         conversations, reports, settings, conversions, campaign_tracking, experiments, rate_plans, run_report)
+PAGES = (dashboard, *AUDIENCE_PAGES, signup_forms, templates, campaigns, campaign_controls, campaign_schedule,
+         send_calendar, inbox, conversations, reports, settings, conversions, campaign_tracking, experiments,
+         rate_plans, run_report)
 
 # Guards are attached once, at import: a blueprint cannot take new hooks after its first registration,
 # and tests register the same blueprints on many apps.

@@ -68,7 +68,7 @@ def catalogue(session: Session) -> dict[str, Any]:
     stages = {"lead": _("Lead"), "customer": _("Customer"), "repeat": _("Repeat customer"), "vip": _("Loyal / VIP"),
               "dormant": _("Dormant"), "churned": _("Churned")}
     statuses = {"subscribed": _("subscribed"), "unsubscribed": _("unsubscribed"), "bounced": _("bounced"),
-                "complained": _("complained")}
+                "complained": _("complained"), "pending": _("pending confirmation")}
     contact = [
         _field("first_name", _("First name"), _text_ops()),
         _field("last_name", _("Last name"), _text_ops()),
