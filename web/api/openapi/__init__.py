@@ -2,7 +2,7 @@
 
 tests/web/test_api_openapi.py walks the app's url_map and checks that every /api/v1 route and
 method is documented here and every documented one exists, and validates real responses against
-the schemas in openapi_schemas.py, so the document cannot drift from the code unnoticed.
+the schemas in schemas.py, so the document cannot drift from the code unnoticed.
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from flask import request
 
 from core.errors import Invalid
 from web.api import bp, config
-from web.api.openapi_campaign_schemas import CAMPAIGN_SCHEMAS
-from web.api.openapi_inbox import INBOX_PATHS
-from web.api.openapi_inbox_schemas import INBOX_SCHEMAS
-from web.api.openapi_journeys import JOURNEY_PATHS, JOURNEY_SCHEMAS
-from web.api.openapi_paths import CORE_PATHS
-from web.api.openapi_schemas import AUDIENCE_SCHEMAS
+from web.api.openapi.campaign_schemas import CAMPAIGN_SCHEMAS
+from web.api.openapi.inbox_paths import INBOX_PATHS
+from web.api.openapi.inbox_schemas import INBOX_SCHEMAS
+from web.api.openapi.journey_paths import JOURNEY_PATHS, JOURNEY_SCHEMAS
+from web.api.openapi.paths import CORE_PATHS
+from web.api.openapi.schemas import AUDIENCE_SCHEMAS
 
 SCHEMAS: dict[str, Any] = {**AUDIENCE_SCHEMAS, **CAMPAIGN_SCHEMAS, **INBOX_SCHEMAS, **JOURNEY_SCHEMAS}
 PATHS: dict[str, Any] = dict(sorted({**CORE_PATHS, **INBOX_PATHS, **JOURNEY_PATHS}.items()))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from web.api.openapi_schemas import (
+from web.api.openapi.schemas import (
     BOOLEAN,
     CHANNEL,
     INTEGER,

@@ -1,7 +1,7 @@
 """The Inbox's paths in the OpenAPI document (web/api/inbox.py): replies and keyword rules; their schemas are in
-openapi_inbox_schemas.py.
+inbox_schemas.py.
 
-Built with openapi_paths.py's helpers; web/api/openapi.py puts these paths into the document with the others.
+Built with paths.py's helpers; web/api/openapi/__init__.py puts these paths into the document with the others.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from typing import Any
 
 from campaigns import REPLY_CLASSES
 from web.api import MAX_PER_PAGE
-from web.api.openapi_paths import ROW_ID, answer, body, error, operation, path_id, query
-from web.api.openapi_schemas import STRING, ref
+from web.api.openapi.paths import ROW_ID, answer, body, error, operation, path_id, query
+from web.api.openapi.schemas import STRING, ref
 
 REPLY_ID = path_id("reply_id", "reply")
 RULE_ID = path_id("rule_id", "keyword rule")

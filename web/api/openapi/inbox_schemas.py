@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from campaigns import KEYWORD_ACTIONS, REPLY_CLASSES
-from web.api.openapi_schemas import BOOLEAN, INTEGER, STRING, TIMESTAMP, maybe_id, nullable, obj, ref
+from web.api.openapi.schemas import BOOLEAN, INTEGER, STRING, TIMESTAMP, maybe_id, nullable, obj, ref
 
 TEXT = {"type": "string", "minLength": 1, "maxLength": 1600, "pattern": "\\S"}
 

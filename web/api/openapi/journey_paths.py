@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from web.api.openapi_paths import answer, body, error, operation, path_id
-from web.api.openapi_schemas import BOOLEAN, INTEGER, NAME, STRING, TIMESTAMP, nullable, obj, ref
+from web.api.openapi.paths import answer, body, error, operation, path_id
+from web.api.openapi.schemas import BOOLEAN, INTEGER, NAME, STRING, TIMESTAMP, nullable, obj, ref
 
 JOURNEY_ID = path_id("journey_id", "journey")
 _COUNT = {"type": "integer"}

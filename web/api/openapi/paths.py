@@ -1,11 +1,11 @@
-"""The paths of the OpenAPI document (web/api/openapi.py): every /api/v1 route, method and answer."""
+"""The paths of the OpenAPI document (web/api/openapi/__init__.py): every /api/v1 route, method and answer."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from web.api import MAX_PER_PAGE
-from web.api.openapi_schemas import (
+from web.api.openapi.schemas import (
     CHANNEL,
     JSON,
     STRING,
@@ -61,7 +61,7 @@ def operation(operation_id: str, summary: str, responses: dict[str, Any], *, tag
         out["responses"]["404"] = error("no such record")
     if request is not None and request["content"].get(JSON):
         out["responses"]["400"] = error("the body is not a JSON object")
-    # Every operation: a query parameter it does not know is refused (web/api/openapi.py), not ignored.
+    # Every operation: a query parameter it does not know is refused (web/api/openapi/__init__.py), not ignored.
     out["responses"]["422"] = error("a field or query parameter is missing, unknown or not acceptable; `field` "
                                     "names it")
     return out

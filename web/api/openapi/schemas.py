@@ -1,4 +1,4 @@
-"""The schema builders and the contact-side schemas of the OpenAPI document (web/api/openapi.py).
+"""The schema builders and the contact-side schemas of the OpenAPI document (web/api/openapi/__init__.py).
 
 Small builders (obj, ref, nullable) keep each schema to the fields it describes; every property is
 required unless said otherwise, so a response missing a field fails tests/web/test_api_openapi.py.
