@@ -355,6 +355,12 @@ def test_the_rate_limit_is_taken_per_provider_and_channel_one_slot_right_before_
         def slowdowns(self, channel_key: str) -> int:
             return 0
 
+        def note_accepted(self, channel_key: str) -> None:
+            pass
+
+        def seconds_since_accepted(self, channel_key: str) -> float | None:
+            return None
+
     dispatcher = make_dispatcher(database, channel, clock)
     dispatcher.limiter = CountingLimiter()
     dispatcher.dispatch_due()

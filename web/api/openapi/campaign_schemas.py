@@ -38,7 +38,10 @@ PROVIDER_PARAMS = {"type": "object", "additionalProperties": {"type": "string"},
                    "description": "SMS: each placeholder of the registered text mapped to a Jinja expression, "
                                   "in order, e.g. {\"name\": \"{{ contact.first_name }}\"}"}
 BINDING = {"provider_template": PROVIDER_TEMPLATE, "provider_params": PROVIDER_PARAMS}
-INPUT_BINDING = {"provider_template": nullable(PROVIDER_TEMPLATE), "provider_params": nullable(PROVIDER_PARAMS)}
+# nullable() takes a type name: these are whole schemas, so their type gains "null" instead (a schema was written
+# into "type", which schemathesis refused as an invalid document).
+INPUT_BINDING = {"provider_template": {**PROVIDER_TEMPLATE, "type": ["string", "null"]},
+                 "provider_params": {**PROVIDER_PARAMS, "type": ["object", "null"]}}
 
 CAMPAIGN_SCHEMAS: dict[str, Any] = {
     "Template": obj({
