@@ -16,7 +16,7 @@ from campaigns import queries
 from campaigns.audience.caps import FrequencyCap
 from campaigns.audience.materialise import materialise_run
 from campaigns.audience.send_time import Timing
-from campaigns.models import CHANNELS, GUARANTEES, Campaign, Run, Template
+from campaigns.models import CHANNELS, GUARANTEES, TEST_KIND, Campaign, Run, Template
 from campaigns.states import check_campaign_editable, check_sendable, move_campaign, record_transition
 from core.errors import Conflict, Invalid, NotFound
 
@@ -135,8 +135,10 @@ def get_campaign(session: Session, campaign_id: int) -> Campaign:
 
 def list_campaigns(session: Session) -> list[Campaign]:
     """All campaigns, newest first — but the one that carries Inbox answers (kind "inbox",
-    campaigns/responses/answers.py), which nobody sends, edits or schedules."""
-    return list(session.scalars(select(Campaign).where(Campaign.kind != "inbox").order_by(Campaign.id.desc())))
+    campaigns/responses/answers.py), which nobody sends, edits or schedules, and the hidden ones of test sends
+    (kind "test", campaigns/delivery/seed_sends.py)."""
+    hidden = ("inbox", TEST_KIND)
+    return list(session.scalars(select(Campaign).where(Campaign.kind.not_in(hidden)).order_by(Campaign.id.desc())))
 
 
 def send_campaign(session: Session, campaign_id: int, *, now: datetime, channel_description: str,
