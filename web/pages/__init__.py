@@ -22,10 +22,12 @@ from web.pages import (
     conversions,
     dashboard,
     experiments,
+    gallery,
     inbox,
     rate_plans,
     reports,
     run_report,
+    seed_list,
     settings,
     templates,
     users,
@@ -35,7 +37,7 @@ from web.pages.context import page_helpers
 
 # Every page blueprint is registered here and nowhere else; a page module never imports another's routes.
 PAGES = (dashboard, *AUDIENCE_PAGES, templates, campaigns, campaign_controls, campaign_schedule, inbox, conversations,
-         reports, settings, conversions, campaign_tracking, experiments, rate_plans, run_report)
+         reports, settings, conversions, campaign_tracking, experiments, rate_plans, run_report, gallery, seed_list)
 
 # Guards are attached once, at import: a blueprint cannot take new hooks after its first registration,
 # and tests register the same blueprints on many apps.
