@@ -78,8 +78,12 @@ def _gsm7(v: Any) -> str:
 
 
 def findings_for_page(findings: Any) -> list[dict[str, Any]]:
-    """The findings as the editor's script and the campaign page show them: the finding plus `text`."""
-    return [{**f.to_dict(), "text": finding_text(f)} for f in findings or ()]
+    """The findings as the editor's script and the campaign page show them: the finding plus `text`. A finding
+    that reads the same as one before (the unsubscribe link of the HTML and of the text part) is shown once."""
+    shown: dict[str, dict[str, Any]] = {}
+    for finding in findings or ():
+        shown.setdefault(finding_text(finding), {**finding.to_dict(), "text": finding_text(finding)})
+    return list(shown.values())
 
 
 
