@@ -16,7 +16,7 @@ from campaigns import queries
 from campaigns.audience.caps import FrequencyCap
 from campaigns.audience.materialise import materialise_run
 from campaigns.audience.send_time import Timing
-from campaigns.models import CHANNELS, GUARANTEES, HIDDEN_KINDS, Campaign, Run, Template
+from campaigns.models import CHANNELS, GUARANTEES, HIDDEN_KINDS, TEST_KIND, Campaign, Run, Template
 from campaigns.states import check_campaign_editable, check_sendable, move_campaign, record_transition
 from core.errors import Conflict, Invalid, NotFound
 
@@ -135,11 +135,12 @@ def get_campaign(session: Session, campaign_id: int) -> Campaign:
 
 def list_campaigns(session: Session) -> list[Campaign]:
     """All campaigns, newest first — but those that carry Inbox answers and sign-up confirmations
-    (HIDDEN_KINDS, campaigns/models.py), which nobody sends, edits or schedules, and the campaigns a journey's
-    send steps go through (kind "journey", campaigns/journeys/publish.py), which are parts of their journey.
-    (Their templates are the marketer's own, so they are not HIDDEN_KINDS: the template list keeps them.)"""
-    return list(session.scalars(select(Campaign).where(Campaign.kind.not_in((*HIDDEN_KINDS, "journey")))
-                                .order_by(Campaign.id.desc())))
+    (HIDDEN_KINDS, campaigns/models.py), which nobody sends, edits or schedules, the campaigns a journey's
+    send steps go through (kind "journey", campaigns/journeys/publish.py), which are parts of their journey, and
+    the hidden ones of test sends (kind "test", campaigns/delivery/seed_sends.py). (Journeys and test sends use
+    the marketer's own templates, so they are not HIDDEN_KINDS: the template list keeps those templates.)"""
+    hidden = (*HIDDEN_KINDS, "journey", TEST_KIND)
+    return list(session.scalars(select(Campaign).where(Campaign.kind.not_in(hidden)).order_by(Campaign.id.desc())))
 
 
 def send_campaign(session: Session, campaign_id: int, *, now: datetime, channel_description: str,

@@ -25,7 +25,7 @@ from sqlalchemy import ColumnElement, exists, false, func, or_, select
 
 from audiences import Contact
 from audiences.segments import MAX_DAYS, Condition, ConditionKind, register_condition
-from campaigns.models import Conversion, Message, MessageEvent
+from campaigns.models import TEST_KIND, Campaign, Conversion, Message, MessageEvent
 
 WINDOW_OPS = ("in_last_days", "not_in_last_days")
 AMOUNT_OPS = ("gt", "gte", "lt", "lte")
@@ -62,7 +62,9 @@ def _check_message(op: str, value: Any, fail: Fail) -> dict[str, Any]:
 def _message_condition(event: str) -> Callable[[Condition, date], ColumnElement[bool]]:
     def compile_message(rule: Condition, today: date) -> ColumnElement[bool]:
         since = _since(today, rule.value["days"])
-        conditions = [Message.contact_id == Contact.id]
+        # A test send (campaigns/delivery/seed_sends.py) went to a marketer with this contact's data, not to them.
+        tests = select(Campaign.id).where(Campaign.kind == TEST_KIND)
+        conditions = [Message.contact_id == Contact.id, Message.campaign_id.not_in(tests)]
         if rule.value.get("campaign_id") is not None:
             conditions.append(Message.campaign_id == rule.value["campaign_id"])
         if event == "received":

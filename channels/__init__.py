@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from channels import http_sms, https_email, log, smtp, twilio
 from channels.base import (
+    SIGNATURE_PLACEHOLDER,
     Accepted,
     Channel,
     ChannelConfigError,
@@ -78,6 +79,7 @@ __all__ = [
     "ChannelEvent",
     "Outgoing",
     "REGISTRY",
+    "SIGNATURE_PLACEHOLDER",
     "RateLimiter",
     "Refused",
     "ResultListener",

@@ -177,6 +177,11 @@ class Channel(Protocol):
         ...
 
 
+# The sender-signature placeholder of the template gallery (campaigns/content/gallery): a channel that signs
+# its texts (http-sms `signature=`) writes its signature in its place instead of in front.
+SIGNATURE_PLACEHOLDER = "【签名】"
+
+
 def text_as_sent(channel: object, text: str) -> str:
     """The message text as `channel` will send it: what segments and cost are counted on.
 

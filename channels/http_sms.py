@@ -90,6 +90,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import requests
 
 from channels.base import (
+    SIGNATURE_PLACEHOLDER,
     Accepted,
     ChannelConfigError,
     Outgoing,
@@ -171,8 +172,13 @@ class GatewayOptions:
 
 
 def with_signature(text: str, signature: str) -> str:
-    """`text` with the sender signature in front, unless it is empty or the text already starts with it."""
-    if not signature or text.startswith(signature):
+    """`text` with the sender signature in front, unless it is empty or the text already starts with it; a
+    text with the 【签名】 placeholder (the template gallery's) gets the signature in its place instead."""
+    if not signature:
+        return text
+    if SIGNATURE_PLACEHOLDER in text:
+        return text.replace(SIGNATURE_PLACEHOLDER, signature)
+    if text.startswith(signature):
         return text
     return signature + text
 

@@ -16,6 +16,7 @@ from flask import Blueprint, Response, current_app, redirect, render_template, r
 from flask_babel import gettext as _
 
 import campaigns
+from campaigns.responses.tracking import is_test_message
 from core.errors import NotFound
 from core.ids import verify
 from web.db import get_session
@@ -60,6 +61,8 @@ def unsubscribe_page(message_id: int, sig: str):
     """The preference page: one-click unsubscribe from this channel, or choose channels and topics. Changes nothing."""
     if not _signed(message_id, sig):
         return _not_valid()
+    if is_test_message(get_session(), message_id):
+        return _test_message()
     try:
         preferences = campaigns.contact_preferences(get_session(), message_id)
     except NotFound:
@@ -83,6 +86,8 @@ def unsubscribe(message_id: int, sig: str):
     if not _signed(message_id, sig):
         log.warning("event=unsubscribe_rejected reason=bad_signature message_id=%s", message_id)
         return _not_valid()
+    if is_test_message(get_session(), message_id):
+        return _test_message()
     if request.form.get("preferences"):
         return _save_preferences(message_id)
     clock = current_app.extensions["herald.clock"]
@@ -129,6 +134,14 @@ def _save_preferences(message_id: int):
 def _not_saved(message: str):
     return render_template("public/unsubscribe.html", title=_("Your choices were not saved"), message=message,
                            button=None), 400
+
+
+def _test_message():
+    """A test send's link (campaigns/delivery/seed_sends.py): it showed a contact's data to a marketer, whose
+    click must not unsubscribe that contact."""
+    return render_template("public/unsubscribe.html", title=_("This was a test message"),
+                           message=_("The unsubscribe link works like this in the real message. Nobody was "
+                                     "unsubscribed by this test."), button=None)
 
 
 def _gone():

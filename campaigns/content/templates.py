@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from audiences import first_contact, get_contact, recent_attribute_names
 from campaigns.content import rendering as content
+from campaigns.content.checks import CheckSettings, Finding, check_email, check_sms
 from campaigns.content.provider_templates import check_binding, render_bound
 from campaigns.content.rendering import PARTS, RenderFailed, TemplateInvalid
 from campaigns.models import CHANNELS, HIDDEN_KINDS, Campaign, Link, Message, Template
@@ -170,6 +171,7 @@ class Preview:
     sms: SmsSize | None  # segment count of the rendered SMS body, links as they will be sent; None for email
     contact_id: int | None = None  # whose data filled it in; None = the placeholder sample contact
     short_links: bool = False  # SMS: links were counted as the short links they will be sent as
+    checks: tuple[Finding, ...] | None = None  # the pre-send checks (campaigns/content/checks); None: not asked for
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -180,6 +182,7 @@ class Preview:
             "sms": self.sms.to_dict() if self.sms else None,
             "contact_id": self.contact_id,
             "short_links": self.short_links,
+            "checks": None if self.checks is None else [finding.to_dict() for finding in self.checks],
         }
 
 
@@ -187,13 +190,15 @@ def preview_template(session: Session, *, channel: str, subject: str = "", html:
                      body: str = "", contact_id: int | None, base_url: str,
                      campaign_name: str = "Preview", tracking: TrackingConfig | None = None,
                      as_sent: Callable[[str], str] | None = None, provider_template: str = "",
-                     provider_params: Mapping[str, str] | None = None) -> Preview:
+                     provider_params: Mapping[str, str] | None = None,
+                     checks: CheckSettings | None = None) -> Preview:
     """Render unsaved template parts for a real contact: `contact_id`, else the first contact, else a
     placeholder sample. Email text is derived from the HTML when empty; SMS gets its segment count, counted
     with each link as the short link it will be sent as when `tracking` ([tracking]) shortens SMS links, and
     with what the SMS channel adds to the text (`as_sent`, channels.text_as_sent: an http-sms signature, a
     【签名】). A template bound to a provider template (`provider_template`) shows its registered text with
-    the parameters filled in, as the provider will send it.
+    the parameters filled in, as the provider will send it. With `checks`, the preview carries the pre-send
+    checks of what it rendered (campaigns/content/checks).
 
     Raises TemplateInvalid (.field, .line) for a syntax error, an unknown name, or an error while
     rendering for this contact; NotFound if `contact_id` does not exist.
@@ -219,15 +224,26 @@ def preview_template(session: Session, *, channel: str, subject: str = "", html:
     shorten = channel == "sms" and tracking is not None and tracks_clicks(tracking, channel="sms")
     if channel == "email" and not rendered["text"].strip() and rendered["html"]:
         rendered["text"] = content.html_to_text(rendered["html"])
+    sent = _sms_as_sent(session, rendered["body"], base_url=base_url, shorten=shorten, as_sent=as_sent) \
+        if channel == "sms" else ""
+    size = count_sms(sent) if channel == "sms" else None
+    found: tuple[Finding, ...] | None = None
+    if checks is not None and channel == "email":
+        found = tuple(check_email(subject=rendered["subject"], html=rendered["html"], text=rendered["text"],
+                                  source_html=html, source_text=text))
+    elif checks is not None and size is not None:
+        short = len(short_link_example(session, base_url=base_url)) if shorten else 0
+        found = tuple(check_sms(body=rendered["body"], as_sent=sent, size=size, shortened=shorten,
+                                short_length=short, settings=checks))
     return Preview(
         subject=rendered.get("subject", ""),
         html=rendered.get("html", ""),
         text=rendered.get("text", ""),
         body=rendered.get("body", ""),
-        sms=count_sms(_sms_as_sent(session, rendered["body"], base_url=base_url, shorten=shorten, as_sent=as_sent))
-        if channel == "sms" else None,
+        sms=size,
         contact_id=contact.id if contact is not None else None,
         short_links=shorten,
+        checks=found,
     )
 
 

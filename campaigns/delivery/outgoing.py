@@ -13,6 +13,7 @@ from campaigns.content import rendering as content
 from campaigns.content.provider_templates import is_bound, render_bound
 from campaigns.content.rendering import RenderFailed
 from campaigns.delivery.outbox import ClaimedMessage
+from campaigns.models import TEST_KIND
 from campaigns.responses.tracking import LinkBook, tracker_for
 from channels import Channel, Outgoing, Refused, SendResult
 from core.config import TrackingConfig
@@ -140,6 +141,10 @@ class Composer:
             "List-Unsubscribe": list_unsubscribe(url, self.unsubscribe_mailbox, self.secret_key, message.id),
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         }
-        return Outgoing(message.id, "email", message.address or "", body=text, subject=part("subject"), html=html,
+        subject = part("subject")
+        if campaign.kind == TEST_KIND:  # a test send (campaigns/delivery/seed_sends.py): marked for its reader
+            subject = f"[Test] {subject}"
+            headers["X-Herald-Test"] = "yes"
+        return Outgoing(message.id, "email", message.address or "", body=text, subject=subject, html=html,
                         headers=headers, sender=campaign.sender or "",
                         idempotency_key=f"herald.{message.id}@{self.host}")

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 import audiences
 from campaigns.models import Message, MessageEvent
+from campaigns.responses.tracking import is_test_message
 from core.errors import HeraldError, NotFound
 
 CHANNEL_ADDRESS = {"email": "email", "sms": "phone"}
@@ -100,6 +101,8 @@ def save_preferences(session: Session, message_id: int, *, channels: Mapping[str
     """
     message = _message(session, message_id)
     current = contact_preferences(session, message_id)
+    if is_test_message(session, message_id):  # a test send's page changes nothing for the contact it showed
+        return current
     refused = sorted(c for c, wanted in channels.items() if wanted and c in current.locked)
     if refused:
         raise PreferenceNotAllowed(

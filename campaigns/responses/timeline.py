@@ -15,7 +15,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from campaigns.models import Campaign, Conversion, Message, MessageEvent
+from campaigns.models import TEST_KIND, Campaign, Conversion, Message, MessageEvent
 from campaigns.responses.inbox_models import Reply
 
 MAX_LIMIT = 500
@@ -49,7 +49,9 @@ def _messages(session: Session, contact_id: int, limit: int) -> list[TimelineEnt
     # A message never sent (suppressed, capped, pending) is placed at its due time.
     at = func.coalesce(Message.sent_at, Message.not_before)
     query = (select(Message, Campaign.name, at.label("at")).join(Campaign, Campaign.id == Message.campaign_id)
-             .where(Message.contact_id == contact_id).order_by(at.desc(), Message.id.desc()).limit(limit))
+             # A test send went to a marketer with this contact's data, not to the contact.
+             .where(Message.contact_id == contact_id, Campaign.kind != TEST_KIND)
+             .order_by(at.desc(), Message.id.desc()).limit(limit))
     entries = []
     for message, name, when in session.execute(query):
         detail = message.error_reason or (f"to {message.address}" if message.address else "")
@@ -64,7 +66,7 @@ def _events(session: Session, contact_id: int, limit: int) -> list[TimelineEntry
     query = (select(MessageEvent, Message.channel, Message.campaign_id, Campaign.name)
              .join(Message, Message.id == MessageEvent.message_id)
              .join(Campaign, Campaign.id == Message.campaign_id)
-             .where(Message.contact_id == contact_id)
+             .where(Message.contact_id == contact_id, Campaign.kind != TEST_KIND)
              .order_by(MessageEvent.occurred_at.desc(), MessageEvent.id.desc()).limit(limit))
     entries = []
     for event, channel, campaign_id, name in session.execute(query):

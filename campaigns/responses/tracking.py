@@ -33,7 +33,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from campaigns.models import Campaign, Link, Message, MessageEvent
+from campaigns.models import TEST_KIND, Campaign, Link, Message, MessageEvent
 from channels import Outgoing
 from core.clock import utcnow
 from core.config import TrackingConfig
@@ -365,7 +365,10 @@ def record_click(session: Session, token: str, request: Fetch, *, secret: str,
         session.rollback()
         return None
     message, link, campaign = row
-    _add_event(session, message, "clicked", request, settings, url=link.url, link_id=link.id)
+    if campaign.kind == TEST_KIND:  # a test send: followed, but the click is the marketer's, not the contact's
+        session.rollback()
+    else:
+        _add_event(session, message, "clicked", request, settings, url=link.url, link_id=link.id)
     return with_utm(link.url, utm_parameters(campaign))
 
 
@@ -376,8 +379,19 @@ def record_open(session: Session, token: str, request: Fetch, *, secret: str, se
     if message is None:
         session.rollback()
         return False
+    if is_test_message(session, message.id):  # the marketer opened their test: not the contact's open
+        session.rollback()
+        return True
     _add_event(session, message, "opened", request, settings)
     return True
+
+
+def is_test_message(session: Session, message_id: int) -> bool:
+    """Whether the message is a test send (campaigns/delivery/seed_sends.py): its clicks, opens and unsubscribes
+    are the marketer's, so nothing is recorded against the contact whose data it showed."""
+    kind = session.scalar(select(Campaign.kind).join(Message, Message.campaign_id == Campaign.id)
+                          .where(Message.id == message_id))
+    return kind == TEST_KIND
 
 
 def _add_event(session: Session, message: Message, type_: str, request: Fetch, settings: TrackingConfig,

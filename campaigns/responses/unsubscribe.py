@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from audiences import set_consent
 from campaigns.models import Message, MessageEvent
+from campaigns.responses.tracking import is_test_message
 from core.errors import NotFound
 
 
@@ -21,6 +22,8 @@ def unsubscribe_recipient(session: Session, message_id: int, *, now: datetime) -
     message = session.get(Message, message_id)
     if message is None:
         raise NotFound(f"message {message_id} does not exist (it may have been deleted with its campaign)")
+    if is_test_message(session, message_id):  # the marketer tried the link of a test: the contact stays subscribed
+        return message
     already = session.scalar(select(MessageEvent.id).where(MessageEvent.message_id == message_id,
                                                            MessageEvent.type == "unsubscribed").limit(1))
     # set_consent commits: the opt-out itself lands even if recording the event below were to fail.

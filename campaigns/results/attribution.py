@@ -44,7 +44,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session, aliased
 
-from campaigns.models import Campaign, Message, MessageEvent
+from campaigns.models import TEST_KIND, Campaign, Message, MessageEvent
 from core.db import UTCDateTime
 from core.errors import Invalid
 
@@ -193,13 +193,14 @@ def _touches_query(purchase: Any, *, postgres: bool) -> Select[Any]:
     person = ~func.coalesce(MessageEvent.detail["machine"].as_boolean(), false())  # a link scanner is no person
     click = last(select(*touched).join(MessageEvent, MessageEvent.message_id == Message.id)
                  .join(Campaign, Campaign.id == Message.campaign_id)
-                 .where(~coded, MessageEvent.type == "clicked", person,
+                 .where(~coded, MessageEvent.type == "clicked", person, Campaign.kind != TEST_KIND,
                         clicked >= window_start(Campaign.attribution_window_days)), clicked)
     # A delivery report is the best evidence the message arrived; without one (providers that report
     # nothing, or a report still to come) the send is taken as receipt.
     received = type_coerce(func.coalesce(Message.delivered_at, Message.sent_at), UTCDateTime())
     receipt = last(select(*touched).join(Campaign, Campaign.id == Message.campaign_id)
-                   .where(~coded, Message.status.in_(("delivered", "sent")),
+                   # A test send showed the contact's data to someone else: it earned nothing.
+                   .where(~coded, Message.status.in_(("delivered", "sent")), Campaign.kind != TEST_KIND,
                           received >= window_start(Campaign.attribution_window_days)), received)
     # A code may come from a poster, or reach a contact the campaign held out: then no message of theirs
     # earned it and the conversion carries the campaign alone.

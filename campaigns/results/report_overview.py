@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, case, exists, false, func, literal, select
 from sqlalchemy.orm import Session
 
-from campaigns.models import Campaign, CampaignCost, Conversion, Message, MessageEvent, Run
+from campaigns.models import TEST_KIND, Campaign, CampaignCost, Conversion, Message, MessageEvent, Run
 from campaigns.results.report_numbers import NOT_APPLICABLE, has_revenue_goal, money, ratio
 from campaigns.results.report_settings import ReportSettings
 
@@ -182,6 +182,7 @@ def overview_report(session: Session, *, start: datetime, end: datetime, setting
         select(Campaign.id, Campaign.name, Campaign.channel, Campaign.kind, Campaign.status, started,
                Campaign.operational)
         .join(Run, Run.campaign_id == Campaign.id)
+        .where(Campaign.kind != TEST_KIND)  # test sends (campaigns/delivery/seed_sends.py) are no campaign's figures
         .group_by(Campaign.id, Campaign.name, Campaign.channel, Campaign.kind, Campaign.status, Campaign.operational)
         .having(and_(started >= start, started < end))
         .order_by(started.desc(), Campaign.id.desc())).all()

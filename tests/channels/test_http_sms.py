@@ -211,6 +211,14 @@ def test_a_body_that_already_starts_with_the_signature_is_not_signed_twice(fake,
     assert with_signature("hi", "") == "hi"
 
 
+def test_the_gallery_signature_placeholder_is_filled_with_the_signature_where_it_stands(fake, opened):
+    channel = open_on(fake, opened, signature="【公司名】")
+    channel.send([sms(1, body="Happy New Year, Li! Reply STOP to opt out.\n【签名】")])
+    assert fake.messages[0]["content"] == "Happy New Year, Li! Reply STOP to opt out.\n【公司名】"
+    # No signature configured: the placeholder is left for the marketer to replace.
+    assert with_signature("【签名】李雷，新春快乐！", "") == "【签名】李雷，新春快乐！"
+
+
 def test_an_empty_body_is_refused_for_good_and_never_sent(fake, opened):
     [result] = open_on(fake, opened, signature="【公司名】").send([sms(1, body="  ")])
     assert isinstance(result, Refused) and result.permanent and result.code == "empty-body"

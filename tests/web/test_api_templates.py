@@ -73,6 +73,21 @@ def test_a_preview_renders_for_the_contact_with_the_sms_size(api):
     assert preview["sms"]["characters"] == len("芳您好，会员日8折")
 
 
+def test_a_preview_returns_the_pre_send_checks_naming_the_character_and_the_link(api):
+    response = api.post("/templates/preview", json={
+        "channel": "sms", "body": "Hi {{ contact.first_name }}, it’s member day: http://localhost:5000/offer"})
+    assert response.status_code == 200, response.json
+    found = {f["code"]: f for f in response.json["checks"]}
+    assert set(found) == {"link_local", "sms_no_opt_out", "gsm7_forced_ucs2", "sms_segments"}
+    assert found["link_local"]["level"] == "error" and "localhost" in found["link_local"]["message"]
+    assert found["gsm7_forced_ucs2"]["values"]["characters"] == [
+        {"character": "’", "name": "RIGHT SINGLE QUOTATION MARK (U+2019)", "position": 12, "replacement": "'"}]
+    email = api.post("/templates/preview", json={"channel": "email", "subject": "FREE MONEY NOW",
+                                                 "html": '<p>Hi</p><img src="https://x.example/a.png">'}).json
+    assert [f["code"] for f in email["checks"]] == ["email_no_unsubscribe", "image_no_alt", "spam_caps",
+                                                    "spam_phrases"]
+
+
 def test_a_preview_for_a_missing_contact_is_404(api):
     response = api.post("/templates/preview", json={"channel": "sms", "body": "Hi", "contact_id": 12345})
     assert response.status_code == 404

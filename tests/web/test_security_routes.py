@@ -39,6 +39,7 @@ from audiences import (
     list_tags,
 )
 from campaigns import (
+    add_seed_address,
     create_campaign,
     create_keyword_rule,
     create_template,
@@ -145,6 +146,17 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("GET", "/templates/new"): "read",
     ("POST", "/templates/new"): "write",
     ("POST", "/templates/preview"): "read",
+    # ---- test sends, the seed list and the template gallery
+    ("POST", "/templates/<int:template_id>/test"): "write",
+    ("POST", "/campaigns/<int:campaign_id>/test"): "write",
+    ("GET", "/seeds"): "read",
+    ("POST", "/seeds"): "write",
+    ("POST", "/seeds/<int:seed_id>/delete"): "write",
+    ("GET", "/gallery"): "read",
+    ("GET", "/gallery/<key>"): "read",
+    ("POST", "/gallery/<key>/copy"): "write",
+    ("POST", "/gallery/<key>/delete"): "write",
+    ("POST", "/templates/<int:template_id>/gallery"): "write",
     # ---- campaigns
     ("GET", "/campaigns"): "read",
     ("GET", "/campaigns/new"): "read",
@@ -369,6 +381,7 @@ def objects(app, database, config, clock) -> dict[str, str]:
         question = record_reply(s, InboundSms("twilio", "SMroutes1", "+12015550101", "+15005550006", "Open today?"),
                                 config=config.replies, default_region="US", now=now)
         canned = save_canned_reply(s, title="Hours", body="10:00-18:00", now=now)
+        seed = add_seed_address(s, channel="email", address="seed@example.com", region="US", now=now)
         plan = create_rate_plan(s, channel="sms", unit_price="0.05", currency="USD",
                                 effective_from=now - timedelta(days=1), now=now)
         add_suppressions(s, ["blocked@example.com"], channel="email", default_region="US", now=now)
@@ -387,7 +400,7 @@ def objects(app, database, config, clock) -> dict[str, str]:
                "cost_id": cost.id, "rule_id": rule.id, "plan_id": plan.id, "suppression_id": suppression.id,
                "tag_id": tag.id, "message_id": message_id, "journey_id": journey.id, "form_id": form.id,
                "submission_id": receipt.channels and s.scalar(select(SignupSubmission.id)),
-               "reply_id": question.reply_id, "canned_id": canned.id,
+               "reply_id": question.reply_id, "canned_id": canned.id, "seed_id": seed.id,
                # The admin's own id: changing one's own role or deactivating oneself is refused, so the
                # admin's later requests still run as admin.
                "user_id": admin.id}

@@ -21,7 +21,7 @@ from web.api import (
     token_required,
 )
 from web.db import get_session
-from web.pages.context import sms_as_sent, sms_max_length
+from web.pages.context import check_settings, sms_as_sent, sms_max_length
 
 CHANNELS = ("email", "sms")
 
@@ -108,6 +108,7 @@ def preview_template():
         base_url=config().base_url,
         tracking=config().tracking,
         as_sent=sms_as_sent(data.get("channel")),
+        checks=check_settings(),
         **_binding(data),
     )
     return preview.to_dict()

@@ -22,10 +22,12 @@ from web.pages import (
     conversions,
     dashboard,
     experiments,
+    gallery,
     inbox,
     rate_plans,
     reports,
     run_report,
+    seed_list,
     send_calendar,
     settings,
     signup_forms,
@@ -38,7 +40,7 @@ from web.pages.context import page_helpers
 # Every page blueprint is registered here and nowhere else; a page module never imports another's routes.
 PAGES = (dashboard, *AUDIENCE_PAGES, signup_forms, templates, campaigns, campaign_controls, campaign_schedule,
          send_calendar, inbox, conversations, reports, settings, conversions, campaign_tracking, experiments,
-         rate_plans, run_report)
+         rate_plans, run_report, gallery, seed_list)
 
 # Guards are attached once, at import: a blueprint cannot take new hooks after its first registration,
 # and tests register the same blueprints on many apps.

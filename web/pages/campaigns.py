@@ -7,7 +7,7 @@ from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from audiences import count_contacts, get_list, list_lists
+from audiences import count_contacts, get_list, list_contacts, list_lists
 from campaigns import (
     ChannelUnavailable,
     campaign_status,
@@ -18,6 +18,7 @@ from campaigns import (
     get_template,
     list_campaigns,
     list_templates,
+    preview_template,
     send_campaign_now,
     sending_starts,
     set_campaign_schedule,
@@ -25,7 +26,7 @@ from campaigns import (
 )
 from campaigns.notices import DEFAULT_FALLBACK_MINUTES
 from campaigns.schedules import ScheduleDefaults, send_now_timing
-from core.errors import Invalid
+from core.errors import HeraldError, Invalid
 from web.db import get_session
 from web.pages.campaign_controls import control_fields, control_options, controls_context, segment_options
 from web.pages.campaign_schedule import (
@@ -35,7 +36,17 @@ from web.pages.campaign_schedule import (
     schedule_from_form,
     when_label,
 )
-from web.pages.context import all_status_labels, channel_info, config, now, opt_out_warning, sending_starts_text
+from web.pages.check_words import findings_for_page, level_label
+from web.pages.context import (
+    all_status_labels,
+    channel_info,
+    check_settings,
+    config,
+    now,
+    opt_out_warning,
+    sending_starts_text,
+    sms_as_sent,
+)
 from web.senders import checked_sender, sender_options
 
 bp = Blueprint("campaigns", __name__)
@@ -112,9 +123,11 @@ def detail(campaign_id: int):
     opt_out = (opt_out_warning(campaign.channel, template)
                if campaign.kind != "event_notice" and campaign.status in ("draft", "pending_approval", "scheduled")
                else "")
+    before_send = campaign.status in ("draft", "pending_approval", "scheduled")
     return render_template(
         "campaigns/detail.html", campaign=campaign, status=campaign_status(db_session, campaign_id),
-        opt_out_warning=opt_out,
+        opt_out_warning=opt_out, checks=_checks(campaign, template) if before_send else None,
+        level_label=level_label, contacts=list_contacts(db_session, per_page=50).items,
         starts=_starts_text(db_session, campaign),
         template=template,
         audience_list=get_list(db_session, campaign.list_id) if campaign.list_id else None,
@@ -122,6 +135,21 @@ def detail(campaign_id: int):
         channel=channel_info(campaign.channel), status_labels=all_status_labels(), **controls,
         **schedule_context(campaign),
     )
+
+
+def _checks(campaign, template) -> dict[str, object]:
+    """The pre-send checks of the campaign's message as its first contact gets it (the template editor shows
+    them for any contact): {"findings": [...]} or {"error": why it cannot be rendered}."""
+    parts = ("subject", "html", "text") if campaign.channel == "email" else ("body", "provider_template")
+    try:
+        preview = preview_template(get_session(), channel=campaign.channel, contact_id=None,
+                                   base_url=config().base_url, tracking=config().tracking, campaign_name=campaign.name,
+                                   as_sent=sms_as_sent(campaign.channel), checks=check_settings(),
+                                   provider_params=template.provider_params,
+                                   **{part: getattr(template, part) or "" for part in parts})
+    except HeraldError as exc:
+        return {"error": exc.message}
+    return {"findings": findings_for_page(preview.checks)}
 
 
 @bp.post("/campaigns/<int:campaign_id>/send")

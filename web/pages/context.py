@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from flask_babel import pgettext
 from flask_login import current_user
 
-from campaigns.content.checks import missing_opt_out
+from campaigns.content.checks import CheckSettings, missing_opt_out
 from channels import ChannelConfigError, open_channel, text_as_sent
 from core.clock import Clock
 from core.config import Config
@@ -71,6 +71,12 @@ def channel_info(name: str) -> ChannelInfo:
 def sms_as_sent(channel: object) -> Callable[[str], str] | None:
     """What the SMS channel adds to a text, for previews of `channel` ("sms"; None for any other channel)."""
     return channel_info("sms").as_sent if channel == "sms" and "sms" in config().channels else None
+
+
+def check_settings() -> CheckSettings:
+    """What the pre-send checks take from the configuration: stop keywords, the SMS segment price, the currency."""
+    return CheckSettings(stop_keywords=tuple(config().replies.stop_keywords), sms_price=config().channels["sms"].price,
+                         currency=config().currency)
 
 
 def sms_max_length() -> int | None:

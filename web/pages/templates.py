@@ -8,14 +8,24 @@ from flask import Blueprint, flash, jsonify, redirect, render_template, request,
 from flask_babel import gettext as _
 
 from audiences import list_contacts
-from campaigns import create_template, get_template, list_templates, preview_template, update_template
+from campaigns import (
+    create_template,
+    get_template,
+    list_seed_addresses,
+    list_templates,
+    preview_template,
+    update_template,
+)
+from campaigns.content.checks import LEVELS
+from campaigns.content.gallery import LANGUAGES
 from campaigns.content.templates import short_link_example
 from campaigns.responses.tracking import tracks_clicks
 from core.errors import HeraldError, Invalid
 from web.auth import read_only
 from web.db import get_session
 from web.json_input import LARGEST_INTEGER, JsonRefused, parse_json
-from web.pages.context import config, now, opt_out_warning, sms_as_sent, sms_max_length
+from web.pages.check_words import findings_for_page, level_label
+from web.pages.context import check_settings, config, now, opt_out_warning, sms_as_sent, sms_max_length
 
 bp = Blueprint("templates", __name__)
 
@@ -104,13 +114,16 @@ def preview():
         result = preview_template(
             get_session(), channel=channel, contact_id=contact,
             base_url=config().base_url, tracking=config().tracking, as_sent=sms_as_sent(channel),
+            checks=check_settings(),
             **{part: str(data.get(part) or "") for part in PARTS.get(channel, ())},
             **_binding(channel, {key: str(data.get(key) or "") for key in BINDING}),
         )
     except (HeraldError, ValueError) as exc:
         error = exc.to_dict() if isinstance(exc, HeraldError) else {"message": str(exc)}
         return jsonify(ok=False, error=error), 200  # a template mid-edit is often invalid; that is not a failure
-    return jsonify(ok=True, preview=result.to_dict())
+    # The checks in the reader's language, next to the preview (web/pages/check_words.py).
+    return jsonify(ok=True, preview={**result.to_dict(), "checks": findings_for_page(result.checks),
+                                     "level_labels": {level: level_label(level) for level in LEVELS}})
 
 
 def _read_form(channel: str) -> dict[str, str]:
@@ -151,8 +164,10 @@ def _field_error(exc: Invalid) -> dict[str, dict[str, Any]]:
 def _editor(channel: str, form: dict[str, str], errors: dict[str, dict[str, Any]], *, template):
     contacts = list_contacts(get_session(), per_page=PREVIEW_CONTACTS).items
     shorten = channel == "sms" and tracks_clicks(config().tracking, channel="sms")
+    seeds = len(list_seed_addresses(get_session(), channel=channel))
     return render_template("templates/form.html", channel=channel, form=form, errors=errors, template=template,
-                           contacts=contacts, sms_price=config().channels["sms"].price,
+                           contacts=contacts, seed_count=seeds, gallery_languages=LANGUAGES,
+                           sms_price=config().channels["sms"].price,
                            currency=config().currency, sms_short_links=shorten,
                            sms_short_link_example=short_link_example(get_session(), base_url=config().base_url)
                            if shorten else ""), (422 if errors else 200)

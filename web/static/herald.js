@@ -63,7 +63,51 @@
       return data;
     };
 
+    // The pre-send checks next to the preview: errors first, each with its level; an SMS whose quotes or
+    // dashes force UCS-2 offers to replace them in the text (the replacements come with the finding).
+    var checksList = document.getElementById("preview-checks");
+    var gsmFix = document.getElementById("gsm7-fix");
+    var replacements = null;
+    var showChecks = function (preview) {
+      if (!checksList) { return; }
+      checksList.textContent = "";
+      var findings = preview.checks || [];
+      replacements = null;
+      findings.forEach(function (finding) {
+        var item = document.createElement("li");
+        item.className = "check check-" + finding.level;
+        item.setAttribute("data-check-code", finding.code);
+        var badge = document.createElement("span");
+        badge.className = "badge " + (finding.level === "error" ? "failed" : finding.level === "warning" ? "warning" : "");
+        badge.textContent = (preview.level_labels || {})[finding.level] || finding.level;
+        item.appendChild(badge);
+        item.appendChild(document.createTextNode(" " + finding.text));
+        checksList.appendChild(item);
+        if (finding.code === "gsm7_forced_ucs2") { replacements = finding.values.replacements; }
+      });
+      if (!findings.length) {
+        var pass = document.createElement("li");
+        pass.className = "check check-pass";
+        pass.setAttribute("data-check-code", "pass");
+        pass.textContent = checksList.getAttribute("data-pass-text");
+        checksList.appendChild(pass);
+      }
+      if (gsmFix) { gsmFix.hidden = !replacements; }
+    };
+    if (gsmFix) {
+      gsmFix.addEventListener("click", function () {
+        var body = editor.querySelector('[data-part="body"]');
+        if (!body || !replacements) { return; }
+        body.value = Array.prototype.map.call(body.value, function (ch) {
+          return Object.prototype.hasOwnProperty.call(replacements, ch) ? replacements[ch] : ch;
+        }).join("");
+        body.focus();
+        later();
+      });
+    }
+
     var show = function (preview) {
+      showChecks(preview);
       if (channel === "sms") {
         document.getElementById("preview-body").textContent = preview.body;
         var sms = preview.sms || { characters: 0, encoding: "GSM-7", segments: 0, remaining: 160 };

@@ -74,7 +74,8 @@ def test_herald_set_above_the_providers_rate_finds_it_and_sends_everyone_once(ba
     session.expire_all()
     health = session.scalar(select(ChannelHealth).where(ChannelHealth.channel == "sms"))
     session.commit()
-    assert health is not None and health.send_rate is not None and health.send_rate < 30  # AIMD lowered it
+    if refused:  # a loaded machine may never reach the provider's 20/s, and then nothing asks Herald to slow down
+        assert health is not None and health.send_rate is not None and health.send_rate < 30  # AIMD lowered it
 
 
 def test_a_batch_longer_than_its_lease_is_not_sent_twice(backend, session, database, fake):

@@ -74,6 +74,19 @@ CAMPAIGN_SCHEMAS: dict[str, Any] = {
         "contact_id": nullable("integer", description="whose data filled it in; null: a placeholder sample"),
         "short_links": {"type": "boolean", "description": "SMS: the size counts each link as the short link it "
                         "will be sent as ([tracking] sms_short_links)"},
+        "checks": {"type": "array", "items": ref("Finding"),
+                   "description": "the pre-send checks of what was rendered, errors first; it passes when none is "
+                                  "an error or a warning"},
+    }),
+    "Finding": obj({
+        "check": {"type": "string", "description": "the check: opt_out, links, images, size, subject, spam, gsm7, "
+                                                   "segments, short_links, signature"},
+        "level": {"type": "string", "enum": ["error", "warning", "note"],
+                  "description": "error: breaks for recipients; warning: fix before a marketing send; note: to know"},
+        "code": {"type": "string", "description": "what was found, e.g. link_local, gsm7_forced_ucs2, sms_segments"},
+        "message": {"type": "string", "description": "in English: the thing, the value and the fix"},
+        "values": {"type": "object", "description": "the finding's values (the link, the characters with their "
+                                                    "position and GSM-7 replacement, segments and cost)"},
     }),
     "Campaign": obj({
         "id": INTEGER,

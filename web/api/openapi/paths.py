@@ -268,7 +268,7 @@ CORE_PATHS: dict[str, dict[str, Any]] = {
     },
     "/templates/preview": {
         "post": operation(
-            "previewTemplate", "Render template parts for a contact, with the SMS size",
+            "previewTemplate", "Render template parts for a contact, with the SMS size and the pre-send checks",
             {"200": answer("the rendered parts", ref("Preview"))}, tag="templates", found=True,
             request=body("PreviewInput"),
         ),

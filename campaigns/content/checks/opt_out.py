@@ -1,6 +1,7 @@
 """What a marketing message must carry by law and by carrier rules: an SMS tells the reader how to opt out
-(回复TD退订 / Reply STOP), an email has an unsubscribe link. Checked when a template is saved and when a
-marketing campaign is shown, as a warning: a template may also serve event notices, which need neither."""
+(回复TD退订 / Reply STOP), an email has an unsubscribe link. Checked when a template is saved, when a
+marketing campaign is shown and with every preview (the other pre-send checks: this package), as a warning:
+a template may also serve event notices, which need neither."""
 
 from __future__ import annotations
 
