@@ -1,7 +1,7 @@
 """Benchmark (issue 4, "Event notice"): 50,000 SMS to the fake Twilio at an allowed 500 msg/s.
 
     .venv/bin/python bench/event_notice.py [--contacts 50000] [--rate 500] [--processes 2] [--threads 4]
-                                           [--batch-size 100]
+                                           [--batch-size 100] [--latency 0.2]
 
 The floor is contacts / rate (100 s for the defaults): the rate limit allows nothing faster. On a fresh
 PostgreSQL database (HERALD_TEST_PG_URL or postgres@127.0.0.1:5432) with N contacts and one event notice,
@@ -13,6 +13,11 @@ materialised) to the last message the provider accepted (the latest sent_at), an
 floor and their ratio (target: within 5% of the floor, a ratio of at most 1.05). The moving-window
 limiter lets the first `rate` messages through at once, so the strict floor is (N - rate) / rate; both
 are printed. Afterwards it checks each contact got exactly one message at the fake.
+
+--latency S makes the fake take S seconds to answer each request (issue 14: real providers answer in
+~200 ms, loopback fakes in microseconds); its threading HTTP server answers many requests at once, so the
+delay is per request, never a queue. `--latency 0.2 --processes 1 --threads 2` is one default embedded
+`herald serve` against a provider 200 ms away; --concurrency 1 sends one request at a time per thread.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ FAKE = r"""
 import sys
 sys.path.insert(0, sys.argv[1])
 from tests.fakes.fake_twilio import FakeTwilio
-fake = FakeTwilio().start()
+fake = FakeTwilio(delay_seconds=float(sys.argv[2])).start()
 print(fake.channel_url(), flush=True)
 sys.stdin.readline()
 import resource
@@ -65,6 +70,7 @@ def work():
     while n := dispatcher.dispatch_due():
         total += n
     handled.append(total)
+    dispatcher.close()
     for channel in channels.values():
         channel.close()
 with database.engine.connect():
@@ -123,6 +129,9 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--batch-size", type=int, default=100)
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds the fake takes to answer each request")
+    parser.add_argument("--concurrency", type=int, default=32,
+                        help="[sender] concurrency: requests in flight per thread (1: one at a time, as before)")
     parser.add_argument("--redis-url", default=os.environ.get("HERALD_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"))
     args = parser.parse_args()
 
@@ -133,8 +142,8 @@ def main() -> None:
     from core.clock import SystemClock
     from core.db import Database
 
-    fake = subprocess.Popen([sys.executable, "-c", FAKE, str(REPO)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            text=True)
+    fake = subprocess.Popen([sys.executable, "-c", FAKE, str(REPO), str(args.latency)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
     channel_url = fake.stdout.readline().strip() + f"&rate={args.rate}/second"
     url, admin, name = create_database()
     senders: list[subprocess.Popen] = []
@@ -150,6 +159,7 @@ def main() -> None:
         settings = {"config_file": str(workdir / "config.toml"), "HERALD_DATABASE_URL": url,
                     "HERALD_DATA_DIR": str(workdir), "HERALD_ENV": "test", "HERALD_SCHEDULER_ENABLED": "false",
                     "HERALD_SENDER_BATCH_SIZE": str(args.batch_size), "HERALD_CHANNELS_SMS_URL": channel_url,
+                    "HERALD_SENDER_CONCURRENCY": str(args.concurrency),
                     "threads": args.threads, "limiter": limiter}
         senders = [subprocess.Popen([sys.executable, "-c", SENDER, str(REPO), json.dumps(settings)],
                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
@@ -183,7 +193,8 @@ def main() -> None:
         floor = args.contacts / args.rate
         strict = (args.contacts - args.rate) / args.rate
         print(f"{args.contacts:,} SMS at {args.rate}/s, {args.processes} process(es) x {args.threads} thread(s), "
-              f"batch {args.batch_size}")
+              f"batch {args.batch_size}, provider latency {1000 * args.latency:.0f} ms, "
+              f"{args.concurrency} in flight per thread")
         print(f"materialised in {materialised:.2f} s; the fake accepted each once")
         print(f"send -> last accepted: {elapsed:.1f} s; floor {floor:.0f} s (strict {strict:.0f} s)")
         print(f"ratio to the floor: {elapsed / floor:.3f}  (target: at most 1.05); to the strict floor: "

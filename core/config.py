@@ -130,6 +130,8 @@ class Config:
     server_port: int
     sender_mode: str
     sender_threads: int
+    sender_concurrency: int  # requests in flight per sender thread and HTTP channel
+    smtp_concurrency: int  # SMTP sessions in flight per sender thread and SMTP channel
     batch_size: int
     lease_seconds: int
     poll_seconds: float
@@ -237,6 +239,8 @@ def load_config(path: str | os.PathLike[str] | None = None, environ: Mapping[str
         server_port=v("server", "port"),
         sender_mode=v("sender", "mode"),
         sender_threads=v("sender", "threads"),
+        sender_concurrency=v("sender", "concurrency"),
+        smtp_concurrency=v("sender", "smtp_concurrency"),
         batch_size=v("sender", "batch_size"),
         lease_seconds=v("sender", "lease_seconds"),
         poll_seconds=v("sender", "poll_seconds"),

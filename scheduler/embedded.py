@@ -96,6 +96,7 @@ class EmbeddedRunner:
                     self._wake.wait(self.config.poll_seconds)
                     self._wake.clear()
         finally:
+            dispatcher.close()
             for channel in channels.values():
                 channel.close()
 

@@ -13,6 +13,13 @@ messages before the first of them leaves; a dead sender's rows outside its windo
 is in), or when an answer arrives RECORD_SECONDS or more after the last commit, so a slow provider's
 answers do not wait for the window to fill. Both are small on purpose: a commit is cheap next to the
 provider calls, and a window is what a kill can leave unknown.
+
+A channel sent with several requests in flight (campaigns/delivery/pacing.py, BatchPace.send_concurrently)
+cannot wait for a window to be used up before the next opens: that would empty the pipe every window.
+It slides instead (`open_ahead`): before a message leaves, what waits is recorded and messages are opened
+up to `window` past the last answer recorded — only when at least half a window can be opened, so commits
+stay few. Rows handed over and not recorded are then never more than `window` per sender thread
+(the requests in flight plus the answers of the group not yet committed).
 """
 
 from __future__ import annotations
@@ -83,6 +90,21 @@ class AnswerGroups:
         last = max((self._position[mid] for mid in message_ids if mid in self._position), default=-1)
         if last >= self._opened:
             self.flush(through=last + 1)
+
+    def open_ahead(self, message_id: int, window: int, *, force: bool = False) -> bool:
+        """A concurrent sender, before handing `message_id` over: True once it is open. Opening records what
+        waits and opens up to `window` (at least `every`) messages past the last answer; False (nothing done)
+        while that would not reach it, or would open less than half a window, before more answers come —
+        unless `force` (nothing is in flight, so no answer can come)."""
+        position = self._position.get(message_id)
+        if position is None or position < self._opened:
+            return True
+        window = max(window, self.every)  # flush() may open `every` past the answers itself
+        limit = min(len(self._order), self._answered + window)
+        if not force and (position >= limit or (limit < len(self._order) and limit - self._opened < window // 2)):
+            return False
+        self.flush(through=max(limit, position + 1))
+        return True
 
     def flush(self, *, through: int = 0) -> None:
         """Record the answers not yet recorded, and open the next window once this one is used up (only

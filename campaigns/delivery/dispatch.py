@@ -12,13 +12,19 @@ thread is safe and several processes on PostgreSQL take disjoint rows (FOR UPDAT
 the claim). A Channel instance holds a connection (an SMTP session, an HTTP pool) and belongs to
 one thread: give each thread its own channels and therefore its own Dispatcher. The rate limiter
 is the one object shared by all of them, so a channel's rate holds however many senders run.
+
+Requests in flight: with `concurrency` ({channel key: n}) and `open_copy`, a channel's messages go out with
+up to n requests in flight (BatchPace.send_concurrently), each through its own copy of the channel, opened
+when first needed and kept by this Dispatcher until close(). Answers are still handled on the calling
+thread, and the window of messages handed over and not recorded slides (AnswerGroups.open_ahead) over
+max(record_every, 2 × n) messages: that, per sender thread, is what a kill can leave unknown.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -71,7 +77,9 @@ class Dispatcher:
                  max_attempts: int = 5, retry_base_seconds: int = 30, price: Mapping[str, Decimal] | None = None,
                  currency: str = "USD", breaker: BreakerSettings | None = None,
                  tracking: TrackingConfig | None = None, unsubscribe_mailbox: str = "",
-                 record_every: int = RECORD_EVERY, record_seconds: float = RECORD_SECONDS) -> None:
+                 record_every: int = RECORD_EVERY, record_seconds: float = RECORD_SECONDS,
+                 concurrency: Mapping[str, int] | None = None,
+                 open_copy: Callable[[str], Channel] | None = None) -> None:
         self.database = database
         self.channels = channels
         self.limiter = limiter
@@ -95,6 +103,24 @@ class Dispatcher:
         self.configured_rates = {key: per_second(channel.rate) for key, channel in channels.items()}
         self.rates = dict(self.configured_rates)
         self.pace: BatchPace | None = None  # the batch being sent
+        # {channel key: requests in flight at most}; more than one needs open_copy(key) to open the copies
+        self.concurrency = {key: n for key, n in (concurrency or {}).items() if open_copy is not None and n > 1}
+        self.open_copy = open_copy
+        self.copies: dict[str, list[Channel]] = {}  # {channel key: the copies opened so far}
+
+    def close(self) -> None:
+        """Close the channel copies this Dispatcher opened (the caller closes the channels it gave)."""
+        for copies in self.copies.values():
+            for copy in copies:
+                copy.close()
+        self.copies.clear()
+
+    def channel_pool(self, key: str, channel: Channel) -> list[Channel]:
+        """`channel` and enough copies of it for the key's concurrency, one request in flight on each."""
+        copies = self.copies.setdefault(key, [])
+        while self.open_copy is not None and len(copies) + 1 < self.concurrency.get(key, 1):
+            copies.append(self.open_copy(key))
+        return [channel, *copies]
 
     def dispatch_due(self) -> int:
         """Claim due messages, send them, record what the providers said. Returns how many were handled.
@@ -216,9 +242,16 @@ class Dispatcher:
                 handed_on.add(result.message_id)
                 answers.add(result)
 
-        if answers is not None:
-            answers.open_window()
-        results = self.pace.send(key, channel, messages, on_result=hand_on)
+        if self.concurrency.get(key, 1) > 1 and len(messages) > 1:
+            window = max(self.record_every, 2 * self.concurrency[key])
+            results = self.pace.send_concurrently(
+                key, self.channel_pool(key, channel), messages, on_result=hand_on,
+                may_hand_over=None if answers is None else (
+                    lambda message_id, idle: answers.open_ahead(message_id, window, force=idle)))
+        else:
+            if answers is not None:
+                answers.open_window()
+            results = self.pace.send(key, channel, messages, on_result=hand_on)
         answered = [r.message_id for r in results]
         stray = set(answered) - given
         missing = given - set(answered)

@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import logging
 import math
+import queue
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import timedelta
 
@@ -134,6 +136,106 @@ class BatchPace:
                 break
             self.keep_leases()
         return results
+
+    def send_concurrently(self, key: str, channels: Sequence[Channel], messages: Sequence[Outgoing],
+                          on_result: Callable[[SendResult], None] | None = None,
+                          may_hand_over: Callable[[int, bool], bool] | None = None) -> list[SendResult]:
+        """Like send(), with up to len(channels) requests in flight at once, one per channel instance (a
+        Channel serves one request at a time); the answers, one per message, in message order.
+
+        Why: a provider 200 ms away answers one request at a time five times a second, so one at a time
+        a sender thread sends threads ÷ latency whatever the rate allows (issue 14). Each message still
+        takes its own slot of the shared limiter before it leaves, so the pace is the one send() keeps;
+        only the waits for answers overlap. Every answer is handled on this thread as it comes back —
+        `on_result`, the throttle's slow-down, the limiter's note — so recording stays single-threaded.
+        `may_hand_over(message_id, nothing_in_flight)` says whether a message may leave now (AnswerGroups
+        .open_ahead, which bounds what a kill can leave unknown); while it says no, this waits for answers.
+        An answer that stops the batch stops handing over; the requests already in flight keep their own
+        answers, the rest are untried, as in send(). What a channel raises is raised once those in flight
+        have answered and been handed on."""
+        if len(channels) <= 1 or len(messages) <= 1:
+            return self.send(key, channels[0], messages, on_result)
+        slot_key = f"{channels[0].name}:{key}"
+        answers: queue.Queue[tuple[Channel, float, list[SendResult] | BaseException]] = queue.Queue()
+        free = list(channels)
+        by_id: dict[int, list[SendResult]] = {}
+        stop: list[Refused] = []
+        raised: list[BaseException] = []
+        in_flight = 0
+
+        def request(channel: Channel, message: Outgoing, rate: float) -> None:
+            try:
+                answers.put((channel, rate, channel.send([message])))
+            except BaseException as exc:  # noqa: BLE001 - handed to the sending thread, raised there
+                answers.put((channel, rate, exc))
+
+        def take_answer(block: bool) -> bool:
+            nonlocal in_flight
+            try:
+                channel, rate, answer = answers.get(block=block)
+            except queue.Empty:
+                return False
+            in_flight -= 1
+            free.append(channel)
+            if isinstance(answer, BaseException):
+                raised.append(answer)
+                return True
+            for result in answer:
+                by_id.setdefault(result.message_id, []).append(result)
+            self._note_answer(key, slot_key, rate, answer, on_result, stop)
+            return True
+
+        with ThreadPoolExecutor(max_workers=len(channels), thread_name_prefix=f"herald-{key}") as pool:
+            sent_upto = 0
+            for index, message in enumerate(messages):
+                while not (stop or raised) and (not free or (may_hand_over is not None and not may_hand_over(
+                        message.message_id, in_flight == 0))):
+                    take_answer(block=True)
+                if stop or raised:
+                    break
+                rate = self.wait_for_slot(key, slot_key, free[-1])
+                while take_answer(block=False):  # what came back during the wait, before another leaves
+                    pass
+                if stop or raised:
+                    break
+                pool.submit(request, free.pop(), message, rate)
+                in_flight += 1
+                sent_upto = index + 1
+                self.keep_leases()
+            while in_flight:
+                take_answer(block=True)
+        untried: list[SendResult] = []
+        if stop:
+            untried = [replace(stop[0], message_id=m.message_id, reason=NOT_TRIED + stop[0].reason,
+                               outcome_unknown=False) for m in messages[sent_upto:]]
+            for result in untried if on_result is not None else ():
+                on_result(result)
+        if raised:
+            raise raised[0]
+        results = [r for m in messages[:sent_upto] for r in by_id.pop(m.message_id, [])]
+        # Anything a channel answered for a message it was not given stays in the list: Dispatcher.send names it.
+        return results + [r for rs in by_id.values() for r in rs] + untried
+
+    def _note_answer(self, key: str, slot_key: str, rate: float, answer: Sequence[SendResult],
+                     on_result: Callable[[SendResult], None] | None, stop: list[Refused]) -> None:
+        """One request's answer, as send() handles it: the limiter's note, a throttle's slow-down, then on_result;
+        the first answer that stops the batch goes into `stop`."""
+        if any(isinstance(r, Accepted) for r in answer):
+            self._taking.add(key)
+            self.limiter.note_accepted(slot_key)
+        stopper = next((r for r in answer if stops_the_batch(r)), None)
+        if isinstance(stopper, Refused) and stopper.throttled:
+            lowered = rate * DECREASE_FACTOR
+            estimate = provider_rate_estimate(self.limiter.seconds_since_accepted(slot_key), stopper.retry_after)
+            if estimate is not None and estimate < rate:
+                self.provider_rates[key] = estimate
+                lowered = min(lowered, estimate * RECOVER_SHARE)
+            self.limiter.slow_down(slot_key, lowered, hold_seconds=stopper.retry_after or 0.0,
+                                   for_seconds=RENEW_SECONDS * 2)
+        for result in answer if on_result is not None else ():
+            on_result(result)
+        if isinstance(stopper, Refused) and not stop:
+            stop.append(stopper)
 
     def wait_for_slot(self, key: str, slot_key: str, channel: Channel) -> float:
         """Take the channel's next send slot and sleep until it; again if the provider pushed back on

@@ -6,6 +6,7 @@ Used by every executor — embedded threads (scheduler/embedded.py), Celery work
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from sqlalchemy import select
@@ -84,6 +85,23 @@ def answer_channel(config: Config) -> AnswerChannel:
         channel.close()
 
 
+def channel_copier(config: Config) -> Callable[[str], Channel]:
+    """Opens one more instance of a configured channel by its key ("sms", "email", "email:NAME"), for a
+    Dispatcher that keeps several requests in flight (one instance per request in flight)."""
+    def open_copy(key: str) -> Channel:
+        kind, _, name = key.partition(":")
+        settings = config.email.senders[name] if name else config.channels[kind]
+        return open_channel(str(settings.url), from_address=settings.from_address)
+    return open_copy
+
+
+def concurrency_of(config: Config, channels: Mapping[str, Channel]) -> dict[str, int]:
+    """{channel key: requests in flight at most}: [sender] smtp_concurrency for SMTP sessions, [sender]
+    concurrency for the HTTP providers, one for log:// (nothing to wait for)."""
+    return {key: 1 if channel.name == "log" else config.smtp_concurrency if channel.name == "smtp"
+            else config.sender_concurrency for key, channel in channels.items()}
+
+
 def open_configured_channels(config: Config) -> dict[str, Channel]:
     """One fresh instance of each configured channel, for one sender thread (a Channel is not shared)."""
     opened: dict[str, Channel] = {}
@@ -137,6 +155,8 @@ def make_dispatcher(config: Config, database: Database, channels: dict[str, Chan
         tracking=config.tracking,
         breaker=BreakerSettings(config.breaker_failures, config.breaker_cooldown_seconds),
         unsubscribe_mailbox=config.email.unsubscribe_mailbox,
+        concurrency=concurrency_of(config, channels),
+        open_copy=channel_copier(config),
     )
 
 
@@ -149,8 +169,11 @@ def send_until_idle(config: Config, database: Database, clock: Clock, *, limiter
     try:
         dispatcher = make_dispatcher(config, database, channels, limiter or RateLimiter("memory://"), clock)
         total = 0
-        while handled := dispatcher.dispatch_due():
-            total += handled
+        try:
+            while handled := dispatcher.dispatch_due():
+                total += handled
+        finally:
+            dispatcher.close()
         return total
     finally:
         for channel in channels.values():

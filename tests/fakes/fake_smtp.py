@@ -6,7 +6,9 @@
         assert smtp.messages[0].message["Subject"] == "Hi"
 
 Scripted behaviour: per-recipient refusals (`refuse`, 5xx) and deferrals (`defer`, 4xx), AUTH
-(`auth={"user": "password"}`, off by default), a slow DATA answer (`delay_seconds`), an idle timeout
+(`auth={"user": "password"}`, off by default), a slow DATA answer (`delay_seconds`), a server far away
+(`reply_delay_seconds`: every reply, the greeting included, waits that long — on the event loop, so
+many sessions wait at once and nothing is serialised), an idle timeout
 after which the server drops the connection (`idle_timeout`), and `disconnect_clients()` to drop
 every open connection now. `connections` counts SMTP sessions that said EHLO/HELO. Each received
 message records when it arrived (`received_at`), for tests of the send rate.
@@ -141,6 +143,14 @@ class _Controller(Controller):
             server = super().factory()
         with self.fake._lock:
             self.fake._servers.append(server)
+        if self.fake.reply_delay_seconds:
+            push, delay = server.push, self.fake.reply_delay_seconds
+
+            async def push_later(status: str) -> None:
+                await asyncio.sleep(delay)
+                await push(status)
+
+            server.push = push_later  # type: ignore[method-assign]
         return server
 
 
@@ -149,8 +159,9 @@ class FakeSmtp:
                  defer: dict[str, tuple[int, str]] | None = None, auth: dict[str, str] | None = None,
                  delay_seconds: float = 0.0, idle_timeout: float = 300.0,
                  script: dict[str, list[object]] | None = None, tls_context: ssl.SSLContext | None = None,
-                 implicit_tls: bool = False, lose_seconds: float = 1.0) -> None:
+                 implicit_tls: bool = False, lose_seconds: float = 1.0, reply_delay_seconds: float = 0.0) -> None:
         self.lose_seconds = lose_seconds
+        self.reply_delay_seconds = reply_delay_seconds
         self.script = {address: list(steps) for address, steps in (script or {}).items()}
         self.tls_context = tls_context
         self.implicit_tls = implicit_tls
