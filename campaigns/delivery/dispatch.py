@@ -23,7 +23,6 @@ max(record_every, 2 × n) messages: that, per sender thread, is what a kill can 
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -35,10 +34,11 @@ from campaigns import queries
 from campaigns.delivery import outbox
 from campaigns.delivery.answer_groups import RECORD_EVERY, RECORD_SECONDS, AnswerGroups
 from campaigns.delivery.breaker import BreakerSettings, channels_to_skip, note_answers
+from campaigns.delivery.channel_copies import ChannelCopies
 from campaigns.delivery.costs import Unpriced, price_unpriced
 from campaigns.delivery.leases import ANSWER_LOST_REASON, message_event, release_expired_leases
 from campaigns.delivery.outbox import ClaimedMessage
-from campaigns.delivery.outgoing import Composer
+from campaigns.delivery.outgoing import Composer, answers_by_channel, group_by_channel
 from campaigns.delivery.pacing import BatchPace, claim_limits, wait_for_a_free_slot
 from campaigns.delivery.throttle import held_channels, note_throttles, send_rates
 from campaigns.responses.bounces import suppress_bounced_addresses
@@ -103,24 +103,11 @@ class Dispatcher:
         self.configured_rates = {key: per_second(channel.rate) for key, channel in channels.items()}
         self.rates = dict(self.configured_rates)
         self.pace: BatchPace | None = None  # the batch being sent
-        # {channel key: requests in flight at most}; more than one needs open_copy(key) to open the copies
-        self.concurrency = {key: n for key, n in (concurrency or {}).items() if open_copy is not None and n > 1}
-        self.open_copy = open_copy
-        self.copies: dict[str, list[Channel]] = {}  # {channel key: the copies opened so far}
+        self.in_flight = ChannelCopies(concurrency, open_copy)  # requests in flight per channel, on copies
 
     def close(self) -> None:
         """Close the channel copies this Dispatcher opened (the caller closes the channels it gave)."""
-        for copies in self.copies.values():
-            for copy in copies:
-                copy.close()
-        self.copies.clear()
-
-    def channel_pool(self, key: str, channel: Channel) -> list[Channel]:
-        """`channel` and enough copies of it for the key's concurrency, one request in flight on each."""
-        copies = self.copies.setdefault(key, [])
-        while self.open_copy is not None and len(copies) + 1 < self.concurrency.get(key, 1):
-            copies.append(self.open_copy(key))
-        return [channel, *copies]
+        self.in_flight.close()
 
     def dispatch_due(self) -> int:
         """Claim due messages, send them, record what the providers said. Returns how many were handled.
@@ -242,10 +229,10 @@ class Dispatcher:
                 handed_on.add(result.message_id)
                 answers.add(result)
 
-        if self.concurrency.get(key, 1) > 1 and len(messages) > 1:
-            window = max(self.record_every, 2 * self.concurrency[key])
+        if self.in_flight.limit(key) > 1 and len(messages) > 1:
+            window = max(self.record_every, 2 * self.in_flight.limit(key))
             results = self.pace.send_concurrently(
-                key, self.channel_pool(key, channel), messages, on_result=hand_on,
+                key, self.in_flight.pool(key, channel), messages, on_result=hand_on,
                 may_hand_over=None if answers is None else (
                     lambda message_id, idle: answers.open_ahead(message_id, window, force=idle)))
         else:
@@ -275,7 +262,7 @@ class Dispatcher:
         """Feed each channel's answers to its circuit breaker (campaigns/delivery/breaker.py); does not commit.
         Returns {channel: when it may be tried again} for the channels whose breaker is open."""
         paused: dict[str, datetime] = {}
-        for key, results in _answers_by_channel(outgoing, answers).items():
+        for key, results in answers_by_channel(outgoing, answers).items():
             channel = self.channels.get(key)
             if channel is not None and (until := note_answers(session, key, channel.describe(), results,
                                                               now=self.clock.now(), settings=self.breaker)):
@@ -287,7 +274,7 @@ class Dispatcher:
         """Hold back each channel whose provider said "slow down" (campaigns/delivery/throttle.py); does not commit.
         Returns {channel: end of its hold} for the channels held."""
         held: dict[str, datetime] = {}
-        for key, results in _answers_by_channel(outgoing, answers).items():
+        for key, results in answers_by_channel(outgoing, answers).items():
             channel = self.channels.get(key)
             rate_used = self.pace.rate_used.get(key) if self.pace is not None else None
             provider_rate = self.pace.provider_rates.get(key) if self.pace is not None else None
@@ -447,22 +434,3 @@ def _hand_on(results: list[SendResult], answers: AnswerGroups | None) -> list[Se
     if answers is not None:
         answers.add_together(results)
     return results
-
-
-def _answers_by_channel(outgoing: Mapping[int, Outgoing], answers: Sequence[SendResult]) -> dict[str, list[SendResult]]:
-    """The answers to messages in `outgoing`, by the message's channel ("email", "sms")."""
-    by_channel: dict[str, list[SendResult]] = defaultdict(list)
-    for answer in answers:
-        if answer.message_id in outgoing:
-            by_channel[outgoing[answer.message_id].channel].append(answer)
-    return by_channel
-
-
-def group_by_channel(outgoing: Mapping[int, Outgoing]) -> dict[str, list[Outgoing]]:
-    """{"email": [...], "email:offers": [...], "sms": [...]} in message id order: a named email sender
-    (campaign.sender) is a channel of its own, "email:NAME" (campaigns/delivery/sender.py opens it)."""
-    groups: dict[str, list[Outgoing]] = defaultdict(list)
-    for message_id in sorted(outgoing):
-        message = outgoing[message_id]
-        groups[f"{message.channel}:{message.sender}" if message.sender else message.channel].append(message)
-    return dict(groups)

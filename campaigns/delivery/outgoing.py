@@ -5,6 +5,7 @@ its channel's length refused before it is sent (campaigns/delivery/dispatch.py c
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -148,3 +149,22 @@ class Composer:
         return Outgoing(message.id, "email", message.address or "", body=text, subject=subject, html=html,
                         headers=headers, sender=campaign.sender or "",
                         idempotency_key=f"herald.{message.id}@{self.host}")
+
+
+def group_by_channel(outgoing: Mapping[int, Outgoing]) -> dict[str, list[Outgoing]]:
+    """{"email": [...], "email:offers": [...], "sms": [...]} in message id order: a named email sender
+    (campaign.sender) is a channel of its own, "email:NAME" (campaigns/delivery/sender.py opens it)."""
+    groups: dict[str, list[Outgoing]] = defaultdict(list)
+    for message_id in sorted(outgoing):
+        message = outgoing[message_id]
+        groups[f"{message.channel}:{message.sender}" if message.sender else message.channel].append(message)
+    return dict(groups)
+
+
+def answers_by_channel(outgoing: Mapping[int, Outgoing], answers: Sequence[SendResult]) -> dict[str, list[SendResult]]:
+    """The answers to messages in `outgoing`, by the message's channel ("email", "sms")."""
+    by_channel: dict[str, list[SendResult]] = defaultdict(list)
+    for answer in answers:
+        if answer.message_id in outgoing:
+            by_channel[outgoing[answer.message_id].channel].append(answer)
+    return by_channel

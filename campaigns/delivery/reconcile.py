@@ -32,8 +32,9 @@ from sqlalchemy.orm import Session
 
 from campaigns import queries
 from campaigns.delivery import outbox
-from campaigns.delivery.dispatch import Dispatcher, group_by_channel
+from campaigns.delivery.dispatch import Dispatcher
 from campaigns.delivery.outbox import ClaimedMessage, UnknownMessage
+from campaigns.delivery.outgoing import group_by_channel
 from campaigns.delivery.sender import make_dispatcher, open_configured_channels
 from channels import (
     Accepted,
