@@ -21,7 +21,10 @@ from core.db import Database
 from core.migrate import upgrade_database
 
 PG_ADMIN_URL = os.environ.get("HERALD_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-REDIS_URL = os.environ.get("HERALD_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# Each xdist worker (gw0, gw1, …) gets a Redis database of its own, counting down from 15, so a test that
+# empties its database (tests/e2e/test_celery_worker_killed.py) cannot empty another worker's.
+_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+REDIS_URL = os.environ.get("HERALD_TEST_REDIS_URL", f"redis://127.0.0.1:6379/{15 - _WORKER % 14}")
 REQUIRE_SERVICES = os.environ.get("HERALD_REQUIRE_SERVICES") == "1"
 
 
