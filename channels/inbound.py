@@ -1,6 +1,6 @@
 """An SMS a recipient sent to us, as a provider's inbound webhook described it.
 
-Channels only parse (twilio.parse_twilio_inbound, http_sms_webhooks.parse_http_sms_inbound); campaigns
+Channels only parse (twilio.parse_twilio_inbound, http_sms.webhooks.parse_http_sms_inbound); campaigns
 stores the reply, matches it to the contact and the message it answers, and acts on its keyword.
 """
 

@@ -21,7 +21,7 @@ from channels.china import (
     parse_tencent_report,
     tencent,
 )
-from channels.http_sms_webhooks import http_sms_report_reply, parse_http_sms_inbound, parse_http_sms_webhook
+from channels.http_sms.webhooks import http_sms_report_reply, parse_http_sms_inbound, parse_http_sms_webhook
 from channels.twilio_webhooks import parse_twilio_inbound, twiml_message
 from core.config import Config
 from web.db import get_session, retrying_on_disconnect

@@ -3,7 +3,7 @@
     http-sms://gw.example.com/sms/send?…&ref_field=ref&query_url=/sms/query&query_status_field=data.0.status
         &query_id_field=data.0.msgId
 
-Split from channels/http_sms.py (which sends, and reads these options with the others). Many gateways
+Split from channels/http_sms/__init__.py (which sends, and reads these options with the others). Many gateways
 keep what a caller sent under the caller's reference (Aliyun OutId, Tencent SessionContext, a carrier
 platform's custom id) and let it be looked up: with `ref_field` Herald sends its message id as that
 reference, and with a query endpoint the reconciler (campaigns/delivery/reconcile.py) asks for it after

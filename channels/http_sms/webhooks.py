@@ -1,6 +1,6 @@
 """Webhooks of an http-sms:// gateway: delivery reports and incoming SMS, read with the URL's mapping.
 
-Split from channels/http_sms.py, which sends; both read the same channel URL (the dr_* and in_*
+Split from channels/http_sms/__init__.py, which sends; both read the same channel URL (the dr_* and in_*
 options are documented there). The gateway proves itself with the URL's dr_token, sent as ?token=
 or in the dr_token_header header. Only parsing here: campaigns applies reports and stores replies.
 """
@@ -13,7 +13,9 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from channels.base import ChannelEvent, WebhookRejected
-from channels.http_sms import SCHEME, GatewayOptions, _describe, _dig, _parse, _text
+from channels.http_sms.query import as_text as _text
+from channels.http_sms.query import dig as _dig
+from channels.http_sms.url import SCHEME, GatewayOptions, _describe, _parse
 from channels.inbound import InboundSms
 
 

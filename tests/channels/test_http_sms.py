@@ -20,7 +20,7 @@ from channels import (
     open_channel,
 )
 from channels.http_sms import HttpSmsChannel, with_signature
-from channels.http_sms_webhooks import parse_http_sms_webhook
+from channels.http_sms.webhooks import parse_http_sms_webhook
 from tests.fakes.fake_http_sms import MOVED_PATH, SEND_PATH, FakeHttpSms
 
 SECRET = "s3cr3t-gateway-key"
