@@ -17,30 +17,27 @@ from web.pages import (
     campaign_schedule,
     campaign_tracking,
     campaigns,
-    canned_replies,
-    conversations,
     conversions,
     dashboard,
     experiments,
-    gallery,
-    inbox,
     rate_plans,
     reports,
     run_report,
-    seed_list,
     send_calendar,
     settings,
     signup_forms,
-    templates,
     users,
 )
 from web.pages.audiences import PAGES as AUDIENCE_PAGES
+from web.pages.content import PAGES as CONTENT_PAGES
 from web.pages.context import page_helpers
+from web.pages.replies import PAGES as REPLY_PAGES
+from web.pages.replies import canned_replies
 
 # Every page blueprint is registered here and nowhere else; a page module never imports another's routes.
-PAGES = (dashboard, *AUDIENCE_PAGES, signup_forms, templates, campaigns, campaign_controls, campaign_schedule,
-         send_calendar, inbox, conversations, reports, settings, conversions, campaign_tracking, experiments,
-         rate_plans, run_report, gallery, seed_list)
+PAGES = (dashboard, *AUDIENCE_PAGES, signup_forms, *CONTENT_PAGES, campaigns, campaign_controls, campaign_schedule,
+         send_calendar, *REPLY_PAGES, reports, settings, conversions, campaign_tracking, experiments, rate_plans,
+         run_report)
 
 # Guards are attached once, at import: a blueprint cannot take new hooks after its first registration,
 # and tests register the same blueprints on many apps.

@@ -2,7 +2,8 @@
 class, searched by contact name, phone or text, a page at a time — each answerable on the spot; the keyword
 rules that act on them; and the count of what waits, on the menu of every page.
 
-The conversation with one contact is web/pages/conversations.py; canned replies, web/pages/canned_replies.py.
+The conversation with one contact is web/pages/replies/conversations.py; canned replies,
+web/pages/replies/canned_replies.py.
 
 Also gives every template `provider_pauses()`: the channels whose circuit breaker is open, for the
 banner on the dashboard and the campaign page (campaigns/delivery/breaker.py).
