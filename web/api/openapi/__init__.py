@@ -15,6 +15,7 @@ from flask import request
 
 from core.errors import Invalid
 from web.api import bp, config
+from web.api.openapi.campaign_paths import CAMPAIGN_PATHS
 from web.api.openapi.campaign_schemas import CAMPAIGN_SCHEMAS
 from web.api.openapi.inbox_paths import INBOX_PATHS
 from web.api.openapi.inbox_schemas import INBOX_SCHEMAS
@@ -23,7 +24,7 @@ from web.api.openapi.paths import CORE_PATHS
 from web.api.openapi.schemas import AUDIENCE_SCHEMAS
 
 SCHEMAS: dict[str, Any] = {**AUDIENCE_SCHEMAS, **CAMPAIGN_SCHEMAS, **INBOX_SCHEMAS, **JOURNEY_SCHEMAS}
-PATHS: dict[str, Any] = dict(sorted({**CORE_PATHS, **INBOX_PATHS, **JOURNEY_PATHS}.items()))
+PATHS: dict[str, Any] = dict(sorted({**CORE_PATHS, **CAMPAIGN_PATHS, **INBOX_PATHS, **JOURNEY_PATHS}.items()))
 
 
 def document(base_url: str) -> dict[str, Any]:
