@@ -74,7 +74,7 @@ def _run_web(command: list[str], env: dict[str, str], port: int, tmp_path: Path,
     # the control: this one does schedule
     ("embedded", "true", ["housekeeping.reconcile_unknown", "housekeeping.release_leases",
                           "housekeeping.remove_stale_uploads", "housekeeping.score_contacts",
-                          "journeys.advance", "reports.decide_ab_tests"]),
+                          "journeys.advance", "notices.send_planned_fallbacks", "reports.decide_ab_tests"]),
     ("embedded", "false", []),
     ("celery", "true", []),  # scaled mode: `herald scheduler` schedules, whatever [scheduler] enabled says
 ])

@@ -44,7 +44,9 @@ from channels.inbound import InboundSms
 from core.db import Database
 from tests.conftest import _fresh_sqlite, make_config
 from tests.web.test_browser import CHROMIUM, CHROMIUM_ARGS, REQUIRE_SERVICES
-from tests.web.test_browser_tour import PASSWORD, _pages, _seed
+from tests.web.test_browser_tour import _pages
+from tests.web.tour_site import PASSWORD
+from tests.web.tour_site import seed_tour as _seed
 from web.app import create_app
 
 pytestmark = pytest.mark.browser

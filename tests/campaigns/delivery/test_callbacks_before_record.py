@@ -45,8 +45,12 @@ def port() -> int:
 
 @pytest.fixture
 def config(tmp_path, db_url, fake, port):
+    # One request in flight: with more, the sender opens copies of the channel from its URL, and those bypass the
+    # wrapper below that posts each batch's callbacks before send() returns (tests/campaigns/delivery/
+    # test_in_flight.py covers requests in flight).
     return make_config(tmp_path, db_url, HERALD_CHANNELS_SMS_URL=fake.channel_url(),
-                       HERALD_BASE_URL=f"http://127.0.0.1:{port}", HERALD_APP_CURRENCY="CNY")
+                       HERALD_BASE_URL=f"http://127.0.0.1:{port}", HERALD_APP_CURRENCY="CNY",
+                       HERALD_SENDER_CONCURRENCY="1")
 
 
 @pytest.fixture

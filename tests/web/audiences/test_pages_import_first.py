@@ -95,7 +95,7 @@ def test_the_downloaded_rows_to_fix_import_back_with_their_reasons_ignored(logge
 
     response = upload(logged_in_client, fixed.encode("utf-8-sig"), "crm-rows-to-fix.csv", region="CN")
     columns_page = logged_in_client.get(response.headers["Location"]).get_data(as_text=True)
-    error_row = re.search(r'<tr class="column-row">\s*<td><strong>error</strong>.*?</tr>', columns_page, re.S)[0]
+    error_row = re.search(r'<tr class="column-row">\s*<td><strong[^>]*>error</strong>.*?</tr>', columns_page, re.S)[0]
     assert "error-column-note" in error_row and '<option value="ignored" selected>' in error_row
     page = logged_in_client.get(finish(logged_in_client, app, response.headers["Location"])).get_data(as_text=True)
 
