@@ -58,6 +58,9 @@ def e2e_env(tmp_path, db_url, fake_smtp, fake_twilio, web_port) -> dict[str, str
         "HERALD_SENDER_POLL_SECONDS": "0.05",
         "HERALD_SENDER_BATCH_SIZE": "10",
         "HERALD_SCHEDULER_ENABLED": "false",
+        # Tests run at any hour: after 21:00 UTC the shipped quiet hours (21:00-08:00) held every message of a
+        # Send now until morning, and the sender handled none. As in tests/conftest.py.
+        "HERALD_CAMPAIGNS_QUIET_HOURS": "off",
     }
 
 
