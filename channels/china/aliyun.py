@@ -34,9 +34,8 @@ import base64
 import hashlib
 import hmac
 import json
-import threading
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote
@@ -49,12 +48,11 @@ from channels.base import (
     ChannelEvent,
     Outgoing,
     Refused,
-    ResultListener,
     SendResult,
     WebhookRejected,
-    send_each,
 )
 from channels.china.shared import (
+    TemplateSmsChannel,
     api_endpoint,
     beijing_time,
     check_callback_token,
@@ -63,7 +61,6 @@ from channels.china.shared import (
     network_refusal,
     not_bound_refusal,
     required,
-    signed,
 )
 from channels.inbound import InboundSms
 from channels.ratelimit import parse_rate
@@ -194,36 +191,13 @@ def _parse(url: str) -> tuple[ChannelUrl, AliyunOptions]:
         rate=rate, max_length=parsed.length_limit(None))
 
 
-class AliyunSmsChannel:
+class AliyunSmsChannel(TemplateSmsChannel):
     name = SCHEME
     dry_run = False
     reports_each_result = True  # one request per message (channels/base.py)
     look_up = None  # QuerySendDetails exists, but the reconciler's questions are not asked of it yet
 
-    def __init__(self, options: AliyunOptions, *, description: str) -> None:
-        self.options = options
-        self.rate = options.rate
-        self.max_length = options.max_length
-        self._description = description
-        self._session: requests.Session | None = None
-        self._lock = threading.Lock()
-
-    def describe(self) -> str:
-        return self._description
-
-    def as_sent(self, text: str) -> str:
-        """The text as the operator delivers and bills it, 【签名】 first (channels.text_as_sent)."""
-        return signed(text, self.options.sign_name)
-
-    def send(self, batch: Sequence[Outgoing], on_result: ResultListener | None = None) -> list[SendResult]:
-        """One SendSms per message; one result per message, in batch order; never raises for Alibaba Cloud's sake."""
-        with self._lock:
-            return send_each(batch, self._send_one, on_result)
-
-    def close(self) -> None:
-        session, self._session = self._session, None
-        if session is not None:
-            session.close()
+    options: AliyunOptions
 
     def _send_one(self, message: Outgoing) -> tuple[SendResult, bool]:
         o, mid = self.options, message.message_id

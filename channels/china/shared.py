@@ -20,13 +20,23 @@ Their times are Beijing time without a zone ("2017-01-01 00:00:00").
 from __future__ import annotations
 
 import hmac
-from collections.abc import Mapping
+import threading
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import requests
 
-from channels.base import ChannelConfigError, Refused, WebhookRejected
+from channels.base import (
+    ChannelConfigError,
+    Outgoing,
+    Refused,
+    ResultListener,
+    SendResult,
+    WebhookRejected,
+    send_each,
+)
 from channels.unanswered import never_connected
 
 BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
@@ -123,3 +133,36 @@ def api_endpoint(api_base: str, default: str, shown: str) -> str:
     if urlsplit(api_base).scheme not in ("http", "https"):
         raise ChannelConfigError(f'channel URL "{shown}": api_base must be an http(s):// URL, e.g. api_base={default}')
     return api_base.rstrip("/")
+
+
+class TemplateSmsChannel:
+    """What the template-only platforms' channels share: the session and lock, the description, the text as the
+    operator bills it (【签名】 first), one request per message in batch order; a subclass sends one (_send_one)."""
+
+    def __init__(self, options: Any, *, description: str) -> None:
+        self.options = options
+        self.rate = options.rate
+        self.max_length = options.max_length
+        self._description = description
+        self._session: requests.Session | None = None
+        self._lock = threading.Lock()
+
+    def describe(self) -> str:
+        return self._description
+
+    def as_sent(self, text: str) -> str:
+        """The text as the operator delivers and bills it, 【签名】 first (channels.text_as_sent)."""
+        return signed(text, self.options.sign_name)
+
+    def send(self, batch: Sequence[Outgoing], on_result: ResultListener | None = None) -> list[SendResult]:
+        """One request per message; one result per message, in batch order; never raises for the provider's sake."""
+        with self._lock:
+            return send_each(batch, self._send_one, on_result)
+
+    def close(self) -> None:
+        session, self._session = self._session, None
+        if session is not None:
+            session.close()
+
+    def _send_one(self, message: Outgoing) -> tuple[SendResult, bool]:
+        raise NotImplementedError  # each platform's request (aliyun.py, tencent.py)
